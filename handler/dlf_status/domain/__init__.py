@@ -1,0 +1,1 @@
+"""The pure core: contract, validation report, normalisation, snapshot naming. No I/O."""

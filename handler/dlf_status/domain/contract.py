@@ -1,0 +1,169 @@
+"""The upstream contract (`openapi.yaml`) as the core sees it.
+
+`Contract` gives read access to the one operation dlf-status calls and finds the
+fields a body carries that the contract does not declare (drift). Validators
+implement the small `ResponseValidator` port, so the reference validator
+(openapi-core) and a faster one can be swapped without touching the core.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Protocol
+
+from dlf_status.domain import jsoncodec, paths
+from dlf_status.domain.model import UpstreamResponse
+
+OPERATION_PATH = "/v1/{project_id}/jobs/{job_name}/status"
+OPERATION_METHOD = "get"
+
+JsonObject = Mapping[str, Any]
+
+
+# Validator messages quote the offending value, which can be a whole body.
+MAX_MESSAGE_LENGTH = 300
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    """One way a response breaks the contract: where (JSONPath) and why."""
+
+    path: str
+    message: str
+
+    @classmethod
+    def of(cls, path: str, message: str) -> Violation:
+        """A violation whose message is cut to a readable length."""
+        if len(message) > MAX_MESSAGE_LENGTH:
+            message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
+        return cls(path, message)
+
+    def as_json(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What a validator found; `valid` is derived, never stored separately."""
+
+    violations: tuple[Violation, ...] = ()
+    unknown_fields: tuple[str, ...] = field(default=())
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+
+class ResponseValidator(Protocol):
+    """The validation port: a whole upstream response in, a report out.
+
+    `body` is the already parsed JSON body (or None when it is not JSON), so a
+    validator need not parse again; one that prefers the raw bytes may ignore it.
+    """
+
+    def validate(self, response: UpstreamResponse, body: Any) -> ValidationReport: ...
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The declared structure of a schema: property names and item shape."""
+
+    properties: Mapping[str, _Shape] | None
+    items: _Shape | None
+
+
+_OPAQUE = _Shape(properties=None, items=None)
+
+
+class Contract:
+    """The loaded spec plus what is derived from it once."""
+
+    def __init__(self, spec: JsonObject) -> None:
+        self.spec = spec
+        self.operation: JsonObject = spec["paths"][OPERATION_PATH][OPERATION_METHOD]
+        self._shapes: dict[str, _Shape] = {}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Contract:
+        return cls(jsoncodec.loads(data))
+
+    def resolve(self, schema: JsonObject) -> JsonObject:
+        """Follow `$ref`s (local ones only: the spec is one file)."""
+        while "$ref" in schema:
+            node: Any = self.spec
+            for part in schema["$ref"].removeprefix("#/").split("/"):
+                node = node[part]
+            schema = node
+        return schema
+
+    def response_for(self, status: int) -> JsonObject:
+        """The response object OpenAPI picks: exact code, then 2XX-style range, then default."""
+        responses: JsonObject = self.operation["responses"]
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in responses:
+                return self.resolve(responses[key])
+        return {}
+
+    def body_schema(self, status: int, mimetype: str) -> JsonObject | None:
+        content = self.response_for(status).get("content", {})
+        media = content.get(mimetype)
+        return None if media is None else media.get("schema")
+
+    # -- drift -------------------------------------------------------------------------
+
+    def unknown_fields(self, schema: JsonObject | None, body: Any) -> tuple[str, ...]:
+        """JSONPaths of keys in `body` that `schema` does not declare, sorted.
+
+        Array positions are written `[*]` and each path is listed once: a new field
+        on a thousand nodes is one finding, and reordering nodes changes nothing.
+        """
+        if schema is None:
+            return ()
+        found: set[str] = set()
+        self._walk(self._shape(schema), body, paths.ROOT, found)
+        return tuple(sorted(found))
+
+    def _walk(self, shape: _Shape, value: Any, path: str, found: set[str]) -> None:
+        if isinstance(value, dict) and shape.properties is not None:
+            for key, item in value.items():
+                declared = shape.properties.get(key)
+                if declared is None:
+                    found.add(paths.child(path, key))
+                else:
+                    self._walk(declared, item, paths.child(path, key), found)
+        elif isinstance(value, list) and shape.items is not None:
+            for item in value:
+                self._walk(shape.items, item, paths.any_item(path), found)
+
+    def _shape(self, schema: JsonObject) -> _Shape:
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            cached = self._shapes.get(ref)
+            if cached is None:
+                cached = self._shapes[ref] = self._shape(self.resolve(schema))
+            return cached
+        properties: dict[str, _Shape] | None = None
+        items: _Shape | None = None
+        branches = [schema, *schema.get("anyOf", ()), *schema.get("oneOf", ())]
+        branches += list(schema.get("allOf", ()))
+        for branch in branches:
+            branch = self.resolve(branch)
+            if "properties" in branch:
+                properties = properties or {}
+                for name, sub in branch["properties"].items():
+                    properties.setdefault(name, self._shape(sub))
+            if "items" in branch and items is None:
+                items = self._shape(branch["items"])
+        if properties is None and items is None:
+            return _OPAQUE
+        return _Shape(properties=properties, items=items)
+
+
+@functools.cache
+def packaged_contract() -> Contract:
+    """The spec shipped with the package, loaded once per process."""
+    data = resources.files("dlf_status.spec").joinpath("openapi.json").read_bytes()
+    return Contract.from_bytes(data)

@@ -1,0 +1,97 @@
+"""The one exception hierarchy of dlf-status.
+
+Every failure a caller can meet is one of these classes. They carry data, not
+only a message, so the entry points can map them to an HTTP status, an RFC 9457
+problem document or a CLI exit code in one place (`entrypoints/problems.py`)
+without reading message text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DlfStatusError(Exception):
+    """Base class: something dlf-status could not do, said in one line."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DlfStatusError):
+    """The caller's input (path, event, file, flag) is not acceptable."""
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class ConfigurationError(DlfStatusError):
+    """The deployment is misconfigured (an environment variable, a secret)."""
+
+
+@dataclass(frozen=True)
+class UpstreamErrorInfo:
+    """What the upstream said about its own failure, when it said anything."""
+
+    http_status: int | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    request_id: str | None = None
+    retry_after_seconds: float | None = None
+
+
+class UpstreamError(DlfStatusError):
+    """The DataArts Studio endpoint did not give a usable status."""
+
+    def __init__(self, detail: str, info: UpstreamErrorInfo | None = None) -> None:
+        super().__init__(detail)
+        self.info = info or UpstreamErrorInfo()
+
+
+class JobNotFound(UpstreamError):
+    """The upstream says the job does not exist (DLF.0100)."""
+
+
+class UpstreamAuthRejected(UpstreamError):
+    """The upstream rejected our credentials or signature (401/403).
+
+    Never retried: five failed signatures lock an AK for five minutes.
+    """
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream did not answer within the deadline."""
+
+
+class UpstreamThrottled(UpstreamError):
+    """The upstream kept answering 429 after our retries."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """Connection refused or reset, or a 5xx after our retries."""
+
+
+class UpstreamRejected(UpstreamError):
+    """The upstream refused the request for another reason (a 4xx)."""
+
+
+class UpstreamBadResponse(UpstreamError):
+    """The answer is unusable: not JSON, truncated, oversized or of the wrong shape."""
+
+
+class ContractViolation(UpstreamError):
+    """Strict mode: the answer breaks `openapi.yaml`."""
+
+    def __init__(self, detail: str, violations: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(detail)
+        self.violations = violations
+
+
+class StoreError(DlfStatusError):
+    """The snapshot store failed (unreachable, denied, throttled)."""
+
+
+class StoreConflict(StoreError):
+    """A conditional write kept losing to concurrent writers."""
