@@ -1,0 +1,177 @@
+"""`dlf-status`: the command line. Parses arguments, calls the core, maps errors.
+
+Exit codes: 0 success; 1 contract violations (`validate`); 2 bad input; 3 job
+not found; 4 upstream failure; 5 snapshot store failure; 70 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dlf_status import __version__, bootstrap
+from dlf_status.adapters.clock import SystemClock
+from dlf_status.domain import jsoncodec
+from dlf_status.domain.interpret import interpret_response
+from dlf_status.domain.model import (
+    Headers,
+    UpstreamResponse,
+    ValidationMode,
+    validate_job_name,
+    validate_project_id,
+    validate_workspace,
+)
+from dlf_status.domain.normalize import Source
+from dlf_status.entrypoints.problems import ExitCode, mapping_for
+from dlf_status.errors import DlfStatusError, InvalidInput
+from dlf_status.recorded import exchange_from_json, is_recorded_exchange
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _load_response(args: argparse.Namespace) -> tuple[UpstreamResponse, Any]:
+    """The response in FILE and its parsed body (None when the body is not JSON)."""
+    data = _read_file(args.file)
+    if args.status is None:
+        try:
+            parsed = jsoncodec.loads(data)
+        except jsoncodec.JsonDecodeError as exc:
+            raise InvalidInput(f"{args.file} is not JSON: {exc}") from None
+        if is_recorded_exchange(parsed):
+            response = exchange_from_json(parsed).to_response()
+            try:
+                return response, jsoncodec.loads(response.body)
+            except jsoncodec.JsonDecodeError:
+                return response, None
+        status = 200
+    else:
+        status = args.status
+        parsed = None
+        if "json" in args.content_type:
+            try:
+                parsed = jsoncodec.loads(data)
+            except jsoncodec.JsonDecodeError as exc:
+                raise InvalidInput(f"{args.file} is not JSON: {exc}") from None
+    headers = Headers({"Content-Type": args.content_type})
+    return UpstreamResponse(status=status, headers=headers, body=data), parsed
+
+
+def _write(text: bytes | str) -> None:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    response, body = _load_response(args)
+    report = bootstrap.build_reference_validator().validate(response, body)
+    lines = [f"{violation.path}: {violation.message}\n" for violation in report.violations]
+    _write("".join(lines))
+    drift = f", {len(report.unknown_fields)} unknown field(s)" if report.unknown_fields else ""
+    print(
+        f"{args.file}: {len(report.violations)} violation(s){drift}",
+        file=sys.stderr,
+    )
+    return ExitCode.VIOLATIONS if report.violations else ExitCode.OK
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    source = Source(
+        project_id=None if args.project_id is None else validate_project_id(args.project_id),
+        job_name=None if args.job_name is None else validate_job_name(args.job_name),
+        workspace=validate_workspace(args.workspace),
+        endpoint=None,
+    )
+    response, _ = _load_response(args)
+    document = interpret_response(
+        response,
+        source=source,
+        observed_at=SystemClock().now(),
+        validator=bootstrap.build_reference_validator(),
+        mode=ValidationMode(args.mode),
+    )
+    _write(jsoncodec.pretty_bytes(document) + b"\n")
+    return ExitCode.OK
+
+
+def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="a recorded exchange (status, headers, body), or a raw body",
+    )
+    parser.add_argument(
+        "--status",
+        type=int,
+        metavar="N",
+        help="read FILE as a raw body answered with HTTP status N (default: auto-detect; "
+        "a file that is not a recorded exchange is a 200 body)",
+    )
+    parser.add_argument(
+        "--content-type",
+        default="application/json;charset=UTF-8",
+        help="content type of a raw body (default: %(default)s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dlf-status",
+        description="Status proxy for Huawei Cloud DataArts Studio real-time jobs.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check an upstream answer against openapi.yaml",
+        description="Print one line per contract violation; exit 1 when there is any.",
+    )
+    _add_input_arguments(validate)
+    validate.set_defaults(run=cmd_validate)
+
+    normalize = commands.add_parser(
+        "normalize",
+        help="print the normalised status document for an upstream answer",
+        description="Validate and normalise an upstream answer into the v1 status document.",
+    )
+    _add_input_arguments(normalize)
+    normalize.add_argument("--project-id", metavar="P")
+    normalize.add_argument("--job-name", metavar="J")
+    normalize.add_argument("--workspace", metavar="W")
+    normalize.add_argument(
+        "--mode",
+        choices=[mode.value for mode in ValidationMode],
+        default=ValidationMode.LENIENT.value,
+        help="lenient records violations in the document; strict fails on them",
+    )
+    normalize.set_defaults(run=cmd_normalize)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(args)
+    except DlfStatusError as error:
+        print(f"dlf-status: {error.detail}", file=sys.stderr)
+        return mapping_for(error).exit_code
+    except KeyboardInterrupt:
+        print("dlf-status: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The one place where errors become HTTP statuses, RFC 9457 problems and exit codes.
+
+Lookup is by exception class (most specific first, through the MRO), never by
+message text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from dlf_status import errors
+
+PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
+PROBLEM_TYPE_PREFIX: Final = "urn:dlf-status:problem:"
+
+
+class ExitCode:
+    """CLI exit codes, documented in the README."""
+
+    OK = 0
+    VIOLATIONS = 1  # `validate` found contract violations; `poll` had a failed job
+    BAD_INPUT = 2
+    JOB_NOT_FOUND = 3
+    UPSTREAM_FAILURE = 4
+    STORE_FAILURE = 5
+    INTERNAL = 70  # EX_SOFTWARE: a bug, reported with a correlation id
+
+
+@dataclass(frozen=True)
+class ErrorMapping:
+    http_status: int
+    slug: str
+    title: str
+    exit_code: int
+
+    @property
+    def problem_type(self) -> str:
+        return PROBLEM_TYPE_PREFIX + self.slug
+
+
+_MAPPINGS: Final[dict[type[errors.DlfStatusError], ErrorMapping]] = {
+    errors.InvalidInput: ErrorMapping(400, "invalid-input", "Invalid input", ExitCode.BAD_INPUT),
+    errors.ConfigurationError: ErrorMapping(
+        500, "configuration", "dlf-status is misconfigured", ExitCode.BAD_INPUT
+    ),
+    errors.JobNotFound: ErrorMapping(404, "job-not-found", "Job not found", ExitCode.JOB_NOT_FOUND),
+    errors.UpstreamAuthRejected: ErrorMapping(
+        502,
+        "upstream-auth-rejected",
+        "Upstream rejected our credentials",
+        ExitCode.UPSTREAM_FAILURE,
+    ),
+    errors.UpstreamTimeout: ErrorMapping(
+        504, "upstream-timeout", "Upstream timed out", ExitCode.UPSTREAM_FAILURE
+    ),
+    errors.ContractViolation: ErrorMapping(
+        502, "contract-violation", "Upstream answer breaks the contract", ExitCode.UPSTREAM_FAILURE
+    ),
+    errors.UpstreamError: ErrorMapping(
+        502, "upstream-failure", "Upstream failure", ExitCode.UPSTREAM_FAILURE
+    ),
+    errors.StoreError: ErrorMapping(
+        500, "store-failure", "Snapshot store failure", ExitCode.STORE_FAILURE
+    ),
+}
+_INTERNAL: Final = ErrorMapping(500, "internal", "Internal error", ExitCode.INTERNAL)
+
+
+def mapping_for(error: BaseException) -> ErrorMapping:
+    for cls in type(error).__mro__:
+        found = _MAPPINGS.get(cls)
+        if found is not None:
+            return found
+    return _INTERNAL
+
+
+def problem_document(
+    error: BaseException, *, instance: str | None = None, correlation_id: str | None = None
+) -> dict[str, Any]:
+    """RFC 9457 problem details, with what the upstream said when it said anything.
+
+    An error that is not ours (a bug) gets a generic detail: its text could hold
+    anything, so it goes to the log, not to the caller.
+    """
+    mapping = mapping_for(error)
+    detail = (
+        error.detail
+        if isinstance(error, errors.DlfStatusError)
+        else ("an unexpected error occurred; it has been logged")
+    )
+    problem: dict[str, Any] = {
+        "type": mapping.problem_type,
+        "title": mapping.title,
+        "status": mapping.http_status,
+        "detail": detail,
+    }
+    if instance is not None:
+        problem["instance"] = instance
+    if correlation_id is not None:
+        problem["correlation_id"] = correlation_id
+    if isinstance(error, errors.InvalidInput) and error.field:
+        problem["field"] = error.field
+    if isinstance(error, errors.UpstreamError):
+        info = error.info
+        upstream = {
+            "upstream_status": info.http_status,
+            "error_code": info.error_code,
+            "error_msg": info.error_msg,
+            "request_id": info.request_id,
+        }
+        problem.update({key: value for key, value in upstream.items() if value is not None})
+    if isinstance(error, errors.ContractViolation):
+        problem["violations"] = [
+            {"path": path, "message": message} for path, message in error.violations
+        ]
+    return problem
