@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from pytest_httpserver import HTTPServer
+
+from contract_tests.support import DOCUMENT_SCHEMA
+from dlf_status.bootstrap import build_reference_validator
+from dlf_status.domain.contract import ResponseValidator
+
+
+@pytest.fixture(scope="session")
+def reference_validator() -> ResponseValidator:
+    return build_reference_validator()
+
+
+@pytest.fixture(scope="session")
+def document_schema_validator() -> Draft202012Validator:
+    schema: dict[str, Any] = json.loads(DOCUMENT_SCHEMA.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@pytest.fixture
+def upstream(httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    """pytest-httpserver whose server-side assertion failures fail the test."""
+    yield httpserver
+    httpserver.check()

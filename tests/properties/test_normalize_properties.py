@@ -1,0 +1,105 @@
+"""Properties of the normaliser over generated bodies (hypothesis)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from dlf_status.domain import jsoncodec
+from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.normalize import JOB_TIMES, Source, content_hash, normalise
+from tests.properties.strategies import job_bodies, json_values
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schemas" / "status-document.v1.schema.json").read_text()
+)
+DOCUMENT_SCHEMA = Draft202012Validator(SCHEMA)
+SOURCE = Source("p1", "job", None, "https://upstream.invalid")
+OBSERVED = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def run(body: Any) -> dict[str, Any]:
+    return normalise(body, source=SOURCE, observed_at=OBSERVED, report=ValidationReport())
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from leaves(item)
+    else:
+        yield value
+
+
+def tagged(values: Iterator[Any]) -> Counter[tuple[str, Any]]:
+    # The type is part of the key: 1, 1.0 and True are equal in Python, not in JSON.
+    return Counter((type(value).__name__, value) for value in values)
+
+
+def expected_time(millis: int) -> str:
+    """Epoch milliseconds formatted independently of the code under test."""
+    moment = datetime.fromtimestamp(millis // 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis % 1000:03d}Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values | job_bodies)
+def test_any_json_body_normalises_without_error_to_a_schema_valid_document(body: Any) -> None:
+    document = run(body)
+
+    assert [error.message for error in DOCUMENT_SCHEMA.iter_errors(document)] == []
+    assert jsoncodec.loads(jsoncodec.canonical_bytes(document)) == document
+
+
+@settings(max_examples=300, deadline=None)
+@given(job_bodies)
+def test_every_upstream_leaf_value_appears_in_the_document(body: dict[str, Any]) -> None:
+    document = run(body)
+    # The first spelling present of each time field is converted; the rest are verbatim.
+    converted = {
+        next(key for key in spellings if key in body)
+        for spellings in JOB_TIMES.values()
+        if any(key in body for key in spellings)
+    }
+    expected: list[Any] = []
+    for key, value in body.items():
+        is_millis = isinstance(value, int) and not isinstance(value, bool)
+        if key in converted and is_millis:
+            expected.append(expected_time(value))
+        else:
+            expected.extend(leaves(value))
+
+    found = tagged(leaves({key: document[key] for key in ("job", "nodes", "extra")}))
+
+    missing = tagged(iter(expected)) - found
+    assert not missing, f"lost upstream values: {missing}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(job_bodies, st.randoms(use_true_random=False))
+def test_the_same_body_in_any_node_order_gives_the_same_bytes(
+    body: dict[str, Any], rng: Any
+) -> None:
+    nodes = body.get("nodes")
+    shuffled = dict(body)
+    if isinstance(nodes, list):
+        shuffled["nodes"] = rng.sample(nodes, len(nodes))
+    first, second = run(body), run(shuffled)
+    # Violation paths point at upstream positions, so only the rest must match.
+    for document in (first, second):
+        document["validation"]["violations"] = sorted(
+            item["message"] for item in document["validation"]["violations"]
+        )
+
+    assert jsoncodec.canonical_bytes(first) == jsoncodec.canonical_bytes(second)
+    assert content_hash(first) == content_hash(second)

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from dlf_status import errors
+from dlf_status.domain.contract import ValidationReport, Violation
+from dlf_status.domain.interpret import error_info, interpret_response, retry_after_seconds
+from dlf_status.domain.model import Headers, UpstreamResponse, ValidationMode
+from dlf_status.domain.normalize import Source
+from tests.conftest import StubValidator
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SOURCE = Source("p1", "job_sms", None, "https://upstream.invalid")
+JSON = {"Content-Type": "application/json;charset=UTF-8"}
+
+
+def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> UpstreamResponse:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return UpstreamResponse(status, Headers(headers or JSON), raw)
+
+
+def interpret(
+    response: UpstreamResponse,
+    validator: StubValidator | None = None,
+    mode: ValidationMode = ValidationMode.LENIENT,
+) -> dict[str, Any]:
+    return interpret_response(
+        response,
+        source=SOURCE,
+        observed_at=NOW,
+        validator=validator or StubValidator(),
+        mode=mode,
+    )
+
+
+def test_a_200_becomes_a_document_validated_once_with_the_parsed_body() -> None:
+    validator = StubValidator()
+
+    document = interpret(answer(200, {"name": "job_sms", "status": "NORMAL"}), validator)
+
+    assert document["job"]["status"] == "NORMAL"
+    assert len(validator.calls) == 1
+    assert validator.calls[0][1] == {"name": "job_sms", "status": "NORMAL"}
+
+
+def test_dlf_0100_means_the_job_does_not_exist() -> None:
+    response = answer(400, {"error_code": "DLF.0100", "error_msg": "The job does not exists."})
+
+    with pytest.raises(
+        errors.JobNotFound, match="job 'job_sms' in project p1 does not exist"
+    ) as caught:
+        interpret(response)
+
+    assert caught.value.info.error_code == "DLF.0100"
+    assert caught.value.info.error_msg == "The job does not exists."
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (400, {"error_code": "DLF.0137", "error_msg": "no workspace"}, errors.UpstreamRejected),
+        (
+            401,
+            {"error_code": "APIGW.0301", "error_msg": "bad", "request_id": "r"},
+            errors.UpstreamAuthRejected,
+        ),
+        (
+            403,
+            {"error_code": "APIGW.0302", "error_msg": "no", "request_id": "r"},
+            errors.UpstreamAuthRejected,
+        ),
+        (
+            404,
+            {"error_code": "APIGW.0101", "error_msg": "no route", "request_id": "r"},
+            errors.UpstreamRejected,
+        ),
+        (429, {"error_code": "APIG.0308", "error_msg": "slow down"}, errors.UpstreamThrottled),
+        (500, b"<html>oops</html>", errors.UpstreamUnavailable),
+        (503, {"error_code": "DLF.0003", "error_msg": "busy"}, errors.UpstreamUnavailable),
+        (504, {"error_code": "APIG.0201", "error_msg": "Backend timeout"}, errors.UpstreamTimeout),
+        (204, b"", errors.UpstreamBadResponse),
+    ],
+)
+def test_each_failure_status_means_one_precise_error(
+    status: int, body: Any, expected: type[errors.UpstreamError]
+) -> None:
+    with pytest.raises(expected) as caught:
+        interpret(answer(status, body))
+
+    assert type(caught.value) is expected
+    assert caught.value.info.http_status == status
+
+
+def test_a_dlf_0100_on_another_status_is_not_a_missing_job() -> None:
+    with pytest.raises(errors.UpstreamUnavailable):
+        interpret(answer(500, {"error_code": "DLF.0100", "error_msg": "?"}))
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        ({"error_code": "DLF.1", "error_msg": "snake"}, "DLF.1", "snake"),
+        ({"errorCode": "DLF.2", "errorMsg": "camel"}, "DLF.2", "camel"),
+        ({"code": "DLF.3", "message": "plain"}, "DLF.3", "plain"),
+        (
+            {"error_code": "DLF.4", "error_msg": "evil\r\nX-Injected: 1"},
+            "DLF.4",
+            "evil  X-Injected: 1",
+        ),
+        ({"error_code": "DLF.5", "error_msg": "x" * 1000}, "DLF.5", "x" * 300),
+        ({"unrelated": True}, None, None),
+    ],
+)
+def test_error_info_reads_every_known_spelling_and_cleans_it(
+    body: dict[str, Any], code: str | None, message: str | None
+) -> None:
+    info = error_info(answer(400, body), NOW)
+
+    assert (info.error_code, info.error_msg) == (code, message)
+
+
+def test_request_id_comes_from_the_body_or_else_the_header() -> None:
+    from_body = error_info(
+        answer(401, {"request_id": "body-id"}, {**JSON, "X-Request-Id": "h"}), NOW
+    )
+    from_header = error_info(answer(500, b"<html/>", {"X-Request-Id": "header-id"}), NOW)
+
+    assert from_body.request_id == "body-id"
+    assert from_header.request_id == "header-id"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2", 2.0),
+        ("0", 0.0),
+        ("Wed, 25 Nov 2026 12:00:30 GMT", 30.0),
+        ("Wed, 25 Nov 2026 11:00:00 GMT", 0.0),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_an_http_date(
+    value: str | None, expected: float | None
+) -> None:
+    assert retry_after_seconds(value, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<html>login</html>", "text/html"),
+        (b'{"name": "trunc', "application/json"),
+        (b"", "application/json"),
+    ],
+)
+def test_a_200_that_is_not_json_is_a_bad_response(body: bytes, content_type: str) -> None:
+    with pytest.raises(errors.UpstreamBadResponse, match="not JSON"):
+        interpret(answer(200, body, {"Content-Type": content_type}))
+
+
+def test_a_200_that_is_json_but_not_an_object_is_a_bad_response() -> None:
+    with pytest.raises(errors.UpstreamBadResponse, match="JSON list, not an object"):
+        interpret(answer(200, [{"name": "job"}]))
+
+
+def test_strict_mode_refuses_an_answer_with_violations() -> None:
+    validator = StubValidator(ValidationReport(violations=(Violation("$.status", "not a string"),)))
+
+    with pytest.raises(errors.ContractViolation, match=r"at \$\.status: not a string") as caught:
+        interpret(answer(200, {"name": "j", "status": 3}), validator, ValidationMode.STRICT)
+
+    assert caught.value.violations == (("$.status", "not a string"),)
+
+
+def test_strict_mode_also_refuses_a_value_only_the_normaliser_cannot_read() -> None:
+    with pytest.raises(errors.ContractViolation, match=r"\$\.startTime"):
+        interpret(
+            answer(200, {"name": "j", "startTime": "2024-02-30T00:00:00Z"}),
+            mode=ValidationMode.STRICT,
+        )
+
+
+def test_lenient_mode_records_violations_and_still_answers() -> None:
+    validator = StubValidator(ValidationReport(violations=(Violation("$.status", "not a string"),)))
+
+    document = interpret(answer(200, {"name": "j", "status": 3}), validator)
+
+    assert document["validation"]["valid"] is False
