@@ -1,15 +1,72 @@
 """Ports: what the core needs from the outside, as small Protocols.
 
-Production adapters live in `dlf_status.adapters`; tests pass their own.
+Production adapters live in `dlf_status.adapters` and are built by
+`dlf_status.bootstrap`; tests pass their own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from dlf_status.domain.model import JobRef, UpstreamResponse
 
 
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
         ...
+
+
+@dataclass(frozen=True)
+class UpstreamCall:
+    """An upstream answer and what it took to get it."""
+
+    response: UpstreamResponse
+    attempts: int
+    elapsed_seconds: float
+
+
+class UpstreamClient(Protocol):
+    @property
+    def endpoint(self) -> str: ...
+
+    def fetch_status(self, job: JobRef) -> UpstreamCall:
+        """One status call, retries included. Raises `UpstreamError` when no answer came."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    body: bytes
+    version: str  # the store's ETag, or a digest for stores without one
+
+
+class ObjectStore(Protocol):
+    """Keys below one root; conditional writes are the only writes."""
+
+    @property
+    def location(self) -> str:
+        """Where the root is, for logs and messages (never with credentials)."""
+        ...
+
+    def get(self, key: str) -> StoredObject | None: ...
+
+    def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
+        """Write unless the key exists (If-None-Match: *). False when it already did."""
+        ...
+
+    def replace(
+        self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
+    ) -> str | None:
+        """Write if the current version is `expected_version` (None: if absent).
+
+        Returns the new version, or None when another writer got there first.
+        """
+        ...
+
+
+class Metrics(Protocol):
+    def add(self, name: str, value: float, unit: str = "Count") -> None: ...

@@ -1,0 +1,268 @@
+"""The upstream adapter: one status call to DataArts Studio over HTTPS (requests).
+
+Timeouts: a connect timeout, a read timeout per socket read, and one overall
+deadline per call that covers retries, back-off and a body that drips slowly.
+
+Retries: connection failures, 429 and 502/503/504 are retried with exponential
+back-off and full jitter; a 429's Retry-After is honoured up to a cap. 400, 401
+and 403 are never retried (five failed signatures lock an AK for five minutes).
+The loop is ours rather than urllib3's `Retry` because `Retry` has no per-call
+deadline, cannot re-sign an attempt (X-Sdk-Date must be fresh) and does not cap
+Retry-After; it is small and fully tested.
+
+Body: read with `read1` so the deadline is checked between socket reads, and
+cut at a size cap (counted after decompression, so a gzip bomb stops early).
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+from urllib.parse import quote, urlsplit
+
+import requests
+import urllib3
+
+from dlf_status import __version__
+from dlf_status.adapters.signing import Authenticator
+from dlf_status.config import UpstreamSettings
+from dlf_status.domain.interpret import retry_after_seconds
+from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
+from dlf_status.domain.ports import UpstreamCall
+from dlf_status.errors import (
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamErrorInfo,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+_BACKOFF_BASE: Final = 0.2
+_BACKOFF_MAX: Final = 2.0
+_CHUNK: Final = 64 * 1024
+USER_AGENT: Final = f"dlf-status/{__version__}"
+
+
+def status_path(base_path: str, job: JobRef) -> str:
+    """`/v1/{project_id}/jobs/{job_name}/status`, each value one encoded segment."""
+    return (
+        f"{base_path}/v1/{quote(job.project_id, safe='')}"
+        f"/jobs/{quote(job.job_name, safe='')}/status"
+    )
+
+
+class _RetryableFailure(Exception):
+    """A connection-level failure: nothing was received, so trying again is safe."""
+
+    def __init__(self, error: UpstreamError) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
+class HttpUpstreamClient:
+    """`UpstreamClient` over requests; one instance (and connection pool) per process."""
+
+    def __init__(
+        self,
+        settings: UpstreamSettings,
+        authenticator: Authenticator,
+        *,
+        pool_size: int = 10,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._authenticator = authenticator
+        self._sleep, self._jitter, self._monotonic = sleep, jitter, monotonic
+        parts = urlsplit(settings.endpoint)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._host = parts.netloc
+        self._base_path = parts.path.rstrip("/")
+        self._session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=1, pool_maxsize=pool_size, max_retries=0
+        )
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.trust_env = False  # no proxy or netrc surprises from the environment
+
+    @property
+    def endpoint(self) -> str:
+        return self._settings.endpoint
+
+    def fetch_status(self, job: JobRef) -> UpstreamCall:
+        started = self._monotonic()
+        deadline = started + self._settings.deadline
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._attempt(job, deadline)
+            except _RetryableFailure as failure:
+                if attempt >= self._settings.max_attempts or not self._pause(
+                    self._backoff(attempt), deadline
+                ):
+                    raise failure.error from None
+                continue
+            if (
+                response.status in RETRY_STATUSES
+                and attempt < self._settings.max_attempts
+                and self._pause(self._delay_for(response, attempt), deadline)
+            ):
+                continue
+            return UpstreamCall(response, attempt, self._monotonic() - started)
+
+    # -- retries ---------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        return self._jitter() * min(_BACKOFF_MAX, _BACKOFF_BASE * 2.0 ** (attempt - 1))
+
+    def _delay_for(self, response: UpstreamResponse, attempt: int) -> float:
+        if response.status == 429:
+            asked = retry_after_seconds(response.headers.get("Retry-After"), _utc_now())
+            if asked is not None:
+                return min(asked, self._settings.retry_after_cap)
+        return self._backoff(attempt)
+
+    def _pause(self, delay: float, deadline: float) -> bool:
+        """Sleep before a retry when the retry can still finish in time."""
+        if self._monotonic() + delay >= deadline:
+            return False
+        self._sleep(delay)
+        return True
+
+    # -- one attempt -----------------------------------------------------------------
+
+    def _attempt(self, job: JobRef, deadline: float) -> UpstreamResponse:
+        remaining = deadline - self._monotonic()
+        if remaining <= 0:
+            raise UpstreamTimeout(
+                f"no answer from DataArts Studio within {self._settings.deadline:g} s"
+            )
+        path = status_path(self._base_path, job)
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        if job.workspace is not None:
+            headers["workspace"] = job.workspace
+        self._authenticator.authenticate(
+            method="GET", host=self._host, path=path, headers=headers, project_id=job.project_id
+        )
+        timeout = (
+            min(self._settings.connect_timeout, remaining),
+            min(self._settings.read_timeout, remaining),
+        )
+        try:
+            answer = self._session.get(
+                self._origin + path,
+                headers=headers,
+                timeout=timeout,
+                stream=True,
+                allow_redirects=False,
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise _RetryableFailure(
+                UpstreamTimeout(f"could not connect to DataArts Studio within {timeout[0]:g} s")
+            ) from None
+        except requests.exceptions.ReadTimeout:
+            raise UpstreamTimeout(
+                f"DataArts Studio did not answer within {timeout[1]:g} s"
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise _RetryableFailure(
+                UpstreamUnavailable(f"cannot reach DataArts Studio: {_reason(exc)}")
+            ) from None
+        with answer:
+            info = UpstreamErrorInfo(
+                http_status=answer.status_code, request_id=answer.headers.get("X-Request-Id")
+            )
+            body = self._read_body(answer, deadline, info)
+            return UpstreamResponse(
+                status=answer.status_code, headers=Headers(dict(answer.headers)), body=body
+            )
+
+    def _read_body(
+        self, answer: requests.Response, deadline: float, info: UpstreamErrorInfo
+    ) -> bytes:
+        cap = self._settings.max_response_bytes
+        declared = answer.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise UpstreamBadResponse(
+                f"DataArts Studio's answer is {int(declared)} bytes, more than the {cap} allowed",
+                info,
+            )
+        raw: urllib3.HTTPResponse = answer.raw
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                remaining = deadline - self._monotonic()
+                if remaining <= 0:
+                    raise UpstreamTimeout(
+                        f"DataArts Studio's answer took longer than {self._settings.deadline:g} s",
+                        info,
+                    )
+                _shorten_socket_timeout(raw, min(self._settings.read_timeout, remaining))
+                chunk = raw.read1(_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise UpstreamBadResponse(
+                        f"DataArts Studio's answer is larger than the {cap} bytes allowed", info
+                    )
+                chunks.append(chunk)
+        except (TimeoutError, urllib3.exceptions.ReadTimeoutError):
+            raise UpstreamTimeout(
+                "DataArts Studio stopped sending its answer before the deadline", info
+            ) from None
+        except urllib3.exceptions.ProtocolError as exc:
+            if _is_truncation(exc):
+                raise UpstreamBadResponse(
+                    f"DataArts Studio's answer was cut short ({size} bytes received)", info
+                ) from None
+            raise UpstreamUnavailable(
+                f"the connection broke while reading DataArts Studio's answer: {_reason(exc)}", info
+            ) from None
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+            raise UpstreamUnavailable(
+                f"the connection broke while reading DataArts Studio's answer: {_reason(exc)}", info
+            ) from None
+        return b"".join(chunks)
+
+
+def _shorten_socket_timeout(raw: urllib3.HTTPResponse, seconds: float) -> None:
+    """Bound the next socket read by what is left of the deadline."""
+    connection = getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _is_truncation(exc: urllib3.exceptions.ProtocolError) -> bool:
+    return any(
+        isinstance(arg, http.client.IncompleteRead | urllib3.exceptions.IncompleteRead)
+        for arg in exc.args
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, secret-free reason: the innermost error's class and message."""
+    inner: BaseException = exc
+    while True:
+        nested = inner.__cause__ or inner.__context__
+        if nested is None and inner.args and isinstance(inner.args[-1], BaseException):
+            nested = inner.args[-1]
+        if nested is None or nested is inner:
+            break
+        inner = nested
+    text = str(inner).split(" (Caused by", 1)[0]
+    return f"{type(inner).__name__}: {text}"[:200]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
