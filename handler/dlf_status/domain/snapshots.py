@@ -1,0 +1,100 @@
+"""Snapshot naming: Hive-style keys that no job name can escape. Pure.
+
+    history/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
+    latest/project_id=P/workspace=W/job_name=J/latest.json
+
+Partition values keep letters, digits, '-', '_' and '.' and percent-encode every
+other byte of their UTF-8 form (as Hive escapes partition paths), so '/', '..',
+'%2F', '=' or a newline in a job name stay inside one key segment. A value whose
+encoding would be longer than a file name may be is cut and suffixed with
+'~' and a hash of the whole value; '~' never appears in an encoded value
+otherwise, so the two forms cannot collide. No workspace is Hive's null
+partition, `__HIVE_DEFAULT_PARTITION__`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from dlf_status.domain.model import JobRef
+
+HISTORY_ROOT: Final = "history"
+LATEST_ROOT: Final = "latest"
+LATEST_NAME: Final = "latest.json"
+NULL_PARTITION: Final = "__HIVE_DEFAULT_PARTITION__"
+# Room for "job_name=" in a 255-byte file name, with margin.
+MAX_ENCODED_VALUE: Final = 200
+_KEEP = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+_SEGMENT = re.compile(r"[A-Za-z0-9_]+=[A-Za-z0-9._%~-]+|[A-Za-z0-9._-]+")
+
+
+def encode_partition_value(value: str) -> str:
+    """Percent-encode everything but [A-Za-z0-9._-]; cut and hash overlong values."""
+    raw = value.encode("utf-8", errors="surrogatepass")
+    encoded = "".join(chr(byte) if byte in _KEEP else f"%{byte:02X}" for byte in raw)
+    if encoded in ("", ".", ".."):
+        # Never a path segment of its own; JobRef refuses these, this is the last guard.
+        encoded = "".join(f"%{byte:02X}" for byte in raw) or "%00"
+    if len(encoded) > MAX_ENCODED_VALUE:
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        head = encoded[: MAX_ENCODED_VALUE - 17]
+        head = head[: head.rfind("%")] if "%" in head[-2:] else head  # never cut an escape
+        encoded = f"{head}~{digest}"
+    return encoded
+
+
+def _job_prefix(root: str, job: JobRef) -> str:
+    workspace = NULL_PARTITION if job.workspace is None else encode_partition_value(job.workspace)
+    return (
+        f"{root}/project_id={encode_partition_value(job.project_id)}"
+        f"/workspace={workspace}/job_name={encode_partition_value(job.job_name)}"
+    )
+
+
+def compact_time(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def history_key(job: JobRef, slot: datetime, content_hash: str) -> str:
+    """Where one content of one observation slot is kept, forever.
+
+    `slot` is when the observation was due: the schedule's time for a tick (so a
+    retried delivery lands on the same key) or the observation time otherwise.
+    """
+    day = slot.astimezone(UTC).strftime("%Y-%m-%d")
+    return (
+        f"{_job_prefix(HISTORY_ROOT, job)}/date={day}/{compact_time(slot)}-{content_hash[:16]}.json"
+    )
+
+
+def latest_key(job: JobRef) -> str:
+    return f"{_job_prefix(LATEST_ROOT, job)}/{LATEST_NAME}"
+
+
+def is_safe_key(key: str) -> bool:
+    """Every segment is a plain name or a partition; none can climb out of its root."""
+    segments = key.split("/")
+    return bool(segments) and all(
+        _SEGMENT.fullmatch(segment) and segment not in (".", "..") for segment in segments
+    )
+
+
+@dataclass(frozen=True)
+class SnapshotMetadata:
+    """Carried as object metadata (S3 user metadata) beside each snapshot."""
+
+    schema_version: str
+    content_hash: str
+    observed_at: str
+
+    def as_headers(self) -> dict[str, str]:
+        return {
+            "schema-version": self.schema_version,
+            "content-hash": self.content_hash,
+            "observed-at": self.observed_at,
+        }
