@@ -1,10 +1,25 @@
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import UpstreamResponse
+from dlf_status.observability import log_to, logger
+
+
+@pytest.fixture(autouse=True)
+def _default_logging() -> Iterator[None]:
+    """Entry points reconfigure the process-wide logger; give every test the default."""
+    log_to("stdout")
+    logger.setLevel(logging.INFO)
+    yield
+    log_to("stdout")
+    logger.setLevel(logging.INFO)
 
 
 @dataclass

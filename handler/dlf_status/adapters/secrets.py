@@ -1,0 +1,41 @@
+"""Upstream credentials from AWS Secrets Manager, read once per container."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dlf_status.config import Credentials
+from dlf_status.domain import jsoncodec
+from dlf_status.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+
+def read_credentials_secret(
+    secret_id: str, client: SecretsManagerClient | None = None
+) -> Credentials:
+    """The secret's JSON: {"ak", "sk", "security_token"?} or {"auth_token"}."""
+    where = f"secret {secret_id}"
+    client = client or boto3.client("secretsmanager")
+    try:
+        answer = client.get_secret_value(SecretId=secret_id)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise ConfigurationError(f"cannot read {where}: {code}") from None
+    except BotoCoreError as exc:
+        raise ConfigurationError(f"cannot read {where}: {type(exc).__name__}") from None
+    text = answer.get("SecretString")
+    if not isinstance(text, str):
+        raise ConfigurationError(f"{where} has no SecretString")
+    try:
+        data = jsoncodec.loads(text.encode("utf-8"))
+    except jsoncodec.JsonDecodeError:
+        # Never quote the secret's text in the message.
+        raise ConfigurationError(f"{where} is not a JSON object") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{where} is not a JSON object")
+    return Credentials.from_mapping(data, where)

@@ -1,0 +1,104 @@
+"""Structured JSON logs (Powertools Logger) and CloudWatch EMF metrics (Powertools Metrics).
+
+One logger for the whole function. Messages are short and lower case; context
+goes in keys. Every line passes through a redacting formatter that replaces
+each registered secret (AK, SK, security token, IAM token) with "***", so a
+secret cannot reach the logs even by mistake.
+
+Powertools costs about 10 ms of cold start for the Logger and Metrics; its
+event handler (about 65 ms more) is not used: one route does not need a router.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "dlf-status"
+METRICS_NAMESPACE = "DlfStatus"
+_REDACTED = "***"
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """The Powertools JSON formatter, with registered secrets masked in every line."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._secrets: tuple[str, ...] = ()
+
+    def register_secrets(self, secrets: tuple[str, ...]) -> None:
+        # Longest first, so a secret that contains another is masked whole.
+        known = {*self._secrets, *(secret for secret in secrets if len(secret) >= 4)}
+        self._secrets = tuple(sorted(known, key=len, reverse=True))
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        for secret in self._secrets:
+            if secret in line:
+                line = line.replace(secret, _REDACTED)
+        return line
+
+
+class _StandardStream:
+    """Writes to whichever sys.stdout or sys.stderr is current at write time.
+
+    Lambda reads logs from stdout; the CLI keeps stdout for results and sends
+    logs to stderr (`log_to`).
+    """
+
+    def __init__(self) -> None:
+        self.target = "stdout"
+
+    def write(self, text: str) -> int:
+        written: int = getattr(sys, self.target).write(text)
+        return written
+
+    def flush(self) -> None:
+        getattr(sys, self.target).flush()
+
+
+_stream = _StandardStream()
+formatter = RedactingFormatter()
+logger = Logger(
+    service=SERVICE, logger_formatter=formatter, logger_handler=logging.StreamHandler(_stream)
+)
+
+
+def log_to(target: Literal["stdout", "stderr"]) -> None:
+    _stream.target = target
+
+
+def register_secrets(*secrets: str | None) -> None:
+    formatter.register_secrets(tuple(secret for secret in secrets if secret))
+
+
+class EmfMetrics:
+    """The `Metrics` port over Powertools (EMF lines, flushed once per invocation).
+
+    A lock guards the shared metric set: ticks add metrics from several threads.
+    """
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.powertools = metrics or Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+        self._lock = threading.Lock()
+
+    def add(self, name: str, value: float, unit: str = "Count") -> None:
+        with self._lock:
+            self.powertools.add_metric(name=name, unit=MetricUnit(unit), value=value)
+
+    def flush(self) -> None:
+        with self._lock:
+            self.powertools.flush_metrics(raise_on_empty_metrics=False)
+
+
+class NullMetrics:
+    """For the CLI: metrics are for the deployed function's dashboards."""
+
+    def add(self, name: str, value: float, unit: str = "Count") -> None:
+        return None

@@ -1,0 +1,228 @@
+"""The use case: observe one job (fetch, validate, normalise, snapshot) and answer.
+
+This layer sequences the core and the ports; it holds no HTTP, S3 or Lambda
+detail. Entry points call `StatusService.observe` and map its errors.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from dlf_status.domain import jsoncodec
+from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.interpret import interpret_response
+from dlf_status.domain.model import JobRef, ValidationMode
+from dlf_status.domain.normalize import SCHEMA_VERSION, Source, content_hash
+from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
+from dlf_status.domain.snapshots import SnapshotMetadata, history_key, latest_key
+from dlf_status.domain.timestamps import to_rfc3339
+from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamError
+from dlf_status.observability import logger
+
+# Attempts at replacing latest.json when concurrent writers keep winning.
+MAX_LATEST_ATTEMPTS: Final = 8
+
+
+class SnapshotOutcome(enum.StrEnum):
+    """What happened in the store; sent to HTTP callers as X-Dlf-Snapshot."""
+
+    CHANGED = "changed"  # new content: a history object and latest.json written
+    UNCHANGED = "unchanged"  # same content: latest.json refreshed only
+    SUPERSEDED = "superseded"  # a newer observation is already latest; history kept
+    FAILED = "failed"  # the store failed; the answer is still served
+    NOT_WRITTEN = "not-written"  # a stale answer: nothing new to store
+
+
+@dataclass(frozen=True)
+class Observation:
+    document: dict[str, Any]
+    snapshot: SnapshotOutcome
+    stale: bool = False
+    upstream_error: UpstreamError | None = None
+    store_error: StoreError | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class _Latest:
+    stored: StoredObject
+    observed_at: str
+    content_hash: str
+
+
+def _read_latest(stored: StoredObject | None) -> _Latest | None:
+    """Parse latest.json; an unreadable one is treated as older than anything."""
+    if stored is None:
+        return None
+    try:
+        document = jsoncodec.loads(stored.body)
+        observed_at = str(document["observed_at"])
+        digest = content_hash(document)
+    except (jsoncodec.JsonDecodeError, KeyError, TypeError):
+        return _Latest(stored, "", "")
+    return _Latest(stored, observed_at, digest)
+
+
+@dataclass
+class SnapshotWriter:
+    """Writes an observation: a history object when the content changed (never
+    overwritten), then latest.json by compare-and-swap, retried when another
+    writer wins, and never replaced by an older observation."""
+
+    store: ObjectStore
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+    max_attempts: int = MAX_LATEST_ATTEMPTS
+
+    def write(self, job: JobRef, document: dict[str, Any], slot: datetime) -> SnapshotOutcome:
+        body = jsoncodec.canonical_bytes(document)
+        digest = content_hash(document)
+        observed_at = document["observed_at"]
+        metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
+        key = latest_key(job)
+        history_written = False
+        latest = _read_latest(self.store.get(key))
+        for attempt in range(1, self.max_attempts + 1):
+            if not history_written and (latest is None or latest.content_hash != digest):
+                self.store.create(history_key(job, slot, digest), body, metadata)
+                history_written = True
+            if latest is not None and (latest.observed_at, latest.content_hash) >= (
+                observed_at,
+                digest,
+            ):
+                return SnapshotOutcome.SUPERSEDED
+            expected = None if latest is None else latest.stored.version
+            if self.store.replace(key, body, metadata, expected) is not None:
+                return SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
+            self.sleep(self.jitter() * 0.02 * attempt)
+            latest = _read_latest(self.store.get(key))
+        raise StoreConflict(
+            f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
+        )
+
+
+@dataclass
+class StatusService:
+    upstream: UpstreamClient
+    store: ObjectStore
+    validator: ResponseValidator
+    clock: Clock
+    metrics: Metrics
+    mode: ValidationMode = ValidationMode.LENIENT
+    serve_stale: bool = True
+    writer: SnapshotWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = SnapshotWriter(self.store)
+
+    def observe(self, job: JobRef, *, slot: datetime | None = None) -> Observation:
+        """Fetch, validate, normalise and store one job's status.
+
+        Raises `JobNotFound` and, when no snapshot can stand in, the `UpstreamError`.
+        A store failure never hides the answer: it is reported in the result.
+        """
+        try:
+            call = self.upstream.fetch_status(job)
+            observed_at = self.clock.now()
+            self.metrics.add("UpstreamLatency", call.elapsed_seconds * 1000, "Milliseconds")
+            logger.info(
+                "upstream answered",
+                extra={
+                    "http_status": call.response.status,
+                    "attempts": call.attempts,
+                    "latency_ms": round(call.elapsed_seconds * 1000, 1),
+                    "upstream_request_id": call.response.headers.get("X-Request-Id"),
+                },
+            )
+            document = interpret_response(
+                call.response,
+                source=Source(job.project_id, job.job_name, job.workspace, self.upstream.endpoint),
+                observed_at=observed_at,
+                validator=self.validator,
+                mode=self.mode,
+            )
+        except JobNotFound:
+            self.metrics.add("JobsNotFound", 1)
+            raise
+        except UpstreamError as error:
+            self.metrics.add("UpstreamFailures", 1)
+            logger.warning(
+                "upstream failed",
+                extra={"error": type(error).__name__, "detail": error.detail},
+            )
+            stale = self._stale(job, error)
+            if stale is None:
+                raise
+            return stale
+        self._report_validation(document)
+        return self._store(job, document, slot or observed_at, call.attempts)
+
+    def _report_validation(self, document: dict[str, Any]) -> None:
+        validation = document["validation"]
+        if validation["violations"]:
+            self.metrics.add("ContractViolations", len(validation["violations"]))
+            logger.warning(
+                "contract violations",
+                extra={
+                    "violations": len(validation["violations"]),
+                    "first": validation["violations"][0],
+                },
+            )
+        if validation["unknown_fields"]:
+            self.metrics.add("DriftFields", len(validation["unknown_fields"]))
+            logger.info("drift", extra={"unknown_fields": validation["unknown_fields"][:20]})
+
+    def _store(
+        self, job: JobRef, document: dict[str, Any], slot: datetime, attempts: int
+    ) -> Observation:
+        try:
+            outcome = self.writer.write(job, document, slot)
+        except StoreError as error:
+            self.metrics.add("SnapshotWriteFailures", 1)
+            logger.error(
+                "snapshot write failed",
+                extra={"error": type(error).__name__, "detail": error.detail},
+            )
+            return Observation(
+                document, SnapshotOutcome.FAILED, store_error=error, attempts=attempts
+            )
+        logger.info(
+            "snapshot stored", extra={"outcome": str(outcome), "store": self.store.location}
+        )
+        return Observation(document, outcome, attempts=attempts)
+
+    def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
+        """The latest snapshot, marked stale, or None when there is none to serve."""
+        if not self.serve_stale:
+            return None
+        try:
+            stored = self.store.get(latest_key(job))
+        except StoreError as store_error:
+            logger.warning("no stale fallback", extra={"detail": store_error.detail})
+            return None
+        if stored is None:
+            return None
+        try:
+            document = jsoncodec.loads(stored.body)
+        except jsoncodec.JsonDecodeError:
+            return None
+        if not isinstance(document, dict) or "observed_at" not in document:
+            return None
+        observed, _ = to_rfc3339(document["observed_at"])
+        if observed is None:
+            return None
+        age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
+        document["stale"] = True
+        document["stale_age_seconds"] = round(max(age, 0.0), 3)
+        self.metrics.add("StaleServed", 1)
+        logger.warning(
+            "serving stale snapshot",
+            extra={"age_seconds": document["stale_age_seconds"], "error": type(error).__name__},
+        )
+        return Observation(document, SnapshotOutcome.NOT_WRITTEN, stale=True, upstream_error=error)

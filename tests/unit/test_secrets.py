@@ -1,0 +1,59 @@
+"""Credentials from Secrets Manager; moto stands in for the AWS API (no local server exists)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from dlf_status.adapters.secrets import read_credentials_secret
+from dlf_status.config import Credentials
+from dlf_status.errors import ConfigurationError
+
+
+@pytest.fixture
+def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+
+
+def test_aksk_credentials_are_read_from_the_secret(secretsmanager: Any) -> None:
+    secretsmanager.create_secret(
+        Name="dlf/creds",
+        SecretString=json.dumps({"ak": "AK1", "sk": "SK1", "security_token": "ST1"}),
+    )
+
+    credentials = read_credentials_secret("dlf/creds", secretsmanager)
+
+    assert credentials == Credentials(ak="AK1", sk="SK1", security_token="ST1")
+
+
+def test_a_token_secret_is_read_too(secretsmanager: Any) -> None:
+    secretsmanager.create_secret(Name="dlf/token", SecretString=json.dumps({"auth_token": "T"}))
+
+    assert read_credentials_secret("dlf/token", secretsmanager) == Credentials(auth_token="T")
+
+
+def test_a_missing_secret_is_a_configuration_error(secretsmanager: Any) -> None:
+    with pytest.raises(
+        ConfigurationError, match="cannot read secret dlf/nope: ResourceNotFoundException"
+    ):
+        read_credentials_secret("dlf/nope", secretsmanager)
+
+
+@pytest.mark.parametrize("text", ["sk=abc", "[1, 2]", '{"ak": "only-the-ak"}'])
+def test_a_malformed_secret_is_refused_without_quoting_it(secretsmanager: Any, text: str) -> None:
+    secretsmanager.create_secret(Name="dlf/bad", SecretString=text)
+
+    with pytest.raises(ConfigurationError) as caught:
+        read_credentials_secret("dlf/bad", secretsmanager)
+
+    assert "abc" not in caught.value.detail
+    assert "only-the-ak" not in caught.value.detail

@@ -1,0 +1,108 @@
+"""The snapshot writing rules, against an in-memory store that can lose races."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.normalize import Source, normalise
+from dlf_status.domain.snapshots import latest_key
+from dlf_status.errors import StoreConflict
+from dlf_status.service import SnapshotOutcome, SnapshotWriter
+from tests.support.fakes import MemoryStore
+
+JOB = JobRef.parse("p1", "job")
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def document(status: str, at: datetime) -> dict[str, Any]:
+    return normalise(
+        {"name": "job", "status": status},
+        source=Source("p1", "job"),
+        observed_at=at,
+        report=ValidationReport(),
+    )
+
+
+def writer(store: MemoryStore) -> SnapshotWriter:
+    return SnapshotWriter(store, sleep=lambda _: None)
+
+
+def test_first_observation_writes_history_and_latest() -> None:
+    store = MemoryStore()
+
+    outcome = writer(store).write(JOB, document("NORMAL", T0), T0)
+
+    assert outcome is SnapshotOutcome.CHANGED
+    assert len(store.history()) == 1
+    assert store.latest(JOB)["observed_at"] == "2026-11-25T08:00:00.000Z"
+
+
+def test_same_content_later_refreshes_latest_only() -> None:
+    store = MemoryStore()
+    writer(store).write(JOB, document("NORMAL", T0), T0)
+    later = T0 + timedelta(minutes=5)
+
+    outcome = writer(store).write(JOB, document("NORMAL", later), later)
+
+    assert outcome is SnapshotOutcome.UNCHANGED
+    assert len(store.history()) == 1
+    assert store.latest(JOB)["observed_at"] == "2026-11-25T08:05:00.000Z"
+
+
+def test_an_older_observation_never_replaces_a_newer_latest_but_keeps_its_history() -> None:
+    store = MemoryStore()
+    later = T0 + timedelta(minutes=5)
+    writer(store).write(JOB, document("NORMAL", later), later)
+
+    outcome = writer(store).write(JOB, document("EXCEPTION", T0), T0)
+
+    assert outcome is SnapshotOutcome.SUPERSEDED
+    assert store.latest(JOB)["job"]["status"] == "NORMAL"
+    assert len(store.history()) == 2
+
+
+def test_the_same_slot_and_content_is_one_history_object() -> None:
+    store = MemoryStore()
+    writer(store).write(JOB, document("NORMAL", T0), T0)
+    store.objects.pop(latest_key(JOB))  # as if the first attempt died before latest.json
+
+    writer(store).write(JOB, document("NORMAL", T0 + timedelta(seconds=3)), T0)
+
+    assert len(store.history()) == 1
+
+
+def test_a_lost_race_is_retried_against_the_new_latest() -> None:
+    store = MemoryStore()
+    writer(store).write(JOB, document("NORMAL", T0), T0)
+    racer = document("STOPPED", T0 + timedelta(minutes=1))
+    store.races_to_lose, store.racer = 1, racer
+    mine = T0 + timedelta(minutes=2)
+
+    outcome = writer(store).write(JOB, document("NORMAL", mine), mine)
+
+    # My content equals the first latest, but the racer changed it: mine is a change again.
+    assert outcome is SnapshotOutcome.CHANGED
+    assert store.latest(JOB)["observed_at"] == "2026-11-25T08:02:00.000Z"
+    assert len(store.history()) == 2
+
+
+def test_losing_every_race_is_a_store_conflict() -> None:
+    store = MemoryStore(races_to_lose=100)
+
+    with pytest.raises(StoreConflict, match="kept changing"):
+        writer(store).write(JOB, document("NORMAL", T0), T0)
+
+
+def test_an_unreadable_latest_is_replaced() -> None:
+    store = MemoryStore()
+    store._put(latest_key(JOB), b"{not json")
+
+    outcome = writer(store).write(JOB, document("NORMAL", T0), T0)
+
+    assert outcome is SnapshotOutcome.CHANGED
+    assert store.latest(JOB)["job"]["status"] == "NORMAL"
