@@ -1,11 +1,22 @@
 """The composition root: the one place that builds production adapters.
 
-Entry points call these builders; tests call the core with their own adapters.
+Entry points call `build_service` (or `build_function_app`) once per process;
+tests build `StatusService` with their own adapters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
+from dlf_status.adapters.clock import SystemClock
+from dlf_status.config import Credentials, Settings
 from dlf_status.domain.contract import ResponseValidator, packaged_contract
+from dlf_status.domain.ports import Metrics, ObjectStore
+from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.errors import ConfigurationError
+from dlf_status.observability import logger, register_secrets
+from dlf_status.service import StatusService
 
 
 def build_reference_validator() -> ResponseValidator:
@@ -13,3 +24,58 @@ def build_reference_validator() -> ResponseValidator:
     from dlf_status.adapters.openapi_core_validator import OpenAPICoreValidator
 
     return OpenAPICoreValidator(packaged_contract())
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    if settings.snapshot_uri.startswith("s3://"):
+        from dlf_status.adapters.store_s3 import S3Store, make_s3_client, parse_s3_uri
+
+        bucket, prefix = parse_s3_uri(settings.snapshot_uri)
+        return S3Store(make_s3_client(settings.s3_endpoint_url), bucket, prefix)
+    if "://" in settings.snapshot_uri:
+        raise ConfigurationError(
+            f"SNAPSHOT_URI must be s3://bucket/prefix or a directory, got {settings.snapshot_uri!r}"
+        )
+    from dlf_status.adapters.store_local import LocalDirectoryStore
+
+    return LocalDirectoryStore(Path(settings.snapshot_uri))
+
+
+def load_credentials(settings: Settings) -> Credentials:
+    if settings.credentials is not None:
+        return settings.credentials
+    if settings.credentials_secret is None:
+        raise ConfigurationError("no credentials configured")
+    from dlf_status.adapters.secrets import read_credentials_secret
+
+    return read_credentials_secret(settings.credentials_secret)
+
+
+def build_service(settings: Settings, metrics: Metrics, *, pool_size: int = 10) -> StatusService:
+    from dlf_status.adapters.signing import authenticator_for
+    from dlf_status.adapters.upstream_http import HttpUpstreamClient
+
+    credentials = load_credentials(settings)
+    register_secrets(*credentials.secrets)
+    return StatusService(
+        upstream=HttpUpstreamClient(
+            settings.upstream, authenticator_for(credentials), pool_size=pool_size
+        ),
+        store=build_store(settings),
+        validator=build_reference_validator(),
+        clock=SystemClock(),
+        metrics=metrics,
+        mode=settings.validation_mode,
+        serve_stale=settings.serve_stale,
+    )
+
+
+def build_function_app(environ: Mapping[str, str], metrics: Metrics) -> FunctionApp:
+    """The app, or an app that answers every call with the configuration error."""
+    try:
+        settings = Settings.from_environ(environ)
+        logger.setLevel(settings.log_level)
+        return FunctionApp(build_service(settings, metrics))
+    except ConfigurationError as error:
+        logger.error("configuration error", extra={"detail": error.detail})
+        return FunctionApp(None, configuration_error=error)

@@ -27,6 +27,14 @@ class InvalidInput(DlfStatusError):
         self.field = field
 
 
+class RouteNotFound(InvalidInput):
+    """An HTTP path that is not `GET /v1/{project_id}/jobs/{job_name}/status`."""
+
+
+class MethodNotAllowed(InvalidInput):
+    """The route exists; only GET is served."""
+
+
 class ConfigurationError(DlfStatusError):
     """The deployment is misconfigured (an environment variable, a secret)."""
 

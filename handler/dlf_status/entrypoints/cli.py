@@ -2,11 +2,15 @@
 
 Exit codes: 0 success; 1 contract violations (`validate`); 2 bad input; 3 job
 not found; 4 upstream failure; 5 snapshot store failure; 70 internal error.
+Configuration comes from the environment (see the README), read once at start.
+Logs are JSON on stderr, silent unless --verbose; stdout is only for results.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,10 +18,12 @@ from typing import Any
 
 from dlf_status import __version__, bootstrap
 from dlf_status.adapters.clock import SystemClock
+from dlf_status.config import Settings
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.interpret import interpret_response
 from dlf_status.domain.model import (
     Headers,
+    JobRef,
     UpstreamResponse,
     ValidationMode,
     validate_job_name,
@@ -27,6 +33,7 @@ from dlf_status.domain.model import (
 from dlf_status.domain.normalize import Source
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput
+from dlf_status.observability import NullMetrics, log_to, logger
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
 
 Command = Callable[[argparse.Namespace], int]
@@ -104,6 +111,47 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_get(args: argparse.Namespace) -> int:
+    job = JobRef.parse(args.project_id, args.job_name, args.workspace)
+    settings = Settings.from_environ(os.environ)
+    service = bootstrap.build_service(settings, NullMetrics())
+    # A person at a terminal wants today's status or an error, not a stale copy.
+    service.serve_stale = False
+    observation = service.observe(job)
+    _write(jsoncodec.pretty_bytes(observation.document) + b"\n")
+    if observation.store_error is not None:
+        print(f"dlf-status: {observation.store_error.detail}", file=sys.stderr)
+        return ExitCode.STORE_FAILURE
+    return ExitCode.OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dlf_status.entrypoints.local_server import make_server
+
+    app = bootstrap.build_function_app(os.environ, NullMetrics())
+    if app.configuration_error is not None:
+        raise app.configuration_error
+    server = make_server(app, args.host, args.port)
+    host, port = str(server.server_address[0]), server.server_address[1]
+    print(
+        f"dlf-status: serving GET http://{host}:{port}/v1/{{project_id}}/jobs/{{job_name}}/status",
+        file=sys.stderr,
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return ExitCode.OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dlf_status.entrypoints.demo import run_demo
+
+    if not args.fixtures.is_dir():
+        raise InvalidInput(f"no recorded fixtures at {args.fixtures}; run from the repository")
+    return run_demo(args.fixtures, args.snapshots, sys.stdout, verbose=args.verbose)
+
+
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
@@ -157,11 +205,58 @@ def build_parser() -> argparse.ArgumentParser:
         help="lenient records violations in the document; strict fails on them",
     )
     normalize.set_defaults(run=cmd_normalize)
+
+    get = commands.add_parser(
+        "get",
+        help="fetch a job's status from DataArts Studio, print it and write the snapshot",
+        description="Exit 3 when the job does not exist, 4 on an upstream failure, "
+        "5 when the snapshot could not be written (the document is still printed).",
+    )
+    get.add_argument("project_id", metavar="PROJECT_ID")
+    get.add_argument("job_name", metavar="JOB_NAME")
+    get.add_argument("--workspace", metavar="W")
+    get.set_defaults(run=cmd_get)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the function's HTTP API locally (API Gateway 2.0 events)",
+        description="For development and tests: no TLS, no authorisation.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(run=cmd_serve)
+
+    demo = commands.add_parser(
+        "demo",
+        help="poll a few jobs from a local replay upstream and show the result (no account)",
+    )
+    demo.add_argument(
+        "--fixtures",
+        type=Path,
+        default=Path("contract_tests/fixtures/valid"),
+        help="recorded exchanges to replay (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--snapshots",
+        type=Path,
+        default=Path("snapshots"),
+        help="where to write snapshots (default: %(default)s)",
+    )
+    demo.set_defaults(run=cmd_demo)
+
+    for command in commands.choices.values():
+        command.add_argument("-v", "--verbose", action="store_true", help="JSON logs on stderr")
     return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    log_to("stderr")
+    logger.setLevel(logging.INFO if verbose else logging.CRITICAL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
     run: Command = args.run
     try:
         return run(args)

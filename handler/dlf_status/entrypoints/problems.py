@@ -41,6 +41,10 @@ class ErrorMapping:
 
 _MAPPINGS: Final[dict[type[errors.DlfStatusError], ErrorMapping]] = {
     errors.InvalidInput: ErrorMapping(400, "invalid-input", "Invalid input", ExitCode.BAD_INPUT),
+    errors.RouteNotFound: ErrorMapping(404, "route-not-found", "No such route", ExitCode.BAD_INPUT),
+    errors.MethodNotAllowed: ErrorMapping(
+        405, "method-not-allowed", "Method not allowed", ExitCode.BAD_INPUT
+    ),
     errors.ConfigurationError: ErrorMapping(
         500, "configuration", "dlf-status is misconfigured", ExitCode.BAD_INPUT
     ),

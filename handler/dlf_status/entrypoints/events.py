@@ -1,0 +1,118 @@
+"""Invocation shapes: API Gateway HTTP API (2.0) and REST API (1.0) proxy events,
+and direct invocations. Parsing only; a malformed event is `InvalidInput`.
+
+API Gateway hands path parameters to the function already percent-decoded, and so
+does `dlf-status serve`: a job name arrives as the job's real name. The raw path
+is decoded too by HTTP APIs (either payload version) but not by REST APIs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import unquote
+
+from dlf_status.errors import InvalidInput
+
+ROUTE: Final = "/v1/{project_id}/jobs/{job_name}/status"
+_ROUTE_SEGMENTS: Final = ("v1", None, "jobs", None, "status")
+_CORRELATION_ID: Final = re.compile(r"[A-Za-z0-9._:/=+-]{1,128}")
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str
+    path_parameters: Mapping[str, str] | None
+    headers: Mapping[str, str]  # lower-case names
+    request_id: str | None
+    path_is_encoded: bool = False
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def is_http_event(event: object) -> bool:
+    if not isinstance(event, dict):
+        return False
+    if event.get("version") == "2.0" and "requestContext" in event:
+        return True
+    return "httpMethod" in event and "requestContext" in event
+
+
+def is_direct_invocation(event: object) -> bool:
+    return isinstance(event, dict) and "job_name" in event and "project_id" in event
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"malformed gateway event: {what} is not a string")
+    return value
+
+
+def parse_http_event(event: Mapping[str, Any]) -> HttpRequest:
+    """The parts of a gateway event we use, from either payload version."""
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        raise InvalidInput("malformed gateway event: no requestContext")
+    if event.get("version") == "2.0":
+        http = context.get("http")
+        if not isinstance(http, dict):
+            raise InvalidInput("malformed gateway event: no requestContext.http")
+        method = _text(http.get("method"), "method")
+        path = _text(event.get("rawPath", http.get("path", "")), "rawPath")
+    else:
+        method = _text(event.get("httpMethod"), "httpMethod")
+        path = _text(event.get("path", ""), "path")
+    raw_headers = event.get("headers") or {}
+    if not isinstance(raw_headers, dict):
+        raise InvalidInput("malformed gateway event: headers is not an object")
+    headers = {
+        str(name).lower(): value for name, value in raw_headers.items() if isinstance(value, str)
+    }
+    parameters = event.get("pathParameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise InvalidInput("malformed gateway event: pathParameters is not an object")
+    request_id = context.get("requestId")
+    return HttpRequest(
+        method=method.upper(),
+        path=path,
+        path_parameters=parameters,
+        headers=headers,
+        request_id=request_id if isinstance(request_id, str) else None,
+        # Only REST API events (no "version" key) keep the path percent-encoded.
+        path_is_encoded="version" not in event,
+    )
+
+
+def match_route(request: HttpRequest) -> dict[str, str] | None:
+    """project_id and job_name from the route's path parameters, or from the path
+    itself for a catch-all route; None when the path is not ours."""
+    parameters = request.path_parameters
+    if parameters and "project_id" in parameters and "job_name" in parameters:
+        return {
+            "project_id": _text(parameters["project_id"], "project_id"),
+            "job_name": _text(parameters["job_name"], "job_name"),
+        }
+    segments = request.path.strip("/").split("/")
+    if len(segments) != len(_ROUTE_SEGMENTS):
+        return None
+    found: dict[str, str] = {}
+    for segment, expected, name in zip(
+        segments, _ROUTE_SEGMENTS, (None, "project_id", None, "job_name", None), strict=True
+    ):
+        if expected is not None and segment != expected:
+            return None
+        if name is not None:
+            found[name] = unquote(segment) if request.path_is_encoded else segment
+    return found
+
+
+def correlation_id(request: HttpRequest, fallback: str | None) -> str | None:
+    """The caller's X-Correlation-Id when it is sane, else the gateway's request id."""
+    offered = request.header("x-correlation-id")
+    if offered and _CORRELATION_ID.fullmatch(offered):
+        return offered
+    return request.request_id or fallback

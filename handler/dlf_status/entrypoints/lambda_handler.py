@@ -1,0 +1,27 @@
+"""AWS Lambda entry point: `dlf_status.entrypoints.lambda_handler.handler`.
+
+Everything is built once per container, at import (the init phase); each
+invocation only parses, calls the core and maps errors (see `app.py`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dlf_status.bootstrap import build_function_app
+from dlf_status.observability import EmfMetrics, logger
+
+METRICS = EmfMetrics()
+APP = build_function_app(os.environ, METRICS)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    METRICS.add("Invocations", 1)
+    try:
+        return APP.handle(event, request_id=context.aws_request_id)
+    finally:
+        METRICS.flush()

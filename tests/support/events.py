@@ -1,0 +1,72 @@
+"""Invocation events built from the payloads aws-sam-cli recorded (tests/events/)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+ROUTE_KEY = "GET /v1/{project_id}/jobs/{job_name}/status"
+
+
+@cache
+def _recorded(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return data
+
+
+def http_api_event(
+    project_id: str,
+    job_name: str,
+    *,
+    workspace: str | None = None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) event for our route, as API Gateway sends it:
+    path parameters and raw path already percent-decoded."""
+    event = copy.deepcopy(_recorded("apigw-http-api-v2.json"))
+    path = f"/v1/{project_id}/jobs/{job_name}/status"
+    event["routeKey"] = ROUTE_KEY
+    event["requestContext"]["routeKey"] = ROUTE_KEY
+    event["rawPath"] = path
+    event["rawQueryString"] = ""
+    event.pop("queryStringParameters", None)
+    event["requestContext"]["http"]["method"] = method
+    event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = {"project_id": project_id, "job_name": job_name}
+    event["body"] = None
+    event["isBase64Encoded"] = False
+    event["headers"] = {"accept": "application/json", **(headers or {})}
+    if workspace is not None:
+        event["headers"]["workspace"] = workspace
+    return event
+
+
+def rest_api_event(
+    project_id: str, job_name: str, *, workspace: str | None = None
+) -> dict[str, Any]:
+    """A REST API (payload 1.0) proxy event: a {proxy+} resource, the path still encoded."""
+    event = copy.deepcopy(_recorded("apigw-rest-v1.json"))
+    path = f"/v1/{quote(project_id, safe='')}/jobs/{quote(job_name, safe='')}/status"
+    event["path"] = path
+    event["pathParameters"] = {"proxy": path.lstrip("/")}
+    event["httpMethod"] = "GET"
+    event["body"] = None
+    event["isBase64Encoded"] = False
+    event["headers"] = {"Accept": "application/json"}
+    event["multiValueHeaders"] = {"Accept": ["application/json"]}
+    if workspace is not None:
+        event["headers"]["workspace"] = workspace
+        event["multiValueHeaders"]["workspace"] = [workspace]
+    return event
+
+
+def scheduled_event(**overrides: Any) -> dict[str, Any]:
+    event = copy.deepcopy(_recorded("eventbridge-scheduled.json"))
+    event.update(overrides)
+    return event
