@@ -11,22 +11,34 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # Reinstall whenever the declared or pinned dependencies change.
+RUNTIME := $(VENV)/.installed-runtime
 INSTALLED := $(VENV)/.installed
+# aws-sam-cli pins its own boto3: it lives in a tool virtualenv of its own.
+SAM_VENV := .tools/sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_VERSION := 1.170.0
 
-.PHONY: help install lint format typecheck test unit contract-tests contract contract-check goldens constraints clean
+.PHONY: help install demo lint format typecheck test unit contract-tests integration contract contract-check goldens events constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml constraints.txt
+$(RUNTIME): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "dlf-status needs Python 3.11 or newer (set PYTHON=...)" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
+	$(PIP) install --constraint constraints.txt --editable .
+	touch $@
+
+$(INSTALLED): $(RUNTIME)
 	$(PIP) install --constraint constraints.txt --editable '.[test,dev]'
 	touch $@
 
 install: $(INSTALLED) ## create .venv and install the project with its test and dev tools
+
+demo: $(RUNTIME) ## the main job on the embedded default: replay upstream, real stack, ./snapshots
+	$(BIN)/dlf-status demo --fixtures contract_tests/fixtures/valid --snapshots snapshots
 
 lint: install ## ruff: lint and format check
 	$(BIN)/ruff check .
@@ -49,10 +61,25 @@ goldens: install ## rewrite contract_tests/golden/ (then review the diff)
 	$(BIN)/python contract_tests/update_goldens.py
 
 unit: install ## unit and property tests (no sockets)
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests/unit tests/properties
 
 contract-tests: install ## spec vs recorded fixtures, replayed over real HTTP
 	$(BIN)/pytest contract_tests
+
+integration: install ## the whole path against pytest-httpserver and SeaweedFS
+	$(BIN)/pytest tests/integration
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install 'aws-sam-cli==$(SAM_VERSION)'
+
+events: $(SAM) ## regenerate tests/events/ with sam local generate-event (see tests/events/README.md)
+	cd tests/events && export SAM_CLI_TELEMETRY=0 && \
+	  ../../$(SAM) local generate-event apigateway http-api-proxy --method GET \
+	    --path v1/b384b9e9ab9b4ee8994c8633aabc9505/jobs/job_sms/status > apigw-http-api-v2.json && \
+	  ../../$(SAM) local generate-event apigateway aws-proxy --method GET \
+	    --path v1/b384b9e9ab9b4ee8994c8633aabc9505/jobs/job_sms/status > apigw-rest-v1.json && \
+	  ../../$(SAM) local generate-event cloudwatch scheduled-event > eventbridge-scheduled.json
 
 test: lint typecheck contract-check ## every suite; what CI runs
 	$(BIN)/pytest
@@ -60,5 +87,6 @@ test: lint typecheck contract-check ## every suite; what CI runs
 constraints: install ## re-pin every installed dependency into constraints.txt
 	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check > constraints.txt
 
-clean: ## remove the virtualenv, caches and local snapshots
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info handler/*.egg-info
+clean: ## remove the virtualenvs, caches and local snapshots
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info \
+	  handler/*.egg-info snapshots
