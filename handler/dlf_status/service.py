@@ -20,8 +20,14 @@ from dlf_status.domain.interpret import interpret_response
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.normalize import SCHEMA_VERSION, Source, content_hash
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
-from dlf_status.domain.snapshots import SnapshotMetadata, history_key, latest_key
+from dlf_status.domain.snapshots import (
+    SnapshotMetadata,
+    history_key,
+    latest_key,
+    transition_key,
+)
 from dlf_status.domain.timestamps import to_rfc3339
+from dlf_status.domain.transitions import status_changes, transition_record
 from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamError
 from dlf_status.observability import logger
 
@@ -54,6 +60,7 @@ class _Latest:
     stored: StoredObject
     observed_at: str
     content_hash: str
+    document: dict[str, Any] | None
 
 
 def _read_latest(stored: StoredObject | None) -> _Latest | None:
@@ -64,9 +71,16 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
         document = jsoncodec.loads(stored.body)
         observed_at = str(document["observed_at"])
         digest = content_hash(document)
-    except (jsoncodec.JsonDecodeError, KeyError, TypeError):
-        return _Latest(stored, "", "")
-    return _Latest(stored, observed_at, digest)
+        status_changes(document, document)  # shape check: job and nodes are readable
+    except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError):
+        return _Latest(stored, "", "", None)
+    return _Latest(stored, observed_at, digest, document)
+
+
+@dataclass(frozen=True)
+class SnapshotWrite:
+    outcome: SnapshotOutcome
+    transitions: int = 0
 
 
 @dataclass
@@ -80,13 +94,16 @@ class SnapshotWriter:
     jitter: Callable[[], float] = random.random
     max_attempts: int = MAX_LATEST_ATTEMPTS
 
-    def write(self, job: JobRef, document: dict[str, Any], slot: datetime) -> SnapshotOutcome:
+    def write(self, job: JobRef, document: dict[str, Any], slot: datetime) -> SnapshotWrite:
+        """History first, then the transition against the latest read, then latest.json:
+        whatever fails later, what was observed is already kept."""
         body = jsoncodec.canonical_bytes(document)
         digest = content_hash(document)
         observed_at = document["observed_at"]
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         key = latest_key(job)
         history_written = False
+        transitions = 0
         latest = _read_latest(self.store.get(key))
         for attempt in range(1, self.max_attempts + 1):
             if not history_written and (latest is None or latest.content_hash != digest):
@@ -96,15 +113,37 @@ class SnapshotWriter:
                 observed_at,
                 digest,
             ):
-                return SnapshotOutcome.SUPERSEDED
+                return SnapshotWrite(SnapshotOutcome.SUPERSEDED, transitions)
+            if latest is not None and latest.document is not None:
+                transitions += self._record_transition(job, slot, latest, document, metadata)
             expected = None if latest is None else latest.stored.version
             if self.store.replace(key, body, metadata, expected) is not None:
-                return SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
+                outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
+                return SnapshotWrite(outcome, transitions)
             self.sleep(self.jitter() * 0.02 * attempt)
             latest = _read_latest(self.store.get(key))
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
+
+    def _record_transition(
+        self,
+        job: JobRef,
+        slot: datetime,
+        latest: _Latest,
+        document: dict[str, Any],
+        metadata: dict[str, str],
+    ) -> int:
+        """One record per (observation, latest compared with), written once."""
+        if latest.document is None:
+            return 0
+        changes = status_changes(latest.document, document)
+        if not changes:
+            return 0
+        record = transition_record(latest.document, document, changes)
+        key = transition_key(job, slot, metadata["content-hash"], latest.content_hash)
+        self.store.create(key, jsoncodec.canonical_bytes(record), metadata)
+        return 1
 
 
 @dataclass
@@ -121,12 +160,16 @@ class StatusService:
     def __post_init__(self) -> None:
         self.writer = SnapshotWriter(self.store)
 
-    def observe(self, job: JobRef, *, slot: datetime | None = None) -> Observation:
+    def observe(
+        self, job: JobRef, *, slot: datetime | None = None, serve_stale: bool | None = None
+    ) -> Observation:
         """Fetch, validate, normalise and store one job's status.
 
-        Raises `JobNotFound` and, when no snapshot can stand in, the `UpstreamError`.
-        A store failure never hides the answer: it is reported in the result.
+        Raises `JobNotFound` and, when no snapshot can stand in (or `serve_stale` is
+        False), the `UpstreamError`. A store failure never hides the answer: it is
+        reported in the result. `slot` names the history object (see snapshots.py).
         """
+        context = {"project_id": job.project_id, "job_name": job.job_name}
         try:
             call = self.upstream.fetch_status(job)
             observed_at = self.clock.now()
@@ -134,6 +177,7 @@ class StatusService:
             logger.info(
                 "upstream answered",
                 extra={
+                    **context,
                     "http_status": call.response.status,
                     "attempts": call.attempts,
                     "latency_ms": round(call.elapsed_seconds * 1000, 1),
@@ -154,9 +198,10 @@ class StatusService:
             self.metrics.add("UpstreamFailures", 1)
             logger.warning(
                 "upstream failed",
-                extra={"error": type(error).__name__, "detail": error.detail},
+                extra={**context, "error": type(error).__name__, "detail": error.detail},
             )
-            stale = self._stale(job, error)
+            allowed = self.serve_stale if serve_stale is None else serve_stale
+            stale = self._stale(job, error) if allowed else None
             if stale is None:
                 raise
             return stale
@@ -165,42 +210,56 @@ class StatusService:
 
     def _report_validation(self, document: dict[str, Any]) -> None:
         validation = document["validation"]
+        context = {"job_name": document["source"]["job_name"]}
         if validation["violations"]:
             self.metrics.add("ContractViolations", len(validation["violations"]))
             logger.warning(
                 "contract violations",
                 extra={
+                    **context,
                     "violations": len(validation["violations"]),
                     "first": validation["violations"][0],
                 },
             )
         if validation["unknown_fields"]:
             self.metrics.add("DriftFields", len(validation["unknown_fields"]))
-            logger.info("drift", extra={"unknown_fields": validation["unknown_fields"][:20]})
+            logger.info(
+                "drift", extra={**context, "unknown_fields": validation["unknown_fields"][:20]}
+            )
 
     def _store(
         self, job: JobRef, document: dict[str, Any], slot: datetime, attempts: int
     ) -> Observation:
         try:
-            outcome = self.writer.write(job, document, slot)
+            written = self.writer.write(job, document, slot)
         except StoreError as error:
             self.metrics.add("SnapshotWriteFailures", 1)
             logger.error(
                 "snapshot write failed",
-                extra={"error": type(error).__name__, "detail": error.detail},
+                extra={
+                    "job_name": job.job_name,
+                    "error": type(error).__name__,
+                    "detail": error.detail,
+                },
             )
             return Observation(
                 document, SnapshotOutcome.FAILED, store_error=error, attempts=attempts
             )
+        if written.transitions:
+            self.metrics.add("Transitions", written.transitions)
         logger.info(
-            "snapshot stored", extra={"outcome": str(outcome), "store": self.store.location}
+            "snapshot stored",
+            extra={
+                "job_name": job.job_name,
+                "outcome": str(written.outcome),
+                "transitions": written.transitions,
+                "store": self.store.location,
+            },
         )
-        return Observation(document, outcome, attempts=attempts)
+        return Observation(document, written.outcome, attempts=attempts)
 
     def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
         """The latest snapshot, marked stale, or None when there is none to serve."""
-        if not self.serve_stale:
-            return None
         try:
             stored = self.store.get(latest_key(job))
         except StoreError as store_error:

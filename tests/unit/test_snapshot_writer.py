@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
@@ -35,7 +36,7 @@ def writer(store: MemoryStore) -> SnapshotWriter:
 def test_first_observation_writes_history_and_latest() -> None:
     store = MemoryStore()
 
-    outcome = writer(store).write(JOB, document("NORMAL", T0), T0)
+    outcome = writer(store).write(JOB, document("NORMAL", T0), T0).outcome
 
     assert outcome is SnapshotOutcome.CHANGED
     assert len(store.history()) == 1
@@ -47,7 +48,7 @@ def test_same_content_later_refreshes_latest_only() -> None:
     writer(store).write(JOB, document("NORMAL", T0), T0)
     later = T0 + timedelta(minutes=5)
 
-    outcome = writer(store).write(JOB, document("NORMAL", later), later)
+    outcome = writer(store).write(JOB, document("NORMAL", later), later).outcome
 
     assert outcome is SnapshotOutcome.UNCHANGED
     assert len(store.history()) == 1
@@ -59,7 +60,7 @@ def test_an_older_observation_never_replaces_a_newer_latest_but_keeps_its_histor
     later = T0 + timedelta(minutes=5)
     writer(store).write(JOB, document("NORMAL", later), later)
 
-    outcome = writer(store).write(JOB, document("EXCEPTION", T0), T0)
+    outcome = writer(store).write(JOB, document("EXCEPTION", T0), T0).outcome
 
     assert outcome is SnapshotOutcome.SUPERSEDED
     assert store.latest(JOB)["job"]["status"] == "NORMAL"
@@ -83,7 +84,7 @@ def test_a_lost_race_is_retried_against_the_new_latest() -> None:
     store.races_to_lose, store.racer = 1, racer
     mine = T0 + timedelta(minutes=2)
 
-    outcome = writer(store).write(JOB, document("NORMAL", mine), mine)
+    outcome = writer(store).write(JOB, document("NORMAL", mine), mine).outcome
 
     # My content equals the first latest, but the racer changed it: mine is a change again.
     assert outcome is SnapshotOutcome.CHANGED
@@ -102,7 +103,45 @@ def test_an_unreadable_latest_is_replaced() -> None:
     store = MemoryStore()
     store._put(latest_key(JOB), b"{not json")
 
-    outcome = writer(store).write(JOB, document("NORMAL", T0), T0)
+    outcome = writer(store).write(JOB, document("NORMAL", T0), T0).outcome
 
     assert outcome is SnapshotOutcome.CHANGED
     assert store.latest(JOB)["job"]["status"] == "NORMAL"
+
+
+def test_a_status_change_writes_one_transition_record() -> None:
+    store = MemoryStore()
+    writer(store).write(JOB, document("NORMAL", T0), T0)
+    later = T0 + timedelta(minutes=5)
+
+    written = writer(store).write(JOB, document("EXCEPTION", later), later)
+
+    assert written.transitions == 1
+    [key] = [key for key in store.objects if key.startswith("transitions/")]
+    assert key.startswith(
+        "transitions/project_id=p1/workspace=__HIVE_DEFAULT_PARTITION__/job_name=job/date=2026-11-25/20261125T080500000Z-"
+    )
+    record = jsoncodec.loads(store.objects[key])
+    assert record["previous_observed_at"] == "2026-11-25T08:00:00.000Z"
+    assert record["observed_at"] == "2026-11-25T08:05:00.000Z"
+    assert record["changes"] == [
+        {
+            "scope": "job",
+            "node": None,
+            "from": "NORMAL",
+            "from_raw": "NORMAL",
+            "to": "EXCEPTION",
+            "to_raw": "EXCEPTION",
+        }
+    ]
+
+
+def test_no_transition_without_a_status_change_or_on_the_first_observation() -> None:
+    store = MemoryStore()
+
+    first = writer(store).write(JOB, document("NORMAL", T0), T0)
+    later = T0 + timedelta(minutes=1)
+    second = writer(store).write(JOB, document("NORMAL", later), later)
+
+    assert (first.transitions, second.transitions) == (0, 0)
+    assert not [key for key in store.objects if key.startswith("transitions/")]

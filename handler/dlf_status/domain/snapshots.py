@@ -2,6 +2,8 @@
 
     history/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
     latest/project_id=P/workspace=W/job_name=J/latest.json
+    transitions/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/
+        <YYYYMMDDTHHMMSSfffZ>-<hash16>-<previous hash8>.json
 
 Partition values keep letters, digits, '-', '_' and '.' and percent-encode every
 other byte of their UTF-8 form (as Hive escapes partition paths), so '/', '..',
@@ -24,6 +26,7 @@ from dlf_status.domain.model import JobRef
 
 HISTORY_ROOT: Final = "history"
 LATEST_ROOT: Final = "latest"
+TRANSITIONS_ROOT: Final = "transitions"
 LATEST_NAME: Final = "latest.json"
 NULL_PARTITION: Final = "__HIVE_DEFAULT_PARTITION__"
 # Room for "job_name=" in a 255-byte file name, with margin.
@@ -69,6 +72,15 @@ def history_key(job: JobRef, slot: datetime, content_hash: str) -> str:
     day = slot.astimezone(UTC).strftime("%Y-%m-%d")
     return (
         f"{_job_prefix(HISTORY_ROOT, job)}/date={day}/{compact_time(slot)}-{content_hash[:16]}.json"
+    )
+
+
+def transition_key(job: JobRef, slot: datetime, content_hash: str, previous_hash: str) -> str:
+    """Where the status changes from one content to another are recorded, once."""
+    day = slot.astimezone(UTC).strftime("%Y-%m-%d")
+    return (
+        f"{_job_prefix(TRANSITIONS_ROOT, job)}/date={day}/"
+        f"{compact_time(slot)}-{content_hash[:16]}-{previous_hash[:8]}.json"
     )
 
 
