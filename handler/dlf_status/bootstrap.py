@@ -7,6 +7,7 @@ tests build `StatusService` with their own adapters.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from dlf_status.adapters.clock import SystemClock
@@ -16,7 +17,11 @@ from dlf_status.domain.ports import Metrics, ObjectStore
 from dlf_status.entrypoints.app import FunctionApp
 from dlf_status.errors import ConfigurationError
 from dlf_status.observability import logger, register_secrets
+from dlf_status.poller import Dispatcher, TickRunner
 from dlf_status.service import StatusService
+
+# Time a polled job may need beyond the upstream deadline: storing its snapshot.
+STORE_ALLOWANCE_SECONDS = 2.0
 
 
 def build_reference_validator() -> ResponseValidator:
@@ -70,12 +75,33 @@ def build_service(settings: Settings, metrics: Metrics, *, pool_size: int = 10) 
     )
 
 
+def build_tick_runner(settings: Settings, service: StatusService, metrics: Metrics) -> TickRunner:
+    from dlf_status.adapters.job_list import read_job_list
+
+    dispatcher = None
+    if settings.fanout_queue_url is not None:
+        from dlf_status.adapters.queue_sqs import SqsJobQueue
+
+        dispatcher = Dispatcher(SqsJobQueue(settings.fanout_queue_url), metrics)
+    return TickRunner(
+        service,
+        metrics,
+        read_job_list=partial(read_job_list, s3_endpoint_url=settings.s3_endpoint_url),
+        jobs_uri=settings.jobs_uri,
+        concurrency=settings.poll_concurrency,
+        job_allowance_seconds=settings.upstream.deadline + STORE_ALLOWANCE_SECONDS,
+        dispatcher=dispatcher,
+        fanout_threshold=settings.fanout_threshold,
+    )
+
+
 def build_function_app(environ: Mapping[str, str], metrics: Metrics) -> FunctionApp:
     """The app, or an app that answers every call with the configuration error."""
     try:
         settings = Settings.from_environ(environ)
         logger.setLevel(settings.log_level)
-        return FunctionApp(build_service(settings, metrics))
+        service = build_service(settings, metrics, pool_size=settings.poll_concurrency)
+        return FunctionApp(service, ticks=build_tick_runner(settings, service, metrics))
     except ConfigurationError as error:
         logger.error("configuration error", extra={"detail": error.detail})
         return FunctionApp(None, configuration_error=error)

@@ -104,6 +104,23 @@ VARIABLES: tuple[Variable, ...] = (
         "SERVE_STALE", "true", "Serve the latest snapshot, marked stale, when the upstream fails."
     ),
     Variable("LOG_LEVEL", "INFO", "Log level of the JSON logs."),
+    Variable(
+        "JOBS_URI",
+        "",
+        "Job list for scheduled polls when the event carries none: a JSON or YAML file, "
+        "local or s3://bucket/key.",
+    ),
+    Variable("POLL_CONCURRENCY", "16", "Jobs polled at once in one scheduled tick."),
+    Variable(
+        "FANOUT_QUEUE_URL",
+        "",
+        "SQS queue for ticks too big for one invocation; empty: always poll in place.",
+    ),
+    Variable(
+        "FANOUT_THRESHOLD",
+        "1000",
+        "Jobs per tick above which a tick is fanned out to FANOUT_QUEUE_URL.",
+    ),
 )
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
 
@@ -180,6 +197,10 @@ class Settings:
     s3_endpoint_url: str | None
     serve_stale: bool
     log_level: str
+    jobs_uri: str | None = None
+    poll_concurrency: int = 16
+    fanout_queue_url: str | None = None
+    fanout_threshold: int = 1000
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -229,6 +250,10 @@ class Settings:
             s3_endpoint_url=s3_endpoint,
             serve_stale=_boolean("SERVE_STALE", get("SERVE_STALE")),
             log_level=_log_level(get("LOG_LEVEL")),
+            jobs_uri=get("JOBS_URI") or None,
+            poll_concurrency=_positive_int("POLL_CONCURRENCY", get("POLL_CONCURRENCY")),
+            fanout_queue_url=get("FANOUT_QUEUE_URL") or None,
+            fanout_threshold=_positive_int("FANOUT_THRESHOLD", get("FANOUT_THRESHOLD")),
         )
 
 

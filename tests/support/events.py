@@ -70,3 +70,15 @@ def scheduled_event(**overrides: Any) -> dict[str, Any]:
     event = copy.deepcopy(_recorded("eventbridge-scheduled.json"))
     event.update(overrides)
     return event
+
+
+def queue_event(bodies: list[str]) -> dict[str, Any]:
+    """An SQS batch as Lambda receives it, one recorded record per body."""
+    recorded = _recorded("sqs-receive-message.json")
+    records = []
+    for index, body in enumerate(bodies):
+        record = copy.deepcopy(recorded["Records"][0])
+        record["messageId"] = f"message-{index}"
+        record["body"] = body
+        records.append(record)
+    return {"Records": records}

@@ -10,7 +10,7 @@ import pytest
 
 from dlf_status.adapters.clock import FixedClock
 from dlf_status.domain.contract import ValidationReport
-from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints.app import FunctionApp, TickFailed
 from dlf_status.errors import ConfigurationError, UpstreamUnavailable
 from dlf_status.observability import NullMetrics
 from dlf_status.service import StatusService
@@ -160,10 +160,10 @@ def test_an_unrecognised_event_is_a_problem_not_a_crash(event: Any) -> None:
     assert upstream.calls == []
 
 
-def test_a_scheduled_event_is_not_mistaken_for_an_http_request() -> None:
+def test_a_scheduled_event_without_a_tick_runner_fails_the_invocation() -> None:
     app, upstream = app_with()
 
-    problem = app.handle(scheduled_event())
+    with pytest.raises(TickFailed, match="not configured"):
+        app.handle(scheduled_event())
 
-    assert problem["status"] == 400
     assert upstream.calls == []

@@ -8,7 +8,7 @@ the service and turns errors into RFC 9457 problems (HTTP) or problem documents
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -24,12 +24,18 @@ from dlf_status.errors import (
     RouteNotFound,
 )
 from dlf_status.observability import logger
+from dlf_status.poller import TickRunner
 from dlf_status.service import Observation, StatusService
 
 JSON_CONTENT_TYPE: Final = "application/json"
 SNAPSHOT_HEADER: Final = "X-Dlf-Snapshot"
 UPSTREAM_ERROR_HEADER: Final = "X-Dlf-Upstream-Error"
 CORRELATION_HEADER: Final = "X-Correlation-Id"
+
+
+class TickFailed(DlfStatusError):
+    """A scheduled tick could not run at all; the invocation fails so that Lambda
+    retries it and then sends it to the on-failure destination."""
 
 
 @dataclass
@@ -39,13 +45,25 @@ class FunctionApp:
 
     service: StatusService | None
     configuration_error: ConfigurationError | None = None
+    ticks: TickRunner | None = None
 
-    def handle(self, event: Any, request_id: str | None = None) -> dict[str, Any]:
+    def handle(
+        self,
+        event: Any,
+        request_id: str | None = None,
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> dict[str, Any]:
         if events.is_http_event(event):
             return self.handle_http(event, request_id)
         if events.is_direct_invocation(event):
             return self.handle_direct(event, request_id)
-        error = InvalidInput("unrecognised event: expected an API Gateway event or a job")
+        if events.is_queue_event(event):
+            return self.handle_queue(event)
+        if events.is_scheduled_event(event):
+            return self.handle_tick(event, request_id, remaining_seconds)
+        error = InvalidInput(
+            "unrecognised event: expected an API Gateway event, a job, a schedule or SQS records"
+        )
         logger.warning("unrecognised event", extra={"event_keys": _keys(event)})
         return problem_document(error, correlation_id=request_id)
 
@@ -59,6 +77,12 @@ class FunctionApp:
         correlation = events.correlation_id(request, fallback_id) or uuid.uuid4().hex
         logger.set_correlation_id(correlation)
         logger.append_keys(http_method=request.method, path=request.path[:300])
+        try:
+            return self._route(request, correlation)
+        finally:
+            logger.remove_keys(["http_method", "path"])
+
+    def _route(self, request: events.HttpRequest, correlation: str) -> dict[str, Any]:
         try:
             parameters = events.match_route(request)
             if parameters is None:
@@ -110,6 +134,56 @@ class FunctionApp:
             return self._service().observe(job).document
         except Exception as error:  # noqa: BLE001 - the one place every error is mapped
             return self._problem(error, instance=None, correlation=request_id)
+
+    # -- scheduled ticks and queued jobs ---------------------------------------------------
+
+    def handle_tick(
+        self,
+        event: Mapping[str, Any],
+        request_id: str | None,
+        remaining_seconds: Callable[[], float] | None,
+    ) -> dict[str, Any]:
+        """Poll every job of the tick; the report is the result (and the logs)."""
+        try:
+            runner = self._ticks()
+            parsed = events.parse_tick_event(event)
+            logger.set_correlation_id(parsed.tick_id or request_id)
+            tick = runner.build_tick(
+                parsed.tick_id, parsed.scheduled_time, parsed.jobs, runner.service.clock.now()
+            )
+        except DlfStatusError as error:
+            logger.error(
+                "tick failed", extra={"error": type(error).__name__, "detail": error.detail}
+            )
+            raise TickFailed(error.detail) from None
+        return runner.run(tick, remaining_seconds).as_json()
+
+    def handle_queue(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """A batch of fanned-out jobs; failures a retry may mend go back to SQS
+        (partial batch response), the others are logged and dropped."""
+        # Imported here: only queue workers pay for the batch utility.
+        from aws_lambda_powertools.utilities.batch import (
+            BatchProcessor,
+            EventType,
+            process_partial_response,
+        )
+        from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+        runner = self._ticks()
+
+        def record_handler(record: SQSRecord) -> None:
+            runner.poll_message(record.body)
+
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        response = process_partial_response(
+            event=dict(event), record_handler=record_handler, processor=processor
+        )
+        return dict(response)
+
+    def _ticks(self) -> TickRunner:
+        if self.ticks is None:
+            raise self.configuration_error or ConfigurationError("dlf-status is not configured")
+        return self.ticks
 
     # -- shared ----------------------------------------------------------------------------
 

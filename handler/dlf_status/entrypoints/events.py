@@ -116,3 +116,65 @@ def correlation_id(request: HttpRequest, fallback: str | None) -> str | None:
     if offered and _CORRELATION_ID.fullmatch(offered):
         return offered
     return request.request_id or fallback
+
+
+# -- scheduled ticks and queue records -------------------------------------------------------
+
+_TICK_KEYS: Final = frozenset({"jobs", "tick_id", "scheduled_time"})
+
+
+@dataclass(frozen=True)
+class TickEvent:
+    """A schedule's request: an id that a retried delivery repeats, a slot time,
+    and the job list (None: read JOBS_URI)."""
+
+    tick_id: str | None
+    scheduled_time: str | None
+    jobs: Any | None
+
+
+def is_scheduled_event(event: object) -> bool:
+    """A classic EventBridge rule event, or our tick input (EventBridge Scheduler,
+    or a rule with a constant input)."""
+    if not isinstance(event, dict):
+        return False
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return True
+    return bool(_TICK_KEYS & event.keys()) and not is_direct_invocation(event)
+
+
+def is_queue_event(event: object) -> bool:
+    if not isinstance(event, dict):
+        return False
+    records = event.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(
+            isinstance(record, dict) and record.get("eventSource") == "aws:sqs"
+            for record in records
+        )
+    )
+
+
+def _optional_text(event: Mapping[str, Any], key: str) -> str | None:
+    value = event.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 1024:
+        raise InvalidInput(f"malformed scheduled event: {key} must be a string", field=key)
+    return value
+
+
+def parse_tick_event(event: Mapping[str, Any]) -> TickEvent:
+    if event.get("source") == "aws.events":
+        return TickEvent(
+            tick_id=_optional_text(event, "id"),
+            scheduled_time=_optional_text(event, "time"),
+            jobs=None,
+        )
+    return TickEvent(
+        tick_id=_optional_text(event, "tick_id"),
+        scheduled_time=_optional_text(event, "scheduled_time"),
+        jobs=event.get("jobs"),
+    )

@@ -22,6 +22,10 @@ APP = build_function_app(os.environ, METRICS)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     METRICS.add("Invocations", 1)
     try:
-        return APP.handle(event, request_id=context.aws_request_id)
+        return APP.handle(
+            event,
+            request_id=context.aws_request_id,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+        )
     finally:
         METRICS.flush()

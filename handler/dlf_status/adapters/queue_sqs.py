@@ -1,0 +1,35 @@
+"""The fan-out queue: jobs of a big tick as SQS messages, for workers to poll."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dlf_status.domain import jsoncodec
+from dlf_status.errors import StoreError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+class QueueError(StoreError):
+    """The queue refused a batch (unreachable, denied, throttled)."""
+
+
+class SqsJobQueue:
+    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+        self._url = queue_url
+        self._client = client or boto3.client("sqs")
+
+    def send(self, messages: list[dict[str, Any]]) -> list[int]:
+        entries = [
+            {"Id": str(index), "MessageBody": jsoncodec.canonical_bytes(message).decode("utf-8")}
+            for index, message in enumerate(messages)
+        ]
+        try:
+            answer = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
+        except (ClientError, BotoCoreError) as exc:
+            raise QueueError(f"cannot send to the fan-out queue: {type(exc).__name__}") from None
+        return sorted(int(failure["Id"]) for failure in answer.get("Failed", []))

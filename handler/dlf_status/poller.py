@@ -1,0 +1,315 @@
+"""Scheduled ticks: poll many jobs concurrently, or hand them to a queue.
+
+One failing job never stops the others: every job ends with an outcome (ok,
+failed, not-reached, enqueued). The tick respects the function's remaining time:
+a job is started only while there is time for it to finish, and the jobs not
+reached are reported, not dropped.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+from dlf_status.domain import jsoncodec
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.ports import Metrics
+from dlf_status.domain.ticks import (
+    InvalidJobEntry,
+    JobOutcome,
+    Tick,
+    TickReport,
+    job_entries,
+)
+from dlf_status.domain.timestamps import format_utc, to_rfc3339
+from dlf_status.errors import ConfigurationError, DlfStatusError, InvalidInput, StoreError
+from dlf_status.observability import logger
+from dlf_status.service import SnapshotOutcome, StatusService
+
+# SQS takes at most ten messages per SendMessageBatch call.
+QUEUE_BATCH: Final = 10
+
+
+def _invalid(entry: InvalidJobEntry) -> JobOutcome:
+    return JobOutcome(
+        None,
+        None,
+        None,
+        "failed",
+        error="InvalidInput",
+        detail=f"entry {entry.index}: {entry.reason}",
+    )
+
+
+def _not_reached(job: JobRef) -> JobOutcome:
+    return JobOutcome(
+        job.project_id,
+        job.job_name,
+        job.workspace,
+        "not-reached",
+        detail="the tick ran out of time before this job",
+    )
+
+
+def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
+    """Observe one job for a tick; every failure becomes an outcome, none escapes."""
+    started = time.monotonic()
+
+    def outcome(result: str, **details: Any) -> JobOutcome:
+        elapsed = round((time.monotonic() - started) * 1000, 1)
+        return JobOutcome(
+            job.project_id, job.job_name, job.workspace, result, elapsed_ms=elapsed, **details
+        )
+
+    try:
+        observation = service.observe(job, slot=slot, serve_stale=False)
+    except DlfStatusError as error:
+        return outcome("failed", error=type(error).__name__, detail=error.detail)
+    except Exception as error:  # noqa: BLE001 - one job's bug must not stop the tick
+        logger.exception("unexpected error polling a job", extra={"job_name": job.job_name})
+        return outcome("failed", error=type(error).__name__, detail="unexpected error; see logs")
+    status = observation.document["job"]["status"]
+    if observation.snapshot is SnapshotOutcome.FAILED:
+        store_error = observation.store_error or StoreError("snapshot not written")
+        return outcome(
+            "failed",
+            status=status,
+            snapshot="failed",
+            error=type(store_error).__name__,
+            detail=store_error.detail,
+        )
+    return outcome("ok", status=status, snapshot=str(observation.snapshot))
+
+
+@dataclass
+class Poller:
+    service: StatusService
+    metrics: Metrics
+    concurrency: int = 16
+    # A job is started only when this much time is left: a whole upstream deadline
+    # plus room to store the snapshot.
+    job_allowance_seconds: float = 22.0
+    remaining_seconds: Callable[[], float] | None = None
+
+    def run(self, tick: Tick, on_outcome: Callable[[JobOutcome], None] | None = None) -> TickReport:
+        started = time.monotonic()
+        outcomes: list[JobOutcome | None] = [None] * len(tick.entries)
+
+        def record(index: int, outcome: JobOutcome) -> None:
+            outcomes[index] = outcome
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="poll") as pool:
+            running: dict[Future[JobOutcome], int] = {}
+            for index, entry in enumerate(tick.entries):
+                if isinstance(entry, InvalidJobEntry):
+                    record(index, _invalid(entry))
+                    continue
+                while len(running) >= self.concurrency:
+                    self._collect(running, record, FIRST_COMPLETED)
+                if not self._has_time():
+                    record(index, _not_reached(entry))
+                    continue
+                running[pool.submit(poll_job, self.service, entry, tick.scheduled_time)] = index
+            self._collect(running, record, None)
+        report = TickReport(
+            tick_id=tick.tick_id,
+            scheduled_time=format_utc(tick.scheduled_time),
+            outcomes=[outcome for outcome in outcomes if outcome is not None],
+            duplicates=tick.duplicates,
+        )
+        self._report(report, time.monotonic() - started)
+        return report
+
+    def _has_time(self) -> bool:
+        return (
+            self.remaining_seconds is None or self.remaining_seconds() > self.job_allowance_seconds
+        )
+
+    @staticmethod
+    def _collect(
+        running: dict[Future[JobOutcome], int],
+        record: Callable[[int, JobOutcome], None],
+        return_when: str | None,
+    ) -> None:
+        if not running:
+            return
+        done, _ = wait(running, return_when=return_when or "ALL_COMPLETED")
+        for future in done:
+            record(running.pop(future), future.result())
+
+    def _report(self, report: TickReport, elapsed: float) -> None:
+        summary = report.summary()
+        self.metrics.add("Polled", summary["ok"])
+        self.metrics.add("PollFailures", summary["failed"])
+        self.metrics.add("NotReached", summary["not_reached"])
+        self.metrics.add("TickDuration", elapsed * 1000, "Milliseconds")
+        for outcome in report.outcomes:
+            if outcome.result != "ok":
+                logger.warning("job not polled", extra=outcome.as_json())
+        logger.info("tick finished", extra={**summary, "elapsed_ms": round(elapsed * 1000, 1)})
+
+
+class JobQueue(Protocol):
+    """Where a fanned-out tick's jobs go (SQS in production)."""
+
+    def send(self, messages: list[dict[str, Any]]) -> list[int]:
+        """Send up to ten messages; return the indices that could not be sent."""
+        ...
+
+
+@dataclass
+class Dispatcher:
+    """The scale path: one message per job, for workers to poll in parallel."""
+
+    queue: JobQueue
+    metrics: Metrics
+
+    def run(self, tick: Tick) -> TickReport:
+        report = TickReport(
+            tick.tick_id, format_utc(tick.scheduled_time), duplicates=tick.duplicates
+        )
+        jobs = [entry for entry in tick.entries if isinstance(entry, JobRef)]
+        report.outcomes.extend(
+            _invalid(entry) for entry in tick.entries if isinstance(entry, InvalidJobEntry)
+        )
+        for batch in _batches(jobs, QUEUE_BATCH):
+            messages = [job_message(job, tick) for job in batch]
+            try:
+                failed = set(self.queue.send(messages))
+                detail = "the queue refused the message"
+            except DlfStatusError as error:
+                failed, detail = set(range(len(batch))), error.detail
+            for index, job in enumerate(batch):
+                result = "failed" if index in failed else "enqueued"
+                report.outcomes.append(
+                    JobOutcome(
+                        job.project_id,
+                        job.job_name,
+                        job.workspace,
+                        result,
+                        detail=detail if index in failed else None,
+                    )
+                )
+        self.metrics.add("Enqueued", report.count("enqueued"))
+        self.metrics.add("EnqueueFailures", report.count("failed"))
+        logger.info("tick fanned out", extra=report.summary())
+        return report
+
+
+def job_message(job: JobRef, tick: Tick) -> dict[str, Any]:
+    return {
+        "project_id": job.project_id,
+        "job_name": job.job_name,
+        "workspace": job.workspace,
+        "tick_id": tick.tick_id,
+        "scheduled_time": format_utc(tick.scheduled_time),
+    }
+
+
+def _batches(items: list[JobRef], size: int) -> Iterable[list[JobRef]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class RetryLater(Exception):
+    """A queued job failed in a way a later try may fix; SQS redelivers it."""
+
+
+# Failures a retry cannot mend: retrying an auth failure could even lock the AK.
+_PERMANENT: Final = (
+    "InvalidInput",
+    "JobNotFound",
+    "UpstreamAuthRejected",
+    "UpstreamRejected",
+    "ContractViolation",
+)
+
+
+@dataclass
+class TickRunner:
+    """Builds a tick from its event and runs it in place or fans it out."""
+
+    service: StatusService
+    metrics: Metrics
+    read_job_list: Callable[[str], Any]
+    jobs_uri: str | None = None
+    concurrency: int = 16
+    job_allowance_seconds: float = 22.0
+    dispatcher: Dispatcher | None = None
+    fanout_threshold: int = 1000
+
+    def build_tick(
+        self, tick_id: str | None, scheduled_time: str | None, jobs: Any | None, now: datetime
+    ) -> Tick:
+        """An id that a redelivery repeats (else a fresh one), the slot, the jobs."""
+        source = "event"
+        if jobs is None:
+            if self.jobs_uri is None:
+                raise ConfigurationError(
+                    "the scheduled event carries no jobs and JOBS_URI is not set"
+                )
+            jobs, source = self.read_job_list(self.jobs_uri), self.jobs_uri
+        entries, duplicates = job_entries(jobs)
+        slot = now
+        if scheduled_time is not None:
+            parsed, why = to_rfc3339(scheduled_time)
+            if parsed is None:
+                raise InvalidInput(f"scheduled_time {scheduled_time!r:.40} is not a time: {why}")
+            slot = datetime.fromisoformat(parsed)
+        return Tick(tick_id or uuid.uuid4().hex, slot, entries, duplicates, source)
+
+    def run(
+        self,
+        tick: Tick,
+        remaining_seconds: Callable[[], float] | None = None,
+        on_outcome: Callable[[JobOutcome], None] | None = None,
+    ) -> TickReport:
+        jobs = sum(1 for entry in tick.entries if isinstance(entry, JobRef))
+        if self.dispatcher is not None and jobs > self.fanout_threshold:
+            return self.dispatcher.run(tick)
+        poller = Poller(
+            self.service,
+            self.metrics,
+            concurrency=self.concurrency,
+            job_allowance_seconds=self.job_allowance_seconds,
+            remaining_seconds=remaining_seconds,
+        )
+        return poller.run(tick, on_outcome)
+
+    def poll_message(self, body: str) -> JobOutcome:
+        """One queued job (a worker's record); RetryLater when SQS should redeliver it."""
+        try:
+            message = jsoncodec.loads(body.encode("utf-8"))
+            if not isinstance(message, dict):
+                raise InvalidInput("a queued job must be a JSON object")
+            tick = self.build_tick(
+                message.get("tick_id") if isinstance(message.get("tick_id"), str) else None,
+                message.get("scheduled_time")
+                if isinstance(message.get("scheduled_time"), str)
+                else None,
+                [message],
+                datetime.now(UTC),
+            )
+        except (jsoncodec.JsonDecodeError, DlfStatusError) as error:
+            logger.warning("queued job refused", extra={"detail": str(error)[:200]})
+            return JobOutcome(
+                None, None, None, "failed", error="InvalidInput", detail=str(error)[:200]
+            )
+        [entry] = tick.entries or (None,)
+        if not isinstance(entry, JobRef):
+            detail = entry.reason if isinstance(entry, InvalidJobEntry) else "no job"
+            logger.warning("queued job refused", extra={"detail": detail})
+            return JobOutcome(None, None, None, "failed", error="InvalidInput", detail=detail)
+        outcome = poll_job(self.service, entry, tick.scheduled_time)
+        if outcome.result == "failed" and outcome.error not in _PERMANENT:
+            raise RetryLater(f"{outcome.error}: {outcome.detail}")
+        if outcome.result == "failed":
+            logger.warning("queued job failed for good", extra=outcome.as_json())
+        return outcome
