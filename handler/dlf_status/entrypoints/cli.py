@@ -31,9 +31,11 @@ from dlf_status.domain.model import (
     validate_workspace,
 )
 from dlf_status.domain.normalize import Source
+from dlf_status.domain.ticks import TickReport
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput
 from dlf_status.observability import NullMetrics, log_to, logger
+from dlf_status.poller import TickRunner
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
 
 Command = Callable[[argparse.Namespace], int]
@@ -144,6 +146,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _poll_table(report: TickReport) -> str:
+    summary = report.summary()
+    lines = [
+        f"tick {summary['tick_id']}: {summary['jobs']} jobs, {summary['ok']} ok, "
+        f"{summary['failed']} failed, {summary['not_reached']} not reached"
+        + (f", {summary['duplicates']} duplicates dropped" if summary["duplicates"] else ""),
+    ]
+    rows = [
+        [
+            o.job_name or "-",
+            o.result,
+            o.status or "-",
+            o.snapshot or "-",
+            o.error or "",
+            o.detail or "",
+        ]
+        for o in report.outcomes
+    ]
+    header = ["JOB", "RESULT", "STATUS", "SNAPSHOT", "ERROR", "DETAIL"]
+    widths = [max(len(row[i][:60]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        lines.append(
+            "  ".join(cell[:60].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        )
+    return "\n".join(lines) + "\n"
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from dlf_status.adapters.job_list import read_job_list
+    from dlf_status.entrypoints.progress import Progress
+
+    settings = Settings.from_environ(os.environ)
+    raw_jobs = read_job_list(str(args.jobs), settings.s3_endpoint_url)
+    service = bootstrap.build_service(settings, NullMetrics(), pool_size=args.concurrency)
+    runner = TickRunner(
+        service,
+        NullMetrics(),
+        read_job_list=lambda uri: read_job_list(uri, settings.s3_endpoint_url),
+        concurrency=args.concurrency,
+    )
+    tick = runner.build_tick(None, None, raw_jobs, service.clock.now())
+    report = runner.run(tick, on_outcome=Progress(len(tick.entries), sys.stderr))
+    _write(_poll_table(report))
+    return ExitCode.OK if report.all_succeeded else ExitCode.VIOLATIONS
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from dlf_status.entrypoints.demo import run_demo
 
@@ -225,6 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.set_defaults(run=cmd_serve)
+
+    poll = commands.add_parser(
+        "poll",
+        help="poll every job of a list, as a scheduled tick does, and print a summary",
+        description="Exit 0 when every job succeeded, 1 otherwise (2 for a bad list).",
+    )
+    poll.add_argument("--jobs", required=True, metavar="FILE", help="JSON or YAML job list")
+    poll.add_argument("--concurrency", type=int, default=16, help="jobs at once (default 16)")
+    poll.set_defaults(run=cmd_poll)
 
     demo = commands.add_parser(
         "demo",
