@@ -17,8 +17,12 @@ INSTALLED := $(VENV)/.installed
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_VERSION := 1.170.0
+# The real Lambda runtime interface client, kept apart from the project's packages so
+# the built artifact is tested on its own (see tests/infrastructure).
+RIC := .tools/ric
+RIC_VERSION := 4.2.2
 
-.PHONY: help install demo lint format typecheck test unit contract-tests integration contract contract-check goldens events constraints clean
+.PHONY: help install demo lint format typecheck test unit contract-tests integration infrastructure contract contract-check requirements requirements-check goldens events constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -57,6 +61,12 @@ contract: install ## regenerate the shipped spec (handler/dlf_status/spec/openap
 contract-check: install ## fail when the shipped spec drifts from openapi.yaml
 	$(BIN)/python scripts/build_contract.py --check
 
+requirements: install ## re-pin handler/requirements.txt (what sam build installs) from the venv
+	$(BIN)/python scripts/build_requirements.py
+
+requirements-check: install ## fail when handler/requirements.txt drifts from pyproject/constraints
+	$(BIN)/python scripts/build_requirements.py --check
+
 goldens: install ## rewrite contract_tests/golden/ (then review the diff)
 	$(BIN)/python contract_tests/update_goldens.py
 
@@ -73,15 +83,24 @@ $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install 'aws-sam-cli==$(SAM_VERSION)'
 
+$(RIC)/.installed: $(INSTALLED)
+	rm -rf $(RIC)
+	$(PIP) install --target $(RIC) 'awslambdaric==$(RIC_VERSION)'
+	touch $@
+
+infrastructure: install $(SAM) $(RIC)/.installed ## template lint, sam build, the artifact under awslambdaric
+	$(BIN)/pytest tests/infrastructure
+
 events: $(SAM) ## regenerate tests/events/ with sam local generate-event (see tests/events/README.md)
 	cd tests/events && export SAM_CLI_TELEMETRY=0 && \
 	  ../../$(SAM) local generate-event apigateway http-api-proxy --method GET \
 	    --path v1/b384b9e9ab9b4ee8994c8633aabc9505/jobs/job_sms/status > apigw-http-api-v2.json && \
 	  ../../$(SAM) local generate-event apigateway aws-proxy --method GET \
 	    --path v1/b384b9e9ab9b4ee8994c8633aabc9505/jobs/job_sms/status > apigw-rest-v1.json && \
-	  ../../$(SAM) local generate-event cloudwatch scheduled-event > eventbridge-scheduled.json
+	  ../../$(SAM) local generate-event cloudwatch scheduled-event > eventbridge-scheduled.json && \
+	  ../../$(SAM) local generate-event sqs receive-message > sqs-receive-message.json
 
-test: lint typecheck contract-check ## every suite; what CI runs
+test: lint typecheck contract-check requirements-check $(SAM) $(RIC)/.installed ## every suite; what CI runs
 	$(BIN)/pytest
 
 constraints: install ## re-pin every installed dependency into constraints.txt

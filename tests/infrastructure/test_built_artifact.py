@@ -1,0 +1,153 @@
+"""`sam build` works here without Docker, and what it builds runs as Lambda runs it:
+the real runtime interface client (awslambdaric) against a Runtime API on loopback,
+invoked with recorded events, against pytest-httpserver and SeaweedFS.
+
+The client runs with `python -S`: only the built artifact and awslambdaric are on
+its path, so a dependency missing from the artifact fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.infrastructure.conftest import RIC, ROOT, TEMPLATE, run_tool, tool
+from tests.integration.conftest import PROJECT, exchange_response, match_path
+from tests.support.events import http_api_event, scheduled_event
+from tests.support.runtime_api import RuntimeApi
+from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def built_function(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    build_dir = tmp_path_factory.mktemp("sam-build")
+    result = run_tool(
+        tool("sam"),
+        "build",
+        "--template-file",
+        str(TEMPLATE),
+        "--build-dir",
+        str(build_dir),
+        "--cache-dir",
+        str(ROOT / ".tools" / "sam-cache"),
+        "--cached",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    artifact = build_dir / "DlfStatusFunction"
+    assert (artifact / "dlf_status" / "spec" / "openapi.json").is_file()
+    return artifact
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed-artifact")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lambda_runtime(
+    built_function: Path, seaweed: SeaweedServer, httpserver: HTTPServer
+) -> Iterator[tuple[RuntimeApi, str]]:
+    if not (RIC / "awslambdaric").is_dir():
+        pytest.fail(f"{RIC} is missing: `make test` installs awslambdaric there")
+    prefix = f"artifact-{uuid.uuid4().hex[:8]}"
+    api = RuntimeApi().start()
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": f"{built_function}:{RIC}",
+        "LAMBDA_TASK_ROOT": str(built_function),
+        "AWS_LAMBDA_RUNTIME_API": api.address,
+        "AWS_LAMBDA_FUNCTION_NAME": "dlf-status",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
+        "DLF_ENDPOINT": httpserver.url_for("").rstrip("/"),
+        "DLF_AUTH_TOKEN": "artifact-token-value",
+        "SNAPSHOT_URI": f"s3://{seaweed.bucket}/{prefix}",
+        "JOBS_URI": f"s3://{seaweed.bucket}/{prefix}/config/jobs.json",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-S",
+            "-m",
+            "awslambdaric",
+            "dlf_status.entrypoints.lambda_handler.handler",
+        ],
+        cwd=built_function,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    yield api, prefix
+    process.terminate()
+    output, _ = process.communicate(timeout=10)
+    api.stop()
+    assert b"artifact-token-value" not in output, "the IAM token reached the logs"
+
+
+def test_the_built_function_answers_a_recorded_http_api_event(
+    lambda_runtime: tuple[RuntimeApi, str], httpserver: HTTPServer, seaweed: SeaweedServer
+) -> None:
+    api, prefix = lambda_runtime
+    httpserver.expect_request(match_path("job_sms")).respond_with_response(
+        exchange_response("doc-2019-seven-nodes")
+    )
+
+    invocation = api.invoke(http_api_event(PROJECT, "job_sms"))
+
+    assert api.init_error is None
+    assert invocation.error is None, invocation.error
+    answer: dict[str, Any] = invocation.response
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"])["summary"]["nodes_by_status"]["EXCEPTION"] == 1
+    listing = seaweed.client().list_objects_v2(Bucket=seaweed.bucket, Prefix=f"{prefix}/latest/")
+    assert [item["Key"].rsplit("/", 2)[-2] for item in listing["Contents"]] == ["job_name=job_sms"]
+
+
+def test_the_built_function_runs_a_recorded_scheduled_event(
+    lambda_runtime: tuple[RuntimeApi, str], httpserver: HTTPServer, seaweed: SeaweedServer
+) -> None:
+    api, prefix = lambda_runtime
+    jobs = [{"project_id": PROJECT, "job_name": name} for name in ("tick-a", "tick-b", "gone")]
+    seaweed.client().put_object(
+        Bucket=seaweed.bucket, Key=f"{prefix}/config/jobs.json", Body=json.dumps({"jobs": jobs})
+    )
+    for name in ("tick-a", "tick-b"):
+        httpserver.expect_request(match_path(name)).respond_with_response(
+            exchange_response("doc-2024-success")
+        )
+    httpserver.expect_request(match_path("gone")).respond_with_response(
+        exchange_response("doc-2024-failure-dlf0100")
+    )
+
+    invocation = api.invoke(scheduled_event(id="evt-artifact", time="2026-11-25T11:00:00Z"))
+
+    assert invocation.error is None, invocation.error
+    report: dict[str, Any] = invocation.response
+    assert (report["tick_id"], report["jobs"], report["ok"], report["failed"]) == (
+        "evt-artifact",
+        3,
+        2,
+        1,
+    )
+    history = seaweed.client().list_objects_v2(Bucket=seaweed.bucket, Prefix=f"{prefix}/history/")
+    assert len(history["Contents"]) == 2
+    assert all("/20261125T110000000Z-" in item["Key"] for item in history["Contents"])
