@@ -69,10 +69,19 @@ class ResponseValidator(Protocol):
 
 @dataclass(frozen=True)
 class _Shape:
-    """The declared structure of a schema: property names and item shape."""
+    """The declared structure of a schema: property names and item shape.
+
+    `nested` holds the declared properties that have structure of their own, so
+    the walk only descends where an unknown key could hide.
+    """
 
     properties: Mapping[str, _Shape] | None
     items: _Shape | None
+    nested: Mapping[str, _Shape] = field(default_factory=dict)
+
+    @property
+    def opaque(self) -> bool:
+        return self.properties is None and self.items is None
 
 
 _OPAQUE = _Shape(properties=None, items=None)
@@ -128,15 +137,26 @@ class Contract:
 
     def _walk(self, shape: _Shape, value: Any, path: str, found: set[str]) -> None:
         if isinstance(value, dict) and shape.properties is not None:
-            for key, item in value.items():
-                declared = shape.properties.get(key)
-                if declared is None:
-                    found.add(paths.child(path, key))
-                else:
-                    self._walk(declared, item, paths.child(path, key), found)
-        elif isinstance(value, list) and shape.items is not None:
-            for item in value:
-                self._walk(shape.items, item, paths.any_item(path), found)
+            for key in value.keys() - shape.properties.keys():
+                found.add(paths.child(path, key))
+            for key, declared in shape.nested.items():
+                if key in value:
+                    self._walk(declared, value[key], paths.child(path, key), found)
+        elif isinstance(value, list) and shape.items is not None and not shape.items.opaque:
+            items, item_path = shape.items, paths.any_item(path)
+            objects = [item for item in value if isinstance(item, dict)]
+            if items.properties is not None and objects:
+                # Every key of every element at once: one set, not one per element.
+                for key in set().union(*objects) - items.properties.keys():
+                    found.add(paths.child(item_path, key))
+                for key, declared in items.nested.items():
+                    for item in objects:
+                        if key in item:
+                            self._walk(declared, item[key], paths.child(item_path, key), found)
+            if items.items is not None:
+                for item in value:
+                    if isinstance(item, list):
+                        self._walk(items, item, item_path, found)
 
     def _shape(self, schema: JsonObject) -> _Shape:
         ref = schema.get("$ref")
@@ -159,7 +179,8 @@ class Contract:
                 items = self._shape(branch["items"])
         if properties is None and items is None:
             return _OPAQUE
-        return _Shape(properties=properties, items=items)
+        nested = {name: sub for name, sub in (properties or {}).items() if not sub.opaque}
+        return _Shape(properties=properties, items=items, nested=nested)
 
 
 @functools.cache

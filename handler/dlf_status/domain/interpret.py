@@ -118,6 +118,12 @@ def classify_error(response: UpstreamResponse, source: Source, now: datetime) ->
     return UpstreamRejected(f"DataArts Studio refused the request (HTTP {status}){said}", info)
 
 
+def _success_info(response: UpstreamResponse) -> UpstreamErrorInfo:
+    return UpstreamErrorInfo(
+        http_status=200, request_id=_clean(response.headers.get("X-Request-Id"))
+    )
+
+
 def interpret_response(
     response: UpstreamResponse,
     *,
@@ -129,20 +135,18 @@ def interpret_response(
     """The normalised document for a 200, or raise the `UpstreamError` the answer means."""
     if response.status != 200:
         raise classify_error(response, source, observed_at)
-    info = UpstreamErrorInfo(
-        http_status=200, request_id=_clean(response.headers.get("X-Request-Id"))
-    )
     try:
         body = jsoncodec.loads(response.body)
     except jsoncodec.JsonDecodeError as exc:
         raise UpstreamBadResponse(
             f"DataArts Studio's 200 answer is not JSON ({response.mimetype or 'no content type'}): "
             f"{str(exc)[:120]}",
-            info,
+            _success_info(response),
         ) from None
     if not isinstance(body, dict):
         raise UpstreamBadResponse(
-            f"DataArts Studio's 200 answer is a JSON {type(body).__name__}, not an object", info
+            f"DataArts Studio's 200 answer is a JSON {type(body).__name__}, not an object",
+            _success_info(response),
         )
     report = validator.validate(response, body)
     document = normalise(

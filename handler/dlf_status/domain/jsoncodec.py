@@ -12,14 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from typing import Any
 
 import orjson
 
-# 19 digits can already leave the signed 64-bit range; scanning the raw bytes is
-# far cheaper than parsing twice.
-_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
+# 19 digits can already leave the signed 64-bit range. The scan maps every digit to
+# NUL and looks for 19 in a row: ten times faster than the regex [0-9]{19} (which
+# costs more than orjson's whole parse), and a NUL already in the body only sends
+# it to the exact path.
+_DIGITS_TO_NUL = bytes.maketrans(b"0123456789", b"\x00" * 10)
+_LONG_DIGIT_RUN = b"\x00" * 19
+
+
+def _has_long_number(data: bytes) -> bool:
+    return data.translate(_DIGITS_TO_NUL).find(_LONG_DIGIT_RUN) != -1
 
 
 class JsonDecodeError(ValueError):
@@ -39,7 +45,7 @@ def _finite_float(text: str) -> float:
 
 def loads(data: bytes) -> Any:
     """Parse strictly: no NaN/Infinity, no BOM, integers kept exact."""
-    if not _LONG_DIGIT_RUN.search(data):
+    if not _has_long_number(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as exc:

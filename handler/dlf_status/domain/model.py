@@ -101,6 +101,10 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self._items[name.lower()][1]
 
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        found = self._items.get(name.lower())
+        return default if found is None else found[1]
+
     def __iter__(self) -> Iterator[str]:
         return (name for name, _ in self._items.values())
 
@@ -125,7 +129,7 @@ class UpstreamResponse:
     @property
     def content_type(self) -> str:
         """The media type with its parameters, lower-cased ('' when absent)."""
-        return self.headers.get("Content-Type", "").strip().lower()
+        return (self.headers.get("Content-Type") or "").strip().lower()
 
     @property
     def mimetype(self) -> str:

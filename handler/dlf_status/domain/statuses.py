@@ -30,4 +30,5 @@ STATUS_MAP: Final[dict[str, str]] = {
 
 def normalise_status(raw: str) -> str:
     """Map case-insensitively; anything unlisted (or empty) is UNKNOWN."""
-    return STATUS_MAP.get(raw.strip().upper(), UNKNOWN)
+    exact = STATUS_MAP.get(raw)  # the common case, without building new strings
+    return exact if exact is not None else STATUS_MAP.get(raw.strip().upper(), UNKNOWN)

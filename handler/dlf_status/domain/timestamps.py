@@ -16,13 +16,8 @@ _NUMERIC = re.compile(r"-?[0-9]+")
 
 
 def format_utc(moment: datetime) -> str:
-    """RFC 3339, UTC, milliseconds; zero-padded even for years before 1000."""
-    moment = moment.astimezone(UTC)
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}."
-        f"{moment.microsecond // 1000:03d}Z"
-    )
+    """RFC 3339, UTC, milliseconds; isoformat pads years before 1000 to four digits."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _from_epoch_millis(millis: int | float) -> datetime:
