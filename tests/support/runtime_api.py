@@ -55,8 +55,12 @@ class RuntimeApi:
         invocation = Invocation(uuid.uuid4().hex, event)
         self.invocations[invocation.request_id] = invocation
         self._pending.put(invocation)
-        if not invocation.done.wait(timeout):
-            raise TimeoutError(f"no answer from the function within {timeout} s")
+        deadline = time.monotonic() + timeout
+        while not invocation.done.wait(0.1):
+            if self.init_error is not None:
+                raise RuntimeError(f"the function failed to start: {self.init_error}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer from the function within {timeout} s")
         return invocation
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -30,6 +30,14 @@ def test_validate_prints_one_line_per_violation_and_exits_1(
 
     out, _ = capsys.readouterr()
     assert code == 1
+    assert out.splitlines() == ['$.status: 3 is not of type "string"']
+
+
+def test_validate_with_the_reference_validator(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "--validator", "reference", str(BAD_STATUS)])
+
+    out, _ = capsys.readouterr()
+    assert code == 1
     assert out.splitlines() == ["$.status: 3 is not of type 'string'"]
 
 
@@ -43,7 +51,7 @@ def test_validate_a_raw_body_with_an_explicit_status(
 
     out, _ = capsys.readouterr()
     assert code == 1
-    assert out.splitlines() == ["$: 'request_id' is a required property"]
+    assert out.splitlines() == ['$: "request_id" is a required property']
 
 
 def test_validate_a_raw_non_json_body_with_its_content_type(

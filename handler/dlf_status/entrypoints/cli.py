@@ -20,6 +20,7 @@ from dlf_status import __version__, bootstrap
 from dlf_status.adapters.clock import SystemClock
 from dlf_status.config import Settings
 from dlf_status.domain import jsoncodec
+from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.interpret import interpret_response
 from dlf_status.domain.model import (
     Headers,
@@ -75,6 +76,12 @@ def _load_response(args: argparse.Namespace) -> tuple[UpstreamResponse, Any]:
     return UpstreamResponse(status=status, headers=headers, body=data), parsed
 
 
+def _validator(kind: str) -> ResponseValidator:
+    if kind == "reference":
+        return bootstrap.build_reference_validator()
+    return bootstrap.build_validator()
+
+
 def _write(text: bytes | str) -> None:
     data = text.encode("utf-8") if isinstance(text, str) else text
     sys.stdout.buffer.write(data)
@@ -83,7 +90,7 @@ def _write(text: bytes | str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     response, body = _load_response(args)
-    report = bootstrap.build_reference_validator().validate(response, body)
+    report = _validator(args.validator).validate(response, body)
     lines = [f"{violation.path}: {violation.message}\n" for violation in report.violations]
     _write("".join(lines))
     drift = f", {len(report.unknown_fields)} unknown field(s)" if report.unknown_fields else ""
@@ -106,7 +113,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         response,
         source=source,
         observed_at=SystemClock().now(),
-        validator=bootstrap.build_reference_validator(),
+        validator=_validator(args.validator),
         mode=ValidationMode(args.mode),
     )
     _write(jsoncodec.pretty_bytes(document) + b"\n")
@@ -213,6 +220,13 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="read FILE as a raw body answered with HTTP status N (default: auto-detect; "
         "a file that is not a recorded exchange is a 200 body)",
+    )
+    parser.add_argument(
+        "--validator",
+        choices=["compiled", "reference"],
+        default="compiled",
+        help="compiled: jsonschema-rs, what the function runs (default); "
+        "reference: openapi-core, the referee (needs dlf-status[reference])",
     )
     parser.add_argument(
         "--content-type",

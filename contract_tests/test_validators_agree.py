@@ -1,0 +1,107 @@
+"""The hot-path validator (jsonschema-rs, compiled from openapi.yaml) against the
+reference (openapi-core): the same verdict at the same places, on every recorded
+exchange and on generated answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contract_tests.support import INVALID_FIXTURES, VALID_FIXTURES, load_exchange
+from dlf_status.adapters.compiled_validator import CompiledValidator
+from dlf_status.domain import jsoncodec
+from dlf_status.domain.contract import ResponseValidator, ValidationReport, packaged_contract
+from dlf_status.domain.model import Headers, UpstreamResponse
+from tests.properties.strategies import job_bodies, json_values
+
+COMPILED = CompiledValidator(packaged_contract())
+
+
+def _parsed(body: bytes) -> Any:
+    try:
+        return jsoncodec.loads(body)
+    except jsoncodec.JsonDecodeError:
+        return None
+
+
+def verdicts(report: ValidationReport) -> tuple[bool, set[str], tuple[str, ...]]:
+    return report.valid, {violation.path for violation in report.violations}, report.unknown_fields
+
+
+def assert_agree(response: UpstreamResponse, reference: ResponseValidator) -> None:
+    body = _parsed(response.body)
+
+    assert verdicts(COMPILED.validate(response, body)) == verdicts(
+        reference.validate(response, body)
+    )
+
+
+@pytest.mark.parametrize("fixture", [*VALID_FIXTURES, *INVALID_FIXTURES], ids=lambda p: p.stem)
+def test_both_validators_agree_on_every_fixture(
+    fixture: Path, reference_validator: ResponseValidator
+) -> None:
+    assert_agree(load_exchange(fixture).to_response(), reference_validator)
+
+
+STATUSES = st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502, 503])
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "application/json;charset=UTF-8",
+        "text/html",
+        "text/plain",
+        "application/xml",
+        "",
+    ]
+)
+ERROR_BODIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "error_code": st.sampled_from(["DLF.0100", "APIGW.0301", "oops", "DLF.x"])
+        | st.text(max_size=8),
+        "error_msg": st.text(max_size=8) | st.integers(),
+        "request_id": st.text(max_size=8) | st.none(),
+        "errorCode": st.text(max_size=4),
+        "errorMsg": st.text(max_size=4),
+    },
+)
+RETRY_AFTER = st.none() | st.sampled_from(
+    ["2", "soon", "Wed, 25 Nov 2026 12:00:30 GMT", "2\n", "-1"]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    status=STATUSES,
+    content_type=CONTENT_TYPES,
+    body=job_bodies | ERROR_BODIES | json_values,
+    retry_after=RETRY_AFTER,
+    as_text=st.booleans(),
+)
+def test_both_validators_agree_on_generated_answers(
+    status: int,
+    content_type: str,
+    body: Any,
+    retry_after: str | None,
+    as_text: bool,
+    reference_validator: ResponseValidator,
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
+    raw = (str(body) if as_text else json.dumps(body)).encode("utf-8", errors="surrogatepass")
+    assert_agree(UpstreamResponse(status, Headers(headers), raw), reference_validator)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=job_bodies)
+def test_both_validators_agree_on_generated_status_bodies(
+    body: dict[str, Any], reference_validator: ResponseValidator
+) -> None:
+    headers = Headers({"Content-Type": "application/json;charset=UTF-8"})
+    assert_agree(UpstreamResponse(200, headers, json.dumps(body).encode()), reference_validator)

@@ -1,0 +1,153 @@
+"""The hot-path validator: the spec's own schemas, compiled once with jsonschema-rs.
+
+openapi.yaml stays the one source of truth: nothing here restates a schema. At
+start, each response's media-type and header schemas are taken from the packaged
+spec and compiled; a response is then checked the way openapi-core checks it
+(response lookup by exact status, range, default; media type; body; declared
+headers). openapi-core remains the reference: a differential test (every fixture
+plus generated bodies) requires both to give the same verdict at the same paths.
+
+Why not openapi-core here: importing it costs about 230 ms of cold start and its
+`validate_response` about 5 ms for 50 nodes and 80 ms for 1,000; this costs well
+under a millisecond for 1,000 nodes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+
+from dlf_status.domain import paths
+from dlf_status.domain.contract import Contract, JsonObject, ValidationReport, Violation
+from dlf_status.domain.model import UpstreamResponse
+
+_JSON_MEDIA = "json"
+
+
+def _compile(schema: JsonObject, components: JsonObject) -> jsonschema_rs.Validator:
+    """A validator for `schema`, with the spec's components as the resolution root."""
+    return jsonschema_rs.Draft202012Validator(
+        {"allOf": [dict(schema)], "components": dict(components)}
+    )
+
+
+def _media_matches(declared: str, actual: str) -> bool:
+    """openapi-core's rule: exact, or a wildcard type/subtype."""
+    if declared == actual:
+        return True
+    declared_type, _, declared_sub = declared.partition("/")
+    actual_type, _, actual_sub = actual.partition("/")
+    return declared_type in ("*", actual_type) and declared_sub in ("*", actual_sub)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What checking one (status, media type) pair takes, worked out once."""
+
+    response_key: str | None
+    content: tuple[str, ...]  # the media types the response declares
+    media: str | None  # the declared media type that matches, if any
+    body: jsonschema_rs.Validator | None
+    body_schema: JsonObject | None
+    headers: tuple[tuple[str, bool, jsonschema_rs.Validator | None], ...]  # name, required, schema
+
+
+class CompiledValidator:
+    """`ResponseValidator` over jsonschema-rs, built from the packaged spec."""
+
+    def __init__(self, contract: Contract) -> None:
+        self._contract = contract
+        self._components: JsonObject = contract.spec.get("components", {})
+        self._responses: JsonObject = contract.operation["responses"]
+
+    @functools.cache  # noqa: B019 - one instance per process, a handful of keys
+    def _plan(self, status: int, mimetype: str) -> _Plan:
+        key = next(
+            (k for k in (str(status), f"{str(status)[0]}XX", "default") if k in self._responses),
+            None,
+        )
+        if key is None:
+            return _Plan(None, (), None, None, None, ())
+        declared = self._contract.resolve(self._responses[key])
+        content: JsonObject = declared.get("content", {})
+        media = next((m for m in content if _media_matches(m, mimetype)), None)
+        schema = None if media is None else content[media].get("schema")
+        headers = []
+        for name, header in declared.get("headers", {}).items():
+            if name.lower() == "content-type":
+                continue
+            header = self._contract.resolve(header)
+            header_schema = header.get("schema")
+            compiled = None if header_schema is None else _compile(header_schema, self._components)
+            headers.append((str(name), bool(header.get("required", False)), compiled))
+        return _Plan(
+            response_key=key,
+            content=tuple(content),
+            media=media,
+            body=None if schema is None else _compile(schema, self._components),
+            body_schema=schema,
+            headers=tuple(headers),
+        )
+
+    def validate(self, response: UpstreamResponse, body: Any) -> ValidationReport:
+        plan = self._plan(response.status, response.mimetype)
+        if plan.response_key is None:
+            violation = Violation.of(
+                paths.STATUS_CODE_PATH, f"no response for status {response.status}"
+            )
+            return ValidationReport(violations=(violation,))
+        violations = self._body_violations(plan, response, body)
+        violations += self._header_violations(plan, response.headers)
+        return ValidationReport(
+            violations=tuple(sorted(set(violations))) if violations else (),
+            unknown_fields=self._contract.unknown_fields(plan.body_schema, body),
+        )
+
+    @staticmethod
+    def _body_violations(plan: _Plan, response: UpstreamResponse, body: Any) -> list[Violation]:
+        if not plan.content:
+            return []
+        # openapi-core's order: an empty body is reported before the media type.
+        if not response.body:
+            return [Violation.of(paths.ROOT, "the response has no body")]
+        if plan.media is None:
+            return [
+                Violation.of(
+                    paths.header_path("Content-Type"),
+                    f"Content for the following mimetype not found: {response.mimetype}. "
+                    f"Valid mimetypes: {sorted(plan.content)}",
+                )
+            ]
+        instance = body
+        if _JSON_MEDIA not in plan.media:
+            instance = response.body.decode("utf-8", errors="replace")
+        elif body is None:
+            return [Violation.of(paths.ROOT, "the body is not valid JSON")]
+        if plan.body is None or plan.body.is_valid(instance):
+            return []
+        return [
+            Violation.of(paths.join(error.instance_path), error.message)
+            for error in plan.body.iter_errors(instance)
+        ]
+
+    @staticmethod
+    def _header_violations(plan: _Plan, headers: Mapping[str, str]) -> list[Violation]:
+        found: list[Violation] = []
+        for name, required, validator in plan.headers:
+            value = headers.get(name)
+            if value is None:
+                if required:
+                    found.append(
+                        Violation.of(paths.header_path(name), f"missing required header {name}")
+                    )
+                continue
+            if validator is not None and not validator.is_valid(value):
+                found.extend(
+                    Violation.of(paths.header_path(name), error.message)
+                    for error in validator.iter_errors(value)
+                )
+        return found
