@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import enum
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
@@ -33,6 +35,8 @@ from dlf_status.observability import logger
 
 # Attempts at replacing latest.json when concurrent writers keep winning.
 MAX_LATEST_ATTEMPTS: Final = 8
+# latest.json versions a process remembers (a few hundred bytes each).
+REMEMBERED_JOBS: Final = 10_000
 
 
 class SnapshotOutcome(enum.StrEnum):
@@ -45,8 +49,7 @@ class SnapshotOutcome(enum.StrEnum):
     NOT_WRITTEN = "not-written"  # a stale answer: nothing new to store
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     document: dict[str, Any]
     snapshot: SnapshotOutcome
     stale: bool = False
@@ -55,12 +58,26 @@ class Observation:
     attempts: int = 0
 
 
-@dataclass(frozen=True)
-class _Latest:
-    stored: StoredObject
+class _Latest(NamedTuple):
+    """What the writer knows of a latest.json: its version, which observation it
+    holds, and the statuses a transition is computed from."""
+
+    version: str
     observed_at: str
     content_hash: str
-    document: dict[str, Any] | None
+    statuses: dict[str, Any] | None
+
+
+def _statuses(document: dict[str, Any]) -> dict[str, Any]:
+    """The part of a document that transitions compare: small enough to remember."""
+    return {
+        "observed_at": document["observed_at"],
+        "job": {key: document["job"][key] for key in ("status", "status_raw")},
+        "nodes": [
+            {key: node[key] for key in ("name", "status", "status_raw")}
+            for node in document["nodes"]
+        ],
+    }
 
 
 def _read_latest(stored: StoredObject | None) -> _Latest | None:
@@ -69,16 +86,17 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
         return None
     try:
         document = jsoncodec.loads(stored.body)
-        observed_at = str(document["observed_at"])
-        digest = content_hash(document)
-        status_changes(document, document)  # shape check: job and nodes are readable
+        return _Latest(
+            stored.version,
+            str(document["observed_at"]),
+            content_hash(document),
+            _statuses(document),
+        )
     except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError):
-        return _Latest(stored, "", "", None)
-    return _Latest(stored, observed_at, digest, document)
+        return _Latest(stored.version, "", "", None)
 
 
-@dataclass(frozen=True)
-class SnapshotWrite:
+class SnapshotWrite(NamedTuple):
     outcome: SnapshotOutcome
     transitions: int = 0
 
@@ -93,6 +111,27 @@ class SnapshotWriter:
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = random.random
     max_attempts: int = MAX_LATEST_ATTEMPTS
+    # The latest.json this process last wrote, per job: a warm container's next tick
+    # replaces it with one conditional PUT instead of a GET and a PUT. A stale entry
+    # (another writer got there since) only costs the failed PUT and a fresh read.
+    remembered: int = REMEMBERED_JOBS
+    _seen: OrderedDict[str, _Latest] = field(default_factory=OrderedDict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def _recall(self, key: str) -> _Latest | None:
+        with self._lock:
+            return self._seen.get(key)
+
+    def _remember(self, key: str, latest: _Latest) -> None:
+        with self._lock:
+            self._seen[key] = latest
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.remembered:
+                self._seen.popitem(last=False)
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
 
     def write(self, job: JobRef, document: dict[str, Any], slot: datetime) -> SnapshotWrite:
         """History first, then the transition against the latest read, then latest.json:
@@ -104,7 +143,7 @@ class SnapshotWriter:
         key = latest_key(job)
         history_written = False
         transitions = 0
-        latest = _read_latest(self.store.get(key))
+        latest = self._recall(key) or _read_latest(self.store.get(key))
         for attempt in range(1, self.max_attempts + 1):
             if not history_written and (latest is None or latest.content_hash != digest):
                 self.store.create(history_key(job, slot, digest), body, metadata)
@@ -114,12 +153,15 @@ class SnapshotWriter:
                 digest,
             ):
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, transitions)
-            if latest is not None and latest.document is not None:
+            if latest is not None and latest.statuses is not None:
                 transitions += self._record_transition(job, slot, latest, document, metadata)
-            expected = None if latest is None else latest.stored.version
-            if self.store.replace(key, body, metadata, expected) is not None:
+            expected = None if latest is None else latest.version
+            version = self.store.replace(key, body, metadata, expected)
+            if version is not None:
+                self._remember(key, _Latest(version, observed_at, digest, _statuses(document)))
                 outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
                 return SnapshotWrite(outcome, transitions)
+            self._forget(key)
             self.sleep(self.jitter() * 0.02 * attempt)
             latest = _read_latest(self.store.get(key))
         raise StoreConflict(
@@ -135,12 +177,12 @@ class SnapshotWriter:
         metadata: dict[str, str],
     ) -> int:
         """One record per (observation, latest compared with), written once."""
-        if latest.document is None:
+        if latest.statuses is None:
             return 0
-        changes = status_changes(latest.document, document)
+        changes = status_changes(latest.statuses, document)
         if not changes:
             return 0
-        record = transition_record(latest.document, document, changes)
+        record = transition_record(latest.statuses, document, changes)
         key = transition_key(job, slot, metadata["content-hash"], latest.content_hash)
         self.store.create(key, jsoncodec.canonical_bytes(record), metadata)
         return 1
@@ -169,20 +211,16 @@ class StatusService:
         False), the `UpstreamError`. A store failure never hides the answer: it is
         reported in the result. `slot` names the history object (see snapshots.py).
         """
-        context = {"project_id": job.project_id, "job_name": job.job_name}
+        context: dict[str, Any] = {"project_id": job.project_id, "job_name": job.job_name}
         try:
             call = self.upstream.fetch_status(job)
             observed_at = self.clock.now()
             self.metrics.add("UpstreamLatency", call.elapsed_seconds * 1000, "Milliseconds")
-            logger.info(
-                "upstream answered",
-                extra={
-                    **context,
-                    "http_status": call.response.status,
-                    "attempts": call.attempts,
-                    "latency_ms": round(call.elapsed_seconds * 1000, 1),
-                    "upstream_request_id": call.response.headers.get("X-Request-Id"),
-                },
+            context.update(
+                http_status=call.response.status,
+                attempts=call.attempts,
+                latency_ms=round(call.elapsed_seconds * 1000, 1),
+                upstream_request_id=call.response.headers.get("X-Request-Id"),
             )
             document = interpret_response(
                 call.response,
@@ -206,7 +244,7 @@ class StatusService:
                 raise
             return stale
         self._report_validation(document)
-        return self._store(job, document, slot or observed_at, call.attempts)
+        return self._store(job, document, slot or observed_at, context)
 
     def _report_validation(self, document: dict[str, Any]) -> None:
         validation = document["validation"]
@@ -228,19 +266,17 @@ class StatusService:
             )
 
     def _store(
-        self, job: JobRef, document: dict[str, Any], slot: datetime, attempts: int
+        self, job: JobRef, document: dict[str, Any], slot: datetime, context: dict[str, Any]
     ) -> Observation:
+        """Write the snapshot; one log line says how the whole observation went."""
+        attempts = int(context["attempts"])
         try:
             written = self.writer.write(job, document, slot)
         except StoreError as error:
             self.metrics.add("SnapshotWriteFailures", 1)
             logger.error(
                 "snapshot write failed",
-                extra={
-                    "job_name": job.job_name,
-                    "error": type(error).__name__,
-                    "detail": error.detail,
-                },
+                extra={**context, "error": type(error).__name__, "detail": error.detail},
             )
             return Observation(
                 document, SnapshotOutcome.FAILED, store_error=error, attempts=attempts
@@ -248,12 +284,12 @@ class StatusService:
         if written.transitions:
             self.metrics.add("Transitions", written.transitions)
         logger.info(
-            "snapshot stored",
+            "job observed",
             extra={
-                "job_name": job.job_name,
-                "outcome": str(written.outcome),
+                **context,
+                "status": document["job"]["status"],
+                "snapshot": str(written.outcome),
                 "transitions": written.transitions,
-                "store": self.store.location,
             },
         )
         return Observation(document, written.outcome, attempts=attempts)

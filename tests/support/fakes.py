@@ -43,8 +43,8 @@ class MemoryStore:
             if self.racer is not None:
                 self._put(key, jsoncodec.canonical_bytes(self.racer))
             return None
-        current = self.get(key)
-        if (None if current is None else current.version) != expected_version:
+        current = str(self.versions[key]) if key in self.objects else None
+        if current != expected_version:
             return None
         self._put(key, body)
         return str(self.versions[key])

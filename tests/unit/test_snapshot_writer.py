@@ -145,3 +145,43 @@ def test_no_transition_without_a_status_change_or_on_the_first_observation() -> 
 
     assert (first.transitions, second.transitions) == (0, 0)
     assert not [key for key in store.objects if key.startswith("transitions/")]
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+
+    def get(self, key: str) -> Any:
+        self.gets += 1
+        return super().get(key)
+
+
+def test_a_writer_remembers_its_last_write_and_skips_the_read() -> None:
+    store = CountingStore()
+    same_writer = writer(store)
+    same_writer.write(JOB, document("NORMAL", T0), T0)
+    reads_before = store.gets
+    later = T0 + timedelta(minutes=5)
+
+    written = same_writer.write(JOB, document("NORMAL", later), later)
+
+    assert written.outcome is SnapshotOutcome.UNCHANGED
+    assert store.gets == reads_before
+    assert store.latest(JOB)["observed_at"] == "2026-11-25T08:05:00.000Z"
+
+
+def test_a_stale_memory_is_caught_by_the_conditional_write() -> None:
+    store = MemoryStore()
+    mine, theirs = writer(store), writer(store)
+    mine.write(JOB, document("NORMAL", T0), T0)
+    theirs.write(JOB, document("EXCEPTION", T0 + timedelta(minutes=1)), T0 + timedelta(minutes=1))
+    later = T0 + timedelta(minutes=2)
+
+    written = mine.write(JOB, document("NORMAL", later), later)
+
+    # Mine remembered NORMAL, but the store says EXCEPTION: NORMAL again is a change.
+    assert written.outcome is SnapshotOutcome.CHANGED
+    assert written.transitions == 1
+    assert store.latest(JOB)["job"]["status"] == "NORMAL"
+    assert len(store.history()) == 3
