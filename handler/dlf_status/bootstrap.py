@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlf_status.adapters.clock import SystemClock
 from dlf_status.config import Credentials, Settings
@@ -17,8 +18,10 @@ from dlf_status.domain.ports import Metrics, ObjectStore
 from dlf_status.entrypoints.app import FunctionApp
 from dlf_status.errors import ConfigurationError
 from dlf_status.observability import logger, register_secrets
-from dlf_status.poller import Dispatcher, TickRunner
 from dlf_status.service import StatusService
+
+if TYPE_CHECKING:
+    from dlf_status.poller import TickRunner
 
 # Time a polled job may need beyond the upstream deadline: storing its snapshot.
 STORE_ALLOWANCE_SECONDS = 2.0
@@ -43,12 +46,12 @@ def build_reference_validator() -> ResponseValidator:
     return OpenAPICoreValidator(packaged_contract())
 
 
-def build_store(settings: Settings) -> ObjectStore:
+def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:
     if settings.snapshot_uri.startswith("s3://"):
         from dlf_status.adapters.store_s3 import S3Store, make_s3_client, parse_s3_uri
 
         bucket, prefix = parse_s3_uri(settings.snapshot_uri)
-        return S3Store(make_s3_client(settings.s3_endpoint_url), bucket, prefix)
+        return S3Store(make_s3_client(settings.s3_endpoint_url, pool_size), bucket, prefix)
     if "://" in settings.snapshot_uri:
         raise ConfigurationError(
             f"SNAPSHOT_URI must be s3://bucket/prefix or a directory, got {settings.snapshot_uri!r}"
@@ -78,7 +81,7 @@ def build_service(settings: Settings, metrics: Metrics, *, pool_size: int = 10) 
         upstream=HttpUpstreamClient(
             settings.upstream, authenticator_for(credentials), pool_size=pool_size
         ),
-        store=build_store(settings),
+        store=build_store(settings, pool_size),
         validator=build_validator(),
         clock=SystemClock(),
         metrics=metrics,
@@ -89,6 +92,7 @@ def build_service(settings: Settings, metrics: Metrics, *, pool_size: int = 10) 
 
 def build_tick_runner(settings: Settings, service: StatusService, metrics: Metrics) -> TickRunner:
     from dlf_status.adapters.job_list import read_job_list
+    from dlf_status.poller import Dispatcher, TickRunner
 
     dispatcher = None
     if settings.fanout_queue_url is not None:
@@ -113,7 +117,9 @@ def build_function_app(environ: Mapping[str, str], metrics: Metrics) -> Function
         settings = Settings.from_environ(environ)
         logger.setLevel(settings.log_level)
         service = build_service(settings, metrics, pool_size=settings.poll_concurrency)
-        return FunctionApp(service, ticks=build_tick_runner(settings, service, metrics))
+        return FunctionApp(
+            service, tick_runner_factory=partial(build_tick_runner, settings, service, metrics)
+        )
     except ConfigurationError as error:
         logger.error("configuration error", extra={"detail": error.detail})
         return FunctionApp(None, configuration_error=error)

@@ -64,7 +64,7 @@ def test_a_tick_of_240_jobs_accounts_for_every_job_and_stores_every_healthy_one(
     names = [f"{KINDS[i % 4]}-{i:03d}" for i in range(240)]
     service = service_for(make_client, s3_store, validator, read_timeout=0.5, max_attempts=2)
     runner = TickRunner(service, NullMetrics(), read_job_list=lambda _: [], concurrency=16)
-    app = FunctionApp(service, ticks=runner)
+    app = FunctionApp(service, tick_runner_factory=lambda: runner)
     event = {
         "jobs": [{"project_id": PROJECT, "job_name": name} for name in names],
         "tick_id": "exec-240",
@@ -100,7 +100,8 @@ def test_a_retried_delivery_of_the_same_tick_writes_no_duplicate_history(
 ) -> None:
     upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(upstream_by_kind)
     service = service_for(make_client, s3_store, validator)
-    app = FunctionApp(service, ticks=TickRunner(service, NullMetrics(), read_job_list=lambda _: []))
+    runner = TickRunner(service, NullMetrics(), read_job_list=lambda _: [])
+    app = FunctionApp(service, tick_runner_factory=lambda: runner)
     event = {
         "jobs": [{"project_id": PROJECT, "job_name": f"healthy-{i}"} for i in range(20)],
         "tick_id": "exec-1",

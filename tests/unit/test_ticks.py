@@ -236,7 +236,7 @@ def test_scheduler_input_carries_its_own_jobs_id_and_time() -> None:
 
 def test_a_tick_without_jobs_or_jobs_uri_fails_the_invocation() -> None:
     runner = TickRunner(service(), NullMetrics(), read_job_list=lambda _: [])
-    app = FunctionApp(runner.service, ticks=runner)
+    app = FunctionApp(runner.service, tick_runner_factory=lambda: runner)
 
     with pytest.raises(TickFailed, match="JOBS_URI is not set"):
         app.handle(scheduled_event())
@@ -244,7 +244,7 @@ def test_a_tick_without_jobs_or_jobs_uri_fails_the_invocation() -> None:
 
 def test_a_tick_event_returns_the_report() -> None:
     runner = TickRunner(service(), NullMetrics(), read_job_list=lambda _: [])
-    app = FunctionApp(runner.service, ticks=runner)
+    app = FunctionApp(runner.service, tick_runner_factory=lambda: runner)
 
     report = app.handle({"jobs": jobs("healthy-1", "missing-1"), "tick_id": "t-1"})
 
@@ -254,7 +254,7 @@ def test_a_tick_event_returns_the_report() -> None:
 def test_a_retried_tick_with_the_same_id_writes_no_new_history() -> None:
     store = MemoryStore()
     runner = TickRunner(service(store=store), NullMetrics(), read_job_list=lambda _: [])
-    app = FunctionApp(runner.service, ticks=runner)
+    app = FunctionApp(runner.service, tick_runner_factory=lambda: runner)
     event = {"jobs": jobs("healthy-1"), "tick_id": "t-1", "scheduled_time": "2026-11-25T09:00:00Z"}
 
     app.handle(event)
@@ -267,7 +267,7 @@ def test_a_retried_tick_with_the_same_id_writes_no_new_history() -> None:
 def test_queued_jobs_fail_for_good_or_go_back_to_the_queue() -> None:
     upstream = FakeUpstream([by_name])
     runner = TickRunner(service(upstream), NullMetrics(), read_job_list=lambda _: [])
-    app = FunctionApp(runner.service, ticks=runner)
+    app = FunctionApp(runner.service, tick_runner_factory=lambda: runner)
     bodies = [
         json.dumps(
             {

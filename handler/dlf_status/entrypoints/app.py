@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
@@ -24,8 +24,10 @@ from dlf_status.errors import (
     RouteNotFound,
 )
 from dlf_status.observability import logger
-from dlf_status.poller import TickRunner
 from dlf_status.service import Observation, StatusService
+
+if TYPE_CHECKING:
+    from dlf_status.poller import TickRunner
 
 JSON_CONTENT_TYPE: Final = "application/json"
 SNAPSHOT_HEADER: Final = "X-Dlf-Snapshot"
@@ -45,7 +47,10 @@ class FunctionApp:
 
     service: StatusService | None
     configuration_error: ConfigurationError | None = None
-    ticks: TickRunner | None = None
+    # Built on the first tick or queue batch: a container that only answers the
+    # gateway never imports the polling machinery (cold start).
+    tick_runner_factory: Callable[[], TickRunner] | None = None
+    _ticks_built: TickRunner | None = field(default=None, init=False, repr=False)
 
     def handle(
         self,
@@ -181,9 +186,11 @@ class FunctionApp:
         return dict(response)
 
     def _ticks(self) -> TickRunner:
-        if self.ticks is None:
-            raise self.configuration_error or ConfigurationError("dlf-status is not configured")
-        return self.ticks
+        if self._ticks_built is None:
+            if self.tick_runner_factory is None:
+                raise self.configuration_error or ConfigurationError("dlf-status is not configured")
+            self._ticks_built = self.tick_runner_factory()
+        return self._ticks_built
 
     # -- shared ----------------------------------------------------------------------------
 

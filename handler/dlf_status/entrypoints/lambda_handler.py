@@ -7,12 +7,13 @@ invocation only parses, calls the core and maps errors (see `app.py`).
 from __future__ import annotations
 
 import os
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from dlf_status.bootstrap import build_function_app
 from dlf_status.observability import EmfMetrics, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 METRICS = EmfMetrics()
 APP = build_function_app(os.environ, METRICS)
