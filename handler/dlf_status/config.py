@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from dlf_status.domain.model import ValidationMode
@@ -59,8 +60,7 @@ def endpoint_for_region(region: str) -> str:
     return _REGION_HOST_EXCEPTIONS.get(region, f"https://dayu-dlf.{region}.myhuaweicloud.com")
 
 
-@dataclass(frozen=True)
-class Variable:
+class Variable(NamedTuple):
     name: str
     default: str
     meaning: str
@@ -176,8 +176,7 @@ class Credentials:
             raise ConfigurationError(f"{where}: no credentials (AK/SK or an IAM token)")
 
 
-@dataclass(frozen=True)
-class UpstreamSettings:
+class UpstreamSettings(NamedTuple):
     endpoint: str
     connect_timeout: float
     read_timeout: float

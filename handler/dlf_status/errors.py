@@ -8,7 +8,7 @@ without reading message text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class DlfStatusError(Exception):
@@ -39,8 +39,7 @@ class ConfigurationError(DlfStatusError):
     """The deployment is misconfigured (an environment variable, a secret)."""
 
 
-@dataclass(frozen=True)
-class UpstreamErrorInfo:
+class UpstreamErrorInfo(NamedTuple):
     """What the upstream said about its own failure, when it said anything."""
 
     http_status: int | None = None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 
 class SystemClock:
@@ -11,8 +11,7 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class FixedClock:
+class FixedClock(NamedTuple):
     moment: datetime
 
     def now(self) -> datetime:

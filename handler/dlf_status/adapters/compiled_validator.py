@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema_rs
 
@@ -44,8 +43,7 @@ def _media_matches(declared: str, actual: str) -> bool:
     return declared_type in ("*", actual_type) and declared_sub in ("*", actual_sub)
 
 
-@dataclass(frozen=True)
-class _Plan:
+class _Plan(NamedTuple):
     """What checking one (status, media type) pair takes, worked out once."""
 
     response_key: str | None

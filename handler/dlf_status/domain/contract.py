@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.model import UpstreamResponse
@@ -27,8 +26,7 @@ JsonObject = Mapping[str, Any]
 MAX_MESSAGE_LENGTH = 300
 
 
-@dataclass(frozen=True, order=True)
-class Violation:
+class Violation(NamedTuple):
     """One way a response breaks the contract: where (JSONPath) and why."""
 
     path: str
@@ -45,12 +43,11 @@ class Violation:
         return {"path": self.path, "message": self.message}
 
 
-@dataclass(frozen=True)
-class ValidationReport:
+class ValidationReport(NamedTuple):
     """What a validator found; `valid` is derived, never stored separately."""
 
     violations: tuple[Violation, ...] = ()
-    unknown_fields: tuple[str, ...] = field(default=())
+    unknown_fields: tuple[str, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -67,8 +64,7 @@ class ResponseValidator(Protocol):
     def validate(self, response: UpstreamResponse, body: Any) -> ValidationReport: ...
 
 
-@dataclass(frozen=True)
-class _Shape:
+class _Shape(NamedTuple):
     """The declared structure of a schema: property names and item shape.
 
     `nested` holds the declared properties that have structure of their own, so
@@ -77,7 +73,7 @@ class _Shape:
 
     properties: Mapping[str, _Shape] | None
     items: _Shape | None
-    nested: Mapping[str, _Shape] = field(default_factory=dict)
+    nested: Mapping[str, _Shape] = {}
 
     @property
     def opaque(self) -> bool:

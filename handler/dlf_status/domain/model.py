@@ -6,7 +6,7 @@ import enum
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from dlf_status.errors import InvalidInput
 
@@ -66,8 +66,7 @@ def validate_job_name(value: object) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class JobRef:
+class JobRef(NamedTuple):
     """Which job to observe: the upstream's three coordinates, validated."""
 
     project_id: str
@@ -118,12 +117,11 @@ class Headers(Mapping[str, str]):
         return f"Headers({dict(self.items())!r})"
 
 
-@dataclass(frozen=True)
-class UpstreamResponse:
+class UpstreamResponse(NamedTuple):
     """One HTTP answer of the upstream, as received: status, headers, raw body."""
 
     status: int
-    headers: Headers = field(default_factory=Headers)
+    headers: Headers = Headers()  # read-only: one shared empty instance is safe
     body: bytes = b""
 
     @property

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.contract import ValidationReport, Violation
@@ -59,8 +58,7 @@ NODE_METRICS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """Where an observation came from; copied into the document as `source`."""
 
     project_id: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -9,7 +10,10 @@ ROOT = "$"
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+@functools.lru_cache(maxsize=4096)
 def child(path: str, key: str | int) -> str:
+    """`path` then `key`: .key, ['odd key'] or [index]. Cached: the same few places
+    (a body's declared keys) are spelt on every poll."""
     if isinstance(key, int):
         return f"{path}[{key}]"
     if _PLAIN_KEY.fullmatch(key):

@@ -7,9 +7,8 @@ Production adapters live in `dlf_status.adapters` and are built by
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from dlf_status.domain.model import JobRef, UpstreamResponse
 
@@ -20,8 +19,7 @@ class Clock(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class UpstreamCall:
+class UpstreamCall(NamedTuple):
     """An upstream answer and what it took to get it."""
 
     response: UpstreamResponse
@@ -38,8 +36,7 @@ class UpstreamClient(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class StoredObject:
+class StoredObject(NamedTuple):
     body: bytes
     version: str  # the store's ETag, or a digest for stores without one
 

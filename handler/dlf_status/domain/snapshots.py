@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from dlf_status.domain.model import JobRef
 
@@ -96,8 +95,7 @@ def is_safe_key(key: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class SnapshotMetadata:
+class SnapshotMetadata(NamedTuple):
     """Carried as object metadata (S3 user metadata) beside each snapshot."""
 
     schema_version: str

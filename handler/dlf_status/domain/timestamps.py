@@ -17,7 +17,9 @@ _NUMERIC = re.compile(r"-?[0-9]+")
 
 def format_utc(moment: datetime) -> str:
     """RFC 3339, UTC, milliseconds; isoformat pads years before 1000 to four digits."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _from_epoch_millis(millis: int | float) -> datetime:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import unquote
 
 from dlf_status.errors import InvalidInput
@@ -21,8 +20,7 @@ _ROUTE_SEGMENTS: Final = ("v1", None, "jobs", None, "status")
 _CORRELATION_ID: Final = re.compile(r"[A-Za-z0-9._:/=+-]{1,128}")
 
 
-@dataclass(frozen=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     method: str
     path: str
     path_parameters: Mapping[str, str] | None
@@ -123,8 +121,7 @@ def correlation_id(request: HttpRequest, fallback: str | None) -> str | None:
 _TICK_KEYS: Final = frozenset({"jobs", "tick_id", "scheduled_time"})
 
 
-@dataclass(frozen=True)
-class TickEvent:
+class TickEvent(NamedTuple):
     """A schedule's request: an id that a retried delivery repeats, a slot time,
     and the job list (None: read JOBS_URI)."""
 

@@ -6,8 +6,7 @@ message text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from dlf_status import errors
 
@@ -27,8 +26,7 @@ class ExitCode:
     INTERNAL = 70  # EX_SOFTWARE: a bug, reported with a correlation id
 
 
-@dataclass(frozen=True)
-class ErrorMapping:
+class ErrorMapping(NamedTuple):
     http_status: int
     slug: str
     title: str
