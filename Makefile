@@ -22,7 +22,7 @@ SAM_VERSION := 1.170.0
 RIC := .tools/ric
 RIC_VERSION := 4.2.2
 
-.PHONY: help install demo lint format typecheck test unit contract-tests integration infrastructure contract contract-check requirements requirements-check goldens events constraints clean
+.PHONY: help install demo bench lint format typecheck test unit contract-tests integration infrastructure contract contract-check requirements requirements-check goldens events constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ install: $(INSTALLED) ## create .venv and install the project with its test and 
 
 demo: $(RUNTIME) ## the main job on the embedded default: replay upstream, real stack, ./snapshots
 	$(BIN)/dlf-status demo --fixtures contract_tests/fixtures/valid --snapshots snapshots
+
+bench: install ## cold start, cost per response, tick throughput, memory: ratios to baselines
+	$(BIN)/python -m bench.run
 
 lint: install ## ruff: lint and format check
 	$(BIN)/ruff check .

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -14,23 +13,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.integration.conftest import PROJECT, exchange_response, match_path
-from tests.support.events import http_api_event
+from tests.support.events import http_api_event, lambda_context
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "dlf-status"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:dlf-status"
-    memory_limit_in_mb: int = 128
-    aws_request_id: str = "0f1e2d3c-request"
-    log_group_name: str = "/aws/lambda/dlf-status"
-    log_stream_name: str = "stream"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def load_handler(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> ModuleType:
@@ -58,7 +43,7 @@ def test_the_handler_serves_a_gateway_event_and_emits_emf_metrics(
         },
     )
 
-    answer = module.handler(http_api_event(PROJECT, "job_sms"), LambdaContext())
+    answer = module.handler(http_api_event(PROJECT, "job_sms"), lambda_context())
 
     assert answer["statusCode"] == 200
     lines = [
@@ -81,7 +66,7 @@ def test_a_misconfigured_function_answers_500_problems_instead_of_crashing(
     monkeypatch.delenv("DLF_REGION", raising=False)
     module = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "t"})
 
-    answer = module.handler(http_api_event(PROJECT, "job_sms"), LambdaContext())
+    answer = module.handler(http_api_event(PROJECT, "job_sms"), lambda_context())
 
     assert answer["statusCode"] == 500
     assert json.loads(answer["body"])["detail"] == "set DLF_ENDPOINT or DLF_REGION"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,24 @@ def queue_event(bodies: list[str]) -> dict[str, Any]:
         record["body"] = body
         records.append(record)
     return {"Records": records}
+
+
+@dataclass
+class _FakeLambdaContext:
+    function_name: str = "dlf-status"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:dlf-status"
+    memory_limit_in_mb: int = 128
+    aws_request_id: str = "0f1e2d3c-request"
+    log_group_name: str = "/aws/lambda/dlf-status"
+    log_stream_name: str = "stream"
+    remaining_millis: int = 30_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis
+
+
+def lambda_context(**overrides: Any) -> Any:
+    """What the Lambda runtime passes as `context` (typed Any: it stands in for
+    Powertools' LambdaContext)."""
+    return _FakeLambdaContext(**overrides)
