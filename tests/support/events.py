@@ -53,7 +53,10 @@ def rest_api_event(
 ) -> dict[str, Any]:
     """A REST API (payload 1.0) proxy event: a {proxy+} resource, the path still encoded."""
     event = copy.deepcopy(_recorded("apigw-rest-v1.json"))
-    path = f"/v1/{quote(project_id, safe='')}/jobs/{quote(job_name, safe='')}/status"
+    path = (
+        f"/v1/{quote(project_id, safe='', errors='surrogatepass')}"
+        f"/jobs/{quote(job_name, safe='', errors='surrogatepass')}/status"
+    )
     event["path"] = path
     event["pathParameters"] = {"proxy": path.lstrip("/")}
     event["httpMethod"] = "GET"

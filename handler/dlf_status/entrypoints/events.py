@@ -104,7 +104,10 @@ def match_route(request: HttpRequest) -> dict[str, str] | None:
         if expected is not None and segment != expected:
             return None
         if name is not None:
-            found[name] = unquote(segment) if request.path_is_encoded else segment
+            # Bytes that are not UTF-8 become lone surrogates, which JobRef refuses,
+            # rather than U+FFFD, which would name another job.
+            encoded = request.path_is_encoded
+            found[name] = unquote(segment, errors="surrogateescape") if encoded else segment
     return found
 
 

@@ -85,8 +85,12 @@ def make_server(app: FunctionApp, host: str, port: int) -> ThreadingHTTPServer:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        # http.server's names for its per-method hooks.
-        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch  # noqa: N815
+        def __getattr__(self, name: str) -> Any:
+            # http.server looks up do_<METHOD>: every method goes to the handler, which
+            # answers 405 with Allow: GET, as API Gateway's route does, never a 501 page.
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("http access", extra={"line": format % args})
