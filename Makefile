@@ -1,6 +1,6 @@
 # dlf-status: every set-up step lives here, so a fresh clone needs only `make`.
 #   make demo   virtualenv + install + the main job against a local replay upstream
-#   make test   virtualenv + install + every suite (lint, types, unit, contract, integration)
+#   make test   virtualenv + install + every suite (lint, types, unit, contract, integration, reliability, infrastructure)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,7 +22,7 @@ SAM_VERSION := 1.170.0
 RIC := .tools/ric
 RIC_VERSION := 4.2.2
 
-.PHONY: help install demo bench lint format typecheck test unit contract-tests integration infrastructure contract contract-check requirements requirements-check goldens events constraints clean
+.PHONY: help install demo bench lint format typecheck test unit contract-tests integration reliability infrastructure contract contract-check requirements requirements-check goldens events constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ contract-tests: install ## spec vs recorded fixtures, replayed over real HTTP
 
 integration: install ## the whole path against pytest-httpserver and SeaweedFS
 	$(BIN)/pytest tests/integration
+
+reliability: install ## API contract (schemathesis), hostile input, fault matrix, concurrent writers
+	$(BIN)/pytest tests/api tests/hostile tests/faults tests/concurrency
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)

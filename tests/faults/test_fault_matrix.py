@@ -1,0 +1,694 @@
+"""The fault matrix: every fault the upstream or the store can throw at dlf-status,
+made real on loopback (pytest-httpserver, raw sockets, SeaweedFS, a throttling proxy).
+
+For each: what the caller sees, what is stored, what is logged. Every log line, every
+answer and every stored object is scanned for the credentials in use. The README's
+fault table is this table (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from dlf_status.adapters.clock import FixedClock, SystemClock
+from dlf_status.adapters.signing import AkSkAuthenticator, TokenAuthenticator
+from dlf_status.adapters.store_local import LocalDirectoryStore
+from dlf_status.adapters.store_s3 import S3Store, make_s3_client
+from dlf_status.adapters.upstream_http import HttpUpstreamClient
+from dlf_status.config import Credentials, UpstreamSettings
+from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.ports import ObjectStore
+from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.observability import NullMetrics, register_secrets
+from dlf_status.service import StatusService
+from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
+from tests.support.events import http_api_event
+from tests.support.faults import RawHttpServer, S3Proxy, black_hole
+from tests.support.seaweed import ACCESS_KEY, REGION, SeaweedServer, free_ports
+
+pytestmark = pytest.mark.integration
+
+AKSK = Credentials(
+    ak="FAULTAKID0123456789",
+    sk="fault-matrix-SK-value-7f3a9c",
+    security_token="FAULT-SECURITY-TOKEN-1b2c3d",
+)
+TOKEN = Credentials(auth_token="FAULT-IAM-TOKEN-MIIEvQIBADANBgkq")
+SECRETS = (*AKSK.secrets, *TOKEN.secrets)
+STATUS_BODY = json.dumps({"name": "job_sms", "status": "NORMAL", "nodes": []}).encode()
+
+
+@dataclass
+class Setup:
+    """What a fault needs: where the upstream is, and which store to use."""
+
+    endpoint: str
+    store: ObjectStore | None = None
+    clock_skew: timedelta = timedelta(0)
+    inspect: ObjectStore | None = None  # where to count what was kept, if not `store`
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    caller_sees: str  # for the README
+    stored: str  # for the README
+    logged: str  # for the README
+    status: int
+    problem: str | None  # the problem type slug, or None for a 200
+    snapshot: str | None = None  # X-Dlf-Snapshot on a 200
+    kept: int = 0  # objects in the store afterwards
+
+
+def _serve(upstream: HTTPServer, fixture: str) -> str:
+    upstream.expect_request(match_path("job_sms")).respond_with_response(exchange_response(fixture))
+    return upstream.url_for("").rstrip("/")
+
+
+def _handler(upstream: HTTPServer, handler: Callable[[Request], Response]) -> str:
+    upstream.expect_request(match_path("job_sms")).respond_with_handler(handler)
+    return upstream.url_for("").rstrip("/")
+
+
+def _slow(seconds: float, body: bytes = STATUS_BODY) -> Callable[[Request], Response]:
+    def answer(_: Request) -> Response:
+        time.sleep(seconds)
+        return Response(body, 200, content_type="application/json")
+
+    return answer
+
+
+def _drip(_: Request) -> Response:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "job_sms", "nodes": ['
+        for _ in range(30):
+            time.sleep(0.1)
+            yield b" "
+        yield b"]}"
+
+    return Response(chunks(), 200, content_type="application/json")
+
+
+def _skew_checked(request: Request) -> Response:
+    """The gateway's clock check: an X-Sdk-Date more than 15 minutes off is refused."""
+    sent = datetime.strptime(request.headers["X-Sdk-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    if abs(datetime.now(UTC) - sent) > timedelta(minutes=15):
+        return exchange_response("gateway-401-clock-skew")
+    return Response(STATUS_BODY, 200, content_type="application/json")
+
+
+UPSTREAM_FAULTS: dict[str, tuple[Fault, Callable[[HTTPServer, ExitStack], Setup]]] = {}
+STORE_FAULTS: dict[str, tuple[Fault, Callable[[HTTPServer, ExitStack, SeaweedServer], Setup]]] = {}
+
+
+def upstream_fault(fault: Fault) -> Callable[[Callable[[HTTPServer, ExitStack], Setup]], None]:
+    def register(setup: Callable[[HTTPServer, ExitStack], Setup]) -> None:
+        UPSTREAM_FAULTS[fault.name] = (fault, setup)
+
+    return register
+
+
+def store_fault(
+    fault: Fault,
+) -> Callable[[Callable[[HTTPServer, ExitStack, SeaweedServer], Setup]], None]:
+    def register(setup: Callable[[HTTPServer, ExitStack, SeaweedServer], Setup]) -> None:
+        STORE_FAULTS[fault.name] = (fault, setup)
+
+    return register
+
+
+UPSTREAM_ERROR = "`upstream failed` (warning) with the error class and detail"
+
+
+@upstream_fault(
+    Fault(
+        "connect timeout",
+        "504 `upstream-timeout`",
+        "nothing",
+        UPSTREAM_ERROR,
+        504,
+        "upstream-timeout",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    return Setup(stack.enter_context(black_hole()))
+
+
+@upstream_fault(
+    Fault(
+        "read timeout", "504 `upstream-timeout`", "nothing", UPSTREAM_ERROR, 504, "upstream-timeout"
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    return Setup(_handler(upstream, _slow(1.5)))
+
+
+@upstream_fault(
+    Fault(
+        "a body that drips past the deadline",
+        "504 `upstream-timeout`",
+        "nothing",
+        UPSTREAM_ERROR,
+        504,
+        "upstream-timeout",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    return Setup(_handler(upstream, _drip))
+
+
+@upstream_fault(
+    Fault(
+        "connection refused",
+        "502 `upstream-failure` (after the retries)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    (closed,) = free_ports(1)
+    return Setup(f"http://127.0.0.1:{closed}")
+
+
+@upstream_fault(
+    Fault(
+        "connection reset mid-body",
+        "502 `upstream-failure`",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+    return Setup(
+        stack.enter_context(RawHttpServer(head + b'{"name": "job_sms", "nod', reset=True)).url
+    )
+
+
+def _serving(fixture: str) -> Callable[[HTTPServer, ExitStack], Setup]:
+    def setup(upstream: HTTPServer, stack: ExitStack) -> Setup:
+        return Setup(_serve(upstream, fixture))
+
+    return setup
+
+
+for status in (500, 502, 503):
+    fixture = {500: "server-500-html", 502: "server-502-text", 503: "server-503-json"}[status]
+    retried = " after the retries" if status != 500 else ""
+    upstream_fault(
+        Fault(
+            f"HTTP {status}",
+            f"502 `upstream-failure`{retried}",
+            "nothing",
+            UPSTREAM_ERROR,
+            502,
+            "upstream-failure",
+        )
+    )(_serving(fixture))
+
+upstream_fault(
+    Fault(
+        "HTTP 504 (gateway timeout)",
+        "504 `upstream-timeout` after the retries",
+        "nothing",
+        UPSTREAM_ERROR,
+        504,
+        "upstream-timeout",
+    )
+)(lambda upstream, stack: Setup(_serve(upstream, "gateway-504-backend-timeout")))
+
+upstream_fault(
+    Fault(
+        "429 with Retry-After",
+        "502 `upstream-failure` after retries that honour Retry-After (capped)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)(lambda upstream, stack: Setup(_serve(upstream, "gateway-429-retry-after")))
+
+upstream_fault(
+    Fault(
+        "429 without Retry-After",
+        "502 `upstream-failure` after retries with jittered back-off",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)(lambda upstream, stack: Setup(_serve(upstream, "gateway-429-no-retry-after")))
+
+
+@upstream_fault(
+    Fault(
+        "malformed JSON",
+        "502 `upstream-failure` (not JSON)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    body = b'{"name": "job_sms", "status": NORMAL}'
+    return Setup(_handler(upstream, lambda _: Response(body, 200, content_type="application/json")))
+
+
+upstream_fault(
+    Fault(
+        "a non-JSON content type",
+        "502 `upstream-failure` (not JSON)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)(lambda upstream, stack: Setup(_serve(upstream, "html-on-200")))
+
+
+@upstream_fault(
+    Fault(
+        "a truncated body",
+        "502 `upstream-failure` (cut short)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+    return Setup(stack.enter_context(RawHttpServer(head + b'{"name": "job_sms", "nod')).url)
+
+
+@upstream_fault(
+    Fault(
+        "an oversized body",
+        "502 `upstream-failure` (over the size cap)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    body = json.dumps({"name": "job_sms", "padding": "x" * 50_000}).encode()
+    return Setup(_handler(upstream, lambda _: Response(body, 200, content_type="application/json")))
+
+
+upstream_fault(
+    Fault(
+        "valid JSON of the wrong shape (not an object)",
+        "502 `upstream-failure`",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)(lambda upstream, stack: Setup(_serve(upstream, "body-not-an-object")))
+
+upstream_fault(
+    Fault(
+        "an object that breaks the contract (lenient mode)",
+        "200, `validation.valid: false`, the violations listed",
+        "history + latest.json",
+        "`contract violations` (warning) with the count and the first path",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)(lambda upstream, stack: Setup(_serve(upstream, "status-number")))
+
+
+@upstream_fault(
+    Fault(
+        "a signature rejected for clock skew",
+        "502 `upstream-auth-rejected` (never retried: failed signatures lock the AK)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-auth-rejected",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    return Setup(_handler(upstream, _skew_checked), clock_skew=timedelta(minutes=20))
+
+
+STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailures`"
+
+
+@store_fault(
+    Fault(
+        "store unreachable",
+        "200 with `X-Dlf-Snapshot: failed`",
+        "nothing",
+        STORE_ERROR,
+        200,
+        None,
+        snapshot="failed",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+    (closed,) = free_ports(1)
+    prefix = f"unreachable-{uuid.uuid4().hex[:6]}"
+    store = S3Store(make_s3_client(f"http://127.0.0.1:{closed}"), seaweed.bucket, prefix)
+    inspect = S3Store(seaweed.client(), seaweed.bucket, prefix)
+    return Setup(_serve(upstream, "doc-2024-success"), store, inspect=inspect)
+
+
+@store_fault(
+    Fault(
+        "store access denied",
+        "200 with `X-Dlf-Snapshot: failed`",
+        "nothing",
+        STORE_ERROR,
+        200,
+        None,
+        snapshot="failed",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+    import boto3
+    from botocore.config import Config
+
+    denied = boto3.client(
+        "s3",
+        endpoint_url=seaweed.endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key="not-the-secret",
+        region_name=REGION,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+    prefix = f"denied-{uuid.uuid4().hex[:6]}"
+    inspect = S3Store(seaweed.client(), seaweed.bucket, prefix)
+    return Setup(
+        _serve(upstream, "doc-2024-success"),
+        S3Store(denied, seaweed.bucket, prefix),
+        inspect=inspect,
+    )
+
+
+@store_fault(
+    Fault(
+        "store throttling (503 SlowDown), persistent",
+        "200 with `X-Dlf-Snapshot: failed` after boto3's retries",
+        "nothing",
+        STORE_ERROR,
+        200,
+        None,
+        snapshot="failed",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+    proxy = stack.enter_context(S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT"))
+    store = S3Store(make_s3_client(proxy.url), seaweed.bucket, f"throttled-{uuid.uuid4().hex[:6]}")
+    return Setup(_serve(upstream, "doc-2024-success"), store)
+
+
+@store_fault(
+    Fault(
+        "store throttling (503 SlowDown), transient",
+        "200 with `X-Dlf-Snapshot: changed`",
+        "history + latest.json (boto3 retried)",
+        "`job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+    first_two = iter([True, True])
+    proxy = stack.enter_context(
+        S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and next(first_two, False))
+    )
+    store = S3Store(make_s3_client(proxy.url), seaweed.bucket, f"flaky-{uuid.uuid4().hex[:6]}")
+    return Setup(_serve(upstream, "doc-2024-success"), store)
+
+
+class _LosesFirstRace:
+    """A store whose first latest.json write loses to a competing writer."""
+
+    def __init__(self, store: S3Store, competitor: Callable[[], None]) -> None:
+        self._store, self._competitor, self._raced = store, competitor, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def replace(self, key: str, body: bytes, metadata: Any, expected: str | None) -> str | None:
+        if not self._raced:
+            self._raced = True
+            self._competitor()
+        return self._store.replace(key, body, metadata, expected)
+
+
+@store_fault(
+    Fault(
+        "a conditional write that loses a race",
+        "200 with `X-Dlf-Snapshot: changed`",
+        "both observations' history, the transition, latest.json the newer",
+        "`job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=4,
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+    from dlf_status.domain.contract import ValidationReport
+    from dlf_status.domain.model import JobRef
+    from dlf_status.domain.normalize import Source, normalise
+    from dlf_status.service import SnapshotWriter
+
+    real = S3Store(make_s3_client(seaweed.endpoint), seaweed.bucket, f"race-{uuid.uuid4().hex[:6]}")
+    older = normalise(
+        {"name": "job_sms", "status": "STOPPED"},
+        source=Source(PROJECT, "job_sms"),
+        observed_at=datetime.now(UTC) - timedelta(seconds=5),
+        report=ValidationReport(),
+    )
+    job = JobRef.parse(PROJECT, "job_sms")
+
+    def competitor() -> None:
+        SnapshotWriter(real).write(job, older, datetime.now(UTC) - timedelta(seconds=5))
+
+    racing: Any = _LosesFirstRace(real, competitor)
+    return Setup(_serve(upstream, "doc-2024-success"), racing, inspect=real)
+
+
+ALL_FAULTS = {
+    **{n: f for n, (f, _) in UPSTREAM_FAULTS.items()},
+    **{n: f for n, (f, _) in STORE_FAULTS.items()},
+}
+
+
+@pytest.fixture(scope="module")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed-faults")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def no_secret_escapes(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> Iterator[None]:
+    """Every log record of every logger, at DEBUG, and everything printed: no secret."""
+    register_secrets(*SECRETS)
+    caplog.set_level(logging.DEBUG)
+    yield
+    printed = "".join(capsys.readouterr())
+    records = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    for secret in SECRETS:
+        assert secret not in printed, "a secret was printed"
+        assert secret not in records, "a secret reached a log record"
+
+
+def _service(
+    setup: Setup, store: ObjectStore, validator: ResponseValidator, credentials: Credentials
+) -> StatusService:
+    settings = UpstreamSettings(
+        endpoint=setup.endpoint,
+        connect_timeout=0.5,
+        read_timeout=0.5,
+        deadline=1.5,
+        max_attempts=3,
+        retry_after_cap=0.2,
+        max_response_bytes=20_000,
+    )
+    if credentials.ak:
+        clock = FixedClock(datetime.now(UTC) - setup.clock_skew) if setup.clock_skew else None
+        authenticator: Any = AkSkAuthenticator(credentials, clock)
+    else:
+        authenticator = TokenAuthenticator(credentials)
+    return StatusService(
+        HttpUpstreamClient(settings, authenticator), store, validator, SystemClock(), NullMetrics()
+    )
+
+
+def _check(
+    fault: Fault, answer: dict[str, Any], store: ObjectStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = answer["body"]
+    assert answer["statusCode"] == fault.status, body
+    if fault.problem is not None:
+        problem = json.loads(body)
+        assert answer["headers"]["Content-Type"] == "application/problem+json"
+        assert problem["type"] == f"urn:dlf-status:problem:{fault.problem}"
+    else:
+        assert answer["headers"]["X-Dlf-Snapshot"] == fault.snapshot
+    kept = stored_keys(store)
+    assert len(kept) == fault.kept, kept
+    for secret in SECRETS:
+        assert secret not in body
+    messages = {record.getMessage() for record in caplog.records}
+    expected_message = fault.logged.split("`")[1]
+    assert expected_message in messages, messages
+
+
+def _run_upstream_fault(
+    name: str,
+    credentials: Credentials,
+    upstream: HTTPServer,
+    validator: ResponseValidator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fault, setup_fault = UPSTREAM_FAULTS[name]
+    store = LocalDirectoryStore(tmp_path / "snapshots")
+    with ExitStack() as stack:
+        setup = setup_fault(upstream, stack)
+        app = FunctionApp(_service(setup, store, validator, credentials))
+
+        answer = app.handle(http_api_event(PROJECT, "job_sms"))
+
+    _check(fault, answer, store, caplog)
+    for path in (tmp_path / "snapshots").rglob("*.json"):
+        assert not any(secret in path.read_text() for secret in SECRETS)
+
+
+@pytest.mark.parametrize("name", sorted(UPSTREAM_FAULTS))
+def test_upstream_fault(
+    name: str,
+    upstream: HTTPServer,
+    validator: ResponseValidator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    no_secret_escapes: None,
+) -> None:
+    _run_upstream_fault(name, AKSK, upstream, validator, tmp_path, caplog)
+
+
+@pytest.mark.parametrize(
+    "name", ["HTTP 500", "read timeout", "malformed JSON", "connection reset mid-body"]
+)
+def test_upstream_fault_with_an_iam_token(
+    name: str,
+    upstream: HTTPServer,
+    validator: ResponseValidator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    no_secret_escapes: None,
+) -> None:
+    _run_upstream_fault(name, TOKEN, upstream, validator, tmp_path, caplog)
+
+
+@pytest.mark.parametrize("name", sorted(STORE_FAULTS))
+def test_store_fault(
+    name: str,
+    upstream: HTTPServer,
+    validator: ResponseValidator,
+    seaweed: SeaweedServer,
+    caplog: pytest.LogCaptureFixture,
+    no_secret_escapes: None,
+) -> None:
+    fault, setup_fault = STORE_FAULTS[name]
+    with ExitStack() as stack:
+        setup = setup_fault(upstream, stack, seaweed)
+        assert setup.store is not None
+        app = FunctionApp(_service(setup, setup.store, validator, AKSK))
+
+        answer = app.handle(http_api_event(PROJECT, "job_sms"))
+
+        _check(fault, answer, setup.inspect or setup.store, caplog)
+
+
+def test_a_lost_race_keeps_the_newer_observation_as_latest(
+    upstream: HTTPServer, validator: ResponseValidator, seaweed: SeaweedServer
+) -> None:
+    _, setup_fault = STORE_FAULTS["a conditional write that loses a race"]
+    with ExitStack() as stack:
+        setup = setup_fault(upstream, stack, seaweed)
+        assert setup.store is not None
+        FunctionApp(_service(setup, setup.store, validator, AKSK)).handle(
+            http_api_event(PROJECT, "job_sms")
+        )
+        assert setup.inspect is not None
+        [latest_key] = [key for key in stored_keys(setup.inspect) if key.startswith("latest/")]
+        stored = setup.inspect.get(latest_key)
+
+    assert stored is not None
+    assert json.loads(stored.body)["job"]["status"] == "NORMAL"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "read timeout",
+        "HTTP 503",
+        "connection reset mid-body",
+        "a signature rejected for clock skew",
+    ],
+)
+def test_with_a_snapshot_the_caller_gets_it_stale_instead_of_an_error(
+    name: str,
+    upstream: HTTPServer,
+    validator: ResponseValidator,
+    tmp_path: Path,
+    no_secret_escapes: None,
+) -> None:
+    store = LocalDirectoryStore(tmp_path / "snapshots")
+    healthy = Setup(_serve(upstream, "doc-2024-success"))
+    FunctionApp(_service(healthy, store, validator, AKSK)).handle(
+        http_api_event(PROJECT, "job_sms")
+    )
+    upstream.clear()
+    with ExitStack() as stack:
+        setup = UPSTREAM_FAULTS[name][1](upstream, stack)
+        answer = FunctionApp(_service(setup, store, validator, AKSK)).handle(
+            http_api_event(PROJECT, "job_sms")
+        )
+
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"])["stale"] is True
+    assert answer["headers"]["X-Dlf-Upstream-Error"] == UPSTREAM_FAULTS[name][0].problem
+
+
+def test_the_readme_fault_table_is_this_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| fault | what the caller sees | what is stored | what is logged |", 1)[1]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in table.split("\n\n", 1)[0].strip().splitlines()[1:]
+    ]
+
+    assert rows == [[f.name, f.caller_sees, f.stored, f.logged] for f in ALL_FAULTS.values()]

@@ -1,0 +1,152 @@
+"""Real network faults on loopback, for the fault matrix.
+
+* `RawHttpServer`: answers every request with bytes of our choosing, then closes the
+  connection politely (FIN) or abruptly (RST): truncated bodies, resets mid-body.
+* `black_hole`: a listening socket whose accept queue is full: connections to it
+  neither succeed nor fail, so the client's connect timeout is what ends them.
+* `S3Proxy`: forwards to SeaweedFS, answering `503 SlowDown` instead for the
+  requests it is told to throttle.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class RawHttpServer:
+    """Reads one request per connection, writes `payload`, then closes (or resets)."""
+
+    def __init__(self, payload: bytes, *, reset: bool = False) -> None:
+        self.payload = payload
+        self.reset = reset
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._running = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> RawHttpServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._running = False
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while self._running:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                connection.sendall(self.payload)
+                if self.reset:
+                    # SO_LINGER with a zero timeout: close() sends RST, not FIN.
+                    connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+
+
+@contextmanager
+def black_hole() -> Iterator[str]:
+    """A URL whose connections hang: the listener's backlog is full and never served."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):  # fill the accept queue (backlog 0 still admits one or two)
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(listener.getsockname())
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+
+
+class S3Proxy:
+    """A transparent proxy to an S3 endpoint that throttles chosen requests."""
+
+    def __init__(self, target: str, throttle: Callable[[str, str], bool]) -> None:
+        self.target = target.removeprefix("http://")
+        self.throttle = throttle
+        self.throttled = 0
+        self.forwarded = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if proxy.throttle(self.command, self.path):
+                    proxy.throttled += 1
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(SLOW_DOWN)))
+                    self.end_headers()
+                    self.wfile.write(SLOW_DOWN)
+                    return
+                proxy.forwarded += 1
+                upstream = http.client.HTTPConnection(proxy.target, timeout=10)
+                # The Host header stays the client's: it is part of the SigV4 signature.
+                upstream.request(self.command, self.path, body=body, headers=dict(self.headers))
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _relay  # noqa: N815 - http.server hooks
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> S3Proxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
