@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+TICK_ROUNDS = 3
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 TARGETS = {
     "cold init": "<= 1.2x baseline",
@@ -58,6 +59,7 @@ class Row:
     target: str
     met: bool | None
     note: str = ""
+    samples: tuple[float, ...] = ()  # every round, where a figure is a median of rounds
 
 
 def _python(*args: str, env: dict[str, str] | None = None) -> str:
@@ -126,10 +128,17 @@ def cold_init(runs: int) -> tuple[Row, dict[str, float]]:
 # -- 2. warm cost per response -------------------------------------------------------------
 
 
-def _median_seconds(function: Callable[[], object], repeat: int = 7) -> float:
-    timer = timeit.Timer(function)
-    number, _ = timer.autorange()
-    return statistics.median(timer.repeat(repeat=repeat, number=number)) / number
+def _best_seconds(*functions: Callable[[], object], repeat: int = 9) -> list[float]:
+    """Seconds per call of each function: the best of `repeat` rounds, the rounds
+    interleaved so a noisy moment hits every function alike. The best, not the mean,
+    as timeit advises: the slower rounds measure the neighbours, not the code."""
+    timers = [timeit.Timer(function) for function in functions]
+    numbers = [timer.autorange()[0] for timer in timers]
+    best = [float("inf")] * len(timers)
+    for _ in range(repeat):
+        for index, (timer, number) in enumerate(zip(timers, numbers, strict=True)):
+            best[index] = min(best[index], timer.timeit(number) / number)
+    return best
 
 
 def warm_cost() -> list[Row]:
@@ -179,8 +188,8 @@ def warm_cost() -> list[Row]:
         def openapi_core(response: UpstreamResponse = response, raw: bytes = raw) -> object:
             return reference.validate(response, orjson.loads(raw))
 
-        floor_s, ours_s = _median_seconds(floor), _median_seconds(ours)
-        reference_s = _median_seconds(openapi_core, repeat=3)
+        floor_s, ours_s = _best_seconds(floor, ours)
+        (reference_s,) = _best_seconds(openapi_core, repeat=3)
         ratio = ours_s / floor_s
         target = None if nodes == 1 else ratio <= 5
         rows.append(
@@ -188,7 +197,7 @@ def warm_cost() -> list[Row]:
                 f"warm {nodes} node{'s' if nodes > 1 else ''}",
                 round(ours_s * 1000, 4),
                 round(floor_s * 1000, 4),
-                "ms per response",
+                "ms per response (best)",
                 round(ratio, 2),
                 TARGETS.get(f"warm {nodes} nodes", "(reported)"),
                 target,
@@ -201,7 +210,7 @@ def warm_cost() -> list[Row]:
                 f"vs openapi-core, {nodes} node{'s' if nodes > 1 else ''}",
                 round(ours_s * 1000, 4),
                 round(reference_s * 1000, 4),
-                "ms per response",
+                "ms per response (best)",
                 round(speedup, 1),
                 TARGETS["vs openapi-core"],
                 speedup >= 20,
@@ -273,20 +282,26 @@ def tick_throughput(jobs: int) -> list[Row]:
             pool_size=concurrency,
         )
         refs = [JobRef.parse(PROJECT, name) for name in names]
-        with ThreadPoolExecutor(concurrency) as pool:
-            started = time.perf_counter()
-            list(pool.map(client.fetch_status, refs))
-            http_only = jobs / (time.perf_counter() - started)
-
-        app = build_function_app(environment, NullMetrics())
         event_jobs = [{"project_id": PROJECT, "job_name": name} for name in names]
-        with Path(os.devnull).open("w") as sink, _stdout_to(sink):  # the per-job JSON logs
-            rates = {}
-            for label in ("first", "steady"):
+        samples: dict[str, list[float]] = {"http only": [], "first": [], "steady": []}
+        # Each figure is the median of TICK_ROUNDS, the rounds interleaved. A round's
+        # "first" tick is a new container (a new app) on an empty prefix; its "steady"
+        # tick is that container's next tick.
+        for round_ in range(TICK_ROUNDS):
+            with ThreadPoolExecutor(concurrency) as pool:
                 started = time.perf_counter()
-                report = app.handle({"jobs": event_jobs, "tick_id": f"bench-{label}"})
-                rates[label] = jobs / (time.perf_counter() - started)
-                assert report["ok"] == jobs, report["failed"]
+                list(pool.map(client.fetch_status, refs))
+                samples["http only"].append(jobs / (time.perf_counter() - started))
+            environment["SNAPSHOT_URI"] = f"s3://{seaweed.bucket}/bench-{uuid.uuid4().hex[:8]}"
+            app = build_function_app(environment, NullMetrics())
+            with Path(os.devnull).open("w") as sink, _stdout_to(sink):  # the per-job JSON logs
+                for label in ("first", "steady"):
+                    started = time.perf_counter()
+                    report = app.handle({"jobs": event_jobs, "tick_id": f"{label}-{round_}"})
+                    samples[label].append(jobs / (time.perf_counter() - started))
+                    assert report["ok"] == jobs, report["failed"]
+        rates = {label: statistics.median(values) for label, values in samples.items()}
+        http_only = rates["http only"]
     for label, note in (
         ("steady", "a warm container's next tick: one conditional PUT per unchanged job"),
         ("first", "a cold container on an empty store: GET, history PUT, latest PUT per job"),
@@ -302,7 +317,8 @@ def tick_throughput(jobs: int) -> list[Row]:
                 TARGETS["tick throughput"],
                 rate >= 330,
                 f"{jobs} jobs, {concurrency} threads, 20 ms upstream, SeaweedFS; {note}; "
-                "baseline: the HTTP client alone",
+                f"baseline: the HTTP client alone; medians of {TICK_ROUNDS} rounds",
+                tuple(round(sample) for sample in samples[label]),
             )
         )
     return rows
