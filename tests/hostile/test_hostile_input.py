@@ -185,6 +185,27 @@ def test_corpus_project_ids_and_workspaces_through_gateway_events(
         check_answer(app.handle(event), recorder, seen, job, snapshots)
 
 
+@pytest.mark.parametrize("value", STRINGS, ids=range(len(STRINGS)))
+def test_corpus_values_through_direct_invocations(
+    value: str, app: FunctionApp, recorder: Recorder, snapshots: Path
+) -> None:
+    for job in ((value, "job", None), (PROJECT, value, None), (PROJECT, "job", value)):
+        seen = len(recorder.requests)
+
+        answer = app.handle({"project_id": job[0], "job_name": job[1], "workspace": job[2]})
+
+        if accepted(*job):
+            ref = JobRef.parse(*job)
+            assert answer["source"]["job_name"] == ref.job_name
+            [(raw_uri, _)] = recorder.requests[seen:]
+            assert raw_uri == f"/v1/{ref.project_id}/jobs/{quote(ref.job_name, safe='')}/status"
+            assert (snapshots / latest_key(ref)).is_file()
+        else:
+            assert answer["status"] == 400
+            assert answer["type"].endswith(":invalid-input")
+            assert recorder.requests[seen:] == []
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     project_id=st.sampled_from([PROJECT, "p_1", "x"]) | st.text(max_size=70),
