@@ -1,9 +1,11 @@
 """dlf-status's own HTTP API against its OpenAPI document (api/dlf-status.openapi.yaml),
 checked by schemathesis against a running `dlf-status serve` (its server, its
-handler), with pytest-httpserver as a healthy upstream."""
+handler), with pytest-httpserver as a healthy upstream; and the document's rule for a
+job name against the function's, on the hostile corpus and generated text."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -13,13 +15,16 @@ from typing import Any
 import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from dlf_status.bootstrap import build_function_app
 from dlf_status.domain import jsoncodec
+from dlf_status.domain.model import validate_job_name
 from dlf_status.entrypoints.local_server import make_server
+from dlf_status.errors import InvalidInput
 from dlf_status.observability import NullMetrics
 
 pytestmark = pytest.mark.integration
@@ -82,3 +87,50 @@ def served(healthy_upstream: HTTPServer, tmp_path_factory: pytest.TempPathFactor
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_its_contract(case: Any, served: str) -> None:
     case.call_and_validate(base_url=served)
+
+
+def _parameter_schema(name: str) -> dict[str, Any]:
+    document = yaml.safe_load(API.read_text(encoding="utf-8"))
+    [parameter] = [
+        parameter
+        for parameter in document["paths"]["/v1/{project_id}/jobs/{job_name}/status"]["get"][
+            "parameters"
+        ]
+        if parameter["name"] == name
+    ]
+    schema: dict[str, Any] = parameter["schema"]
+    return schema
+
+
+JOB_NAME = _parameter_schema("job_name")
+HOSTILE = json.loads((ROOT / "tests" / "hostile" / "corpus.json").read_text(encoding="utf-8"))
+
+
+def _documented_as_valid(job_name: str) -> bool:
+    return (
+        JOB_NAME["minLength"] <= len(job_name) <= JOB_NAME["maxLength"]
+        and re.search(JOB_NAME["pattern"], job_name) is not None
+    )
+
+
+def _accepted(job_name: str) -> bool:
+    try:
+        validate_job_name(job_name)
+    except InvalidInput:
+        return False
+    return True
+
+
+# Lone surrogates are left out: no UTF-8 URL can carry one (they stand for bytes that
+# are not UTF-8, which tests/hostile shows are refused).
+@pytest.mark.parametrize(
+    "job_name", [value for value in HOSTILE["strings"] if not re.search("[\ud800-\udfff]", value)]
+)
+def test_the_documented_job_name_is_the_accepted_one_on_the_corpus(job_name: str) -> None:
+    assert _documented_as_valid(job_name) == _accepted(job_name)
+
+
+@settings(max_examples=500)
+@given(st.text(max_size=140))
+def test_the_documented_job_name_is_the_accepted_one(job_name: str) -> None:
+    assert _documented_as_valid(job_name) == _accepted(job_name)
