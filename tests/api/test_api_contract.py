@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,9 @@ from werkzeug import Request, Response
 from dlf_status.bootstrap import build_function_app
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import validate_job_name
-from dlf_status.entrypoints.local_server import make_server
 from dlf_status.errors import InvalidInput
 from dlf_status.observability import NullMetrics
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.integration
 
@@ -71,12 +70,8 @@ def served(healthy_upstream: HTTPServer, tmp_path_factory: pytest.TempPathFactor
         "SNAPSHOT_URI": str(snapshots),
         "LOG_LEVEL": "ERROR",
     }
-    server = make_server(build_function_app(environment, NullMetrics()), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(build_function_app(environment, NullMetrics())) as url:
+        yield url
     outside = [
         path for path in snapshots.rglob("*") if not path.resolve().is_relative_to(snapshots)
     ]

@@ -29,11 +29,11 @@ from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import history_key, is_safe_key, latest_key
 from dlf_status.entrypoints.app import FunctionApp, TickFailed
 from dlf_status.entrypoints.cli import main
-from dlf_status.entrypoints.local_server import make_server
 from dlf_status.errors import InvalidInput
 from dlf_status.observability import NullMetrics
 from tests.properties.strategies import json_values
 from tests.support.events import http_api_event, rest_api_event, scheduled_event
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.integration
 
@@ -97,12 +97,8 @@ def app(make_httpserver: HTTPServer, recorder: Recorder, snapshots: Path) -> Fun
 
 @pytest.fixture(scope="module")
 def served(app: FunctionApp) -> Iterator[str]:
-    server = make_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 def accepted(project_id: str, job_name: str, workspace: str | None) -> bool:

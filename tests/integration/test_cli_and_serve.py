@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +16,9 @@ from pytest_httpserver import HTTPServer
 from dlf_status.bootstrap import build_function_app
 from dlf_status.config import Settings
 from dlf_status.entrypoints.cli import main
-from dlf_status.entrypoints.local_server import make_server
 from dlf_status.observability import NullMetrics
 from tests.integration.conftest import PROJECT, exchange_response, match_path
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.integration
 
@@ -131,13 +130,8 @@ def test_get_without_configuration_says_which_variable_is_missing(
 
 @pytest.fixture
 def served(environment: dict[str, str]) -> Iterator[str]:
-    app = build_function_app(os.environ, NullMetrics())
-    server = make_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(build_function_app(os.environ, NullMetrics())) as url:
+        yield url
 
 
 def test_serve_answers_like_the_gateway(upstream: HTTPServer, served: str) -> None:

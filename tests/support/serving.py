@@ -1,0 +1,23 @@
+"""`dlf-status serve` in the test's own process: its server and handler, on a thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints.local_server import make_server
+
+
+@contextmanager
+def serving(app: FunctionApp) -> Iterator[str]:
+    """Serve `app` on a free loopback port; yields its base URL, stops on exit."""
+    server = make_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
