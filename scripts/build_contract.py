@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from generated import write_or_check  # scripts/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "openapi.yaml"
@@ -23,17 +24,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    expected = render()
-    if "--check" in argv:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != expected:
-            print(
-                f"{TARGET.relative_to(ROOT)} is out of date: run `make contract`", file=sys.stderr
-            )
-            return 1
-        return 0
-    TARGET.write_text(expected, encoding="utf-8")
-    return 0
+    return write_or_check(TARGET, render(), argv, remedy="make contract")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from generated import write_or_check  # scripts/ is on sys.path when a script runs
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -44,18 +45,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    expected = render()
-    if "--check" in argv:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != expected:
-            print(
-                f"{TARGET.relative_to(ROOT)} is out of date: run `make requirements`",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    TARGET.write_text(expected, encoding="utf-8")
-    return 0
+    return write_or_check(TARGET, render(), argv, remedy="make requirements")
 
 
 if __name__ == "__main__":
