@@ -10,14 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-
-def baseline() -> None:
-    import boto3
-    import requests  # noqa: F401 - the import is what is measured
-
-    boto3.client("s3", region_name="us-east-1")
+from bench.child import baseline, peak_rss_mib
 
 
 def handler() -> None:
@@ -30,15 +24,6 @@ def handler() -> None:
     )
     nodes = json.loads(answer["body"])["summary"]["node_count"]
     assert nodes == 1000, answer
-
-
-def peak_rss_mib() -> float:
-    """VmHWM: this process's peak resident set. Not getrusage's ru_maxrss, which on
-    Linux carries the parent's peak over fork and exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 if __name__ == "__main__":
