@@ -423,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {args.output.relative_to(ROOT)}; machine: {result['machine']}")
+    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
+    print(f"\nwritten to {shown}; machine: {result['machine']}")
     return 0
 
 
