@@ -10,6 +10,7 @@ import pytest
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import UpstreamResponse
 from dlf_status.observability import log_to, logger
+from tests.support.seaweed import SeaweedServer
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +21,15 @@ def _default_logging() -> Iterator[None]:
     yield
     log_to("stdout")
     logger.setLevel(logging.INFO)
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """One real S3-compatible server for the whole run (a process start is seconds);
+    tests keep apart by prefix."""
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed")).start()
+    yield server
+    server.stop()
 
 
 @dataclass

@@ -501,13 +501,6 @@ ALL_FAULTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweed-faults")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def no_secret_escapes(
     caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]

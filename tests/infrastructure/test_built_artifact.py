@@ -50,13 +50,6 @@ def built_function(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return artifact
 
 
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweed-artifact")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def lambda_runtime(
     built_function: Path, seaweed: SeaweedServer, httpserver: HTTPServer

@@ -109,13 +109,6 @@ def make_client(
     return make
 
 
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweed")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def s3_store(seaweed: SeaweedServer) -> S3Store:
     """A fresh prefix in the shared bucket: tests never see each other's objects."""
