@@ -110,7 +110,7 @@ test: lint typecheck contract-check requirements-check $(SAM) $(RIC)/.installed 
 	$(BIN)/pytest
 
 constraints: install ## re-pin every installed dependency into constraints.txt
-	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check > constraints.txt
+	$(BIN)/python -m pip freeze --all --exclude pip --exclude-editable --disable-pip-version-check > constraints.txt
 
 clean: ## remove the virtualenvs, caches and local snapshots
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info \
