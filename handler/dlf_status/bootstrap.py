@@ -6,18 +6,18 @@ tests build `StatusService` with their own adapters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from dlf_status.adapters.clock import SystemClock
 from dlf_status.config import Credentials, Settings
 from dlf_status.domain.contract import ResponseValidator, packaged_contract
 from dlf_status.domain.ports import Metrics, ObjectStore
 from dlf_status.entrypoints.app import FunctionApp
-from dlf_status.errors import ConfigurationError
-from dlf_status.observability import logger, register_secrets
+from dlf_status.errors import ConfigurationError, one_line
+from dlf_status.observability import IGNORED_POWERTOOLS_VARIABLES, logger, register_secrets
 from dlf_status.service import StatusService
 
 if TYPE_CHECKING:
@@ -25,6 +25,24 @@ if TYPE_CHECKING:
 
 # Time a polled job may need beyond the upstream deadline: storing its snapshot.
 STORE_ALLOWANCE_SECONDS = 2.0
+# Registered with the log masker before anything is parsed (see build_function_app).
+CREDENTIAL_VARIABLES = ("DLF_AK", "DLF_SK", "DLF_SECURITY_TOKEN", "DLF_AUTH_TOKEN")
+
+Client = TypeVar("Client")
+
+
+def aws_client(service: str, make: Callable[[], Client]) -> Client:
+    """`make()`, with what botocore refuses in the AWS_* environment (a region it
+    cannot read, an unknown profile, a bad defaults mode) as a ConfigurationError."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return make()
+    except (BotoCoreError, ValueError) as error:
+        raise ConfigurationError(
+            f"cannot configure the {service} client: {type(error).__name__}: "
+            f"{one_line(str(error), 200)}"
+        ) from None
 
 
 def build_validator() -> ResponseValidator:
@@ -51,7 +69,8 @@ def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:
         from dlf_status.adapters.store_s3 import S3Store, make_s3_client, parse_s3_uri
 
         bucket, prefix = parse_s3_uri(settings.snapshot_uri)
-        return S3Store(make_s3_client(settings.s3_endpoint_url, pool_size), bucket, prefix)
+        client = aws_client("S3", lambda: make_s3_client(settings.s3_endpoint_url, pool_size))
+        return S3Store(client, bucket, prefix)
     if "://" in settings.snapshot_uri:
         raise ConfigurationError(
             f"SNAPSHOT_URI must be s3://bucket/prefix or a directory, got {settings.snapshot_uri!r}"
@@ -66,9 +85,12 @@ def load_credentials(settings: Settings) -> Credentials:
         return settings.credentials
     if settings.credentials_secret is None:
         raise ConfigurationError("no credentials configured")
+    import boto3
+
     from dlf_status.adapters.secrets import read_credentials_secret
 
-    return read_credentials_secret(settings.credentials_secret)
+    client = aws_client("Secrets Manager", lambda: boto3.client("secretsmanager"))
+    return read_credentials_secret(settings.credentials_secret, client)
 
 
 def build_service(settings: Settings, metrics: Metrics, *, pool_size: int = 10) -> StatusService:
@@ -96,9 +118,12 @@ def build_tick_runner(settings: Settings, service: StatusService, metrics: Metri
 
     dispatcher = None
     if settings.fanout_queue_url is not None:
+        import boto3
+
         from dlf_status.adapters.queue_sqs import SqsJobQueue
 
-        dispatcher = Dispatcher(SqsJobQueue(settings.fanout_queue_url), metrics)
+        client = aws_client("SQS", lambda: boto3.client("sqs"))
+        dispatcher = Dispatcher(SqsJobQueue(settings.fanout_queue_url, client), metrics)
     return TickRunner(
         service,
         metrics,
@@ -112,7 +137,20 @@ def build_tick_runner(settings: Settings, service: StatusService, metrics: Metri
 
 
 def build_function_app(environ: Mapping[str, str], metrics: Metrics) -> FunctionApp:
-    """The app, or an app that answers every call with the configuration error."""
+    """The app, or an app that answers every call with the configuration error.
+
+    Never raises: this runs in the Lambda init, where an exception is a crashed
+    container that answers nothing. A failure that is not a ConfigurationError (a
+    bug, or a library refusing its own part of the environment) becomes one that
+    says where to look; its traceback goes to the log.
+    """
+    # Masked from the first line on, even if parsing stops half-way.
+    register_secrets(*(environ.get(name, "").strip() for name in CREDENTIAL_VARIABLES))
+    if IGNORED_POWERTOOLS_VARIABLES:
+        logger.warning(
+            "unreadable powertools variables ignored",
+            extra={"variables": list(IGNORED_POWERTOOLS_VARIABLES)},
+        )
     try:
         settings = Settings.from_environ(environ)
         logger.setLevel(settings.log_level)
@@ -123,3 +161,11 @@ def build_function_app(environ: Mapping[str, str], metrics: Metrics) -> Function
     except ConfigurationError as error:
         logger.error("configuration error", extra={"detail": error.detail})
         return FunctionApp(None, configuration_error=error)
+    except Exception as error:  # noqa: BLE001 - the init must not crash, whatever happened
+        logger.exception("start-up failed", extra={"error": type(error).__name__})
+        return FunctionApp(
+            None,
+            configuration_error=ConfigurationError(
+                f"dlf-status could not start ({type(error).__name__}); the cause is in the logs"
+            ),
+        )
