@@ -136,7 +136,9 @@ def build_tick_runner(settings: Settings, service: StatusService, metrics: Metri
     )
 
 
-def build_function_app(environ: Mapping[str, str], metrics: Metrics) -> FunctionApp:
+def build_function_app(
+    environ: Mapping[str, str], metrics: Metrics, *, apply_log_level: bool = True
+) -> FunctionApp:
     """The app, or an app that answers every call with the configuration error.
 
     Never raises: this runs in the Lambda init, where an exception is a crashed
@@ -153,7 +155,8 @@ def build_function_app(environ: Mapping[str, str], metrics: Metrics) -> Function
         )
     try:
         settings = Settings.from_environ(environ)
-        logger.setLevel(settings.log_level)
+        if apply_log_level:  # the CLI keeps its own (silent unless -v)
+            logger.setLevel(settings.log_level)
         service = build_service(settings, metrics, pool_size=settings.poll_concurrency)
         return FunctionApp(
             service, tick_runner_factory=partial(build_tick_runner, settings, service, metrics)

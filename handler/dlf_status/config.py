@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 from urllib.parse import urlsplit
@@ -89,7 +89,7 @@ MAX_S3_KEY_BYTES: Final = 1024
 MAX_PATH_BYTES: Final = 4096
 
 
-def _range(limits: Limits) -> str:
+def describe_range(limits: Limits) -> str:
     def number(value: float) -> str:
         return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
@@ -121,27 +121,27 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "DLF_CONNECT_TIMEOUT",
         "3.05",
-        f"Seconds to establish a connection to the upstream ({_range(SECONDS)}).",
+        f"Seconds to establish a connection to the upstream ({describe_range(SECONDS)}).",
     ),
     Variable(
         "DLF_READ_TIMEOUT",
         "10",
-        f"Seconds to wait for each read from the upstream ({_range(SECONDS)}).",
+        f"Seconds to wait for each read from the upstream ({describe_range(SECONDS)}).",
     ),
     Variable(
         "DLF_DEADLINE",
         "20",
-        f"Seconds for a whole upstream call, retries included ({_range(SECONDS)}).",
+        f"Seconds for a whole upstream call, retries included ({describe_range(SECONDS)}).",
     ),
     Variable(
         "DLF_MAX_ATTEMPTS",
         "3",
-        f"Attempts per call (connection errors, 429, 502/503/504; {_range(ATTEMPTS)}).",
+        f"Attempts per call (connection errors, 429, 502/503/504; {describe_range(ATTEMPTS)}).",
     ),
     Variable(
         "DLF_RETRY_AFTER_CAP",
         "5",
-        f"Longest Retry-After we honour, in seconds ({_range(SECONDS)}).",
+        f"Longest Retry-After we honour, in seconds ({describe_range(SECONDS)}).",
     ),
     Variable(
         "DLF_MAX_RESPONSE_BYTES",
@@ -179,7 +179,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "POLL_CONCURRENCY",
         "16",
-        f"Jobs polled at once in one scheduled tick ({_range(CONCURRENCY)}).",
+        f"Jobs polled at once in one scheduled tick ({describe_range(CONCURRENCY)}).",
     ),
     Variable(
         "FANOUT_QUEUE_URL",
@@ -190,7 +190,7 @@ VARIABLES: tuple[Variable, ...] = (
         "FANOUT_THRESHOLD",
         "1000",
         "Jobs per tick above which a tick is fanned out to FANOUT_QUEUE_URL "
-        f"({_range(FANOUT_JOBS)}).",
+        f"({describe_range(FANOUT_JOBS)}).",
     ),
 )
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
@@ -432,38 +432,36 @@ _DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{0,9})?|\.[0-9]{1,9}")
 _WHOLE = re.compile(r"[0-9]{1,20}")
 
 
-def _seconds(name: str, value: str, limits: Limits = SECONDS) -> float:
-    """A plain decimal in range: no exponent, sign, inf or nan, ASCII digits only
-    (float() takes fullwidth digits, '1e309' and 'nan')."""
+def decimal_number(value: str, limits: Limits) -> float | None:
+    """A plain decimal in range, else None: no exponent, sign, inf or nan, ASCII
+    digits only (float() takes fullwidth digits, '1e309' and 'nan')."""
     number = float(value) if _DECIMAL.fullmatch(value) else None
-    if number is None or not limits.low <= number <= limits.high:
+    return number if number is not None and limits.low <= number <= limits.high else None
+
+
+def _seconds(name: str, value: str, limits: Limits = SECONDS) -> float:
+    number = decimal_number(value, limits)
+    if number is None:
         raise ConfigurationError(
-            f"{name} must be a number of seconds from {_range(limits)}, got {shown(value)}"
+            f"{name} must be a number of seconds from {describe_range(limits)}, got {shown(value)}"
         )
     return number
+
+
+def whole_number(value: str, limits: Limits) -> int | None:
+    """ASCII digits in range, else None (int() takes fullwidth digits, '1_000', ' +7'
+    and raises on 5,000 digits)."""
+    number = int(value) if _WHOLE.fullmatch(value) else None
+    return number if number is not None and limits.low <= number <= limits.high else None
 
 
 def _integer(name: str, value: str, limits: Limits) -> int:
-    """ASCII digits in range (int() takes fullwidth digits, '1_000', ' +7' and 5,000 digits)."""
-    number = int(value) if _WHOLE.fullmatch(value) else None
-    if number is None or not limits.low <= number <= limits.high:
+    number = whole_number(value, limits)
+    if number is None:
         raise ConfigurationError(
-            f"{name} must be a whole number from {_range(limits)}, got {shown(value)}"
+            f"{name} must be a whole number from {describe_range(limits)}, got {shown(value)}"
         )
     return number
-
-
-def integer_in(limits: Limits) -> Callable[[str], int]:
-    """An argparse `type` for a whole number in range (the CLI's flags)."""
-
-    def parse(value: str) -> int:
-        number = int(value) if _WHOLE.fullmatch(value) else None
-        if number is None or not limits.low <= number <= limits.high:
-            raise ValueError(value)
-        return number
-
-    parse.__name__ = f"whole number from {_range(limits)}"
-    return parse
 
 
 def _boolean(name: str, value: str) -> bool:
