@@ -6,17 +6,18 @@ tests build `StatusService` with their own adapters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
+from dlf_status.adapters.aws import aws_client
 from dlf_status.adapters.clock import SystemClock
 from dlf_status.config import Credentials, Settings
 from dlf_status.domain.contract import ResponseValidator, packaged_contract
 from dlf_status.domain.ports import Metrics, ObjectStore
 from dlf_status.entrypoints.app import FunctionApp
-from dlf_status.errors import ConfigurationError, one_line
+from dlf_status.errors import ConfigurationError
 from dlf_status.observability import IGNORED_POWERTOOLS_VARIABLES, logger, register_secrets
 from dlf_status.service import StatusService
 
@@ -27,22 +28,6 @@ if TYPE_CHECKING:
 STORE_ALLOWANCE_SECONDS = 2.0
 # Registered with the log masker before anything is parsed (see build_function_app).
 CREDENTIAL_VARIABLES = ("DLF_AK", "DLF_SK", "DLF_SECURITY_TOKEN", "DLF_AUTH_TOKEN")
-
-Client = TypeVar("Client")
-
-
-def aws_client(service: str, make: Callable[[], Client]) -> Client:
-    """`make()`, with what botocore refuses in the AWS_* environment (a region it
-    cannot read, an unknown profile, a bad defaults mode) as a ConfigurationError."""
-    from botocore.exceptions import BotoCoreError
-
-    try:
-        return make()
-    except (BotoCoreError, ValueError) as error:
-        raise ConfigurationError(
-            f"cannot configure the {service} client: {type(error).__name__}: "
-            f"{one_line(str(error), 200)}"
-        ) from None
 
 
 def build_validator() -> ResponseValidator:

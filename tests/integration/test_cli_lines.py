@@ -133,3 +133,30 @@ def test_serve_on_a_host_it_cannot_bind_is_one_line_and_exit_2(
     result = run(["serve", "--host", host, "--port", "0"], GOOD, tmp_path)
 
     assert_one_line(result, 2, fragment)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("bomb.yaml", "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", "aliases are not accepted"),
+        ("deep.yaml", "[" * 5000 + "]" * 5000, "exceeded maximum nesting depth"),
+        ("deep.json", "[" * 5000 + "]" * 5000, "depth limit exceeded"),
+        ("deep.json", "[" * 40 + "]" * 40, "nested deeper than 32 levels"),
+        ("number.json", "[" + "9" * 5000 + "]", "not valid JSON: number is infinity"),
+        ("number.yaml", "- " + "9" * 5000 + "\n", "a number written with more than 320"),
+        ("date.yaml", "- 2024-13-45\n", "cannot be read as tag:yaml.org,2002:timestamp"),
+        ("tag.yaml", "- !!python/object/apply:os.system [id]\n", "not valid YAML (line 1)"),
+        ("bytes.json", b'[{"job_name": "\xff"}]', "not valid JSON: str is not valid UTF-8"),
+        ("nul.yaml", b"- a\x00\n", "control characters are not allowed at byte 3"),
+        ("scalar.yaml", "just text", "the job list must be a list"),
+    ],
+)
+def test_poll_with_a_hostile_job_list_is_one_line_and_exit_2(
+    name: str, content: str | bytes, fragment: str, tmp_path: Path
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    result = run(["poll", "--jobs", str(path)], GOOD, tmp_path)
+
+    assert_one_line(result, 2, fragment)

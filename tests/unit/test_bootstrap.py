@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import InvalidRegionError
 
 from dlf_status import bootstrap
-from dlf_status.bootstrap import aws_client, build_function_app
+from dlf_status.adapters.aws import aws_client
+from dlf_status.bootstrap import build_function_app
 from dlf_status.errors import ConfigurationError, one_line
 from dlf_status.observability import NullMetrics, drop_unreadable_powertools_variables
 from tests.support.events import http_api_event, scheduled_event
