@@ -1,9 +1,10 @@
 """`dlf-status serve` against clients that misbehave on the socket: half-open and
 dripping connections, too many connections, requests it cannot frame.
 
-The server is the real console script in its own process, with a short
-`--timeout`; the assertions wait generously for what must happen (a closed
-connection, an answer) and never on how fast it happens.
+The server is the real console script in its own process: with a one-second
+`--timeout` for the tests of what the timeout ends, with the default for the rest.
+The assertions wait generously for what must happen (a closed connection, an
+answer) and never on how fast it happens.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +43,10 @@ class Served:
         return socket.create_connection(("127.0.0.1", self.port), timeout=PATIENCE)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`dlf-status serve --timeout 1` with an upstream that refuses connections."""
-    directory = tmp_path_factory.mktemp("serve")
-    stderr = directory / "stderr.txt"
+@contextmanager
+def serve_process(directory: Path, timeout: str) -> Iterator[Served]:
+    """`dlf-status serve --timeout TIMEOUT` with an upstream that refuses connections."""
+    stderr = directory / f"stderr-{timeout}.txt"
     [closed_port] = free_ports(1)
     environment = {
         **os.environ,
@@ -55,12 +56,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "SNAPSHOT_URI": str(directory / "snapshots"),
     }
     script = Path(sys.executable).parent / "dlf-status"
+    arguments = ["serve", "--port", "0", "--timeout", timeout, "--max-connections", "16"]
     with stderr.open("wb") as sink:
         process = subprocess.Popen(
-            [str(script), "serve", "--port", "0", "--timeout", "1", "--max-connections", "16"],
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
+            [str(script), *arguments], env=environment, stdout=subprocess.DEVNULL, stderr=sink
         )
     try:
         started = time.monotonic()
@@ -74,6 +73,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         process.terminate()
         process.wait(timeout=PATIENCE)
     assert "Traceback" not in stderr.read_text()
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A one-second budget per request: for the tests of what that budget ends."""
+    with serve_process(tmp_path_factory.mktemp("serve"), "1") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The default budget: a busy machine never runs out of it mid-test."""
+    with serve_process(tmp_path_factory.mktemp("serve"), "30") as served:
+        yield served
 
 
 def closed_by_peer(connection: socket.socket) -> bool:
@@ -116,30 +129,30 @@ def assert_still_serving(served: Served) -> None:
     assert (status, problem["type"]) == (404, "urn:dlf-status:problem:route-not-found")
 
 
-def test_a_connection_that_sends_nothing_is_closed(served: Served) -> None:
-    with served.connect() as connection:
+def test_a_connection_that_sends_nothing_is_closed(impatient: Served) -> None:
+    with impatient.connect() as connection:
         assert closed_by_peer(connection)
-    assert_still_serving(served)
+    assert_still_serving(impatient)
 
 
-def test_a_half_sent_request_is_closed(served: Served) -> None:
-    with served.connect() as connection:
+def test_a_half_sent_request_is_closed(impatient: Served) -> None:
+    with impatient.connect() as connection:
         connection.sendall(b"GET " + STATUS_PATH + b" HTTP/1.1\r\nHost: x\r\n")
         assert closed_by_peer(connection)
-    assert_still_serving(served)
+    assert_still_serving(impatient)
 
 
-def test_a_body_that_never_comes_is_closed(served: Served) -> None:
-    with served.connect() as connection:
+def test_a_body_that_never_comes_is_closed(impatient: Served) -> None:
+    with impatient.connect() as connection:
         connection.sendall(b"GET " + STATUS_PATH + b" HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
         assert closed_by_peer(connection)
-    assert_still_serving(served)
+    assert_still_serving(impatient)
 
 
-def test_a_client_that_drips_its_headers_is_closed(served: Served) -> None:
+def test_a_client_that_drips_its_headers_is_closed(impatient: Served) -> None:
     """One byte every 0.1 s never lets a read wait a whole second: only the request's
     overall time budget can end it."""
-    with served.connect() as connection:
+    with impatient.connect() as connection:
         connection.sendall(b"GET " + STATUS_PATH + b" HTTP/1.1\r\nX-Drip: ")
         started = time.monotonic()
         closed = False
@@ -156,7 +169,7 @@ def test_a_client_that_drips_its_headers_is_closed(served: Served) -> None:
                 except ConnectionResetError:
                     closed = True
         assert closed
-    assert_still_serving(served)
+    assert_still_serving(impatient)
 
 
 BAD_FRAMING = [

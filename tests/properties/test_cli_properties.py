@@ -78,7 +78,7 @@ FLAGS = [
 
 
 @pytest.mark.parametrize(("command", "flag", "limits"), FLAGS)
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(value=number_text | any_text)
 def test_a_numeric_flag_is_read_in_range_or_refused_in_one_line(
     command: list[str], flag: str, limits: object, value: str
@@ -101,7 +101,7 @@ def test_a_numeric_flag_is_read_in_range_or_refused_in_one_line(
         assert f"argument {flag}" in err.getvalue()
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(value=number_text | any_text)
 def test_the_serve_timeout_is_read_in_range_or_refused_in_one_line(value: str) -> None:
     with captured_stderr() as err:

@@ -66,7 +66,7 @@ def assert_in_documented_ranges(parsed: Settings) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(value=setting_values)
 def test_any_value_of_a_variable_is_accepted_in_range_or_refused_by_name(
     name: str, value: str

@@ -265,13 +265,17 @@ def assert_loaded_or_refused(path: str) -> None:
         assert len(outcome.detail) < 600
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=200), suffix=st.sampled_from(["json", "yaml"]))
 def test_any_bytes_are_read_or_refused(tmp_path: Path, data: bytes, suffix: str) -> None:
     assert_loaded_or_refused(write(tmp_path, f"jobs.{suffix}", data))
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(pieces=st.lists(YAML_PIECES, max_size=40))
 def test_any_yaml_made_of_hostile_pieces_is_read_or_refused(
     tmp_path: Path, pieces: list[str]
@@ -280,7 +284,9 @@ def test_any_yaml_made_of_hostile_pieces_is_read_or_refused(
     assert_loaded_or_refused(write(tmp_path, "jobs.yaml", text))
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=json_values, depth=st.integers(min_value=0, max_value=60))
 def test_any_json_shape_is_read_or_refused(tmp_path: Path, value: Any, depth: int) -> None:
     text = "[" * depth + json.dumps(value) + "]" * depth  # NaN and Infinity included
