@@ -7,11 +7,18 @@
 
 Partition values keep letters, digits, '-', '_' and '.' and percent-encode every
 other byte of their UTF-8 form (as Hive escapes partition paths), so '/', '..',
-'%2F', '=' or a newline in a job name stay inside one key segment. A value whose
-encoding would be longer than a file name may be is cut and suffixed with
-'~' and a hash of the whole value; '~' never appears in an encoded value
-otherwise, so the two forms cannot collide. No workspace is Hive's null
-partition, `__HIVE_DEFAULT_PARTITION__`.
+'%2F', '=' or a newline in a job name stay inside one key segment, and every
+value percent-decodes to the UTF-8 text it came from (DuckDB refuses the whole
+table otherwise). The encoding is injective, so two jobs never share a key:
+
+* a value whose encoding would be longer than a file name may be is cut after
+  its last whole character that fits and suffixed with '~' and 16 hex digits of
+  the sha256 of the whole value; '~' never appears in an encoded value otherwise
+  (a literal '~' is %7E), so a cut value cannot collide with an uncut one;
+* no value is Hive's null partition `__HIVE_DEFAULT_PARTITION__` (which engines
+  read as NULL): that literal, a legal workspace or job name, is written with its
+  first '_' as %5F, which no other value produces. No workspace, and only that,
+  is the null partition.
 """
 
 from __future__ import annotations
@@ -30,22 +37,50 @@ LATEST_NAME: Final = "latest.json"
 NULL_PARTITION: Final = "__HIVE_DEFAULT_PARTITION__"
 # Room for "job_name=" in a 255-byte file name, with margin.
 MAX_ENCODED_VALUE: Final = 200
+HASH_SUFFIX_DIGITS: Final = 16
+_ESCAPED_NULL_PARTITION: Final = "%5F" + NULL_PARTITION[1:]
 _KEEP = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 _SEGMENT = re.compile(r"[A-Za-z0-9_]+=[A-Za-z0-9._%~-]+|[A-Za-z0-9._-]+")
 
 
+def _encoded_char(char: str) -> str:
+    raw = char.encode("utf-8", errors="surrogatepass")
+    return "".join(chr(byte) if byte in _KEEP else f"%{byte:02X}" for byte in raw)
+
+
+def _cut(value: str, budget: int) -> str:
+    """The encoding of the longest prefix of whole characters that fits in `budget`:
+    a cut inside a character's escapes would not decode to UTF-8."""
+    pieces: list[str] = []
+    used = 0
+    for char in value:
+        piece = _encoded_char(char)
+        if used + len(piece) > budget:
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces)
+
+
 def encode_partition_value(value: str) -> str:
-    """Percent-encode everything but [A-Za-z0-9._-]; cut and hash overlong values."""
+    """Percent-encode everything but [A-Za-z0-9._-]; cut and hash overlong values.
+
+    Injective on the values JobRef accepts, and each result percent-decodes to
+    valid UTF-8 (JobRef refuses lone surrogates, the only text that would not).
+    """
     raw = value.encode("utf-8", errors="surrogatepass")
     encoded = "".join(chr(byte) if byte in _KEEP else f"%{byte:02X}" for byte in raw)
-    if encoded in ("", ".", ".."):
+    if encoded == NULL_PARTITION:
+        return _ESCAPED_NULL_PARTITION
+    if encoded in (".", ".."):
         # Never a path segment of its own; JobRef refuses these, this is the last guard.
-        encoded = "".join(f"%{byte:02X}" for byte in raw) or "%00"
+        return "".join(f"%{byte:02X}" for byte in raw)
+    if not encoded:
+        # No byte to encode; a bare '~' is otherwise never produced (see above).
+        return "~"
     if len(encoded) > MAX_ENCODED_VALUE:
-        digest = hashlib.sha256(raw).hexdigest()[:16]
-        head = encoded[: MAX_ENCODED_VALUE - 17]
-        head = head[: head.rfind("%")] if "%" in head[-2:] else head  # never cut an escape
-        encoded = f"{head}~{digest}"
+        digest = hashlib.sha256(raw).hexdigest()[:HASH_SUFFIX_DIGITS]
+        encoded = f"{_cut(value, MAX_ENCODED_VALUE - HASH_SUFFIX_DIGITS - 1)}~{digest}"
     return encoded
 
 
