@@ -59,6 +59,8 @@ MAX_INPUT_FILE_BYTES: Final = 64 << 20
 PORTS: Final = Limits(0, 65535)
 HTTP_STATUSES: Final = Limits(100, 599)
 CONNECTIONS: Final = Limits(1, 1024)
+# A violation is printed on one line, cut here: messages quote the offending value.
+VIOLATION_TEXT: Final = 1000
 
 
 def _read_file(path: Path) -> bytes:
@@ -107,7 +109,10 @@ def _write(text: bytes | str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     response, body = _load_response(args)
     report = _validator(args.validator).validate(response, body)
-    lines = [f"{violation.path}: {violation.message}\n" for violation in report.violations]
+    lines = [
+        f"{one_line(path, VIOLATION_TEXT)}: {one_line(message, VIOLATION_TEXT)}\n"
+        for path, message in report.violations
+    ]
     _write("".join(lines))
     drift = f", {len(report.unknown_fields)} unknown field(s)" if report.unknown_fields else ""
     print(
