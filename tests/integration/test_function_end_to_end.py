@@ -251,7 +251,9 @@ def test_strict_mode_turns_a_violation_into_a_502(
     assert answer["statusCode"] == 502
     problem = body_of(answer)
     assert problem["type"] == "urn:dlf-status:problem:contract-violation"
-    assert problem["violations"] == [{"path": "$.status", "message": "3 is not of type 'string'"}]
+    assert problem["violations"] == [
+        {"path": "$.status", "message": "3 is not of type 'string', 'null'"}
+    ]
 
 
 def test_when_the_upstream_fails_the_latest_snapshot_is_served_stale(
