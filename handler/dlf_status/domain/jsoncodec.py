@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 import orjson
@@ -43,6 +44,19 @@ def _finite_float(text: str) -> float:
     return number
 
 
+# orjson refuses a \uD800-style escape that is not half of a pair, the standard
+# library takes it: the same body must get the same verdict on both paths (and a
+# lone surrogate is no text: DuckDB, for one, refuses the whole file that holds it).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(parsed: Any) -> None:
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JsonDecodeError("a string holds a lone surrogate: not UTF-8 text") from None
+
+
 def loads(data: bytes) -> Any:
     """Parse strictly: no NaN/Infinity, no BOM, integers kept exact."""
     if not _has_long_number(data):
@@ -57,9 +71,12 @@ def loads(data: bytes) -> Any:
     if text.startswith("\ufeff"):
         raise JsonDecodeError("a UTF-8 byte order mark is not JSON")
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        parsed = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise JsonDecodeError(str(exc)) from None
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        _refuse_lone_surrogates(parsed)
+    return parsed
 
 
 def canonical_bytes(document: Any) -> bytes:
