@@ -102,7 +102,7 @@ def test_s3_objects_carry_the_schema_version_and_content_hash(
     bucket, _, prefix = store.location.removeprefix("s3://").partition("/")
     for key in stored_keys(store):
         head = store.client.head_object(Bucket=bucket, Key=f"{prefix}/{key}")
-        assert head["Metadata"]["schema-version"] == "1.0"
+        assert head["Metadata"]["schema-version"] == "1.1"
         assert len(head["Metadata"]["content-hash"]) == 64
         assert head["ContentType"] == "application/json"
 

@@ -15,6 +15,9 @@ The rules, in the order a reader needs them:
   exponent (`1.0`, `1e3`) is that integer, as JSON Schema reads it;
 * a value that cannot be read becomes null, its raw value goes to `extra` and a
   violation names it: nothing the upstream sent is dropped;
+* keys inside `extra` are encoded so that no two fold to one case-insensitive
+  name, and deep subtrees are kept as JSON text (`extra_keys.py`): engines that
+  infer a schema (DuckDB, Athena, Spark) read every document;
 * nodes are sorted by name (ties by content) and every key comes out sorted, so
   one body always gives the same bytes apart from `observed_at`.
 """
@@ -29,11 +32,13 @@ from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.contract import ValidationReport, Violation
+from dlf_status.domain.extra_keys import encode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.statuses import STATUS_MAP, STATUSES, UNKNOWN, normalise_status
 from dlf_status.domain.timestamps import format_utc, to_rfc3339
 
-SCHEMA_VERSION: Final = "1.0"
+# 1.1: keys inside `extra` are encoded (extra_keys.py); 1.0 wrote them verbatim.
+SCHEMA_VERSION: Final = "1.1"
 
 # canonical name -> upstream spellings, most authoritative first
 JOB_TIMES: Final[dict[str, tuple[str, ...]]] = {
@@ -229,7 +234,8 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str
     for index, entry in enumerate(raw):
         if isinstance(entry, dict):
             fields, metrics = _NODE_FIELDS.copy(), _NO_METRICS.copy()
-            fields["extra"] = _read(entry, _NODE_RULES, (fields, metrics), problems, index)
+            extra = _read(entry, _NODE_RULES, (fields, metrics), problems, index)
+            fields["extra"] = encode_extra(extra) if extra else extra
             fields["metrics"] = metrics
             nodes.append(fields)
         else:
@@ -296,7 +302,7 @@ def normalise(
             "violations": violations,
             "unknown_fields": list(report.unknown_fields),
         },
-        "extra": extra,
+        "extra": encode_extra(extra) if extra else extra,
     }
 
 
