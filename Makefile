@@ -79,8 +79,8 @@ unit: install ## unit and property tests (no sockets)
 contract-tests: install ## spec vs recorded fixtures, replayed over real HTTP
 	$(BIN)/pytest contract_tests
 
-integration: install ## the whole path against pytest-httpserver and SeaweedFS
-	$(BIN)/pytest tests/integration
+integration: install ## the whole path against pytest-httpserver and SeaweedFS; consumers (DuckDB, generated models)
+	$(BIN)/pytest tests/integration tests/consumers
 
 reliability: install ## API contract (schemathesis), hostile input, fault matrix, concurrent writers
 	$(BIN)/pytest tests/api tests/hostile tests/faults tests/concurrency
