@@ -158,7 +158,11 @@ def _read_slowly(
     target, accepted, destination, outranked_by, expected, optional = rule
     if value is None and optional:
         return
-    if outranked_by and any(obj.get(spelling) is not None for spelling in outranked_by):
+    if (
+        outranked_by
+        and not obj.keys().isdisjoint(outranked_by)
+        and any(obj.get(spelling) is not None for spelling in outranked_by)
+    ):
         extra[key] = value
         return
     if value.__class__ in accepted:
