@@ -126,7 +126,7 @@ def test_normalize_prints_the_v1_document(installed_wheel: InstalledWheel) -> No
 
     assert (result.returncode, result.stderr) == (0, "")
     document: dict[str, Any] = json.loads(result.stdout)
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == "1.1"
     assert (document["source"]["project_id"], document["source"]["job_name"]) == (
         PROJECT,
         "job_sms",
