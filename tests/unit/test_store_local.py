@@ -142,3 +142,31 @@ def test_the_sweep_never_removes_a_file_whose_lock_is_held(tmp_path: Path) -> No
         assert held.exists()
 
     assert LocalDirectoryStore(tmp_path).sweep_staged() == 1
+
+
+def test_replace_keeps_the_metadata_of_each_version_and_only_of_it(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    first = store.replace(KEY, b"v1", {"Transition-Record": "abc"}, expected_version=None)
+    # A writer that stopped after writing the metadata of a version never renamed in.
+    (tmp_path / KEY).with_name(".latest.json.ffffffff.meta").write_text('{"x": "stray"}')
+
+    read_first = store.get(KEY)
+    store.replace(KEY, b"v2", {"content-hash": "h2"}, expected_version=first)
+    read_second = store.get(KEY)
+
+    assert read_first is not None
+    assert dict(read_first.metadata) == {"transition-record": "abc"}
+    assert read_second is not None
+    assert dict(read_second.metadata) == {"content-hash": "h2"}
+    sidecars = sorted(path.name for path in (tmp_path / KEY).parent.glob(".*.meta"))
+    assert len(sidecars) == 1  # the replaced version's and the stray one are gone
+
+
+def test_created_objects_carry_no_metadata(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    store.create("history/a/x.json", b"1", {"content-hash": "h"})
+
+    stored = store.get("history/a/x.json")
+
+    assert stored is not None
+    assert dict(stored.metadata) == {}

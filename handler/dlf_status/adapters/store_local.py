@@ -7,7 +7,11 @@
   content replaces it with an atomic rename. Readers never see a partial file.
 
 Versions are sha256 digests of the content. Object metadata has no place on a
-plain file system and is not kept; the document itself carries the same facts.
+plain file system: what `replace` is given is kept in a hidden file beside the key,
+named after the digest of the content it belongs to (`.latest.json.<digest>.meta`),
+written before the content is renamed into place. A reader finds the metadata of
+exactly the version it read, whenever a writer stops. `create` keeps none (the
+documents carry the same facts).
 
 Staged files live in `<root>/.staging/<32 hex digits>.tmp`, one directory for the
 whole store, so that what a killed writer leaves behind can be found and removed.
@@ -28,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import re
 import stat
@@ -52,6 +57,10 @@ _STAGED_NAME = re.compile(r"[0-9a-f]{32}\.tmp")
 
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def _metadata_path(path: Path, version: str) -> Path:
+    return path.with_name(f".{path.name}.{version[:32]}.meta")
 
 
 class LocalDirectoryStore:
@@ -81,7 +90,8 @@ class LocalDirectoryStore:
             return None
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-        return StoredObject(body=body, version=_digest(body))
+        version = _digest(body)
+        return StoredObject(body=body, version=version, metadata=_read_metadata(path, version))
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
         path = self._path(key)
@@ -107,12 +117,18 @@ class LocalDirectoryStore:
                 current = self.get(key)
                 if (None if current is None else current.version) != expected_version:
                     return None
+                version = _digest(body)
+                if metadata:
+                    encoded = json.dumps(dict(metadata), sort_keys=True).encode()
+                    with self._staged(encoded) as staged_metadata:
+                        staged_metadata.replace(_metadata_path(path, version))
                 with self._staged(body) as staged:
                     staged.replace(path)
+                _remove_other_metadata(path, version)
             _fsync_directory(path.parent)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
-        return _digest(body)
+        return version
 
     @contextlib.contextmanager
     def _staged(self, body: bytes) -> Iterator[Path]:
@@ -184,6 +200,24 @@ def _remove_if_abandoned(path: str, cutoff: float) -> bool:
     finally:
         os.close(descriptor)  # after the unlink, as a writer does
     return True
+
+
+def _read_metadata(path: Path, version: str) -> dict[str, str]:
+    try:
+        loaded = json.loads(_metadata_path(path, version).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(key).lower(): str(value) for key, value in loaded.items()}
+
+
+def _remove_other_metadata(path: Path, version: str) -> None:
+    """The metadata of replaced versions (and of writers that stopped half-way)."""
+    keep = _metadata_path(path, version).name
+    for other in path.parent.glob(f".{path.name}.*.meta"):
+        if other.name != keep:
+            other.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -88,7 +88,9 @@ class S3Store:
             raise self._error("read", full_key, exc) from None
         except BotoCoreError as exc:
             raise self._error("read", full_key, exc) from None
-        return StoredObject(body=body, version=answer["ETag"])
+        # Lower-cased: AWS sends metadata names in lower case, other stores (rclone) do not.
+        metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
+        return StoredObject(body=body, version=answer["ETag"], metadata=metadata)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
         return self._put(key, body, metadata, expected_version=None) is not None
