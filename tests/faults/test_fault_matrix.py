@@ -465,12 +465,12 @@ class _LosesFirstRace:
     Fault(
         "a conditional write that loses a race",
         "200 with `X-Dlf-Snapshot: changed`",
-        "both observations' history, the transition, latest.json the newer",
+        "both observations' history, the transition (staged and published), latest.json the newer",
         "`job observed` (info)",
         200,
         None,
         snapshot="changed",
-        kept=4,
+        kept=5,
     )
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:

@@ -2,8 +2,9 @@
 
     history/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
     latest/project_id=P/workspace=W/job_name=J/latest.json
-    transitions/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/
-        <YYYYMMDDTHHMMSSfffZ>-<hash16>-<previous hash8>.json
+    transitions/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
+    _dlf-status/staged-transitions/project_id=P/workspace=W/job_name=J/
+        <YYYYMMDDTHHMMSSfffZ>-<hash16>-<record hash16>.json
 
 Partition values keep letters, digits, '-', '_' and '.' and percent-encode every
 other byte of their UTF-8 form (as Hive escapes partition paths), so '/', '..',
@@ -33,6 +34,9 @@ from dlf_status.domain.model import JobRef
 HISTORY_ROOT: Final = "history"
 LATEST_ROOT: Final = "latest"
 TRANSITIONS_ROOT: Final = "transitions"
+# dlf-status's own objects, where consumers of the Hive tables never look.
+CONTROL_ROOT: Final = "_dlf-status"
+STAGED_TRANSITIONS_ROOT: Final = f"{CONTROL_ROOT}/staged-transitions"
 LATEST_NAME: Final = "latest.json"
 NULL_PARTITION: Final = "__HIVE_DEFAULT_PARTITION__"
 # Room for "job_name=" in a 255-byte file name, with margin.
@@ -109,12 +113,29 @@ def history_key(job: JobRef, slot: datetime, content_hash: str) -> str:
     )
 
 
-def transition_key(job: JobRef, slot: datetime, content_hash: str, previous_hash: str) -> str:
-    """Where the status changes from one content to another are recorded, once."""
-    day = slot.astimezone(UTC).strftime("%Y-%m-%d")
+def transition_key(job: JobRef, observed_at: datetime, content_hash: str) -> str:
+    """Where the transition into one version of latest.json is published, once.
+
+    Named after the document that replaced latest.json (its observation time and
+    content): versions of latest.json only ever grow in (observed_at, content hash),
+    so one version has one key, and a repair rebuilds the same key.
+    """
+    day = observed_at.astimezone(UTC).strftime("%Y-%m-%d")
     return (
         f"{_job_prefix(TRANSITIONS_ROOT, job)}/date={day}/"
-        f"{compact_time(slot)}-{content_hash[:16]}-{previous_hash[:8]}.json"
+        f"{compact_time(observed_at)}-{content_hash[:16]}.json"
+    )
+
+
+def staged_transition_key(
+    job: JobRef, observed_at: datetime, content_hash: str, record_hash: str
+) -> str:
+    """Where a transition record waits, written before the compare-and-swap of
+    latest.json, so that whoever finds it unpublished can publish it. One key per
+    record content: a writer that retries against another latest.json stages anew."""
+    return (
+        f"{_job_prefix(STAGED_TRANSITIONS_ROOT, job)}/"
+        f"{compact_time(observed_at)}-{content_hash[:16]}-{record_hash[:16]}.json"
     )
 
 
