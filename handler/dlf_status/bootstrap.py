@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from dlf_status.adapters.aws import aws_client
 from dlf_status.adapters.clock import SystemClock
-from dlf_status.config import Credentials, Settings
+from dlf_status.config import Credentials, Settings, SnapshotConsistency
 from dlf_status.domain.contract import ResponseValidator, packaged_contract
 from dlf_status.domain.ports import Metrics, ObjectStore
 from dlf_status.entrypoints.app import FunctionApp
@@ -51,11 +51,25 @@ def build_reference_validator() -> ResponseValidator:
 
 def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:
     if settings.snapshot_uri.startswith("s3://"):
-        from dlf_status.adapters.store_s3 import S3Store, make_s3_client, parse_s3_uri
+        from dlf_status.adapters.store_s3 import (
+            S3Store,
+            addressing_style_for,
+            make_s3_client,
+            parse_s3_uri,
+        )
 
         bucket, prefix = parse_s3_uri(settings.snapshot_uri)
-        client = aws_client("S3", lambda: make_s3_client(settings.s3_endpoint_url, pool_size))
-        return S3Store(client, bucket, prefix)
+        style = addressing_style_for(settings.s3_addressing_style, settings.s3_endpoint_url, bucket)
+        client = aws_client(
+            "S3",
+            lambda: make_s3_client(settings.s3_endpoint_url, pool_size, addressing_style=style),
+        )
+        return S3Store(
+            client,
+            bucket,
+            prefix,
+            require_conditional_writes=settings.snapshot_consistency is SnapshotConsistency.STRICT,
+        )
     if "://" in settings.snapshot_uri:
         raise ConfigurationError(
             f"SNAPSHOT_URI must be s3://bucket/prefix or a directory, got {settings.snapshot_uri!r}"
@@ -112,7 +126,11 @@ def build_tick_runner(settings: Settings, service: StatusService, metrics: Metri
     return TickRunner(
         service,
         metrics,
-        read_job_list=partial(read_job_list, s3_endpoint_url=settings.s3_endpoint_url),
+        read_job_list=partial(
+            read_job_list,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_addressing_style=settings.s3_addressing_style,
+        ),
         jobs_uri=settings.jobs_uri,
         concurrency=settings.poll_concurrency,
         job_allowance_seconds=settings.upstream.deadline + STORE_ALLOWANCE_SECONDS,

@@ -6,11 +6,12 @@ Nothing else in dlf-status reads `os.environ`. Every variable is listed in
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Final, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from dlf_status.domain.model import ValidationMode
@@ -161,6 +162,19 @@ VARIABLES: tuple[Variable, ...] = (
         "S3-compatible endpoint (Huawei OBS, SeaweedFS, MinIO); empty for AWS S3.",
     ),
     Variable(
+        "S3_ADDRESSING_STYLE",
+        "auto",
+        "auto, virtual or path: how S3 requests name the bucket. auto uses path-style only "
+        "where virtual-hosted cannot work (an IP or localhost endpoint, a bucket name that "
+        "cannot be a host name).",
+    ),
+    Variable(
+        "SNAPSHOT_CONSISTENCY",
+        "strict",
+        "strict refuses an S3 store that ignores conditional writes (checked once per "
+        "container); best-effort accepts it and loses the guarantees listed under Snapshots.",
+    ),
+    Variable(
         "SERVE_STALE",
         "true",
         "Serve the latest snapshot, marked stale, when the upstream fails (true or false).",
@@ -247,6 +261,17 @@ class Credentials:
             raise ConfigurationError(f"{where}: no credentials (AK/SK or an IAM token)")
 
 
+S3AddressingStyle = Literal["auto", "virtual", "path"]
+S3_ADDRESSING_STYLES: tuple[S3AddressingStyle, ...] = ("auto", "virtual", "path")
+
+
+class SnapshotConsistency(enum.StrEnum):
+    """What the snapshot store must guarantee before dlf-status writes to it."""
+
+    STRICT = "strict"  # conditional writes honoured, or no write at all
+    BEST_EFFORT = "best-effort"  # write anyway; concurrency guarantees may be lost
+
+
 class UpstreamSettings(NamedTuple):
     endpoint: str
     connect_timeout: float
@@ -271,6 +296,8 @@ class Settings:
     poll_concurrency: int = 16
     fanout_queue_url: str | None = None
     fanout_threshold: int = 1000
+    s3_addressing_style: S3AddressingStyle = "auto"
+    snapshot_consistency: SnapshotConsistency = SnapshotConsistency.STRICT
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -329,6 +356,8 @@ class Settings:
             poll_concurrency=_integer("POLL_CONCURRENCY", get("POLL_CONCURRENCY"), CONCURRENCY),
             fanout_queue_url=fanout_queue_url,
             fanout_threshold=_integer("FANOUT_THRESHOLD", get("FANOUT_THRESHOLD"), FANOUT_JOBS),
+            s3_addressing_style=_addressing_style(get("S3_ADDRESSING_STYLE")),
+            snapshot_consistency=_consistency(get("SNAPSHOT_CONSISTENCY")),
         )
 
 
@@ -471,6 +500,24 @@ def _boolean(name: str, value: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, got {shown(value)}")
+
+
+def _addressing_style(value: str) -> S3AddressingStyle:
+    for style in S3_ADDRESSING_STYLES:
+        if value.lower() == style:
+            return style
+    raise ConfigurationError(
+        f"S3_ADDRESSING_STYLE must be auto, virtual or path, got {shown(value)}"
+    )
+
+
+def _consistency(value: str) -> SnapshotConsistency:
+    try:
+        return SnapshotConsistency(value.lower())
+    except ValueError:
+        raise ConfigurationError(
+            f"SNAPSHOT_CONSISTENCY must be strict or best-effort, got {shown(value)}"
+        ) from None
 
 
 def _log_level(value: str) -> str:

@@ -111,3 +111,8 @@ class StoreError(DlfStatusError):
 
 class StoreConflict(StoreError):
     """A conditional write kept losing to concurrent writers."""
+
+
+class ConditionalWritesIgnored(StoreError):
+    """The store accepts conditional writes but does not honour them (or refuses them):
+    with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it."""

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 from huaweicloudsdkdgc.v1.region.dgc_region import DgcRegion
 
-from dlf_status.config import KNOWN_REGIONS, VARIABLES, Credentials, Settings, endpoint_for_region
+from dlf_status.config import (
+    KNOWN_REGIONS,
+    VARIABLES,
+    Credentials,
+    Settings,
+    SnapshotConsistency,
+    endpoint_for_region,
+)
 from dlf_status.domain.model import ValidationMode
 from dlf_status.errors import ConfigurationError
 
@@ -51,11 +58,27 @@ def test_an_explicit_endpoint_wins_over_the_region() -> None:
         ({"DLF_AK": "AK"}, "an AK needs its SK"),
         ({"DLF_AUTH_TOKEN": "", "DLF_SECURITY_TOKEN": "t"}, "a security token needs an AK/SK"),
         ({"AWS_ENDPOINT_URL_S3": "localhost:8333"}, "AWS_ENDPOINT_URL_S3 must be an http"),
+        ({"S3_ADDRESSING_STYLE": "dns"}, "S3_ADDRESSING_STYLE must be auto, virtual or path"),
+        (
+            {"SNAPSHOT_CONSISTENCY": "eventual"},
+            "SNAPSHOT_CONSISTENCY must be strict or best-effort",
+        ),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         Settings.from_environ({**MINIMAL, **overrides})
+
+
+def test_stores_are_checked_and_addressed_as_they_allow_by_default() -> None:
+    defaults = Settings.from_environ(MINIMAL)
+    chosen = Settings.from_environ(
+        {**MINIMAL, "S3_ADDRESSING_STYLE": "Path", "SNAPSHOT_CONSISTENCY": "BEST-EFFORT"}
+    )
+
+    assert (defaults.s3_addressing_style, defaults.snapshot_consistency) == ("auto", "strict")
+    assert (chosen.s3_addressing_style, chosen.snapshot_consistency) == ("path", "best-effort")
+    assert chosen.snapshot_consistency is SnapshotConsistency.BEST_EFFORT
 
 
 def test_a_credentials_secret_defers_credentials_to_bootstrap() -> None:

@@ -28,7 +28,7 @@ import orjson
 
 from dlf_status.adapters.aws import aws_client
 from dlf_status.adapters.local_files import read_at_most
-from dlf_status.config import split_s3_uri
+from dlf_status.config import S3AddressingStyle, split_s3_uri
 from dlf_status.errors import InvalidInput, one_line
 
 if TYPE_CHECKING:
@@ -40,31 +40,38 @@ MAX_JOB_LIST_DEPTH: Final = 32  # a list needs 3: {"jobs": [{...}]}
 MAX_YAML_NUMBER_CHARS: Final = 320  # a 64-bit float's range fits in 310
 
 
-def read_job_list(uri: str, s3_endpoint_url: str | None = None) -> Any:
+def read_job_list(
+    uri: str, s3_endpoint_url: str | None = None, s3_addressing_style: S3AddressingStyle = "auto"
+) -> Any:
     """The parsed list (or {"jobs": list}); YAML for .yaml/.yml, JSON otherwise."""
     where = one_line(uri, 200)
-    data = _read_bytes(uri, where, s3_endpoint_url)
+    data = _read_bytes(uri, where, s3_endpoint_url, s3_addressing_style)
     if uri.lower().endswith((".yaml", ".yml")):
         return _parse_yaml(data, where)
     return _parse_json(data, where)
 
 
-def _read_bytes(uri: str, where: str, s3_endpoint_url: str | None) -> bytes:
+def _read_bytes(
+    uri: str, where: str, s3_endpoint_url: str | None, s3_addressing_style: S3AddressingStyle
+) -> bytes:
     if uri.startswith("s3://"):
-        return _read_s3(uri, where, s3_endpoint_url)
+        return _read_s3(uri, where, s3_endpoint_url, s3_addressing_style)
     return read_at_most(uri, MAX_JOB_LIST_BYTES, what="the job list", regular_only=True)
 
 
-def _read_s3(uri: str, where: str, s3_endpoint_url: str | None) -> bytes:
+def _read_s3(
+    uri: str, where: str, s3_endpoint_url: str | None, s3_addressing_style: S3AddressingStyle
+) -> bytes:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from dlf_status.adapters.store_s3 import make_s3_client
+    from dlf_status.adapters.store_s3 import addressing_style_for, make_s3_client
 
     try:
         location = split_s3_uri(uri, key_required=True)
     except ValueError as error:
         raise InvalidInput(f"the job list {where} {error}") from None
-    client = aws_client("S3", lambda: make_s3_client(s3_endpoint_url))
+    style = addressing_style_for(s3_addressing_style, s3_endpoint_url, location.bucket)
+    client = aws_client("S3", lambda: make_s3_client(s3_endpoint_url, addressing_style=style))
     too_large = InvalidInput(f"the job list {where} is larger than {MAX_JOB_LIST_BYTES:,} bytes")
     try:
         answer = client.get_object(Bucket=location.bucket, Key=location.key)
