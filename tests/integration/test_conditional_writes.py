@@ -27,7 +27,7 @@ from dlf_status.domain.normalize import Source, normalise
 from dlf_status.errors import ConditionalWritesIgnored, StoreError
 from dlf_status.service import SnapshotOutcome, SnapshotWriter
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
-from tests.support.faults import S3Proxy
+from tests.support.faults import NO_SUCH_KEY, S3Proxy
 from tests.support.rclone import RcloneS3Server
 from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
 
@@ -224,3 +224,23 @@ def test_a_tick_reports_every_job_failed_with_the_reason(
         ("failed", "ConditionalWritesIgnored"),
     ]
     assert all("ignores conditional writes" in o["detail"] for o in outcomes)
+
+
+def test_replacing_a_version_that_is_gone_is_a_lost_race_not_a_failure(
+    seaweed: SeaweedServer,
+) -> None:
+    # SeaweedFS answers 412 here; AWS answers 404 NoSuchKey, played by the proxy.
+    with S3Proxy(
+        seaweed.endpoint,
+        lambda method, path: method == "PUT" and "/latest/" in path,
+        status=404,
+        error=NO_SUCH_KEY,
+    ) as aws_like:
+        store = S3Store(make_s3_client(aws_like.url), seaweed.bucket, f"cw-{uuid.uuid4().hex[:10]}")
+        key = "latest/project_id=p/workspace=w/job_name=j/latest.json"
+
+        replaced = store.replace(key, b"{}", {}, expected_version='"0123"')
+        with pytest.raises(StoreError, match="NoSuchKey"):
+            store.replace(key, b"{}", {}, expected_version=None)  # no race: a failure
+
+    assert replaced is None

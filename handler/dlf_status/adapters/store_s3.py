@@ -271,7 +271,10 @@ class S3Store:
                     IfMatch=expected_version,
                 )
         except ClientError as exc:
-            if _code(exc) in _LOST_RACE:
+            # If-Match on a key that is gone: AWS answers 404 NoSuchKey. What was
+            # read is not current any more, as with a 412.
+            lost = _LOST_RACE if expected_version is None else _LOST_RACE | _MISSING
+            if _code(exc) in lost:
                 return None
             raise self._error("write", full_key, exc) from None
         except BotoCoreError as exc:
