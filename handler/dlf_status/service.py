@@ -97,15 +97,17 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
         return None
     try:
         document = jsoncodec.loads(stored.body)
+        observed_at = str(document["observed_at"])
+        datetime.fromisoformat(observed_at)  # a record's key is made of it
         record_hash = stored.metadata.get(RECORD_METADATA, "")
         return _Latest(
             stored.version,
-            str(document["observed_at"]),
+            observed_at,
             content_hash(document),
             status_view(document),
             _DueRecord(record_hash) if _SHA256.fullmatch(record_hash) else None,
         )
-    except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError):
+    except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError, ValueError):
         return _Latest(stored.version, "", "", None)
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.normalize import Source, normalise
+from dlf_status.domain.normalize import Source, content_hash, normalise
 from dlf_status.errors import StoreError
 from dlf_status.service import SnapshotWriter
 from tests.support.fakes import FaultyStore, Killed
@@ -85,4 +85,9 @@ def test_any_interleaving_of_writers_and_faults_leaves_one_matching_chain(
 
     new_writer(store).write(JOB, observation("NORMAL", {}, 60), T0 + timedelta(minutes=60))
 
-    assert_chain(store.transitions(), store.latest_versions(JOB))
+    versions = store.latest_versions(JOB)
+    # An older observation never replaced a newer one...
+    moments = [(v["observed_at"], content_hash(v)) for v in versions]
+    assert moments == sorted(set(moments))
+    # ...and the records are the chain of what latest.json went through.
+    assert_chain(store.transitions(), versions)

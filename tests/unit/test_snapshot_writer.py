@@ -373,3 +373,19 @@ def test_node_changes_chain_too() -> None:
         ("NORMAL", "EXCEPTION"),  # the job
         (None, "STARTING"),  # node c appeared
     ]
+
+
+def test_a_latest_json_with_an_unreadable_time_is_replaced_without_a_record() -> None:
+    store = MemoryStore()
+    broken = document("NORMAL", at(0))
+    broken["observed_at"] = "yesterday"
+    store._put(latest_key(JOB), jsoncodec.canonical_bytes(broken), {"transition-record": "a" * 64})
+
+    written = writer(store).write(JOB, document("EXCEPTION", at(1)), at(1))
+
+    assert (written.outcome, written.transitions, written.repaired) == (
+        SnapshotOutcome.CHANGED,
+        0,
+        0,
+    )
+    assert store.latest(JOB)["job"]["status"] == "EXCEPTION"
