@@ -3,11 +3,14 @@
 The format of `contract_tests/fixtures/` and of the demo's replay upstream:
 
     {"source": "where this shape comes from, one line",
+     "operation": "ListJobs",           # optional: the spec's operationId, ShowJobStatus if absent
      "status": 200,
      "headers": {"Content-Type": "application/json;charset=UTF-8"},
      "body": <any JSON value>}          # or "body_text": "<raw text>"
 
 `body` is served as JSON text; `body_text` verbatim, for answers that are not JSON.
+`operation` says which call the answer belongs to, so that it is checked against
+the right part of the contract.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dlf_status.domain.contract import OPERATIONS, SHOW_JOB_STATUS
 from dlf_status.domain.model import Headers, UpstreamResponse
 from dlf_status.errors import InvalidInput
 
@@ -29,6 +33,7 @@ class RecordedExchange:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    operation: str = SHOW_JOB_STATUS.operation_id
 
     def to_response(self) -> UpstreamResponse:
         return UpstreamResponse(status=self.status, headers=Headers(self.headers), body=self.body)
@@ -70,10 +75,16 @@ def exchange_from_json(data: Any) -> RecordedExchange:
         body = text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput("the body holds a lone surrogate escape, which is not UTF-8") from None
+    operation = data.get("operation", SHOW_JOB_STATUS.operation_id)
+    if not isinstance(operation, str) or operation not in OPERATIONS:
+        known = ", ".join(sorted(OPERATIONS))
+        shown = operation if isinstance(operation, str) else type(operation).__name__
+        raise InvalidInput(f"operation must be one of {known}, got {shown[:64]!r}")
     source = data.get("source")
     return RecordedExchange(
         source=source if isinstance(source, str) else "",
         status=status,
         headers=dict(headers),
         body=body,
+        operation=operation,
     )

@@ -1,8 +1,16 @@
 from __future__ import annotations
 
-from dlf_status.domain.contract import Contract, Violation, packaged_contract
+from dlf_status.domain.contract import (
+    LIST_JOBS,
+    OPERATIONS,
+    SHOW_JOB_STATUS,
+    Contract,
+    Violation,
+    packaged_contract,
+)
 
 JOB = {"$ref": "#/components/schemas/RealTimeJobStatus"}
+LIST_PAGE = {"$ref": "#/components/schemas/JobList"}
 
 
 def test_every_spelling_the_normaliser_maps_is_declared_in_the_spec() -> None:
@@ -75,3 +83,44 @@ def test_violation_messages_are_cut_to_a_readable_length() -> None:
 
     assert len(violation.message) == 300
     assert violation.message.endswith("...")
+
+
+def test_each_operation_is_seen_through_the_one_packaged_spec() -> None:
+    status, listing = packaged_contract(SHOW_JOB_STATUS), packaged_contract(LIST_JOBS)
+
+    assert packaged_contract() is status
+    assert packaged_contract(LIST_JOBS) is listing
+    assert listing.spec is status.spec
+    assert (status.operation["operationId"], listing.operation["operationId"]) == (
+        "ShowJobStatus",
+        "ListJobs",
+    )
+    assert set(OPERATIONS) == {"ShowJobStatus", "ListJobs"}
+
+
+def test_an_operation_has_a_concrete_example_path() -> None:
+    assert SHOW_JOB_STATUS.example_path() == "/v1/x/jobs/x/status"
+    assert LIST_JOBS.example_path() == "/v1/x/jobs"
+
+
+def test_the_list_operation_finds_its_own_responses_and_shares_the_gateways() -> None:
+    status, listing = packaged_contract(), packaged_contract(LIST_JOBS)
+
+    assert listing.body_schema(200, "application/json") == {"$ref": "#/components/schemas/JobList"}
+    assert listing.response_for(401) == status.response_for(401)
+    assert listing.response_for(503) == status.response_for(503)
+    assert "DLF.3051" in listing.response_for(400)["description"]
+
+
+def test_list_drift_is_found_inside_every_job() -> None:
+    page = {"total": 1, "jobs": [{"name": "j", "id": 3}, {"name": "k", "tags": ["a"]}, "odd"]}
+
+    found = packaged_contract(LIST_JOBS).unknown_fields(LIST_PAGE, page)
+
+    assert found == ("$.jobs[*].id", "$.jobs[*].tags")
+
+
+def test_a_contract_for_the_same_operation_is_itself() -> None:
+    contract = packaged_contract()
+
+    assert contract.for_operation(SHOW_JOB_STATUS) is contract

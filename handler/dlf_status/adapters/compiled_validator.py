@@ -55,7 +55,8 @@ class _Plan(NamedTuple):
 
 
 class CompiledValidator:
-    """`ResponseValidator` over jsonschema-rs, built from the packaged spec."""
+    """`ResponseValidator` over jsonschema-rs for the contract's operation (one instance
+    per operation: `CompiledValidator(packaged_contract(LIST_JOBS))` for the job list)."""
 
     def __init__(self, contract: Contract) -> None:
         self._contract = contract

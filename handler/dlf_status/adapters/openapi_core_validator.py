@@ -18,29 +18,24 @@ from openapi_core.validation.response.exceptions import DataValidationError, Mis
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
 from dlf_status.domain import paths
-from dlf_status.domain.contract import (
-    OPERATION_METHOD,
-    Contract,
-    ValidationReport,
-    Violation,
-)
+from dlf_status.domain.contract import Contract, Operation, ValidationReport, Violation
 from dlf_status.domain.model import Headers, UpstreamResponse
-
-# Any concrete path of the operation will do: openapi-core only needs it to find
-# the operation whose responses it checks.
-_PROBE_PATH = "/v1/project/jobs/job/status"
 
 
 class _OperationRequest:
-    """The minimal openapi-core `Request` that selects our one operation."""
+    """The minimal openapi-core `Request` that selects the contract's operation.
+
+    Any concrete path of the operation will do: openapi-core only needs it to find
+    the operation whose responses it checks.
+    """
 
     body = None
     content_type = ""
-    method = OPERATION_METHOD
 
-    def __init__(self, host_url: str) -> None:
+    def __init__(self, host_url: str, operation: Operation) -> None:
         self.host_url = host_url
-        self.path = _PROBE_PATH
+        self.method = operation.method
+        self.path = operation.example_path()
         self.parameters = RequestParameters()
 
 
@@ -82,7 +77,7 @@ def _violations(error: Exception) -> list[Violation]:
 
 
 class OpenAPICoreValidator:
-    """`ResponseValidator` backed by openapi-core, built once per process."""
+    """`ResponseValidator` backed by openapi-core, built once per process and operation."""
 
     def __init__(self, contract: Contract) -> None:
         self._contract = contract
@@ -91,7 +86,7 @@ class OpenAPICoreValidator:
         variables = contract.spec["servers"][0].get("variables", {})
         for name, variable in variables.items():
             server_url = server_url.replace("{" + name + "}", variable["default"])
-        self._request = _OperationRequest(server_url)
+        self._request = _OperationRequest(server_url, contract.target)
 
     def validate(self, response: UpstreamResponse, body: Any) -> ValidationReport:
         violations: list[Violation] = []

@@ -1,23 +1,40 @@
 """The upstream contract (`openapi.yaml`) as the core sees it.
 
-`Contract` gives read access to the one operation dlf-status calls and finds the
-fields a body carries that the contract does not declare (drift). Validators
-implement the small `ResponseValidator` port, so the reference validator
-(openapi-core) and a faster one can be swapped without touching the core.
+`Contract` gives read access to one operation of the spec (the status call or the
+job list) and finds the fields a body carries that the contract does not declare
+(drift). Validators implement the small `ResponseValidator` port, so the reference
+validator (openapi-core) and a faster one can be swapped without touching the core.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.model import UpstreamResponse
 
-OPERATION_PATH = "/v1/{project_id}/jobs/{job_name}/status"
-OPERATION_METHOD = "get"
+
+class Operation(NamedTuple):
+    """One upstream operation of the spec: its operationId, path template and method."""
+
+    operation_id: str
+    path: str
+    method: str = "get"
+
+    def example_path(self) -> str:
+        """A concrete path of the operation (every parameter `x`), for a router."""
+        return re.sub(r"\{[^}/]+\}", "x", self.path)
+
+
+SHOW_JOB_STATUS: Final = Operation("ShowJobStatus", "/v1/{project_id}/jobs/{job_name}/status")
+LIST_JOBS: Final = Operation("ListJobs", "/v1/{project_id}/jobs")
+OPERATIONS: Final[Mapping[str, Operation]] = {
+    operation.operation_id: operation for operation in (SHOW_JOB_STATUS, LIST_JOBS)
+}
 
 JsonObject = Mapping[str, Any]
 
@@ -84,16 +101,31 @@ _OPAQUE = _Shape(properties=None, items=None)
 
 
 class Contract:
-    """The loaded spec plus what is derived from it once."""
+    """The loaded spec, seen through one of its operations, plus what is derived
+    from it once."""
 
-    def __init__(self, spec: JsonObject) -> None:
+    def __init__(
+        self,
+        spec: JsonObject,
+        operation: Operation = SHOW_JOB_STATUS,
+        *,
+        _shapes: dict[str, _Shape] | None = None,
+    ) -> None:
         self.spec = spec
-        self.operation: JsonObject = spec["paths"][OPERATION_PATH][OPERATION_METHOD]
-        self._shapes: dict[str, _Shape] = {}
+        self.target = operation
+        self.operation: JsonObject = spec["paths"][operation.path][operation.method]
+        # Keyed by $ref: the same for every operation of one spec, so shared.
+        self._shapes: dict[str, _Shape] = {} if _shapes is None else _shapes
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Contract:
         return cls(jsoncodec.loads(data))
+
+    def for_operation(self, operation: Operation) -> Contract:
+        """The same spec seen through another operation (what is derived is shared)."""
+        if operation == self.target:
+            return self
+        return Contract(self.spec, operation, _shapes=self._shapes)
 
     def resolve(self, schema: JsonObject) -> JsonObject:
         """Follow `$ref`s (local ones only: the spec is one file)."""
@@ -180,7 +212,14 @@ class Contract:
 
 
 @functools.cache
-def packaged_contract() -> Contract:
-    """The spec shipped with the package, loaded once per process."""
-    data = resources.files("dlf_status.spec").joinpath("openapi.json").read_bytes()
-    return Contract.from_bytes(data)
+def _packaged_contract(operation: Operation) -> Contract:
+    if operation == SHOW_JOB_STATUS:
+        data = resources.files("dlf_status.spec").joinpath("openapi.json").read_bytes()
+        return Contract.from_bytes(data)
+    return _packaged_contract(SHOW_JOB_STATUS).for_operation(operation)
+
+
+def packaged_contract(operation: Operation = SHOW_JOB_STATUS) -> Contract:
+    """The spec shipped with the package, loaded once per process, seen through
+    `operation` (the status call unless told otherwise)."""
+    return _packaged_contract(operation)
