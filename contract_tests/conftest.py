@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -10,12 +10,27 @@ from pytest_httpserver import HTTPServer
 
 from contract_tests.support import DOCUMENT_SCHEMA
 from dlf_status.bootstrap import build_reference_validator
-from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.contract import Operation, ResponseValidator, packaged_contract
 
 
 @pytest.fixture(scope="session")
 def reference_validator() -> ResponseValidator:
     return build_reference_validator()
+
+
+@pytest.fixture(scope="session")
+def reference_for() -> Callable[[Operation], ResponseValidator]:
+    """openapi-core for any operation of the packaged spec, built once per operation."""
+    from dlf_status.adapters.openapi_core_validator import OpenAPICoreValidator
+
+    built: dict[Operation, ResponseValidator] = {}
+
+    def reference(operation: Operation) -> ResponseValidator:
+        if operation not in built:
+            built[operation] = OpenAPICoreValidator(packaged_contract(operation))
+        return built[operation]
+
+    return reference
 
 
 @pytest.fixture(scope="session")

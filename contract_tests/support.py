@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.contract import OPERATIONS, Operation, ResponseValidator
 from dlf_status.domain.interpret import interpret_response
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.normalize import Source
@@ -18,8 +18,15 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 FIXTURES = HERE / "fixtures"
 GOLDEN = HERE / "golden"
+# The status call's exchanges; the job list's (ListJobs) live under list/.
 VALID_FIXTURES = sorted((FIXTURES / "valid").glob("*.json"))
 INVALID_FIXTURES = sorted((FIXTURES / "invalid").glob("*.json"))
+LIST_FIXTURES = FIXTURES / "list"
+LIST_VALID_FIXTURES = sorted((LIST_FIXTURES / "valid").glob("*.json"))
+LIST_INVALID_FIXTURES = sorted((LIST_FIXTURES / "invalid").glob("*.json"))
+EVERY_VALID_FIXTURE = [*VALID_FIXTURES, *LIST_VALID_FIXTURES]
+EVERY_INVALID_FIXTURE = [*INVALID_FIXTURES, *LIST_INVALID_FIXTURES]
+EVERY_FIXTURE = [*EVERY_VALID_FIXTURE, *EVERY_INVALID_FIXTURE]
 OPENAPI_YAML = ROOT / "openapi.yaml"
 DOCUMENT_SCHEMA = ROOT / "schemas" / "status-document.v1.schema.json"
 
@@ -39,6 +46,16 @@ def read_fixture(path: Path) -> dict[str, Any]:
 
 def load_exchange(path: Path) -> RecordedExchange:
     return exchange_from_json(read_fixture(path))
+
+
+def operation_of(fixture: Path) -> Operation:
+    """The operation a recorded exchange answers (its `operation` field)."""
+    return OPERATIONS[load_exchange(fixture).operation]
+
+
+def fixture_id(fixture: Path) -> str:
+    """A test id that tells a list fixture from a status fixture of the same name."""
+    return f"list/{fixture.stem}" if fixture.parent.parent == LIST_FIXTURES else fixture.stem
 
 
 def success_fixtures() -> list[Path]:

@@ -3,6 +3,7 @@ status, headers and content types survive the wire, and the verdict is the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,21 +11,25 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from contract_tests.support import INVALID_FIXTURES, VALID_FIXTURES, load_exchange
+from contract_tests.support import EVERY_FIXTURE, fixture_id, load_exchange, operation_of
 from dlf_status.domain import jsoncodec
-from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.contract import LIST_JOBS, Operation, ResponseValidator
 from dlf_status.domain.model import Headers, UpstreamResponse
 
 PATH = "/v1/b384b9e9ab9b4ee8994c8633aabc9505/jobs/job_sms/status"
+LIST_PATH = "/v1/b384b9e9ab9b4ee8994c8633aabc9505/jobs"
+LIST_QUERY = {"jobType": "REAL_TIME", "limit": "100", "offset": "0"}
 
 
 def _fetch(upstream: HTTPServer, fixture: Path) -> tuple[UpstreamResponse, UpstreamResponse]:
     exchange = load_exchange(fixture)
-    upstream.expect_oneshot_request(PATH, method="GET").respond_with_response(
+    is_list = operation_of(fixture) == LIST_JOBS
+    path, query = (LIST_PATH, LIST_QUERY) if is_list else (PATH, None)
+    upstream.expect_oneshot_request(path, method="GET", query_string=query).respond_with_response(
         Response(exchange.body, status=exchange.status, headers=dict(exchange.headers))
     )
 
-    answer = requests.get(upstream.url_for(PATH), timeout=5)
+    answer = requests.get(upstream.url_for(path), params=query, timeout=5)
 
     received = UpstreamResponse(
         status=answer.status_code, headers=Headers(dict(answer.headers)), body=answer.content
@@ -39,10 +44,11 @@ def _parsed(body: bytes) -> object:
         return None
 
 
-@pytest.mark.parametrize("fixture", [*VALID_FIXTURES, *INVALID_FIXTURES], ids=lambda p: p.stem)
+@pytest.mark.parametrize("fixture", EVERY_FIXTURE, ids=fixture_id)
 def test_fixture_survives_the_wire_and_keeps_its_verdict(
-    fixture: Path, upstream: HTTPServer, reference_validator: ResponseValidator
+    fixture: Path, upstream: HTTPServer, reference_for: Callable[[Operation], ResponseValidator]
 ) -> None:
+    reference_validator = reference_for(operation_of(fixture))
     recorded, received = _fetch(upstream, fixture)
 
     assert received.status == recorded.status
