@@ -97,6 +97,11 @@ class UpstreamBadResponse(UpstreamError):
     """The answer is unusable: not JSON, truncated, oversized or of the wrong shape."""
 
 
+class IncompleteJobList(UpstreamError):
+    """The job list could not be read whole: more jobs or requests than its bounds,
+    or a service that does not page. A partial list is never taken for the whole."""
+
+
 class ContractViolation(UpstreamError):
     """Strict mode: the answer breaks `openapi.yaml`."""
 
