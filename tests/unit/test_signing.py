@@ -17,8 +17,15 @@ from dlf_status.adapters.signing import (
     authenticator_for,
     canonical_uri,
 )
-from dlf_status.adapters.upstream_http import USER_AGENT, status_path
+from dlf_status.adapters.upstream_http import (
+    USER_AGENT,
+    RequestTarget,
+    job_page_parameters,
+    jobs_path,
+    status_path,
+)
 from dlf_status.config import Credentials
+from dlf_status.domain.listing import JobPageQuery
 from dlf_status.domain.model import JobRef
 
 HOST = "dayu-dlf.cn-north-4.myhuaweicloud.com"
@@ -48,19 +55,26 @@ class _SdkCredentials:
     sk: str
 
 
-def official_authorization(ak: str, sk: str, path: str, headers: dict[str, str]) -> str:
+def official_signing(
+    ak: str, sk: str, path: str, headers: dict[str, str], query: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """The official signer's Authorization and the path and query it sends."""
     request = SdkRequest(
         method="GET",
         schema="https",
         host=HOST,
         resource_path=path,
-        query_params=[],
+        query_params=list((query or {}).items()),
         header_params=dict(headers),
         body="",
     )
     signed = Signer(_SdkCredentials(ak, sk)).sign(request)
     authorization: str = signed.header_params["Authorization"]
-    return authorization
+    return authorization, str(signed.uri)
+
+
+def official_authorization(ak: str, sk: str, path: str, headers: dict[str, str]) -> str:
+    return official_signing(ak, sk, path, headers)[0]
 
 
 @pytest.mark.parametrize("workspace", [None, "0a1b2c3d4e5f60718293a4b5c6d7e8f9"])
@@ -126,3 +140,55 @@ def test_aksk_is_preferred_when_both_kinds_are_configured() -> None:
 
     assert isinstance(authenticator_for(both), AkSkAuthenticator)
     assert isinstance(authenticator_for(Credentials(auth_token="t")), TokenAuthenticator)
+
+
+ODD_TAGS = [
+    (),
+    ("prod",),
+    ("team a", "prod/eu"),
+    ("作业", "émoji🚀"),
+    ("50%", "~x", "a+b=c", "q?x#y&z", "(p)*'!;"),
+]
+
+
+@pytest.mark.parametrize("workspace", [None, "0a1b2c3d4e5f60718293a4b5c6d7e8f9"])
+@pytest.mark.parametrize("tags", ODD_TAGS, ids=lambda tags: ",".join(tags) or "no tags")
+@pytest.mark.parametrize("job_name", [None, *ODD_NAMES])
+def test_a_list_request_is_signed_and_sent_as_the_official_signer_does(
+    job_name: str | None, tags: tuple[str, ...], workspace: str | None
+) -> None:
+    query = JobPageQuery(PROJECT, workspace, offset=200, job_name=job_name, tags=tags)
+    target = RequestTarget(jobs_path("", PROJECT), job_page_parameters(query), PROJECT, workspace)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if workspace:
+        headers["workspace"] = workspace
+    credentials = Credentials(ak="TESTAK0123456789", sk="test-sk-not-a-secret")
+
+    AkSkAuthenticator(credentials, FixedClock(MOMENT)).authenticate(
+        method="GET",
+        host=HOST,
+        path=target.path,
+        headers=headers,
+        project_id=PROJECT,
+        query=target.query,
+    )
+    ours = headers.pop("Authorization")
+
+    official, sent = official_signing(
+        "TESTAK0123456789", "test-sk-not-a-secret", target.path, headers, dict(target.query)
+    )
+    assert ours == official
+    assert target.path_and_query == sent
+
+
+def test_a_list_request_sends_every_documented_parameter_named_as_the_sdk_does() -> None:
+    query = JobPageQuery(PROJECT, None, offset=3, limit=100, job_name="a b", tags=("x", "y"))
+
+    assert job_page_parameters(query) == {
+        "jobType": "REAL_TIME",
+        "offset": "3",
+        "limit": "100",
+        "jobName": "a b",
+        "tags": "x,y",
+    }
+    assert jobs_path("/base", "p-1") == "/base/v1/p-1/jobs"

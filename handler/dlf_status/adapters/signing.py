@@ -31,7 +31,12 @@ def canonical_uri(path: str) -> str:
     return encoded if encoded.endswith("/") else encoded + "/"
 
 
-def _canonical_query(query: Mapping[str, str]) -> str:
+def canonical_query_string(query: Mapping[str, str]) -> str:
+    """The SDK's canonical query: pairs sorted, key and value each quoted (safe '~').
+
+    It is both what is signed and what is sent: the gateway recomputes it from the
+    URL it receives, so a client must send exactly this string.
+    """
     pairs = sorted(query.items())
     return "&".join(f"{quote(key, safe='~')}={quote(value, safe='~')}" for key, value in pairs)
 
@@ -58,7 +63,7 @@ def sign(
         (
             method.upper(),
             canonical_uri(path),
-            _canonical_query(query or {}),
+            canonical_query_string(query or {}),
             canonical_headers,
             ";".join(signed),
             hashlib.sha256(body).hexdigest() if body else EMPTY_BODY_SHA256,
@@ -79,10 +84,18 @@ def sign(
 
 
 class Authenticator(Protocol):
-    """Adds the authentication headers to an upstream request."""
+    """Adds the authentication headers to an upstream request (`query`: its query
+    parameters, which an AK/SK signature covers)."""
 
     def authenticate(
-        self, *, method: str, host: str, path: str, headers: dict[str, str], project_id: str
+        self,
+        *,
+        method: str,
+        host: str,
+        path: str,
+        headers: dict[str, str],
+        project_id: str,
+        query: Mapping[str, str] | None = None,
     ) -> None: ...
 
 
@@ -97,7 +110,14 @@ class AkSkAuthenticator:
         self._clock = clock or SystemClock()
 
     def authenticate(
-        self, *, method: str, host: str, path: str, headers: dict[str, str], project_id: str
+        self,
+        *,
+        method: str,
+        host: str,
+        path: str,
+        headers: dict[str, str],
+        project_id: str,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         headers["Host"] = host
         headers["X-Project-Id"] = project_id
@@ -105,7 +125,7 @@ class AkSkAuthenticator:
             headers["X-Security-Token"] = self._security_token
         headers[DATE_HEADER] = self._clock.now().astimezone(UTC).strftime(DATE_FORMAT)
         headers["Authorization"] = sign(
-            ak=self._ak, sk=self._sk, method=method, path=path, headers=headers
+            ak=self._ak, sk=self._sk, method=method, path=path, headers=headers, query=query
         )
 
 
@@ -118,7 +138,14 @@ class TokenAuthenticator:
         self._token = credentials.auth_token
 
     def authenticate(
-        self, *, method: str, host: str, path: str, headers: dict[str, str], project_id: str
+        self,
+        *,
+        method: str,
+        host: str,
+        path: str,
+        headers: dict[str, str],
+        project_id: str,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         headers["X-Auth-Token"] = self._token
 

@@ -1,4 +1,5 @@
-"""The upstream adapter: one status call to DataArts Studio over HTTPS (requests).
+"""The upstream adapter: a status call, or one page of the job list, to DataArts
+Studio over HTTPS (requests). Both go through the same request machinery below.
 
 Timeouts: a connect timeout, a read timeout per socket read, and one overall
 deadline per call that covers retries, back-off and a body that drips slowly.
@@ -19,16 +20,16 @@ from __future__ import annotations
 import http.client
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3
 
 from dlf_status import __version__
-from dlf_status.adapters.signing import Authenticator
+from dlf_status.adapters.signing import Authenticator, canonical_query_string
 from dlf_status.config import UpstreamSettings
 from dlf_status.domain.interpret import retry_after_seconds
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
@@ -40,6 +41,9 @@ from dlf_status.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+
+if TYPE_CHECKING:  # the status path never loads the job list's module
+    from dlf_status.domain.listing import JobPageQuery
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 _BACKOFF_BASE: Final = 0.2
@@ -54,6 +58,39 @@ def status_path(base_path: str, job: JobRef) -> str:
         f"{base_path}/v1/{quote(job.project_id, safe='')}"
         f"/jobs/{quote(job.job_name, safe='')}/status"
     )
+
+
+def jobs_path(base_path: str, project_id: str) -> str:
+    """`/v1/{project_id}/jobs`, the project one encoded segment."""
+    return f"{base_path}/v1/{quote(project_id, safe='')}/jobs"
+
+
+def job_page_parameters(query: JobPageQuery) -> dict[str, str]:
+    """The query parameters of one page, named as the SDK names them [L6]."""
+    parameters = {
+        "jobType": query.job_type,
+        "offset": str(query.offset),
+        "limit": str(query.limit),
+    }
+    if query.job_name is not None:
+        parameters["jobName"] = query.job_name
+    if query.tags:
+        parameters["tags"] = ",".join(query.tags)
+    return parameters
+
+
+class RequestTarget(NamedTuple):
+    """What one call asks for: path, query parameters, project and workspace."""
+
+    path: str
+    query: Mapping[str, str]
+    project_id: str
+    workspace: str | None
+
+    @property
+    def path_and_query(self) -> str:
+        """The query as signed: the gateway recomputes the signature from what it gets."""
+        return f"{self.path}?{canonical_query_string(self.query)}" if self.query else self.path
 
 
 class _RetryableFailure(Exception):
@@ -97,13 +134,29 @@ class HttpUpstreamClient:
         return self._settings.endpoint
 
     def fetch_status(self, job: JobRef) -> UpstreamCall:
+        return self._call(
+            RequestTarget(status_path(self._base_path, job), {}, job.project_id, job.workspace)
+        )
+
+    def fetch_job_page(self, query: JobPageQuery) -> UpstreamCall:
+        """One page of the job list; signed, timed, retried and capped like the status call."""
+        return self._call(
+            RequestTarget(
+                jobs_path(self._base_path, query.project_id),
+                job_page_parameters(query),
+                query.project_id,
+                query.workspace,
+            )
+        )
+
+    def _call(self, target: RequestTarget) -> UpstreamCall:
         started = self._monotonic()
         deadline = started + self._settings.deadline
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._attempt(job, deadline)
+                response = self._attempt(target, deadline)
             except _RetryableFailure as failure:
                 if attempt >= self._settings.max_attempts or not self._pause(
                     self._backoff(attempt), deadline
@@ -139,18 +192,22 @@ class HttpUpstreamClient:
 
     # -- one attempt -----------------------------------------------------------------
 
-    def _attempt(self, job: JobRef, deadline: float) -> UpstreamResponse:
+    def _attempt(self, target: RequestTarget, deadline: float) -> UpstreamResponse:
         remaining = deadline - self._monotonic()
         if remaining <= 0:
             raise UpstreamTimeout(
                 f"no answer from DataArts Studio within {self._settings.deadline:g} s"
             )
-        path = status_path(self._base_path, job)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-        if job.workspace is not None:
-            headers["workspace"] = job.workspace
+        if target.workspace is not None:
+            headers["workspace"] = target.workspace
         self._authenticator.authenticate(
-            method="GET", host=self._host, path=path, headers=headers, project_id=job.project_id
+            method="GET",
+            host=self._host,
+            path=target.path,
+            headers=headers,
+            project_id=target.project_id,
+            query=target.query,
         )
         timeout = (
             min(self._settings.connect_timeout, remaining),
@@ -158,7 +215,7 @@ class HttpUpstreamClient:
         )
         try:
             answer = self._session.get(
-                self._origin + path,
+                self._origin + target.path_and_query,
                 headers=headers,
                 timeout=timeout,
                 stream=True,

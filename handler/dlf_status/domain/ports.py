@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Final, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 
 from dlf_status.domain.model import JobRef, UpstreamResponse
+
+if TYPE_CHECKING:
+    from dlf_status.domain.listing import JobPageQuery
 
 
 class Clock(Protocol):
@@ -34,6 +37,15 @@ class UpstreamClient(Protocol):
 
     def fetch_status(self, job: JobRef) -> UpstreamCall:
         """One status call, retries included. Raises `UpstreamError` when no answer came."""
+        ...
+
+
+class JobPageClient(Protocol):
+    """The job list's port: one page per call (`HttpUpstreamClient` is one)."""
+
+    def fetch_job_page(self, query: JobPageQuery) -> UpstreamCall:
+        """One page of the job list, retries included. Raises `UpstreamError` when no
+        answer came."""
         ...
 
 
