@@ -116,3 +116,12 @@ class StoreConflict(StoreError):
 class ConditionalWritesIgnored(StoreError):
     """The store accepts conditional writes but does not honour them (or refuses them):
     with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it."""
+
+
+class ReadLimitExceeded(DlfStatusError):
+    """A read of the store would pass one of the bounds a request may use (keys listed,
+    date partitions of one day): narrow the query. `limit` is the bound passed."""
+
+    def __init__(self, detail: str, *, limit: int) -> None:
+        super().__init__(detail)
+        self.limit = limit
