@@ -125,3 +125,14 @@ class ReadLimitExceeded(DlfStatusError):
     def __init__(self, detail: str, *, limit: int) -> None:
         super().__init__(detail)
         self.limit = limit
+
+
+class EventPublishError(DlfStatusError):
+    """A transition event was not accepted by the event bus. `retryable`: the same
+    event may be published again later (throttling, an outage), not when the bus
+    refused it for good (access denied, malformed, too large)."""
+
+    def __init__(self, detail: str, *, retryable: bool, error_code: str | None = None) -> None:
+        super().__init__(detail)
+        self.retryable = retryable
+        self.error_code = error_code

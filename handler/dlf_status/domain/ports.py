@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from dlf_status.domain.model import JobRef, UpstreamResponse
 
@@ -116,3 +116,14 @@ class ObjectStore(Protocol):
 
 class Metrics(Protocol):
     def add(self, name: str, value: float, unit: str = "Count") -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Where transition records go beside the store, as CloudEvents (see domain/events.py)."""
+
+    def publish_transition(self, record: Mapping[str, Any], *, dataref: str | None = None) -> str:
+        """Publish one transition record; return the event's id, the same for the same
+        record whoever publishes it and however often. `dataref`, where the record is
+        stored, lets an event too large to carry its record carry the reference instead.
+        Raises `EventPublishError` once retries are spent."""
+        ...
