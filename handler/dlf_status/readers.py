@@ -166,6 +166,7 @@ class StoreReader:
         project_id = validate_project_id(project_id)
         workspace = validate_workspace(workspace)
         limit = parse_limit(limit, FLEET_PAGE)
+        statuses = statuses or None  # no status named: every row, as without a filter
         scope = query_scope(FLEET_KIND, project_id, workspace)
         position = decode_cursor(cursor, FLEET_KIND, scope)
         if position is not None and fleet_key_job_name(position) is None:

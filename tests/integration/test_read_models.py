@@ -98,6 +98,8 @@ def test_fail_on_answers_for_the_whole_fleet(fleet_store: ObjectStore) -> None:
     never = store_reader.fleet(PROJECT, limit=1, fail_on=frozenset({"STOPPING"}))
     stale = store_reader.fleet(PROJECT, limit=1, fail_on=frozenset({"STALE"}), stale_after=7200)
 
+    for document in (normal_page, never, stale):
+        assert_valid(document, "fleet.v1.schema.json")
     assert normal_page["jobs"][0]["status"] == "NORMAL"
     assert normal_page["failing"] is True
     assert never["failing"] is False

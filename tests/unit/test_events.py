@@ -25,6 +25,7 @@ from dlf_status.domain.events import (
     transition_event,
 )
 from dlf_status.domain.model import JobRef
+from dlf_status.domain.ports import EventPublisher
 from dlf_status.errors import EventPublishError
 from tests.support.event_patterns import matches
 from tests.support.fakes import MemoryStore
@@ -272,6 +273,15 @@ def test_an_event_too_large_without_a_dataref_is_refused_before_any_call() -> No
 
     assert error.value.retryable is False
     stubber.assert_no_pending_responses()
+
+
+def test_both_publishers_are_event_publishers() -> None:
+    publishers: list[EventPublisher] = [EventBridgePublisher(BUS), NoEvents()]  # mypy checks
+
+    assert [type(publisher).__name__ for publisher in publishers] == [
+        "EventBridgePublisher",
+        "NoEvents",
+    ]
 
 
 def test_the_client_is_made_at_the_first_publish_only() -> None:

@@ -113,6 +113,16 @@ def test_a_filter_selects_rows_and_leaves_the_summary_whole() -> None:
     assert document["status_filter"] == ["EXCEPTION", "UNKNOWN"]
 
 
+def test_an_empty_status_filter_is_no_filter() -> None:
+    store = MemoryStore()
+    fill(store, {"a": "NORMAL", "b": "EXCEPTION"})
+
+    document = fleet(reader(store), statuses=frozenset())
+
+    assert [row["job_name"] for row in document["jobs"]] == ["a", "b"]
+    assert document["status_filter"] is None
+
+
 def test_pages_follow_the_cursor_through_every_row_once() -> None:
     store = MemoryStore()
     names = [f"job{n:03}" for n in range(57)]
