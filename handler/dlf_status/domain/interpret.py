@@ -8,7 +8,7 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
@@ -28,6 +28,8 @@ from dlf_status.errors import (
 )
 
 JOB_NOT_FOUND_CODE = "DLF.0100"
+# The bounds on what one answer may cost beyond its JSON (README: "Bounds on one answer").
+MAX_NODES: Final = 10_000
 # The upstream's words end up in our problem documents and logs: keep them short
 # and printable.
 _MAX_UPSTREAM_TEXT = 300

@@ -12,9 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Any
+from typing import Any, Final
 
 import orjson
+
+# The bounds on one upstream answer's JSON (README: "Bounds on one answer"). Past any
+# of them the answer is refused before it is built into Python objects.
+MAX_DEPTH: Final = 64  # nested arrays and objects
+MAX_VALUES: Final = 500_000  # keys, strings, numbers, literals, arrays and objects
+MAX_INTEGER_DIGITS: Final = 100  # an integer's digits (Python refuses str() past 4,300)
 
 # 19 digits can already leave the signed 64-bit range. The scan maps every digit to
 # NUL and looks for 19 in a row: ten times faster than the regex [0-9]{19} (which
