@@ -265,7 +265,7 @@ def tick_throughput(jobs: int) -> list[Row]:
     with _servers(nodes=10) as (seaweed, port):
         environment = {
             "DLF_ENDPOINT": f"http://127.0.0.1:{port}",
-            "DLF_AK": "BENCHAK",
+            "DLF_AK": "BENCHACCESSKEY",
             "DLF_SK": "bench-sk-not-a-secret",
             "SNAPSHOT_URI": f"s3://{seaweed.bucket}/bench-{uuid.uuid4().hex[:8]}",
             "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
@@ -278,7 +278,7 @@ def tick_throughput(jobs: int) -> list[Row]:
         settings = Settings.from_environ(environment)
         client = HttpUpstreamClient(
             settings.upstream,
-            AkSkAuthenticator(Credentials(ak="BENCHAK", sk="bench-sk-not-a-secret")),
+            AkSkAuthenticator(Credentials(ak="BENCHACCESSKEY", sk="bench-sk-not-a-secret")),
             pool_size=concurrency,
         )
         refs = [JobRef.parse(PROJECT, name) for name in names]
