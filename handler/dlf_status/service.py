@@ -18,10 +18,11 @@ from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
-from dlf_status.domain.interpret import interpret_response
+from dlf_status.domain.interpret import clean_text, interpret_response
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.normalize import SCHEMA_VERSION, Source, content_hash
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
+from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
     SnapshotMetadata,
     history_key,
@@ -31,7 +32,7 @@ from dlf_status.domain.snapshots import (
 from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.domain.transitions import status_changes, transition_record
 from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamError
-from dlf_status.observability import logger
+from dlf_status.observability import REDACTOR, logger
 
 # Attempts at replacing latest.json when concurrent writers keep winning.
 MAX_LATEST_ATTEMPTS: Final = 8
@@ -85,7 +86,7 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
     if stored is None:
         return None
     try:
-        document = jsoncodec.loads(stored.body)
+        document = jsoncodec.loads(stored.body, jsoncodec.STORED)
         return _Latest(
             stored.version,
             str(document["observed_at"]),
@@ -197,6 +198,8 @@ class StatusService:
     metrics: Metrics
     mode: ValidationMode = ValidationMode.LENIENT
     serve_stale: bool = True
+    # The credentials to mask in what the upstream sends: the process's, by default.
+    redactor: Redactor = field(default=REDACTOR)
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -220,7 +223,9 @@ class StatusService:
                 http_status=call.response.status,
                 attempts=call.attempts,
                 latency_ms=round(call.elapsed_seconds * 1000, 1),
-                upstream_request_id=call.response.headers.get("X-Request-Id"),
+                upstream_request_id=clean_text(
+                    call.response.headers.get("X-Request-Id"), self.redactor
+                ),
             )
             document = interpret_response(
                 call.response,
@@ -228,6 +233,7 @@ class StatusService:
                 observed_at=observed_at,
                 validator=self.validator,
                 mode=self.mode,
+                redactor=self.redactor,
             )
         except JobNotFound:
             self.metrics.add("JobsNotFound", 1)
@@ -262,7 +268,11 @@ class StatusService:
         if validation["unknown_fields"]:
             self.metrics.add("DriftFields", len(validation["unknown_fields"]))
             logger.info(
-                "drift", extra={**context, "unknown_fields": validation["unknown_fields"][:20]}
+                "drift",
+                extra={
+                    **context,
+                    "unknown_fields": [path[:200] for path in validation["unknown_fields"][:20]],
+                },
             )
 
     def _store(
@@ -304,7 +314,7 @@ class StatusService:
         if stored is None:
             return None
         try:
-            document = jsoncodec.loads(stored.body)
+            document = jsoncodec.loads(stored.body, jsoncodec.STORED)
         except jsoncodec.JsonDecodeError:
             return None
         if not isinstance(document, dict) or "observed_at" not in document:

@@ -15,6 +15,7 @@ under a millisecond for 1,000 nodes.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -22,6 +23,7 @@ import jsonschema_rs
 
 from dlf_status.domain import paths
 from dlf_status.domain.contract import Contract, JsonObject, ValidationReport, Violation
+from dlf_status.domain.interpret import MAX_LISTED
 from dlf_status.domain.model import UpstreamResponse
 
 _JSON_MEDIA = "json"
@@ -62,7 +64,9 @@ class CompiledValidator:
         self._components: JsonObject = contract.spec.get("components", {})
         self._responses: JsonObject = contract.operation["responses"]
 
-    @functools.cache  # noqa: B019 - one instance per process, a handful of keys
+    # One instance per process. Bounded: a hostile upstream chooses the status and the
+    # content type, and an unbounded cache would keep every pair it ever sent.
+    @functools.lru_cache(maxsize=64)  # noqa: B019
     def _plan(self, status: int, mimetype: str) -> _Plan:
         key = next(
             (k for k in (str(status), f"{str(status)[0]}XX", "default") if k in self._responses),
@@ -127,10 +131,10 @@ class CompiledValidator:
             return [Violation.of(paths.ROOT, "the body is not valid JSON")]
         if plan.body is None or plan.body.is_valid(instance):
             return []
-        return [
-            Violation.of(paths.join(error.instance_path), error.message)
-            for error in plan.body.iter_errors(instance)
-        ]
+        # One more than a document lists: enough to say there are more, without
+        # building every error of ten thousand bad nodes.
+        errors = itertools.islice(plan.body.iter_errors(instance), MAX_LISTED + 1)
+        return [Violation.of(paths.join(error.instance_path), error.message) for error in errors]
 
     @staticmethod
     def _header_violations(plan: _Plan, headers: Mapping[str, str]) -> list[Violation]:
