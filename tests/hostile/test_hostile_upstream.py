@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -97,7 +98,7 @@ def encodings(secret: str) -> set[str]:
         quote(secret, safe=""),
         quote(secret),
         quote_plus(secret),
-        quote(secret, safe="").lower(),
+        re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), quote(secret, safe="")),
     }
 
 
@@ -288,7 +289,25 @@ def no_cookie_was_replayed(upstream: ScriptedUpstream) -> None:
         assert b"\r\ncookie:" not in request.lower(), request
 
 
-@pytest.mark.parametrize("entry", CASES, ids=[entry.name for entry in CASES])
+# urllib3 refuses two unequal Content-Lengths while building its response, before it
+# can close the socket; the socket is closed when the exception is dropped, with a
+# ResourceWarning (an error in this suite).
+URLLIB3_LEAKS_A_SOCKET = {"two unequal Content-Lengths"}
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param(
+            entry,
+            id=entry.name,
+            marks=[pytest.mark.filterwarnings("ignore::ResourceWarning")]
+            if entry.name in URLLIB3_LEAKS_A_SOCKET
+            else [],
+        )
+        for entry in CASES
+    ],
+)
 def test_every_hostile_answer_has_a_documented_outcome(
     entry: Case,
     world: World,

@@ -16,6 +16,7 @@ secrets echoed back in every encoding, and cookies.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 from urllib.parse import quote, quote_plus
@@ -369,7 +370,7 @@ def _forms(secret: str) -> list[str]:
         quote(secret, safe=""),
         quote(secret),
         quote_plus(secret),
-        quote(secret, safe="").lower(),
+        re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), quote(secret, safe="")),
         json.dumps(json.dumps(secret))[1:-1],
         "".join(f"\\u{ord(char):04x}" for char in secret),
     ]
