@@ -235,6 +235,7 @@ class StatusService:
                 mode=self.mode,
                 redactor=self.redactor,
             )
+            del call  # the raw body, as large as the answer, is not needed any more
         except JobNotFound:
             self.metrics.add("JobsNotFound", 1)
             raise

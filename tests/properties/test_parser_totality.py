@@ -142,7 +142,10 @@ def test_retry_after_and_echoed_text_never_raise(value: str) -> None:
         (b"[" * 65 + b"]" * 65, "nested deeper than 64 levels"),
         (b'{"a":' * 65 + b"1" + b"}" * 65, "nested deeper than 64 levels"),
         (b'{"a":' * 64 + b"1" + b"}" * 64, None),
-        (b"[" + b",".join([b"0"] * jsoncodec.MAX_VALUES) + b"]", "more than 500,000"),
+        (
+            b"[" + b",".join([b"0"] * jsoncodec.MAX_VALUES) + b"]",
+            f"more than {jsoncodec.MAX_VALUES:,}",
+        ),
         (b'["' + b"[" * 200 + b'"]', None),  # brackets in a string are not nesting
         (b'["\\"' + b"[" * 200 + b'"]', None),
         (b'["\\\\",' + b"[" * 64 + b"]" * 64 + b"]", "nested deeper than 64 levels"),

@@ -30,8 +30,17 @@ class RawAnswer(NamedTuple):
         if "content-length" not in names and "transfer-encoding" not in names:
             head.append(f"Content-Length: {len(self.body)}")
         head.append("Connection: close")
-        # Header values are latin-1 on the wire, as http.client reads them.
-        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + self.body
+        # Latin-1 on the wire, as http.client reads it back; anything else as UTF-8
+        # bytes (which the client then reads as Latin-1, like any odd server's).
+        lines = [_wire(line) for line in head]
+        return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
+
+
+def _wire(line: str) -> bytes:
+    try:
+        return line.encode("latin-1")
+    except UnicodeEncodeError:
+        return line.encode("utf-8")
 
 
 class ScriptedUpstream:

@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 
 from dlf_status import errors
-from dlf_status.domain.contract import ValidationReport, Violation
+from dlf_status.domain.contract import MAX_LISTED, ValidationReport, Violation
 from dlf_status.domain.interpret import (
-    MAX_LISTED,
     MAX_NODES,
     MAX_UPSTREAM_TEXT,
     clean_text,
@@ -228,7 +227,9 @@ def test_a_body_past_the_node_bound_is_an_upstream_failure_before_validation() -
     validator = StubValidator()
     body = b'{"name":"j","nodes":[' + b",".join([b"{}"] * (MAX_NODES + 1)) + b"]}"
 
-    with pytest.raises(errors.UpstreamBadResponse, match="10,001 nodes, more than 10,000"):
+    with pytest.raises(
+        errors.UpstreamBadResponse, match=f"{MAX_NODES + 1:,} nodes, more than {MAX_NODES:,}"
+    ):
         interpret(answer(200, body), validator)
 
     assert validator.calls == []

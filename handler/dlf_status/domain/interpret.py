@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from dlf_status.domain import jsoncodec, paths
-from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.contract import MAX_LISTED, ResponseValidator
 from dlf_status.domain.model import UpstreamResponse, ValidationMode
 from dlf_status.domain.normalize import Source, normalise
 from dlf_status.domain.redaction import NO_SECRETS, Redactor
@@ -30,10 +30,7 @@ from dlf_status.errors import (
 
 JOB_NOT_FOUND_CODE = "DLF.0100"
 # The bounds on what one answer may cost beyond its JSON (README: "Bounds on one answer").
-MAX_NODES: Final = 10_000
-# Violations and unknown fields listed in one document; a last violation says how
-# many more there were (the values themselves are all kept in `extra`).
-MAX_LISTED: Final = 1_000
+MAX_NODES: Final = 5_000
 # The upstream's words end up in our problem documents, CLI lines and logs: keep
 # them short and printable (README: 300 printable characters).
 MAX_UPSTREAM_TEXT: Final = 300
