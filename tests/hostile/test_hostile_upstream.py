@@ -460,3 +460,41 @@ def test_generated_hostile_header_values(
     assert code in (0, 4), err
     assert "Traceback" not in out + err
     gc.collect()
+
+
+def test_the_benchmark_s_worst_bodies_fit_the_cap_and_have_documented_outcomes() -> None:
+    """bench/worst_bodies.py feeds the worst-case memory row of `make bench`: each body
+    must be what it claims, under the cap, and end in the document or a documented error."""
+    from datetime import UTC, datetime
+
+    from bench.worst_bodies import SIZE_CAP, WORST
+    from dlf_status.bootstrap import build_validator
+    from dlf_status.domain.interpret import interpret_response
+    from dlf_status.domain.model import Headers, UpstreamResponse, ValidationMode
+    from dlf_status.domain.normalize import Source
+    from dlf_status.errors import JobNotFound, UpstreamBadResponse
+
+    validator = build_validator()
+    outcomes = {}
+    for name, (status, make) in WORST.items():
+        body = make()
+        assert len(body) <= SIZE_CAP, name
+        response = UpstreamResponse(status, Headers({"Content-Type": "application/json"}), body)
+        try:
+            interpret_response(
+                response,
+                source=Source(PROJECT, name),
+                observed_at=datetime.now(UTC),
+                validator=validator,
+                mode=ValidationMode.LENIENT,
+            )
+            outcomes[name] = "document"
+        except (UpstreamBadResponse, JobNotFound) as error:
+            outcomes[name] = type(error).__name__
+
+    assert outcomes == {
+        **dict.fromkeys(WORST, "document"),
+        "zeros-past-bound": "UpstreamBadResponse",
+        "nodes-past-bound": "UpstreamBadResponse",
+        "error-brackets": "JobNotFound",
+    }
