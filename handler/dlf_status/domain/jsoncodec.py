@@ -85,14 +85,15 @@ def _without_escaped_quotes(data: bytes) -> bytes:
 
 def _outside_strings(projection: bytes) -> bytes:
     """A projection of the body that kept `"`, with every string's content removed."""
-    if b'"' not in projection:
-        return projection
+    unquoted = projection.translate(None, b'"')
+    quotes = len(projection) - len(unquoted)
+    # Counted left to right, adjacent pairs cover every quote only when each string
+    # holds nothing the projection kept: the common case, and the quotes can just go.
+    if quotes == 0 or 2 * projection.count(b'""') == quotes:
+        return unquoted
     # Two adjacent quotes only ever enclose nothing the projection kept: dropping
-    # them leaves every other quote its role. Most strings go in this one pass.
-    projection = projection.replace(b'""', b"")
-    if b'"' in projection:
-        projection = _STRING_IN_PROJECTION.sub(b"", projection)
-    return projection
+    # them leaves every other quote its role. Then what strings remain.
+    return _STRING_IN_PROJECTION.sub(b"", projection.replace(b'""', b""))
 
 
 def _depth(data: bytes, limit: int) -> int:
@@ -105,7 +106,7 @@ def _depth(data: bytes, limit: int) -> int:
     depth = 0
     while brackets and depth <= limit:
         # Both kinds of pair at once, none made by this pass: `{[]}` is two levels.
-        inner = brackets.replace(b"[]", b".").replace(b"{}", b".").replace(b".", b"")
+        inner = brackets.replace(b"[]", b".").replace(b"{}", b".").translate(None, b".")
         if len(inner) == len(brackets):
             break
         brackets, depth = inner, depth + 1
@@ -174,9 +175,10 @@ def loads(data: bytes, limits: JsonLimits = UPSTREAM) -> Any:
     """Parse strictly and within `limits`: any bytes give a value or a JsonDecodeError."""
     check_bounds(data, limits)
     digits = data.translate(_DIGITS_TO_NUL)
+    shortest = min(limits.integer_digits + 1, len(_LONG_DIGIT_RUN))
+    exact = b"\x00" * shortest in digits
     # A run of digits longer than the bound: every integer is checked as it is parsed.
-    too_long = b"\x00" * (limits.integer_digits + 1) in digits
-    exact = too_long or _LONG_DIGIT_RUN in digits
+    too_long = exact and b"\x00" * (limits.integer_digits + 1) in digits
     del digits  # as large as the body: not kept while the body is built
     if not exact:
         try:

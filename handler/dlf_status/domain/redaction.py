@@ -149,7 +149,8 @@ class Redactor:
         if not self._needles:
             return parsed
         if not any(needle in raw for needle in self._needles):
-            if b"\\u" not in raw and b"\\/" not in raw:
+            # One byte first: memchr is ten times faster than a two-byte search.
+            if b"\\" not in raw or (b"\\u" not in raw and b"\\/" not in raw):
                 return parsed
             # Escapes could spell a credential; written back canonically, they cannot.
             if not any(needle in _canonical(parsed) for needle in self._needles):
