@@ -6,7 +6,6 @@ Pure: the answer was already received; this decides what it says.
 from __future__ import annotations
 
 import email.utils
-import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -39,7 +38,6 @@ _ERROR_SPELLINGS = (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("co
 _ERROR_MEMBERS: Final = frozenset(
     {*(key for spelling in _ERROR_SPELLINGS for key in spelling), "request_id"}
 )
-_DELTA_SECONDS = re.compile(r"[0-9]+")
 # Longer than any sane wait, short enough for float arithmetic: the cap applies anyway.
 _FOREVER_SECONDS: Final = 1e9
 
@@ -66,7 +64,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     value = value.strip()
     if not value.isascii() or len(value) > 64:
         return None
-    if _DELTA_SECONDS.fullmatch(value):
+    if value.isdigit():  # ASCII digits only: the value is ASCII
         return float(value) if len(value) <= 9 else _FOREVER_SECONDS
     try:
         when = email.utils.parsedate_to_datetime(value)

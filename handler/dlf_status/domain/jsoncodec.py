@@ -60,9 +60,11 @@ _DIGITS_TO_NUL = bytes.maketrans(b"0123456789", b"\x00" * 10)
 _LONG_DIGIT_RUN = b"\x00" * 19
 _KEEP_BRACKETS = bytes(byte for byte in range(256) if byte not in b'"[]{}')
 _KEEP_VALUE_MARKS = bytes(byte for byte in range(256) if byte not in b"[{,:")
-_STRING_IN_PROJECTION = re.compile(b'"[^"]*"')
+# Regular expressions are compiled on first use (re caches them): they serve rare
+# paths only, and compiling them all at import cost more than a millisecond of cold start.
+_STRING_IN_PROJECTION = b'"[^"]*"'
 # A surrogate escape, as a valid pair (one character) or alone (refused).
-_SURROGATE_ESCAPES = re.compile(
+_SURROGATE_ESCAPES = (
     rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
 )
 
@@ -93,7 +95,7 @@ def _outside_strings(projection: bytes) -> bytes:
         return unquoted
     # Two adjacent quotes only ever enclose nothing the projection kept: dropping
     # them leaves every other quote its role. Then what strings remain.
-    return _STRING_IN_PROJECTION.sub(b"", projection.replace(b'""', b""))
+    return re.sub(_STRING_IN_PROJECTION, b"", projection.replace(b'""', b""))
 
 
 def _depth(data: bytes, limit: int) -> int:
@@ -118,7 +120,7 @@ def _values(data: bytes) -> int:
     follows a `[`, `{`, `,` or `:`, and each empty array or object has one too many.
     Strings become a placeholder value, so `[""]` is not an empty array."""
     text = _without_escaped_quotes(data).translate(None, b" \t\n\r")
-    text = _STRING_IN_PROJECTION.sub(b"0", text)
+    text = re.sub(_STRING_IN_PROJECTION, b"0", text)
     separators = sum(text.count(mark) for mark in (b"[", b"{", b",", b":"))
     return separators + 1 - text.count(b"[]") - text.count(b"{}")
 
@@ -167,7 +169,7 @@ def _has_lone_surrogate(data: bytes) -> bool:
         return False
     return any(
         len(escape.group()) == 6
-        for escape in _SURROGATE_ESCAPES.finditer(data.replace(b"\\\\", b""))
+        for escape in re.finditer(_SURROGATE_ESCAPES, data.replace(b"\\\\", b""))
     )
 
 
@@ -238,10 +240,10 @@ def sha256_hex(data: bytes) -> str:
 
 # -- error answers -------------------------------------------------------------------------
 
-_WHITE = re.compile(r"[ \t\n\r]*")
-_NESTED = re.compile(r'["\[\]{}]')
-_BARE = re.compile(r"[^ \t\n\r,}\]]*")
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_WHITE = r"[ \t\n\r]*"
+_NESTED = r'["\[\]{}]'
+_BARE = r"[^ \t\n\r,}\]]*"
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 # Tokens read before an error body is given up on: far more than any error answer
 # has, far fewer than the value bound (an error answer is read only for its code).
 MAX_ERROR_TOKENS: Final = 100_000
@@ -257,7 +259,7 @@ class _Unreadable(Exception):
 
 
 def _after_white(text: str, at: int) -> int:
-    white = _WHITE.match(text, at)
+    white = re.compile(_WHITE).match(text, at)
     return at if white is None else white.end()
 
 
@@ -273,7 +275,7 @@ def _skip_nested(text: str, at: int, budget: list[int]) -> int:
     depth = 0
     while True:
         budget[0] -= 1
-        found = _NESTED.search(text, at)
+        found = re.compile(_NESTED).search(text, at)
         if found is None or budget[0] < 0:
             raise _Unreadable
         char, at = found.group(), found.end()
@@ -322,10 +324,10 @@ def read_members(data: bytes, wanted: Collection[str]) -> dict[str, str | None]:
             elif text.startswith(("[", "{"), at):
                 value, at = None, _skip_nested(text, at, budget)
             else:
-                end = _BARE.match(text, at)
+                end = re.compile(_BARE).match(text, at)
                 stop = at if end is None else end.end()
                 bare = text[at:stop]  # a number is kept as written; true, null...: None
-                value, at = (bare if _NUMBER.fullmatch(bare) else None), stop
+                value, at = (bare if re.fullmatch(_NUMBER, bare) else None), stop
             if key in wanted:
                 found[key] = value
             at = _after_white(text, at)

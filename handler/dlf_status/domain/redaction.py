@@ -20,7 +20,6 @@ AKs have 20 characters, SKs 40, IAM and security tokens thousands).
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -31,7 +30,6 @@ import orjson
 
 MASK: Final = "***"
 MIN_SECRET_LENGTH: Final = 8
-_PERCENT_ESCAPE = re.compile("%[0-9A-F]{2}")
 
 
 def _json(text: str) -> str:
@@ -55,7 +53,18 @@ def _percent(text: str) -> str:
 
 
 def _percent_lower(text: str) -> str:
-    return _PERCENT_ESCAPE.sub(lambda escape: escape.group().lower(), quote(text, safe=""))
+    return re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), quote(text, safe=""))
+
+
+def _html(text: str) -> str:
+    """html.escape, without importing html (its entity table costs a millisecond)."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
 
 
 ENCODINGS: Final[tuple[Callable[[str], str], ...]] = (
@@ -67,7 +76,7 @@ ENCODINGS: Final[tuple[Callable[[str], str], ...]] = (
     quote,  # a path: "/" kept
     quote_plus,
     _percent_lower,
-    html.escape,
+    _html,
 )
 
 
