@@ -38,9 +38,12 @@ class Violation(NamedTuple):
 
     @classmethod
     def of(cls, path: str, message: str) -> Violation:
-        """A violation whose message is cut to a readable length."""
+        """A violation whose message is cut to a readable length and printable: a
+        validator's message quotes the upstream's value, whatever it holds."""
         if len(message) > MAX_MESSAGE_LENGTH:
             message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
+        if not message.isprintable():
+            message = "".join(char if char.isprintable() else " " for char in message)
         return cls(path, message)
 
     def as_json(self) -> dict[str, str]:
