@@ -90,3 +90,19 @@ def test_a_credential_that_cannot_be_sent_is_refused_naming_its_key(
 
     assert caught.value.detail.startswith(f"secret dlf/odd: {key} ")
     assert secret[key] not in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"auth_token": "fake-token-\\ud800-0001"}',  # a lone surrogate escape
+        '{"auth_token": "fake-token-\ud800-0001"}',  # a lone surrogate in the string itself
+        '{"auth_token": ' + "[" * 100 + "]" * 100 + "}",
+        '{"auth_token": ' + "9" * 5000 + "}",
+    ],
+)
+def test_a_hostile_secret_string_is_a_configuration_error(secretsmanager: Any, text: str) -> None:
+    secretsmanager.create_secret(Name="dlf/hostile", SecretString=text)
+
+    with pytest.raises(ConfigurationError, match="secret dlf/hostile"):
+        read_credentials_secret("dlf/hostile", secretsmanager)
