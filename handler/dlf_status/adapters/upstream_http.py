@@ -48,6 +48,7 @@ from dlf_status.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from dlf_status.observability import REDACTOR
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 _BACKOFF_BASE: Final = 0.2
@@ -95,8 +96,6 @@ class HttpUpstreamClient:
         monotonic: Callable[[], float] = time.monotonic,
         redactor: Redactor | None = None,
     ) -> None:
-        from dlf_status.observability import REDACTOR
-
         self._settings = settings
         self._authenticator = authenticator
         self._redactor = REDACTOR if redactor is None else redactor
