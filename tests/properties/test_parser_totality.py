@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dlf_status.domain import jsoncodec
+from dlf_status.domain import errorbody, jsoncodec
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.interpret import MAX_UPSTREAM_TEXT, clean_text, retry_after_seconds
 from dlf_status.domain.normalize import Source, content_hash, normalise
@@ -88,7 +88,7 @@ def test_any_bytes_give_a_value_or_a_json_decode_error(data: bytes) -> None:
     )
 )
 def test_the_error_body_reader_never_raises(data: bytes) -> None:
-    members = jsoncodec.read_members(data, {"error_code", "x"})
+    members = errorbody.read_members(data, {"error_code", "x"})
 
     assert set(members) <= {"error_code", "x"}
     assert all(value is None or isinstance(value, str) for value in members.values())
@@ -179,7 +179,7 @@ def test_an_error_body_is_read_around_anything_hostile() -> None:
         + b',"error_msg":"gone \\ud800","error_code":"X","error_code":"DLF.0100","y":NaN'
     )
 
-    members = jsoncodec.read_members(body, {"error_code", "error_msg", "n", "x"})
+    members = errorbody.read_members(body, {"error_code", "error_msg", "n", "x"})
 
     assert members == {
         "x": None,

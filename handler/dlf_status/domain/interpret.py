@@ -80,10 +80,12 @@ def error_info(
 ) -> UpstreamErrorInfo:
     """What the upstream said about a failure, from whichever error spelling it used.
 
-    The body is read leniently (`jsoncodec.read_members`): whatever else it holds, a
+    The body is read leniently (`errorbody.read_members`): whatever else it holds, a
     code it spells plainly is read."""
     code = message = None
-    members = jsoncodec.read_members(response.body, _ERROR_MEMBERS) if response.body else {}
+    from dlf_status.domain.errorbody import read_members  # only for error answers
+
+    members = read_members(response.body, _ERROR_MEMBERS) if response.body else {}
     for code_key, message_key in _ERROR_SPELLINGS:
         if code_key in members or message_key in members:
             code = clean_text(members.get(code_key), redactor)
