@@ -303,3 +303,16 @@ def test_a_200_that_echoes_a_credential_is_stored_masked() -> None:
     )
 
     assert document["extra"] == {"x": "***", "***": 1, "n": 1}
+
+
+def test_a_credential_split_by_the_first_cut_never_shows_through() -> None:
+    secret = "fake-secret-key-0123456789abcdef0123456"
+    redactor = Redactor([secret])
+    # Each secret masked frees room, so the cut one would land inside 300 characters.
+    value = (secret + "xy") * 40
+
+    cleaned = clean_text(value, redactor)
+
+    assert cleaned is not None
+    assert not any(secret[:size] in cleaned for size in range(8, len(secret)))
+    assert cleaned.startswith("***xy***xy")

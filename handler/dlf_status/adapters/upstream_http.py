@@ -294,7 +294,7 @@ def _is_truncation(exc: urllib3.exceptions.ProtocolError) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    """A short, secret-free reason: the innermost error's class and message."""
+    """The innermost error's class and message: the caller masks, cleans and cuts it."""
     inner: BaseException = exc
     while True:
         nested = inner.__cause__ or inner.__context__
@@ -304,7 +304,7 @@ def _reason(exc: BaseException) -> str:
             break
         inner = nested
     text = str(inner).split(" (Caused by", 1)[0]
-    return f"{type(inner).__name__}: {text}"[:200]
+    return f"{type(inner).__name__}: {text}"  # masked, then cut, by the caller
 
 
 def _utc_now() -> datetime:

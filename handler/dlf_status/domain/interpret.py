@@ -50,7 +50,12 @@ def clean_text(
     cut to `limit`. Masked before it is cut, so no credential is ever cut in half."""
     if value is None:
         return None
-    text = redactor.text(value[: 4 * limit + redactor.longest])
+    head = value[: 4 * limit + redactor.longest]
+    text = redactor.text(head)
+    if len(head) < len(value):
+        # The first cut may have split a credential, and masking shortens what comes
+        # before it: drop the tail that could hold the rest of one.
+        text = text[: len(text) - redactor.longest]
     if not text.isprintable():
         text = "".join(char if char.isprintable() else " " for char in text)
     return text.strip()[:limit].strip() or None
