@@ -1,6 +1,6 @@
 # dlf-status: every set-up step lives here, so a fresh clone needs only `make`.
 #   make demo   virtualenv + install + the main job against a local replay upstream
-#   make test   virtualenv + install + every suite (lint, types, unit, contract, integration, reliability, infrastructure)
+#   make test   virtualenv + install + every suite (lint, types, unit, contract, integration, reliability, package, infrastructure)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,7 +22,7 @@ SAM_VERSION := 1.170.0
 RIC := .tools/ric
 RIC_VERSION := 4.2.2
 
-.PHONY: help install demo bench lint format typecheck test unit contract-tests integration reliability infrastructure contract contract-check requirements requirements-check goldens events constraints clean
+.PHONY: help install demo bench lint format typecheck test unit contract-tests integration reliability package-tests infrastructure contract contract-check requirements requirements-check goldens events constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -79,11 +79,14 @@ unit: install ## unit and property tests (no sockets)
 contract-tests: install ## spec vs recorded fixtures, replayed over real HTTP
 	$(BIN)/pytest contract_tests
 
-integration: install ## the whole path against pytest-httpserver and SeaweedFS
-	$(BIN)/pytest tests/integration
+integration: install ## the whole path against pytest-httpserver and SeaweedFS; consumers (DuckDB, generated models)
+	$(BIN)/pytest tests/integration tests/consumers
 
 reliability: install ## API contract (schemathesis), hostile input, fault matrix, concurrent writers
 	$(BIN)/pytest tests/api tests/hostile tests/faults tests/concurrency
+
+package-tests: install ## build the sdist and the wheel, install the wheel in a fresh virtualenv, run it
+	$(BIN)/pytest tests/package
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
@@ -110,7 +113,7 @@ test: lint typecheck contract-check requirements-check $(SAM) $(RIC)/.installed 
 	$(BIN)/pytest
 
 constraints: install ## re-pin every installed dependency into constraints.txt
-	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check > constraints.txt
+	$(BIN)/python -m pip freeze --all --exclude pip --exclude-editable --disable-pip-version-check > constraints.txt
 
 clean: ## remove the virtualenvs, caches and local snapshots
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info \

@@ -10,6 +10,7 @@ import pytest
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import UpstreamResponse
 from dlf_status.observability import log_to, logger
+from tests.support.rclone import RcloneS3Server
 from tests.support.seaweed import SeaweedServer
 
 
@@ -28,6 +29,14 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]
     """One real S3-compatible server for the whole run (a process start is seconds);
     tests keep apart by prefix."""
     server = SeaweedServer(tmp_path_factory.mktemp("seaweed")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rclone_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RcloneS3Server]:
+    """A real S3 server that ignores conditional writes, for the whole run."""
+    server = RcloneS3Server(tmp_path_factory.mktemp("rclone")).start()
     yield server
     server.stop()
 

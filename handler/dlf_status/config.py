@@ -6,10 +6,12 @@ Nothing else in dlf-status reads `os.environ`. Every variable is listed in
 
 from __future__ import annotations
 
+import enum
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Final, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from dlf_status.domain.model import ValidationMode
@@ -55,7 +57,7 @@ def endpoint_for_region(region: str) -> str:
     """The upstream base URL the official SDK uses for `region`."""
     if region not in KNOWN_REGIONS:
         raise ConfigurationError(
-            f"DLF_REGION {region!r} is not a DataArts Studio region the SDK knows; "
+            f"DLF_REGION {shown(region)} is not a DataArts Studio region the SDK knows; "
             "set DLF_ENDPOINT instead"
         )
     return _REGION_HOST_EXCEPTIONS.get(region, f"https://dayu-dlf.{region}.myhuaweicloud.com")
@@ -67,8 +69,42 @@ class Variable(NamedTuple):
     meaning: str
 
 
+class Limits(NamedTuple):
+    """The range a numeric setting must fall in (both ends included)."""
+
+    low: int | float
+    high: int | float
+
+
+# Every number has a range: a value outside it is a typo or an attack, not a wish.
+# 900 s is Lambda's longest timeout: no wait of ours may outlast the function.
+SECONDS: Final = Limits(0.001, 900.0)
+ATTEMPTS: Final = Limits(1, 10)
+# Above 64 MiB one answer could not be held in the deployed function's 256 MB.
+RESPONSE_BYTES: Final = Limits(1024, 64 << 20)
+# Threads per tick (and S3 connections): past a few hundred they only queue on the GIL.
+CONCURRENCY: Final = Limits(1, 256)
+FANOUT_JOBS: Final = Limits(1, 1_000_000)
+# Snapshot keys are at most about 450 bytes below the prefix; S3 keys end at 1,024.
+MAX_S3_PREFIX_BYTES: Final = 256
+MAX_S3_KEY_BYTES: Final = 1024
+MAX_PATH_BYTES: Final = 4096
+
+
+def describe_range(limits: Limits) -> str:
+    def number(value: float) -> str:
+        return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+    return f"{number(limits.low)} to {number(limits.high)}"
+
+
 VARIABLES: tuple[Variable, ...] = (
-    Variable("DLF_ENDPOINT", "", "Upstream base URL; overrides DLF_REGION."),
+    Variable(
+        "DLF_ENDPOINT",
+        "",
+        "Upstream base URL (http or https, no credentials, query or fragment); "
+        "overrides DLF_REGION.",
+    ),
     Variable(
         "DLF_REGION",
         "",
@@ -84,17 +120,42 @@ VARIABLES: tuple[Variable, ...] = (
         "AWS Secrets Manager secret (name or ARN) holding the credentials as JSON: "
         '{"ak", "sk", "security_token"} or {"auth_token"}. Read once per container.',
     ),
-    Variable("DLF_CONNECT_TIMEOUT", "3.05", "Seconds to establish a connection to the upstream."),
-    Variable("DLF_READ_TIMEOUT", "10", "Seconds to wait for each read from the upstream."),
-    Variable("DLF_DEADLINE", "20", "Seconds for a whole upstream call, retries included."),
-    Variable("DLF_MAX_ATTEMPTS", "3", "Attempts per call (connection errors, 429, 502/503/504)."),
-    Variable("DLF_RETRY_AFTER_CAP", "5", "Longest Retry-After we honour, in seconds."),
-    Variable("DLF_MAX_RESPONSE_BYTES", "8388608", "Largest upstream body accepted (8 MiB)."),
+    Variable(
+        "DLF_CONNECT_TIMEOUT",
+        "3.05",
+        f"Seconds to establish a connection to the upstream ({describe_range(SECONDS)}).",
+    ),
+    Variable(
+        "DLF_READ_TIMEOUT",
+        "10",
+        f"Seconds to wait for each read from the upstream ({describe_range(SECONDS)}).",
+    ),
+    Variable(
+        "DLF_DEADLINE",
+        "20",
+        f"Seconds for a whole upstream call, retries included ({describe_range(SECONDS)}).",
+    ),
+    Variable(
+        "DLF_MAX_ATTEMPTS",
+        "3",
+        f"Attempts per call (connection errors, 429, 502/503/504; {describe_range(ATTEMPTS)}).",
+    ),
+    Variable(
+        "DLF_RETRY_AFTER_CAP",
+        "5",
+        f"Longest Retry-After we honour, in seconds ({describe_range(SECONDS)}).",
+    ),
+    Variable(
+        "DLF_MAX_RESPONSE_BYTES",
+        "8388608",
+        "Largest upstream body accepted (8 MiB; 1 KiB to 64 MiB).",
+    ),
     Variable("VALIDATION_MODE", "lenient", "lenient records violations; strict rejects answers."),
     Variable(
         "SNAPSHOT_URI",
         "./snapshots",
-        "Where snapshots go: s3://bucket/prefix or a local directory.",
+        "Where snapshots go: s3://bucket/prefix (a bucket name S3 accepts, a prefix of "
+        f"at most {MAX_S3_PREFIX_BYTES} bytes) or a local directory.",
     ),
     Variable(
         "AWS_ENDPOINT_URL_S3",
@@ -102,16 +163,39 @@ VARIABLES: tuple[Variable, ...] = (
         "S3-compatible endpoint (Huawei OBS, SeaweedFS, MinIO); empty for AWS S3.",
     ),
     Variable(
-        "SERVE_STALE", "true", "Serve the latest snapshot, marked stale, when the upstream fails."
+        "S3_ADDRESSING_STYLE",
+        "auto",
+        "auto, virtual or path: how S3 requests name the bucket. auto uses path-style only "
+        "where virtual-hosted cannot work (an IP or localhost endpoint, a bucket name that "
+        "cannot be a host name).",
     ),
-    Variable("LOG_LEVEL", "INFO", "Log level of the JSON logs."),
+    Variable(
+        "SNAPSHOT_CONSISTENCY",
+        "strict",
+        "strict refuses an S3 store that ignores conditional writes (checked once per "
+        "container); best-effort accepts it and loses the guarantees listed under Snapshots.",
+    ),
+    Variable(
+        "SERVE_STALE",
+        "true",
+        "Serve the latest snapshot, marked stale, when the upstream fails (true or false).",
+    ),
+    Variable(
+        "LOG_LEVEL",
+        "INFO",
+        "Log level of the JSON logs: DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+    ),
     Variable(
         "JOBS_URI",
         "",
         "Job list for scheduled polls when the event carries none: a JSON or YAML file, "
         "local or s3://bucket/key.",
     ),
-    Variable("POLL_CONCURRENCY", "16", "Jobs polled at once in one scheduled tick."),
+    Variable(
+        "POLL_CONCURRENCY",
+        "16",
+        f"Jobs polled at once in one scheduled tick ({describe_range(CONCURRENCY)}).",
+    ),
     Variable(
         "FANOUT_QUEUE_URL",
         "",
@@ -120,7 +204,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "FANOUT_THRESHOLD",
         "1000",
-        "Jobs per tick above which a tick is fanned out to FANOUT_QUEUE_URL.",
+        "Jobs per tick above which a tick is fanned out to FANOUT_QUEUE_URL "
+        f"({describe_range(FANOUT_JOBS)}).",
     ),
 )
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
@@ -217,6 +302,17 @@ def _check_sendable(label: str, value: str, *, in_header: bool) -> None:
         )
 
 
+S3AddressingStyle = Literal["auto", "virtual", "path"]
+S3_ADDRESSING_STYLES: tuple[S3AddressingStyle, ...] = ("auto", "virtual", "path")
+
+
+class SnapshotConsistency(enum.StrEnum):
+    """What the snapshot store must guarantee before dlf-status writes to it."""
+
+    STRICT = "strict"  # conditional writes honoured, or no write at all
+    BEST_EFFORT = "best-effort"  # write anyway; concurrency guarantees may be lost
+
+
 class UpstreamSettings(NamedTuple):
     endpoint: str
     connect_timeout: float
@@ -241,27 +337,32 @@ class Settings:
     poll_concurrency: int = 16
     fanout_queue_url: str | None = None
     fanout_threshold: int = 1000
+    s3_addressing_style: S3AddressingStyle = "auto"
+    snapshot_consistency: SnapshotConsistency = SnapshotConsistency.STRICT
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
-        """Parse and check everything; ConfigurationError names the bad variable."""
+        """Parse and check everything; ConfigurationError names the bad variable.
+
+        Every variable is checked, used or not; an empty value is the default.
+        """
 
         def get(name: str) -> str:
-            return environ.get(name, DEFAULTS[name]).strip()
+            return checked_text(name, environ.get(name, "").strip()) or DEFAULTS[name]
 
         endpoint = _endpoint(get("DLF_ENDPOINT"), get("DLF_REGION"))
         upstream = UpstreamSettings(
             endpoint=endpoint,
-            connect_timeout=_positive_float("DLF_CONNECT_TIMEOUT", get("DLF_CONNECT_TIMEOUT")),
-            read_timeout=_positive_float("DLF_READ_TIMEOUT", get("DLF_READ_TIMEOUT")),
-            deadline=_positive_float("DLF_DEADLINE", get("DLF_DEADLINE")),
-            max_attempts=_positive_int("DLF_MAX_ATTEMPTS", get("DLF_MAX_ATTEMPTS")),
-            retry_after_cap=_positive_float("DLF_RETRY_AFTER_CAP", get("DLF_RETRY_AFTER_CAP")),
-            max_response_bytes=_positive_int(
-                "DLF_MAX_RESPONSE_BYTES", get("DLF_MAX_RESPONSE_BYTES")
+            connect_timeout=_seconds("DLF_CONNECT_TIMEOUT", get("DLF_CONNECT_TIMEOUT")),
+            read_timeout=_seconds("DLF_READ_TIMEOUT", get("DLF_READ_TIMEOUT")),
+            deadline=_seconds("DLF_DEADLINE", get("DLF_DEADLINE")),
+            max_attempts=_integer("DLF_MAX_ATTEMPTS", get("DLF_MAX_ATTEMPTS"), ATTEMPTS),
+            retry_after_cap=_seconds("DLF_RETRY_AFTER_CAP", get("DLF_RETRY_AFTER_CAP")),
+            max_response_bytes=_integer(
+                "DLF_MAX_RESPONSE_BYTES", get("DLF_MAX_RESPONSE_BYTES"), RESPONSE_BYTES
             ),
         )
-        secret = get("DLF_CREDENTIALS_SECRET") or None
+        secret = _secret_id(get("DLF_CREDENTIALS_SECRET")) or None
         credentials: Credentials | None = None
         if secret is None:
             credentials = Credentials.from_mapping(
@@ -278,57 +379,160 @@ class Settings:
             mode = ValidationMode(get("VALIDATION_MODE").lower())
         except ValueError:
             raise ConfigurationError("VALIDATION_MODE must be lenient or strict") from None
-        snapshot_uri = get("SNAPSHOT_URI") or DEFAULTS["SNAPSHOT_URI"]
         s3_endpoint = get("AWS_ENDPOINT_URL_S3") or None
         if s3_endpoint is not None:
-            _check_url("AWS_ENDPOINT_URL_S3", s3_endpoint)
+            s3_endpoint = http_url("AWS_ENDPOINT_URL_S3", s3_endpoint)
+        fanout_queue_url = get("FANOUT_QUEUE_URL") or None
+        if fanout_queue_url is not None:
+            fanout_queue_url = http_url("FANOUT_QUEUE_URL", fanout_queue_url)
         return cls(
             upstream=upstream,
             credentials=credentials,
             credentials_secret=secret,
             validation_mode=mode,
-            snapshot_uri=snapshot_uri,
+            snapshot_uri=_snapshot_uri(get("SNAPSHOT_URI")),
             s3_endpoint_url=s3_endpoint,
             serve_stale=_boolean("SERVE_STALE", get("SERVE_STALE")),
             log_level=_log_level(get("LOG_LEVEL")),
-            jobs_uri=get("JOBS_URI") or None,
-            poll_concurrency=_positive_int("POLL_CONCURRENCY", get("POLL_CONCURRENCY")),
-            fanout_queue_url=get("FANOUT_QUEUE_URL") or None,
-            fanout_threshold=_positive_int("FANOUT_THRESHOLD", get("FANOUT_THRESHOLD")),
+            jobs_uri=_jobs_uri(get("JOBS_URI")),
+            poll_concurrency=_integer("POLL_CONCURRENCY", get("POLL_CONCURRENCY"), CONCURRENCY),
+            fanout_queue_url=fanout_queue_url,
+            fanout_threshold=_integer("FANOUT_THRESHOLD", get("FANOUT_THRESHOLD"), FANOUT_JOBS),
+            s3_addressing_style=_addressing_style(get("S3_ADDRESSING_STYLE")),
+            snapshot_consistency=_consistency(get("SNAPSHOT_CONSISTENCY")),
         )
 
 
-def _check_url(name: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"{name} must be an http(s) URL, got {value!r}")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigurationError(f"{name} must not carry a query, fragment or credentials")
+# -- parsers: each returns the value or raises ConfigurationError naming the setting ------
+
+# Characters no setting may hold: C0/C1 controls, lone surrogates (bytes that were not
+# UTF-8), line and paragraph separators, and bidi overrides, which reorder what a
+# person reads in a log line or a terminal.
+_UNSAFE_CHARACTER = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """A value quoted for an error message: one line, escaped, cut."""
+    cut = value[:limit]
+    return repr(cut) + ("..." if len(value) > limit else "")
+
+
+def checked_text(name: str, value: str) -> str:
+    """`value` unless it holds a character no setting may hold (never echoed: the
+    value may be a credential)."""
+    found = _UNSAFE_CHARACTER.search(value)
+    if found is None:
+        return value
+    if "\ud800" <= found.group() <= "\udfff":
+        raise ConfigurationError(f"{name} is not valid UTF-8")
+    raise ConfigurationError(
+        f"{name} holds a control character (U+{ord(found.group()):04X}) at position {found.start()}"
+    )
+
+
+# Printable ASCII that may appear in an http(s) base URL: no space, no quote, no
+# backslash (parsers disagree on it), no '?', '#' or '@' (query, fragment, credentials).
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9._~:/!$&'()*+,;=%\[\]-]+")
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_PORT = re.compile(r"[0-9]{1,5}")
+_PERCENT_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def http_url(name: str, value: str) -> str:
+    """An http(s) base URL every HTTP client reads the same way, without the final '/'.
+
+    Stricter than `urlsplit`: it raises on some inputs (`http://[::1`), accepts ports
+    of 0 or 99999 until they are read, and reads some hosts differently from urllib3.
+    """
+    what = f"{name} must be an http(s) URL"
+    if "@" in value:
+        raise ConfigurationError(f"{name} must not carry credentials")
+    if "?" in value or "#" in value:
+        raise ConfigurationError(f"{name} must not carry a query or fragment")
+    if not _URL_CHARACTERS.fullmatch(value):
+        raise ConfigurationError(f"{what} of printable ASCII without spaces, got {shown(value)}")
+    scheme, separator, rest = value.partition("://")
+    if not separator or scheme.lower() not in ("http", "https"):
+        raise ConfigurationError(f"{what}, got {shown(value)}")
+    authority, _, path = rest.partition("/")
+    if authority.startswith("["):
+        host, bracket, after = authority[1:].partition("]")
+        if not bracket or not _is_ipv6(host) or (after and not after.startswith(":")):
+            raise ConfigurationError(f"{name} has an invalid IPv6 host, got {shown(value)}")
+        has_port, port = bool(after), after[1:]
+    else:
+        host, colon, port = authority.partition(":")
+        has_port = bool(colon)
+        if not _is_hostname(host):
+            raise ConfigurationError(f"{name} has an invalid host name, got {shown(value)}")
+    if has_port and not (_PORT.fullmatch(port) and 1 <= int(port) <= 65535):
+        raise ConfigurationError(f"{name} must have a port from 1 to 65535, got {shown(value)}")
+    if _PERCENT_ESCAPE.search(path):
+        raise ConfigurationError(f"{name} has a '%' that is not an escape, got {shown(value)}")
+    try:
+        urlsplit(value)  # the reading requests and botocore start from must agree
+    except ValueError:
+        raise ConfigurationError(f"{what}, got {shown(value)}") from None
     return value.rstrip("/")
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return "%" not in host  # zone ids have no agreed spelling in URLs
+
+
+def _is_hostname(host: str) -> bool:
+    labels = host.removesuffix(".").split(".")
+    return 0 < len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 def _endpoint(endpoint: str, region: str) -> str:
     if endpoint:
-        return _check_url("DLF_ENDPOINT", endpoint)
+        return http_url("DLF_ENDPOINT", endpoint)
     if region:
         return endpoint_for_region(region)
     raise ConfigurationError("set DLF_ENDPOINT or DLF_REGION")
 
 
-def _positive_float(name: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number, got {value!r}") from None
-    if not number > 0 or number == float("inf"):
-        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+_DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{0,9})?|\.[0-9]{1,9}")
+_WHOLE = re.compile(r"[0-9]{1,20}")
+
+
+def decimal_number(value: str, limits: Limits) -> float | None:
+    """A plain decimal in range, else None: no exponent, sign, inf or nan, ASCII
+    digits only (float() takes fullwidth digits, '1e309' and 'nan')."""
+    number = float(value) if _DECIMAL.fullmatch(value) else None
+    return number if number is not None and limits.low <= number <= limits.high else None
+
+
+def _seconds(name: str, value: str, limits: Limits = SECONDS) -> float:
+    number = decimal_number(value, limits)
+    if number is None:
+        raise ConfigurationError(
+            f"{name} must be a number of seconds from {describe_range(limits)}, got {shown(value)}"
+        )
     return number
 
 
-def _positive_int(name: str, value: str) -> int:
-    if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
-        raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def whole_number(value: str, limits: Limits) -> int | None:
+    """ASCII digits in range, else None (int() takes fullwidth digits, '1_000', ' +7'
+    and raises on 5,000 digits)."""
+    number = int(value) if _WHOLE.fullmatch(value) else None
+    return number if number is not None and limits.low <= number <= limits.high else None
+
+
+def _integer(name: str, value: str, limits: Limits) -> int:
+    number = whole_number(value, limits)
+    if number is None:
+        raise ConfigurationError(
+            f"{name} must be a whole number from {describe_range(limits)}, got {shown(value)}"
+        )
+    return number
 
 
 def _boolean(name: str, value: str) -> bool:
@@ -337,7 +541,25 @@ def _boolean(name: str, value: str) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
+    raise ConfigurationError(f"{name} must be true or false, got {shown(value)}")
+
+
+def _addressing_style(value: str) -> S3AddressingStyle:
+    for style in S3_ADDRESSING_STYLES:
+        if value.lower() == style:
+            return style
+    raise ConfigurationError(
+        f"S3_ADDRESSING_STYLE must be auto, virtual or path, got {shown(value)}"
+    )
+
+
+def _consistency(value: str) -> SnapshotConsistency:
+    try:
+        return SnapshotConsistency(value.lower())
+    except ValueError:
+        raise ConfigurationError(
+            f"SNAPSHOT_CONSISTENCY must be strict or best-effort, got {shown(value)}"
+        ) from None
 
 
 def _log_level(value: str) -> str:
@@ -345,3 +567,84 @@ def _log_level(value: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigurationError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     return level
+
+
+# Secrets Manager names are letters, digits and /_+=.@-; an ARN adds ':'.
+_SECRET_ID = re.compile(r"[A-Za-z0-9/_+=.@:-]{1,2048}")
+
+
+def _secret_id(value: str) -> str:
+    if value and not _SECRET_ID.fullmatch(value):
+        raise ConfigurationError(
+            "DLF_CREDENTIALS_SECRET must be a Secrets Manager secret name or ARN "
+            f"(letters, digits and /_+=.@:-), got {shown(value)}"
+        )
+    return value
+
+
+class S3Location(NamedTuple):
+    bucket: str
+    key: str  # a prefix (snapshots) or an object key (job lists); no leading or final '/'
+
+
+# S3's rules for new buckets (OBS, MinIO and SeaweedFS share them): 3-63 lower-case
+# letters, digits, '.' and '-', starting and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4_LIKE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
+
+
+def split_s3_uri(uri: str, *, key_required: bool) -> S3Location:
+    """`s3://bucket/some/key` -> S3Location; ValueError says what is wrong.
+
+    Bucket names S3 refuses, '.'/'..' or empty segments (some S3-compatible stores
+    resolve them as paths) and keys longer than S3 takes are refused here, not
+    at the first request.
+    """
+    if not uri.startswith("s3://"):
+        raise ValueError("is not an s3://bucket/key URI")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise ValueError("names no bucket")
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket or _IPV4_LIKE.fullmatch(bucket):
+        raise ValueError(
+            f"names bucket {shown(bucket)}: S3 bucket names are 3 to 63 lower-case letters, "
+            "digits, '.' and '-', starting and ending with a letter or digit"
+        )
+    key = key.removesuffix("/") if not key_required else key
+    if key_required and (not key or key.endswith("/")):
+        raise ValueError("names no object key (s3://bucket/key)")
+    if key and any(segment in ("", ".", "..") for segment in key.split("/")):
+        raise ValueError("has an empty, '.' or '..' segment in its key")
+    if len(key.encode("utf-8")) > (MAX_S3_KEY_BYTES if key_required else MAX_S3_PREFIX_BYTES):
+        limit = MAX_S3_KEY_BYTES if key_required else MAX_S3_PREFIX_BYTES
+        raise ValueError(f"has a key longer than {limit} bytes")
+    return S3Location(bucket, key)
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def _location(name: str, value: str, *, key_required: bool) -> str:
+    """s3://bucket/... checked, or a local path (any other scheme is refused)."""
+    if value.startswith("s3://"):
+        try:
+            split_s3_uri(value, key_required=key_required)
+        except ValueError as error:
+            raise ConfigurationError(f"{name} {shown(value)} {error}") from None
+        return value
+    scheme = _SCHEME.match(value)
+    if scheme is not None:
+        raise ConfigurationError(
+            f"{name} must be s3://... or a local path, got scheme {shown(scheme.group(1))}"
+        )
+    if len(value.encode("utf-8")) > MAX_PATH_BYTES:
+        raise ConfigurationError(f"{name} is a path longer than {MAX_PATH_BYTES} bytes")
+    return value
+
+
+def _snapshot_uri(value: str) -> str:
+    return _location("SNAPSHOT_URI", value, key_required=False)
+
+
+def _jobs_uri(value: str) -> str | None:
+    return _location("JOBS_URI", value, key_required=True) if value else None

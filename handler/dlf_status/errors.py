@@ -11,6 +11,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 
+def one_line(text: str, limit: int = 300) -> str:
+    """`text` as one printable line, cut at `limit` characters: what may be shown to
+    a person (an error line, a problem detail) when the text came from outside."""
+    cut = text[:limit]
+    if not cut.isprintable():
+        cut = "".join(char if char.isprintable() else repr(char)[1:-1] for char in cut)
+    return cut + ("..." if len(text) > limit else "")
+
+
 class DlfStatusError(Exception):
     """Base class: something dlf-status could not do, said in one line."""
 
@@ -102,3 +111,8 @@ class StoreError(DlfStatusError):
 
 class StoreConflict(StoreError):
     """A conditional write kept losing to concurrent writers."""
+
+
+class ConditionalWritesIgnored(StoreError):
+    """The store accepts conditional writes but does not honour them (or refuses them):
+    with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it."""

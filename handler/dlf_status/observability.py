@@ -16,15 +16,59 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
+from collections.abc import MutableMapping
 from typing import Any, Literal
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-from aws_lambda_powertools.metrics import MetricUnit
-
 from dlf_status.domain.redaction import Redactor
+
+# Powertools reads some POWERTOOLS_* variables itself and raises on a value it cannot
+# read: POWERTOOLS_DEBUG at import, POWERTOOLS_DEV and the deduplication switch when
+# the logger is built, the sample rate when it is configured, POWERTOOLS_METRICS_DISABLED
+# at every flush. A typo there would crash the Lambda init or fail every invocation;
+# such a variable is dropped before Powertools is imported, and reported once the
+# logger exists (`IGNORED_POWERTOOLS_VARIABLES`).
+_POWERTOOLS_SWITCHES = (
+    "POWERTOOLS_DEBUG",
+    "POWERTOOLS_DEV",
+    "POWERTOOLS_LOGGER_LOG_EVENT",
+    "POWERTOOLS_LOG_DEDUPLICATION_DISABLED",
+    "POWERTOOLS_METRICS_DISABLED",
+    "POWERTOOLS_TRACE_DISABLED",
+)
+_TRUTH_WORDS = frozenset({"1", "y", "yes", "t", "true", "on", "0", "n", "no", "f", "false", "off"})
+
+
+def _is_sample_rate(value: str) -> bool:
+    try:
+        return 0.0 <= float(value) <= 1.0
+    except ValueError:
+        return False
+
+
+def drop_unreadable_powertools_variables(environ: MutableMapping[str, str]) -> tuple[str, ...]:
+    """Remove the POWERTOOLS_* variables Powertools would raise on; return their names."""
+    unreadable = [
+        name
+        for name in _POWERTOOLS_SWITCHES
+        if name in environ and environ[name].lower() not in _TRUTH_WORDS
+    ]
+    rate = environ.get("POWERTOOLS_LOGGER_SAMPLE_RATE")
+    if rate is not None and not _is_sample_rate(rate):
+        unreadable.append("POWERTOOLS_LOGGER_SAMPLE_RATE")
+    for name in unreadable:
+        del environ[name]
+    return tuple(unreadable)
+
+
+IGNORED_POWERTOOLS_VARIABLES = drop_unreadable_powertools_variables(os.environ)
+
+# Imported only now, after the clean-up above.
+from aws_lambda_powertools import Logger, Metrics  # noqa: E402
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter  # noqa: E402
+from aws_lambda_powertools.metrics import MetricUnit  # noqa: E402
 
 SERVICE = "dlf-status"
 METRICS_NAMESPACE = "DlfStatus"
@@ -78,8 +122,13 @@ class _StandardStream:
 
 _stream = _StandardStream()
 formatter = RedactingFormatter()
+# The level is given, not read by Powertools from LOG_LEVEL (it raises on an unknown
+# level at import): config.py reads LOG_LEVEL and refuses a bad one by name.
 logger = Logger(
-    service=SERVICE, logger_formatter=formatter, logger_handler=logging.StreamHandler(_stream)
+    service=SERVICE,
+    level=logging.INFO,
+    logger_formatter=formatter,
+    logger_handler=logging.StreamHandler(_stream),
 )
 
 

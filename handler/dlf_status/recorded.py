@@ -50,7 +50,8 @@ def exchange_from_json(data: Any) -> RecordedExchange:
         )
     status, headers = data["status"], data["headers"]
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise InvalidInput(f"status must be an HTTP status code, got {status!r:.40}")
+        shown = status if isinstance(status, int) and abs(status) < 10**6 else type(status).__name__
+        raise InvalidInput(f"status must be an HTTP status code (100 to 599), got {shown}")
     if not isinstance(headers, dict) or not all(
         isinstance(key, str) and isinstance(value, str) for key, value in headers.items()
     ):
@@ -58,10 +59,17 @@ def exchange_from_json(data: Any) -> RecordedExchange:
     if "body_text" in data:
         if not isinstance(data["body_text"], str):
             raise InvalidInput("body_text must be a string")
-        body = data["body_text"].encode("utf-8")
+        text = data["body_text"]
     else:
         # The standard library keeps integers beyond 64 bits exact.
-        body = json.dumps(data["body"], ensure_ascii=False).encode("utf-8")
+        try:
+            text = json.dumps(data["body"], ensure_ascii=False)
+        except (RecursionError, ValueError):
+            raise InvalidInput("body is nested too deep or holds a number too long") from None
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("the body holds a lone surrogate escape, which is not UTF-8") from None
     source = data.get("source")
     return RecordedExchange(
         source=source if isinstance(source, str) else "",

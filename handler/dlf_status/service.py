@@ -7,7 +7,9 @@ detail. Entry points call `StatusService.observe` and map its errors.
 from __future__ import annotations
 
 import enum
+import hashlib
 import random
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -27,10 +29,16 @@ from dlf_status.domain.snapshots import (
     SnapshotMetadata,
     history_key,
     latest_key,
+    staged_transition_key,
     transition_key,
 )
 from dlf_status.domain.timestamps import to_rfc3339
-from dlf_status.domain.transitions import status_changes, transition_record
+from dlf_status.domain.transitions import (
+    TRANSITION_SCHEMA_VERSION,
+    status_changes,
+    status_view,
+    transition_record,
+)
 from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamError
 from dlf_status.observability import REDACTOR, logger
 
@@ -59,26 +67,29 @@ class Observation(NamedTuple):
     attempts: int = 0
 
 
+# latest.json's metadata: the sha256 of the transition record its compare-and-swap
+# implied. Whoever replaces that version first makes sure the record is published.
+RECORD_METADATA: Final = "transition-record"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class _DueRecord(NamedTuple):
+    """A transition record that a version of latest.json implies and that may not be
+    published yet: its hash, and its bytes when this process staged it."""
+
+    record_hash: str
+    body: bytes | None = None
+
+
 class _Latest(NamedTuple):
     """What the writer knows of a latest.json: its version, which observation it
-    holds, and the statuses a transition is computed from."""
+    holds, the statuses a transition is computed from, and a record it still owes."""
 
     version: str
     observed_at: str
     content_hash: str
     statuses: dict[str, Any] | None
-
-
-def _statuses(document: dict[str, Any]) -> dict[str, Any]:
-    """The part of a document that transitions compare: small enough to remember."""
-    return {
-        "observed_at": document["observed_at"],
-        "job": {key: document["job"][key] for key in ("status", "status_raw")},
-        "nodes": [
-            {key: node[key] for key in ("name", "status", "status_raw")}
-            for node in document["nodes"]
-        ],
-    }
+    due: _DueRecord | None = None
 
 
 def _read_latest(stored: StoredObject | None) -> _Latest | None:
@@ -87,26 +98,40 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
         return None
     try:
         document = jsoncodec.loads(stored.body, jsoncodec.STORED)
+        observed_at = str(document["observed_at"])
+        datetime.fromisoformat(observed_at)  # a record's key is made of it
+        record_hash = stored.metadata.get(RECORD_METADATA, "")
         return _Latest(
             stored.version,
-            str(document["observed_at"]),
+            observed_at,
             content_hash(document),
-            _statuses(document),
+            status_view(document),
+            _DueRecord(record_hash) if _SHA256.fullmatch(record_hash) else None,
         )
-    except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError):
+    except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError, ValueError):
         return _Latest(stored.version, "", "", None)
 
 
 class SnapshotWrite(NamedTuple):
     outcome: SnapshotOutcome
-    transitions: int = 0
+    transitions: int = 0  # records published for this observation (0 or 1)
+    repaired: int = 0  # records of earlier observations that this write published
 
 
 @dataclass
 class SnapshotWriter:
     """Writes an observation: a history object when the content changed (never
     overwritten), then latest.json by compare-and-swap, retried when another
-    writer wins, and never replaced by an older observation."""
+    writer wins, and never replaced by an older observation.
+
+    Transitions, exactly once: the record is computed against the latest.json the
+    compare-and-swap replaces (the version it was conditioned on), staged under
+    `_dlf-status/` before it, and published under `transitions/` after it; the new
+    latest.json names the record in its metadata. A writer stopped between the two
+    (a killed Lambda, a store error) leaves a latest.json that owes its record, and
+    the next writer that replaces it publishes the staged copy first. Keys are
+    deterministic and writes create-only, so publishing twice is harmless.
+    """
 
     store: ObjectStore
     sleep: Callable[[float], None] = time.sleep
@@ -130,38 +155,52 @@ class SnapshotWriter:
             while len(self._seen) > self.remembered:
                 self._seen.popitem(last=False)
 
+    def _settled(self, key: str, version: str) -> None:
+        """The record owed by this version is published: stop owing it, if this
+        version is still the one remembered."""
+        with self._lock:
+            known = self._seen.get(key)
+            if known is not None and known.version == version and known.due is not None:
+                self._seen[key] = known._replace(due=None)
+
     def _forget(self, key: str) -> None:
         with self._lock:
             self._seen.pop(key, None)
 
     def write(self, job: JobRef, document: dict[str, Any], slot: datetime) -> SnapshotWrite:
-        """History first, then the transition against the latest read, then latest.json:
-        whatever fails later, what was observed is already kept."""
+        """History first, then latest.json, then the transition it implies: whatever
+        fails later, what was observed is already kept, and no record is published
+        for a replacement that did not happen."""
         body = jsoncodec.canonical_bytes(document)
         digest = content_hash(document)
         observed_at = document["observed_at"]
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         key = latest_key(job)
         history_written = False
-        transitions = 0
+        repaired = 0
         latest = self._recall(key) or _read_latest(self.store.get(key))
         for attempt in range(1, self.max_attempts + 1):
             if not history_written and (latest is None or latest.content_hash != digest):
                 self.store.create(history_key(job, slot, digest), body, metadata)
                 history_written = True
+            if latest is not None and latest.due is not None:
+                # Replacing this version before its record is out would lose the record.
+                repaired += self._publish_owed(job, key, latest, latest.due)
             if latest is not None and (latest.observed_at, latest.content_hash) >= (
                 observed_at,
                 digest,
             ):
-                return SnapshotWrite(SnapshotOutcome.SUPERSEDED, transitions)
-            if latest is not None and latest.statuses is not None:
-                transitions += self._record_transition(job, slot, latest, document, metadata)
+                return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
+            due = self._stage_transition(job, latest, document, digest)
+            headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
-            version = self.store.replace(key, body, metadata, expected)
+            version = self.store.replace(key, body, headers, expected)
             if version is not None:
-                self._remember(key, _Latest(version, observed_at, digest, _statuses(document)))
+                mine = _Latest(version, observed_at, digest, status_view(document), due)
+                self._remember(key, mine)
+                published = 0 if due is None else self._publish_owed(job, key, mine, due)
                 outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
-                return SnapshotWrite(outcome, transitions)
+                return SnapshotWrite(outcome, published, repaired)
             self._forget(key)
             self.sleep(self.jitter() * 0.02 * attempt)
             latest = _read_latest(self.store.get(key))
@@ -169,24 +208,65 @@ class SnapshotWriter:
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
 
-    def _record_transition(
-        self,
-        job: JobRef,
-        slot: datetime,
-        latest: _Latest,
-        document: dict[str, Any],
-        metadata: dict[str, str],
-    ) -> int:
-        """One record per (observation, latest compared with), written once."""
-        if latest.statuses is None:
-            return 0
+    def _stage_transition(
+        self, job: JobRef, latest: _Latest | None, document: dict[str, Any], digest: str
+    ) -> _DueRecord | None:
+        """The record that replacing `latest` with `document` implies, staged where
+        consumers do not look; None when no status changes (or nothing to compare)."""
+        if latest is None or latest.statuses is None or latest.content_hash == digest:
+            return None
         changes = status_changes(latest.statuses, document)
         if not changes:
-            return 0
-        record = transition_record(latest.statuses, document, changes)
-        key = transition_key(job, slot, metadata["content-hash"], latest.content_hash)
-        self.store.create(key, jsoncodec.canonical_bytes(record), metadata)
-        return 1
+            return None
+        record = transition_record(
+            latest.statuses,
+            document,
+            changes,
+            previous_hash=latest.content_hash,
+            current_hash=digest,
+        )
+        body = jsoncodec.canonical_bytes(record)
+        record_hash = hashlib.sha256(body).hexdigest()
+        observed = datetime.fromisoformat(document["observed_at"])
+        self.store.create(staged_transition_key(job, observed, digest, record_hash), body, {})
+        return _DueRecord(record_hash, body)
+
+    def _publish_owed(self, job: JobRef, key: str, latest: _Latest, due: _DueRecord) -> int:
+        """Publish the record `latest` owes; 1 when this call made it appear.
+
+        Without the bytes (another process staged them), the published key is read
+        first: almost always the record is there already."""
+        observed = datetime.fromisoformat(latest.observed_at)
+        published_key = transition_key(job, observed, latest.content_hash)
+        context = {"job_name": job.job_name, "observed_at": latest.observed_at}
+        body = due.body
+        if body is None:
+            if self.store.get(published_key) is not None:
+                self._settled(key, latest.version)
+                return 0
+            staged_key = staged_transition_key(job, observed, latest.content_hash, due.record_hash)
+            staged = self.store.get(staged_key)
+            if staged is None or hashlib.sha256(staged.body).hexdigest() != due.record_hash:
+                logger.error("transition record lost", extra={**context, "staged_key": staged_key})
+                self._settled(key, latest.version)
+                return 0
+            body = staged.body
+        record_metadata = {
+            "schema-version": TRANSITION_SCHEMA_VERSION,
+            "content-hash": latest.content_hash,
+            "observed-at": latest.observed_at,
+        }
+        try:
+            created = self.store.create(published_key, body, record_metadata)
+        except StoreError as error:
+            raise StoreError(
+                f"the transition record of {job.job_name!r} at {latest.observed_at} is not "
+                f"published yet ({error.detail}); the next observation of the job publishes it"
+            ) from None
+        self._settled(key, latest.version)
+        if created and due.body is None:
+            logger.warning("transition record published late", extra=context)
+        return int(created)
 
 
 @dataclass
@@ -292,8 +372,8 @@ class StatusService:
             return Observation(
                 document, SnapshotOutcome.FAILED, store_error=error, attempts=attempts
             )
-        if written.transitions:
-            self.metrics.add("Transitions", written.transitions)
+        if written.transitions or written.repaired:
+            self.metrics.add("Transitions", written.transitions + written.repaired)
         logger.info(
             "job observed",
             extra={
@@ -301,6 +381,7 @@ class StatusService:
                 "status": document["job"]["status"],
                 "snapshot": str(written.outcome),
                 "transitions": written.transitions,
+                "transitions_repaired": written.repaired,
             },
         )
         return Observation(document, written.outcome, attempts=attempts)

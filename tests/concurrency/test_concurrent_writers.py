@@ -1,6 +1,7 @@
 """Nothing lost under concurrency: writer processes, each with gateway and tick
 threads, on the same three jobs in one SeaweedFS bucket with versioning on. The test
-counts what was written and what it finds."""
+counts what was written and what it finds, and checks each job's transition records
+against every version its latest.json held (the bucket keeps them all)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from jsonschema import Draft202012Validator
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.normalize import content_hash
 from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+from tests.support.transitions import assert_chain
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +55,23 @@ def _objects(server: SeaweedServer, prefix: str) -> tuple[dict[str, bytes], dict
     for key in versions:
         bodies[key] = client.get_object(Bucket=server.bucket, Key=key)["Body"].read()
     return bodies, versions
+
+
+def _latest_versions(server: SeaweedServer, key: str) -> list[dict[str, Any]]:
+    """Every document latest.json held, in the order it held them: versions of
+    latest.json only ever grow in (observed_at, content hash)."""
+    client = server.client()
+    documents = []
+    for page in client.get_paginator("list_object_versions").paginate(
+        Bucket=server.bucket, Prefix=key
+    ):
+        for version in page.get("Versions", []):
+            if version["Key"] == key:
+                answer = client.get_object(
+                    Bucket=server.bucket, Key=key, VersionId=version["VersionId"]
+                )
+                documents.append(jsoncodec.loads(answer["Body"].read()))
+    return sorted(documents, key=lambda document: (document["observed_at"], content_hash(document)))
 
 
 def test_many_writers_lose_nothing_and_corrupt_nothing(versioned: SeaweedServer) -> None:
@@ -109,6 +128,18 @@ def test_many_writers_lose_nothing_and_corrupt_nothing(versioned: SeaweedServer)
     assert all(count == 1 for key, count in versions.items() if "/history/" in f"/{key}")
     for key, document in history.items():
         assert key.rsplit("-", 1)[1] == content_hash(document)[:16] + ".json"
+    # The transition records of each job form one chain that matches every version
+    # latest.json held: no phantom, no missed transition, every record schema-valid.
+    transitions = [
+        jsoncodec.loads(body) for key, body in bodies.items() if "/transitions/" in f"/{key}"
+    ]
+    assert transitions, "the writers changed statuses: there must be transitions"
+    assert all(count == 1 for key, count in versions.items() if "/transitions/" in f"/{key}")
+    for key, document in latest.items():
+        job = document["source"]["job_name"]
+        held = _latest_versions(versioned, key)
+        assert len(held) == versions[key] > 1
+        assert_chain([r for r in transitions if r["source"]["job_name"] == job], held)
     # latest.json of each job is intact and holds that job's newest observation.
     assert len(latest) == 3
     for document in latest.values():

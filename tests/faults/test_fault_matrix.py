@@ -27,7 +27,7 @@ from werkzeug import Request, Response
 from dlf_status.adapters.clock import FixedClock, SystemClock
 from dlf_status.adapters.signing import AkSkAuthenticator, TokenAuthenticator
 from dlf_status.adapters.store_local import LocalDirectoryStore
-from dlf_status.adapters.store_s3 import S3Store, make_s3_client
+from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.config import Credentials, UpstreamSettings
 from dlf_status.domain.contract import ResponseValidator
@@ -38,6 +38,7 @@ from dlf_status.service import StatusService
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
 from tests.support.events import http_api_event
 from tests.support.faults import RawHttpServer, S3Proxy, black_hole
+from tests.support.rclone import RcloneS3Server as Rclone
 from tests.support.seaweed import ACCESS_KEY, REGION, SeaweedServer, free_ports
 
 pytestmark = pytest.mark.integration
@@ -73,7 +74,8 @@ class Fault:
     status: int
     problem: str | None  # the problem type slug, or None for a 200
     snapshot: str | None = None  # X-Dlf-Snapshot on a 200
-    kept: int = 0  # objects in the store afterwards
+    kept: int = 0  # objects in the store afterwards (not counting the probe object)
+    log_detail: str | None = None  # what the logged line's detail says, when it matters
 
 
 def _serve(upstream: HTTPServer, fixture: str) -> str:
@@ -114,7 +116,8 @@ def _skew_checked(request: Request) -> Response:
 
 
 UPSTREAM_FAULTS: dict[str, tuple[Fault, Callable[[HTTPServer, ExitStack], Setup]]] = {}
-STORE_FAULTS: dict[str, tuple[Fault, Callable[[HTTPServer, ExitStack, SeaweedServer], Setup]]] = {}
+StoreSetup = Callable[[HTTPServer, ExitStack, SeaweedServer, "Rclone"], Setup]
+STORE_FAULTS: dict[str, tuple[Fault, StoreSetup]] = {}
 
 
 def upstream_fault(fault: Fault) -> Callable[[Callable[[HTTPServer, ExitStack], Setup]], None]:
@@ -126,8 +129,8 @@ def upstream_fault(fault: Fault) -> Callable[[Callable[[HTTPServer, ExitStack], 
 
 def store_fault(
     fault: Fault,
-) -> Callable[[Callable[[HTTPServer, ExitStack, SeaweedServer], Setup]], None]:
-    def register(setup: Callable[[HTTPServer, ExitStack, SeaweedServer], Setup]) -> None:
+) -> Callable[[StoreSetup], None]:
+    def register(setup: StoreSetup) -> None:
         STORE_FAULTS[fault.name] = (fault, setup)
 
     return register
@@ -582,7 +585,7 @@ STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailure
         snapshot="failed",
     )
 )
-def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     (closed,) = free_ports(1)
     prefix = f"unreachable-{uuid.uuid4().hex[:6]}"
     store = S3Store(make_s3_client(f"http://127.0.0.1:{closed}"), seaweed.bucket, prefix)
@@ -601,7 +604,7 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
         snapshot="failed",
     )
 )
-def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     import boto3
     from botocore.config import Config
 
@@ -633,7 +636,7 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
         snapshot="failed",
     )
 )
-def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     proxy = stack.enter_context(S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT"))
     store = S3Store(make_s3_client(proxy.url), seaweed.bucket, f"throttled-{uuid.uuid4().hex[:6]}")
     return Setup(_serve(upstream, "doc-2024-success"), store)
@@ -651,7 +654,7 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
         kept=2,
     )
 )
-def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     first_two = iter([True, True])
     proxy = stack.enter_context(
         S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and next(first_two, False))
@@ -680,15 +683,15 @@ class _LosesFirstRace:
     Fault(
         "a conditional write that loses a race",
         "200 with `X-Dlf-Snapshot: changed`",
-        "both observations' history, the transition, latest.json the newer",
+        "both observations' history, the transition (staged and published), latest.json the newer",
         "`job observed` (info)",
         200,
         None,
         snapshot="changed",
-        kept=4,
+        kept=5,
     )
 )
-def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     from dlf_status.domain.contract import ValidationReport
     from dlf_status.domain.model import JobRef
     from dlf_status.domain.normalize import Source, normalise
@@ -708,6 +711,90 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer) -> Setup:
 
     racing: Any = _LosesFirstRace(real, competitor)
     return Setup(_serve(upstream, "doc-2024-success"), racing, inspect=real)
+
+
+@store_fault(
+    Fault(
+        "a transition record that cannot be published after latest.json was replaced",
+        "200 with `X-Dlf-Snapshot: failed`",
+        "both observations' history, the staged transition, latest.json the new one"
+        " (it owes the record: the next observation publishes it)",
+        STORE_ERROR,
+        200,
+        None,
+        snapshot="failed",
+        kept=4,
+        log_detail="not published yet",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    from dlf_status.domain.contract import ValidationReport
+    from dlf_status.domain.model import JobRef
+    from dlf_status.domain.normalize import Source, normalise
+    from dlf_status.service import SnapshotWriter
+
+    prefix = f"unpublished-{uuid.uuid4().hex[:6]}"
+    real = S3Store(make_s3_client(seaweed.endpoint), seaweed.bucket, prefix)
+    earlier = normalise(
+        {"name": "job_sms", "status": "STOPPED"},
+        source=Source(PROJECT, "job_sms"),
+        observed_at=datetime.now(UTC) - timedelta(minutes=5),
+        report=ValidationReport(),
+    )
+    SnapshotWriter(real).write(JobRef.parse(PROJECT, "job_sms"), earlier, datetime.now(UTC))
+    # Every PUT under transitions/ meets 503 SlowDown, through boto3's retries.
+    proxy = stack.enter_context(
+        S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and "/transitions/" in path)
+    )
+    store = S3Store(make_s3_client(proxy.url), seaweed.bucket, prefix)
+    return Setup(_serve(upstream, "doc-2024-success"), store, inspect=real)
+
+
+CONDITIONAL_IGNORED = (
+    "`snapshot write failed` (error) saying that the store ignores conditional writes,"
+    " counted as `SnapshotWriteFailures`"
+)
+
+
+@store_fault(
+    Fault(
+        "a store that ignores conditional writes (`SNAPSHOT_CONSISTENCY=strict`)",
+        "200 with `X-Dlf-Snapshot: failed`",
+        "nothing (the store is refused before its first write)",
+        CONDITIONAL_IGNORED,
+        200,
+        None,
+        snapshot="failed",
+        log_detail="ignores conditional writes",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    store = S3Store(
+        make_s3_client(rclone.endpoint), rclone.bucket, f"ignores-{uuid.uuid4().hex[:6]}"
+    )
+    return Setup(_serve(upstream, "doc-2024-success"), store)
+
+
+@store_fault(
+    Fault(
+        "a store that ignores conditional writes (`SNAPSHOT_CONSISTENCY=best-effort`)",
+        "200 with `X-Dlf-Snapshot: changed`",
+        "history + latest.json, unprotected against concurrent writers",
+        "`job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    store = S3Store(
+        make_s3_client(rclone.endpoint),
+        rclone.bucket,
+        f"accepted-{uuid.uuid4().hex[:6]}",
+        require_conditional_writes=False,
+    )
+    return Setup(_serve(upstream, "doc-2024-success"), store)
 
 
 ALL_FAULTS = {
@@ -764,13 +851,21 @@ def _check(
         assert problem["type"] == f"urn:dlf-status:problem:{fault.problem}"
     else:
         assert answer["headers"]["X-Dlf-Snapshot"] == fault.snapshot
-    kept = stored_keys(store)
+    # A strict S3 store keeps its conditional-write probe object beside the snapshots.
+    kept = [key for key in stored_keys(store) if key != PROBE_KEY]
     assert len(kept) == fault.kept, kept
     for secret in SECRETS:
         assert secret not in body
     messages = {record.getMessage() for record in caplog.records}
     expected_message = fault.logged.split("`")[1]
     assert expected_message in messages, messages
+    if fault.log_detail is not None:
+        details = [
+            str(getattr(record, "detail", ""))
+            for record in caplog.records
+            if record.getMessage() == expected_message
+        ]
+        assert any(fault.log_detail in detail for detail in details), details
 
 
 def _run_upstream_fault(
@@ -829,12 +924,13 @@ def test_store_fault(
     upstream: HTTPServer,
     validator: ResponseValidator,
     seaweed: SeaweedServer,
+    rclone_s3: Rclone,
     caplog: pytest.LogCaptureFixture,
     no_secret_escapes: None,
 ) -> None:
     fault, setup_fault = STORE_FAULTS[name]
     with ExitStack() as stack:
-        setup = setup_fault(upstream, stack, seaweed)
+        setup = setup_fault(upstream, stack, seaweed, rclone_s3)
         assert setup.store is not None
         app = FunctionApp(_service(setup, setup.store, validator, AKSK))
 
@@ -844,11 +940,11 @@ def test_store_fault(
 
 
 def test_a_lost_race_keeps_the_newer_observation_as_latest(
-    upstream: HTTPServer, validator: ResponseValidator, seaweed: SeaweedServer
+    upstream: HTTPServer, validator: ResponseValidator, seaweed: SeaweedServer, rclone_s3: Rclone
 ) -> None:
     _, setup_fault = STORE_FAULTS["a conditional write that loses a race"]
     with ExitStack() as stack:
-        setup = setup_fault(upstream, stack, seaweed)
+        setup = setup_fault(upstream, stack, seaweed, rclone_s3)
         assert setup.store is not None
         FunctionApp(_service(setup, setup.store, validator, AKSK)).handle(
             http_api_event(PROJECT, "job_sms")
@@ -903,3 +999,45 @@ def test_the_readme_fault_table_is_this_table() -> None:
     ]
 
     assert rows == [[f.name, f.caller_sees, f.stored, f.logged] for f in ALL_FAULTS.values()]
+
+
+def test_an_unpublished_transition_is_published_by_the_next_observation(
+    upstream: HTTPServer, validator: ResponseValidator, seaweed: SeaweedServer, rclone_s3: Rclone
+) -> None:
+    from dlf_status.domain import jsoncodec
+    from tests.support.transitions import assert_chain
+
+    name = "a transition record that cannot be published after latest.json was replaced"
+    with ExitStack() as stack:
+        setup = STORE_FAULTS[name][1](upstream, stack, seaweed, rclone_s3)
+        assert setup.store is not None
+        assert setup.inspect is not None
+        failed = FunctionApp(_service(setup, setup.store, validator, AKSK)).handle(
+            http_api_event(PROJECT, "job_sms")
+        )
+    healthy = setup.inspect
+    # Another container, the store healthy again: the same answer, a new observation.
+    later = FunctionApp(_service(setup, healthy, validator, AKSK)).handle(
+        http_api_event(PROJECT, "job_sms")
+    )
+
+    keys = stored_keys(healthy)
+    records = [
+        jsoncodec.loads(stored.body)
+        for key in keys
+        if key.startswith("transitions/") and (stored := healthy.get(key)) is not None
+    ]
+    history = sorted(
+        (
+            jsoncodec.loads(stored.body)
+            for key in keys
+            if key.startswith("history/") and (stored := healthy.get(key)) is not None
+        ),
+        key=lambda document: document["observed_at"],
+    )
+    assert failed["headers"]["X-Dlf-Snapshot"] == "failed"
+    assert later["headers"]["X-Dlf-Snapshot"] == "unchanged"
+    assert [(c["from"], c["to"]) for r in records for c in r["changes"] if c["scope"] == "job"] == [
+        ("STOPPED", "NORMAL")
+    ]
+    assert_chain(records, history)

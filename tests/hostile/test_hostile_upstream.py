@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlf_status.bootstrap import build_function_app
+from dlf_status.domain.normalize import SCHEMA_VERSION
 from dlf_status.entrypoints.app import FunctionApp
 from dlf_status.entrypoints.cli import main
 from dlf_status.observability import NullMetrics, logger
@@ -181,7 +182,7 @@ def check_http(answer: dict[str, Any], expected: str, *, stale: bool) -> None:
     if expected == DOCUMENT or stale:
         assert answer["statusCode"] == 200, body
         assert answer["headers"]["Content-Type"] == "application/json"
-        assert body["schema_version"] == "1.0"
+        assert body["schema_version"] == SCHEMA_VERSION
         assert body.get("stale", False) is stale
         if stale:
             assert answer["headers"]["X-Dlf-Upstream-Error"] == expected
@@ -194,7 +195,7 @@ def check_http(answer: dict[str, Any], expected: str, *, stale: bool) -> None:
 
 def check_direct(answer: dict[str, Any], expected: str, *, stale: bool) -> None:
     if expected == DOCUMENT or stale:
-        assert answer["schema_version"] == "1.0", answer
+        assert answer["schema_version"] == SCHEMA_VERSION, answer
         assert answer.get("stale", False) is stale
         return
     assert answer["type"] == f"urn:dlf-status:problem:{expected}", answer

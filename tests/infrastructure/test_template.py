@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -80,6 +82,39 @@ def test_the_function_may_read_and_write_snapshots_but_not_delete_them(
         actions.update(action if isinstance(action, list) else [action])
 
     assert actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+
+
+def test_the_function_may_write_every_key_it_writes(template: dict[str, Any]) -> None:
+    from dlf_status.adapters.store_s3 import PROBE_KEY
+    from dlf_status.domain.model import JobRef
+    from dlf_status.domain.snapshots import (
+        history_key,
+        latest_key,
+        staged_transition_key,
+        transition_key,
+    )
+
+    [function] = resources(template, "AWS::Serverless::Function").values()
+    [writes] = [
+        statement
+        for statement in function["Properties"]["Policies"][0]["Statement"]
+        if "s3:PutObject" in statement["Action"]
+    ]
+    allowed = [
+        resource["Fn::Sub"].removeprefix("${SnapshotBucket.Arn}/")
+        for resource in writes["Resource"]
+    ]
+    job, moment = JobRef.parse("p", "j"), datetime(2026, 11, 25, tzinfo=UTC)
+    keys = [
+        history_key(job, moment, "0" * 64),
+        latest_key(job),
+        transition_key(job, moment, "0" * 64),
+        staged_transition_key(job, moment, "0" * 64, "1" * 64),
+        PROBE_KEY,
+    ]
+
+    for key in keys:
+        assert any(fnmatch.fnmatchcase(key, pattern) for pattern in allowed), key
 
 
 def test_schedule_failures_and_async_failures_have_somewhere_to_go(

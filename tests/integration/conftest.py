@@ -25,11 +25,13 @@ from dlf_status.adapters.store_s3 import S3Store
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.bootstrap import build_reference_validator
 from dlf_status.config import Credentials, UpstreamSettings
+from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.ports import ObjectStore
 from dlf_status.service import StatusService
 from tests.support.seaweed import SeaweedServer
+from tests.support.transitions import assert_valid_records
 
 pytestmark = pytest.mark.integration
 
@@ -109,18 +111,33 @@ def make_client(
     return make
 
 
+def check_transition_records(store: ObjectStore) -> None:
+    """Every transition record in the store follows the published schema."""
+    records = []
+    for key in stored_keys(store):
+        stored = store.get(key) if key.startswith("transitions/") else None
+        if stored is not None:
+            records.append(jsoncodec.loads(stored.body))
+    assert_valid_records(records)
+
+
 @pytest.fixture
-def s3_store(seaweed: SeaweedServer) -> S3Store:
+def s3_store(seaweed: SeaweedServer) -> Iterator[S3Store]:
     """A fresh prefix in the shared bucket: tests never see each other's objects."""
-    return S3Store(seaweed.client(), seaweed.bucket, f"test-{uuid.uuid4().hex[:12]}")
+    store = S3Store(seaweed.client(), seaweed.bucket, f"test-{uuid.uuid4().hex[:12]}")
+    yield store
+    check_transition_records(store)
 
 
 @pytest.fixture(params=["s3", "local"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
     if request.param == "local":
-        return LocalDirectoryStore(tmp_path / "snapshots")
+        local = LocalDirectoryStore(tmp_path / "snapshots")
+        yield local
+        check_transition_records(local)
+        return
     store: ObjectStore = request.getfixturevalue("s3_store")
-    return store
+    yield store
 
 
 @pytest.fixture(scope="session")

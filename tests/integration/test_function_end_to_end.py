@@ -11,7 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from contract_tests.support import INVALID_FIXTURES, VALID_FIXTURES
-from dlf_status.adapters.store_s3 import S3Store
+from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.ports import ObjectStore
@@ -100,9 +100,10 @@ def test_s3_objects_carry_the_schema_version_and_content_hash(
     make_service(store=store).observe(JOB)
 
     bucket, _, prefix = store.location.removeprefix("s3://").partition("/")
-    for key in stored_keys(store):
+    # (not the conditional-write probe: it is no snapshot)
+    for key in [key for key in stored_keys(store) if key != PROBE_KEY]:
         head = store.client.head_object(Bucket=bucket, Key=f"{prefix}/{key}")
-        assert head["Metadata"]["schema-version"] == "1.0"
+        assert head["Metadata"]["schema-version"] == "1.1"
         assert len(head["Metadata"]["content-hash"]) == 64
         assert head["ContentType"] == "application/json"
 
@@ -164,6 +165,8 @@ EXPECTED_STATUS = {
     "gateway-429-no-retry-after": 502,
     "gateway-429-retry-after": 502,
     "gateway-504-backend-timeout": 504,
+    "java-nulls": 200,
+    "java-nulls-no-nodes": 200,
     "nodes-empty": 200,
     "nodes-missing": 200,
     "sdk-extra-statuses": 200,
@@ -179,6 +182,7 @@ EXPECTED_STATUS = {
     "dlf-error-bad-code": 502,
     "gateway-401-without-request-id": 502,
     "html-on-200": 502,
+    "job-name-null": 200,
     "job-without-name": 200,
     "node-without-name": 200,
     "nodes-not-a-list": 200,
@@ -251,7 +255,9 @@ def test_strict_mode_turns_a_violation_into_a_502(
     assert answer["statusCode"] == 502
     problem = body_of(answer)
     assert problem["type"] == "urn:dlf-status:problem:contract-violation"
-    assert problem["violations"] == [{"path": "$.status", "message": "3 is not of type 'string'"}]
+    assert problem["violations"] == [
+        {"path": "$.status", "message": "3 is not of type 'string', 'null'"}
+    ]
 
 
 def test_when_the_upstream_fails_the_latest_snapshot_is_served_stale(

@@ -4,6 +4,11 @@ no local SQS server runs here); `dlf-status poll`."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +18,7 @@ import pytest
 from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
-from dlf_status.adapters.job_list import read_job_list
+from dlf_status.adapters.job_list import MAX_JOB_LIST_BYTES, read_job_list
 from dlf_status.adapters.queue_sqs import QueueError, SqsJobQueue
 from dlf_status.entrypoints.cli import main
 from dlf_status.errors import InvalidInput
@@ -55,6 +60,133 @@ def test_a_job_list_is_read_from_s3(
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
     assert read_job_list(f"s3://{seaweed.bucket}/config/jobs.json", seaweed.endpoint) == JOBS
+
+
+@pytest.fixture
+def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+def test_an_s3_list_over_the_limit_is_refused_on_its_length(
+    seaweed: SeaweedServer, s3_credentials: None
+) -> None:
+    key = f"config/{uuid.uuid4().hex}/big.json"
+    seaweed.client().put_object(
+        Bucket=seaweed.bucket, Key=key, Body=b" " * MAX_JOB_LIST_BYTES + b"[]"
+    )
+
+    with pytest.raises(InvalidInput, match="is larger than 1,048,576 bytes"):
+        read_job_list(f"s3://{seaweed.bucket}/{key}", seaweed.endpoint)
+
+
+def test_an_s3_list_with_an_alias_bomb_is_refused(
+    seaweed: SeaweedServer, s3_credentials: None
+) -> None:
+    key = f"config/{uuid.uuid4().hex}/jobs.yaml"
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    seaweed.client().put_object(Bucket=seaweed.bucket, Key=key, Body=bomb.encode())
+
+    with pytest.raises(InvalidInput, match=r"uses a YAML alias \(\*a\)"):
+        read_job_list(f"s3://{seaweed.bucket}/{key}", seaweed.endpoint)
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("s3://snapshots/config/absent.json", "cannot read the job list s3://snapshots/config/"),
+        ("s3://", "names no bucket"),
+        ("s3://Bad_Bucket/jobs.json", "names bucket 'Bad_Bucket'"),
+        ("s3://snapshots/", "names no object key"),
+        ("s3://snapshots/a/../jobs.json", "'..' segment"),
+    ],
+)
+def test_an_s3_list_that_cannot_be_read_is_invalid_input(
+    seaweed: SeaweedServer, s3_credentials: None, uri: str, message: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        read_job_list(uri, seaweed.endpoint)
+
+    assert message in caught.value.detail
+
+
+class EndlessObject:
+    """An S3 endpoint whose GetObject answer never ends and states no length."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> EndlessObject:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._listener.close()
+
+    def _serve(self) -> None:
+        try:
+            connection, _ = self._listener.accept()
+        except OSError:
+            return
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(4096)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
+            chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+            try:
+                while True:
+                    connection.sendall(chunk)
+                    self.sent += 65536
+            except OSError:
+                return  # the reader hung up: what it should do
+
+
+def test_an_s3_list_without_a_length_is_read_only_to_the_limit(s3_credentials: None) -> None:
+    """The call returning at all is the proof: the object never ends."""
+    with (
+        EndlessObject() as store,
+        pytest.raises(InvalidInput, match="is larger than 1,048,576 bytes"),
+    ):
+        read_job_list("s3://snapshots/config/jobs.json", store.url)
+
+
+def test_a_600_mb_list_costs_the_limit_not_its_size(tmp_path: Path) -> None:
+    """Peak memory of a fresh process reading it (a sparse file: no disk used). VmHWM,
+    not getrusage's ru_maxrss, which on Linux carries the parent's (pytest's) peak over
+    fork and exec."""
+    path = tmp_path / "jobs.json"
+    with path.open("wb") as handle:
+        handle.truncate(600 << 20)
+    script = (
+        "import pathlib, sys\n"
+        "from dlf_status.adapters.job_list import read_job_list\n"
+        "from dlf_status.errors import InvalidInput\n"
+        "try:\n    read_job_list(sys.argv[1])\n"
+        "except InvalidInput as error:\n    print(error.detail)\n"
+        "status = pathlib.Path('/proc/self/status').read_text()\n"
+        "print([line.split()[1] for line in status.splitlines() if line.startswith('VmHWM:')][0])\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+
+    detail, peak_kib = result.stdout.splitlines()
+    assert "is larger than 1,048,576 bytes" in detail
+    assert int(peak_kib) < 300 * 1024  # the file alone would be 600 MiB
 
 
 @pytest.mark.parametrize(

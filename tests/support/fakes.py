@@ -10,12 +10,19 @@ from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
 from dlf_status.domain.ports import StoredObject, UpstreamCall
 from dlf_status.domain.snapshots import latest_key
+from tests.support.transitions import assert_valid_records
 
 
 @dataclass
 class MemoryStore:
+    """Conditional writes as S3 does them, metadata kept; every transition record
+    written is checked against the published schema, and every body latest.json
+    ever held is kept in `replaced` (as a versioned bucket would)."""
+
     objects: dict[str, bytes] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    replaced: dict[str, list[bytes]] = field(default_factory=dict)
     # replace() calls that lose to an invisible concurrent writer before succeeding
     races_to_lose: int = 0
     racer: dict[str, Any] | None = None
@@ -27,12 +34,14 @@ class MemoryStore:
     def get(self, key: str) -> StoredObject | None:
         if key not in self.objects:
             return None
-        return StoredObject(self.objects[key], str(self.versions[key]))
+        return StoredObject(self.objects[key], str(self.versions[key]), self.metadata.get(key, {}))
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
         if key in self.objects:
             return False
-        self._put(key, body)
+        if key.startswith("transitions/"):
+            assert_valid_records([jsoncodec.loads(body)])
+        self._put(key, body, metadata)
         return True
 
     def replace(
@@ -46,19 +55,70 @@ class MemoryStore:
         current = str(self.versions[key]) if key in self.objects else None
         if current != expected_version:
             return None
-        self._put(key, body)
+        self._put(key, body, metadata)
         return str(self.versions[key])
 
-    def _put(self, key: str, body: bytes) -> None:
+    def _put(self, key: str, body: bytes, metadata: Mapping[str, str] | None = None) -> None:
         self.objects[key] = body
         self.versions[key] = self.versions.get(key, 0) + 1
+        self.metadata[key] = dict(metadata or {})
+        if key.endswith("/latest.json"):
+            self.replaced.setdefault(key, []).append(body)
 
     def history(self) -> list[str]:
         return sorted(key for key in self.objects if key.startswith("history/"))
 
+    def transitions(self) -> list[dict[str, Any]]:
+        """The published transition records, in key order."""
+        return [
+            jsoncodec.loads(self.objects[key])
+            for key in sorted(self.objects)
+            if key.startswith("transitions/")
+        ]
+
+    def latest_versions(self, job: JobRef) -> list[dict[str, Any]]:
+        """Every document latest.json of `job` held, oldest first."""
+        return [jsoncodec.loads(body) for body in self.replaced.get(latest_key(job), [])]
+
     def latest(self, job: JobRef) -> dict[str, Any]:
         loaded: dict[str, Any] = jsoncodec.loads(self.objects[latest_key(job)])
         return loaded
+
+
+class Killed(BaseException):
+    """The process dies here (a Lambda stopped between two PUTs)."""
+
+
+class FaultyStore(MemoryStore):
+    """Fails the next publication of a transition record: a store error, or death."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_publish: list[BaseException] = []
+        self.fail_replace: list[BaseException] = []
+        self.hide_published_once = False
+        self.calls: list[tuple[str, str]] = []
+
+    def get(self, key: str) -> Any:
+        self.calls.append(("get", key))
+        if key.startswith("transitions/") and self.hide_published_once:
+            self.hide_published_once = False
+            return None
+        return super().get(key)
+
+    def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
+        self.calls.append(("create", key))
+        if key.startswith("transitions/") and self.fail_publish:
+            raise self.fail_publish.pop(0)
+        return super().create(key, body, metadata)
+
+    def replace(
+        self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
+    ) -> str | None:
+        self.calls.append(("replace", key))
+        if self.fail_replace:
+            raise self.fail_replace.pop(0)
+        return super().replace(key, body, metadata, expected_version)
 
 
 @dataclass

@@ -89,12 +89,25 @@ SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message></Error>"
 )
+# What AWS answers to a PUT with If-Match on a key that does not exist.
+NO_SUCH_KEY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
+    b"<Message>The specified key does not exist.</Message></Error>"
+)
 
 
 class S3Proxy:
-    """A transparent proxy to an S3 endpoint that throttles chosen requests."""
+    """A transparent proxy to an S3 endpoint that throttles chosen requests (or
+    answers them with another error: `status` and `error`)."""
 
-    def __init__(self, target: str, throttle: Callable[[str, str], bool]) -> None:
+    def __init__(
+        self,
+        target: str,
+        throttle: Callable[[str, str], bool],
+        *,
+        status: int = 503,
+        error: bytes = SLOW_DOWN,
+    ) -> None:
         self.target = target.removeprefix("http://")
         self.throttle = throttle
         self.throttled = 0
@@ -109,11 +122,11 @@ class S3Proxy:
                 body = self.rfile.read(length) if length else b""
                 if proxy.throttle(self.command, self.path):
                     proxy.throttled += 1
-                    self.send_response(503)
+                    self.send_response(status)
                     self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(SLOW_DOWN)))
+                    self.send_header("Content-Length", str(len(error)))
                     self.end_headers()
-                    self.wfile.write(SLOW_DOWN)
+                    self.wfile.write(error)
                     return
                 proxy.forwarded += 1
                 upstream = http.client.HTTPConnection(proxy.target, timeout=10)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from dlf_status.entrypoints.app import FunctionApp
 from dlf_status.entrypoints.local_server import make_server
 
 
 @contextmanager
-def serving(app: FunctionApp) -> Iterator[str]:
-    """Serve `app` on a free loopback port; yields its base URL, stops on exit."""
-    server = make_server(app, "127.0.0.1", 0)
+def serving(app: FunctionApp, **options: Any) -> Iterator[str]:
+    """Serve `app` on a free loopback port; yields its base URL, stops on exit.
+    `options` go to make_server (timeout, max_connections)."""
+    server = make_server(app, "127.0.0.1", 0, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -30,7 +30,7 @@ def test_validate_prints_one_line_per_violation_and_exits_1(
 
     out, _ = capsys.readouterr()
     assert code == 1
-    assert out.splitlines() == ['$.status: 3 is not of type "string"']
+    assert out.splitlines() == ['$.status: 3 is not of types "null", "string"']
 
 
 def test_validate_with_the_reference_validator(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,7 +38,7 @@ def test_validate_with_the_reference_validator(capsys: pytest.CaptureFixture[str
 
     out, _ = capsys.readouterr()
     assert code == 1
-    assert out.splitlines() == ["$.status: 3 is not of type 'string'"]
+    assert out.splitlines() == ["$.status: 3 is not of type 'string', 'null'"]
 
 
 def test_validate_a_raw_body_with_an_explicit_status(

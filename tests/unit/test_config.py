@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 from huaweicloudsdkdgc.v1.region.dgc_region import DgcRegion
 
-from dlf_status.config import KNOWN_REGIONS, VARIABLES, Credentials, Settings, endpoint_for_region
+from dlf_status.config import (
+    KNOWN_REGIONS,
+    VARIABLES,
+    Credentials,
+    Settings,
+    SnapshotConsistency,
+    endpoint_for_region,
+)
 from dlf_status.domain.model import ValidationMode
 from dlf_status.errors import ConfigurationError
 
@@ -41,9 +48,9 @@ def test_an_explicit_endpoint_wins_over_the_region() -> None:
         ({"DLF_REGION": ""}, "set DLF_ENDPOINT or DLF_REGION"),
         ({"DLF_ENDPOINT": "ftp://x"}, "DLF_ENDPOINT must be an http"),
         ({"DLF_ENDPOINT": "https://user:pw@host"}, "must not carry"),
-        ({"DLF_DEADLINE": "0"}, "DLF_DEADLINE must be a positive number"),
-        ({"DLF_DEADLINE": "soon"}, "DLF_DEADLINE must be a number"),
-        ({"DLF_MAX_ATTEMPTS": "-1"}, "DLF_MAX_ATTEMPTS must be a positive integer"),
+        ({"DLF_DEADLINE": "0"}, "DLF_DEADLINE must be a number of seconds from 0.001 to 900"),
+        ({"DLF_DEADLINE": "soon"}, "DLF_DEADLINE must be a number of seconds"),
+        ({"DLF_MAX_ATTEMPTS": "-1"}, "DLF_MAX_ATTEMPTS must be a whole number from 1 to 10"),
         ({"VALIDATION_MODE": "loose"}, "VALIDATION_MODE must be lenient or strict"),
         ({"SERVE_STALE": "maybe"}, "SERVE_STALE must be true or false"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
@@ -54,11 +61,27 @@ def test_an_explicit_endpoint_wins_over_the_region() -> None:
             "a security token needs an AK/SK",
         ),
         ({"AWS_ENDPOINT_URL_S3": "localhost:8333"}, "AWS_ENDPOINT_URL_S3 must be an http"),
+        ({"S3_ADDRESSING_STYLE": "dns"}, "S3_ADDRESSING_STYLE must be auto, virtual or path"),
+        (
+            {"SNAPSHOT_CONSISTENCY": "eventual"},
+            "SNAPSHOT_CONSISTENCY must be strict or best-effort",
+        ),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         Settings.from_environ({**MINIMAL, **overrides})
+
+
+def test_stores_are_checked_and_addressed_as_they_allow_by_default() -> None:
+    defaults = Settings.from_environ(MINIMAL)
+    chosen = Settings.from_environ(
+        {**MINIMAL, "S3_ADDRESSING_STYLE": "Path", "SNAPSHOT_CONSISTENCY": "BEST-EFFORT"}
+    )
+
+    assert (defaults.s3_addressing_style, defaults.snapshot_consistency) == ("auto", "strict")
+    assert (chosen.s3_addressing_style, chosen.snapshot_consistency) == ("path", "best-effort")
+    assert chosen.snapshot_consistency is SnapshotConsistency.BEST_EFFORT
 
 
 def test_a_credentials_secret_defers_credentials_to_bootstrap() -> None:
@@ -89,3 +112,111 @@ def test_the_readme_configuration_table_is_the_code_s() -> None:
     ]
 
     assert rows == [[v.name, v.default, v.meaning] for v in VARIABLES]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DLF_ENDPOINT", "http://[::1", "DLF_ENDPOINT has an invalid IPv6 host"),
+        ("DLF_ENDPOINT", "http://[::1]x", "DLF_ENDPOINT has an invalid IPv6 host"),
+        ("DLF_ENDPOINT", "http://h:99999", "DLF_ENDPOINT must have a port from 1 to 65535"),
+        ("DLF_ENDPOINT", "http://h:0", "DLF_ENDPOINT must have a port from 1 to 65535"),
+        ("DLF_ENDPOINT", "http://h:", "DLF_ENDPOINT must have a port from 1 to 65535"),
+        ("DLF_ENDPOINT", "http://h:+80", "DLF_ENDPOINT must have a port from 1 to 65535"),
+        ("DLF_ENDPOINT", "http://h:8_0", "DLF_ENDPOINT must have a port from 1 to 65535"),
+        ("DLF_ENDPOINT", "http://h:\uff18\uff10", "DLF_ENDPOINT must be an http(s) URL of"),
+        ("DLF_ENDPOINT", "http://exa mple.com", "DLF_ENDPOINT must be an http(s) URL of"),
+        ("DLF_ENDPOINT", "http://h\\@evil", "DLF_ENDPOINT must not carry credentials"),
+        ("DLF_ENDPOINT", "http://h/?", "DLF_ENDPOINT must not carry a query"),
+        ("DLF_ENDPOINT", "http://-h-/", "DLF_ENDPOINT has an invalid host name"),
+        ("DLF_ENDPOINT", "http:///path", "DLF_ENDPOINT has an invalid host name"),
+        ("DLF_ENDPOINT", "http://h/%zz", "DLF_ENDPOINT has a '%' that is not an escape"),
+        ("DLF_ENDPOINT", "http://h\udcff", "DLF_ENDPOINT is not valid UTF-8"),
+        ("DLF_ENDPOINT", "http://h/\u202eexe", "DLF_ENDPOINT holds a control character (U+202E)"),
+        ("AWS_ENDPOINT_URL_S3", "http://[::1", "AWS_ENDPOINT_URL_S3 has an invalid IPv6"),
+        ("AWS_ENDPOINT_URL_S3", "http://h:65536", "AWS_ENDPOINT_URL_S3 must have a port"),
+        ("FANOUT_QUEUE_URL", "sqs://queue", "FANOUT_QUEUE_URL must be an http(s) URL"),
+        ("SNAPSHOT_URI", "s3://", "SNAPSHOT_URI 's3://' names no bucket"),
+        ("SNAPSHOT_URI", "s3:///prefix", "names no bucket"),
+        ("SNAPSHOT_URI", "s3://ab/x", "names bucket 'ab': S3 bucket names are 3 to 63"),
+        ("SNAPSHOT_URI", "s3://Snapshots/x", "names bucket 'Snapshots'"),
+        ("SNAPSHOT_URI", "s3://under_score", "names bucket 'under_score'"),
+        ("SNAPSHOT_URI", "s3://a..b/x", "names bucket 'a..b'"),
+        ("SNAPSHOT_URI", "s3://192.168.1.1/x", "names bucket '192.168.1.1'"),
+        ("SNAPSHOT_URI", "s3://" + "a" * 64, "S3 bucket names are 3 to 63"),
+        ("SNAPSHOT_URI", "s3://bucket/a/../b", "'..' segment"),
+        ("SNAPSHOT_URI", "s3://bucket/a//b", "empty, '.' or '..' segment"),
+        ("SNAPSHOT_URI", "s3://bucket/" + "p" * 257, "a key longer than 256 bytes"),
+        ("SNAPSHOT_URI", "gs://bucket/x", "SNAPSHOT_URI must be s3://... or a local path"),
+        ("SNAPSHOT_URI", "/x/" * 2000, "SNAPSHOT_URI is a path longer than 4096 bytes"),
+        ("JOBS_URI", "s3://bucket", "JOBS_URI 's3://bucket' names no object key"),
+        ("JOBS_URI", "s3://bucket/config/", "names no object key"),
+        ("JOBS_URI", "https://host/jobs.json", "JOBS_URI must be s3://... or a local path"),
+        ("DLF_CONNECT_TIMEOUT", "inf", "DLF_CONNECT_TIMEOUT must be a number of seconds"),
+        ("DLF_READ_TIMEOUT", "nan", "DLF_READ_TIMEOUT must be a number of seconds"),
+        ("DLF_DEADLINE", "1e309", "DLF_DEADLINE must be a number of seconds"),
+        ("DLF_DEADLINE", "1e-320", "DLF_DEADLINE must be a number of seconds"),
+        ("DLF_DEADLINE", "901", "DLF_DEADLINE must be a number of seconds from 0.001 to 900"),
+        ("DLF_DEADLINE", "\uff11\uff10", "DLF_DEADLINE must be a number of seconds"),
+        ("DLF_RETRY_AFTER_CAP", "-1", "DLF_RETRY_AFTER_CAP must be a number of seconds"),
+        ("DLF_MAX_ATTEMPTS", "9" * 5000, "DLF_MAX_ATTEMPTS must be a whole number from 1 to 10"),
+        ("DLF_MAX_ATTEMPTS", "1_0", "DLF_MAX_ATTEMPTS must be a whole number"),
+        ("DLF_MAX_ATTEMPTS", "\u00b2", "DLF_MAX_ATTEMPTS must be a whole number"),
+        ("DLF_MAX_RESPONSE_BYTES", "99999999999999999999", "from 1,024 to 67,108,864"),
+        ("POLL_CONCURRENCY", "0", "POLL_CONCURRENCY must be a whole number from 1 to 256"),
+        ("POLL_CONCURRENCY", "100000000", "POLL_CONCURRENCY must be a whole number"),
+        ("FANOUT_THRESHOLD", "-5", "FANOUT_THRESHOLD must be a whole number"),
+        ("LOG_LEVEL", "debug\x00", "LOG_LEVEL holds a control character (U+0000) at position 5"),
+        ("LOG_LEVEL", "TRACE", "LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+        ("SERVE_STALE", "\udcff", "SERVE_STALE is not valid UTF-8"),
+        ("DLF_CREDENTIALS_SECRET", "dlf creds", "DLF_CREDENTIALS_SECRET must be a Secrets"),
+        ("DLF_REGION", "r" * 500, "DLF_REGION 'rrrr"),
+    ],
+)
+def test_each_class_of_bad_value_is_refused_by_name(name: str, value: str, message: str) -> None:
+    environ = {**MINIMAL, name: value}
+
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_environ(environ)
+
+    assert message in caught.value.detail
+    assert caught.value.detail.isprintable()
+    assert len(caught.value.detail) < 400
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "field", "expected"),
+    [
+        ("DLF_ENDPOINT", "http://[::1]:8080/", "endpoint", "http://[::1]:8080"),
+        (
+            "DLF_ENDPOINT",
+            "https://host.example:443/proxy/",
+            "endpoint",
+            "https://host.example:443/proxy",
+        ),
+        ("DLF_ENDPOINT", "http://my_service:65535", "endpoint", "http://my_service:65535"),
+        ("SNAPSHOT_URI", "s3://snapshots-1.example/", "snapshot_uri", "s3://snapshots-1.example/"),
+        ("SNAPSHOT_URI", "  ", "snapshot_uri", "./snapshots"),
+        ("SNAPSHOT_URI", "/srv/\u5feb\u7167", "snapshot_uri", "/srv/\u5feb\u7167"),
+        ("JOBS_URI", "s3://bucket/config/jobs.yaml", "jobs_uri", "s3://bucket/config/jobs.yaml"),
+        ("DLF_DEADLINE", ".5", "deadline", 0.5),
+        ("DLF_DEADLINE", "900", "deadline", 900.0),
+        ("DLF_CONNECT_TIMEOUT", "3.", "connect_timeout", 3.0),
+        ("DLF_MAX_ATTEMPTS", "010", "max_attempts", 10),
+        ("POLL_CONCURRENCY", "", "poll_concurrency", 16),
+        ("POLL_CONCURRENCY", "256\n", "poll_concurrency", 256),
+    ],
+)
+def test_good_values_are_read(name: str, value: str, field: str, expected: object) -> None:
+    parsed = Settings.from_environ({**MINIMAL, name: value})
+
+    holder = parsed.upstream if field in parsed.upstream._fields else parsed
+    assert getattr(holder, field) == expected
+
+
+def test_a_credential_with_a_control_character_is_refused_without_quoting_it() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_environ({**MINIMAL, "DLF_AUTH_TOKEN": "token\nvalue-secret"})
+
+    assert "DLF_AUTH_TOKEN" in caught.value.detail
+    assert "secret" not in caught.value.detail

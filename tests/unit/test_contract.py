@@ -84,4 +84,4 @@ def test_a_violation_message_is_cut_and_printable_whatever_the_value_it_quotes()
 
     assert violation.message.isprintable()
     assert len(violation.message) == MAX_MESSAGE_LENGTH
-    assert violation.message.startswith('"   vvv')
+    assert violation.message.startswith('"\\x01\\u202e\\x85vvv')

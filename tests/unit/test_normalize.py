@@ -7,6 +7,7 @@ import pytest
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport, Violation
+from dlf_status.domain.extra_keys import decode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.normalize import Source, content_hash, normalise
 
@@ -25,7 +26,7 @@ def violations_of(document: dict[str, Any]) -> dict[str, str]:
 def test_the_document_carries_version_time_and_source() -> None:
     document = run({"name": "job"})
 
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == "1.1"
     assert document["observed_at"] == "2026-05-04T03:02:01.987Z"
     assert document["source"] == {
         "project_id": "p1",
@@ -62,7 +63,8 @@ def test_when_two_spellings_are_present_the_first_wins_and_the_other_is_kept() -
     document = run({"name": "j", "nodes": [{"name": "n", "type": "Shell", "nodeType": "CDMJob"}]})
 
     assert document["nodes"][0]["type"] == "Shell"
-    assert document["nodes"][0]["extra"] == {"nodeType": "CDMJob"}
+    assert document["nodes"][0]["extra"] == {"node^type": "CDMJob"}
+    assert decode_extra(document["nodes"][0]["extra"]) == {"nodeType": "CDMJob"}
 
 
 def test_job_fields_beyond_the_basics_are_named() -> None:
@@ -103,11 +105,11 @@ def test_an_unreadable_value_becomes_null_plus_a_violation_and_is_kept_in_extra(
     assert document["job"]["status"] == "UNKNOWN"
     assert document["job"]["status_raw"] is None
     assert document["job"]["start_time"] is None
-    assert document["extra"] == {"status": 3, "startTime": "yesterday"}
+    assert decode_extra(document["extra"]) == {"status": 3, "startTime": "yesterday"}
     node = document["nodes"][0]
     assert node["metrics"]["total_get_bytes"] is None
     assert node["job_instance_id"] is None
-    assert node["extra"] == {"totalGetBytes": "12", "jobInstanceId": True}
+    assert decode_extra(node["extra"]) == {"totalGetBytes": "12", "jobInstanceId": True}
     assert set(violations_of(document)) == {
         "$.status",
         "$.startTime",

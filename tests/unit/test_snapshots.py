@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
+from urllib.parse import unquote_to_bytes
 
 import pytest
 
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import (
     MAX_ENCODED_VALUE,
+    NULL_PARTITION,
     encode_partition_value,
     history_key,
     is_safe_key,
@@ -71,6 +74,60 @@ def test_an_overlong_value_is_cut_and_hashed_without_colliding() -> None:
     assert encoded_a != encoded_b
     assert "~" in encoded_a
     assert encoded_a.split("~")[0].count("%") * 3 == len(encoded_a.split("~")[0])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "作业" * 12,  # the cut used to land inside the 13th character: %E4~<hash>
+        "é" * 34,
+        "a" + "é" * 40,  # an odd start shifts the boundary by one byte
+        "🚀" * 17,
+        "x/" * 64,
+    ],
+)
+def test_a_cut_value_decodes_to_whole_characters_then_the_hash(name: str) -> None:
+    encoded = encode_partition_value(name)
+
+    head, _, digest = encoded.partition("~")
+    decoded_head = unquote_to_bytes(head).decode("utf-8")  # strict: raises on a split character
+    assert len(encoded) <= MAX_ENCODED_VALUE
+    assert name.startswith(decoded_head)
+    assert len(decoded_head) >= len(name) // 10
+    assert digest == hashlib.sha256(name.encode()).hexdigest()[:16]
+    # the next whole character would not have fitted
+    next_char = name[len(decoded_head)]
+    assert len(head) + len(next_char.encode()) * 3 > MAX_ENCODED_VALUE - 17
+
+
+def test_a_cut_at_a_character_boundary_is_the_cut_it_always_was() -> None:
+    # 61 escaped ASCII characters fill 183 places exactly: same key as before the fix.
+    name = "/" * 70
+
+    assert (
+        encode_partition_value(name)
+        == "%2F" * 61 + "~" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    )
+
+
+@pytest.mark.parametrize("field", ["project_id", "workspace", "job_name"])
+def test_no_value_is_the_null_partition(field: str) -> None:
+    values = {"project_id": PROJECT, "workspace": "ws1", "job_name": "j", field: NULL_PARTITION}
+    job = JobRef.parse(values["project_id"], values["job_name"], values["workspace"])
+
+    key = latest_key(job)
+
+    assert f"{field}=%5F_HIVE_DEFAULT_PARTITION__/" in key
+    assert NULL_PARTITION not in key.replace("%5F_HIVE", "")
+    assert unquote_to_bytes("%5F_HIVE_DEFAULT_PARTITION__").decode() == NULL_PARTITION
+
+
+def test_a_workspace_named_like_the_null_partition_is_not_the_default_workspace() -> None:
+    named = JobRef.parse(PROJECT, "j", NULL_PARTITION)
+    default = JobRef.parse(PROJECT, "j")
+
+    assert latest_key(named) != latest_key(default)
+    assert history_key(named, SLOT, HASH) != history_key(default, SLOT, HASH)
 
 
 @pytest.mark.parametrize(

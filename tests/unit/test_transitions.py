@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dlf_status.domain.contract import ValidationReport
-from dlf_status.domain.normalize import Source, normalise
+from dlf_status.domain.normalize import Source, content_hash, normalise
 from dlf_status.domain.transitions import status_changes, transition_record
+from tests.support.transitions import assert_valid_records, transition_schema
 
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -52,11 +53,45 @@ def test_the_same_statuses_are_no_change() -> None:
     assert status_changes(doc("NORMAL", {"a": "NORMAL"}), doc("NORMAL", {"a": "NORMAL"})) == []
 
 
-def test_the_record_names_both_observations() -> None:
-    before, after = doc("NORMAL", {}), doc("STOPPED", {})
+def test_the_record_names_both_observations_and_follows_the_published_schema() -> None:
+    before, after = doc("NORMAL", {"a": "NORMAL"}), doc("STOPPED", {"b": "STARTING"})
 
-    record = transition_record(before, after, status_changes(before, after))
+    record = transition_record(
+        before,
+        after,
+        status_changes(before, after),
+        previous_hash=content_hash(before),
+        current_hash=content_hash(after),
+    )
 
     assert record["kind"] == "status-transition"
     assert record["source"] == after["source"]
     assert record["previous_observed_at"] == before["observed_at"]
+    assert (record["previous_content_hash"], record["content_hash"]) == (
+        content_hash(before),
+        content_hash(after),
+    )
+    assert_valid_records([record])
+
+
+def test_the_schema_refuses_what_a_record_never_is() -> None:
+    before, after = doc("NORMAL", {}), doc("STOPPED", {})
+    good = transition_record(
+        before, after, status_changes(before, after), previous_hash="a" * 64, current_hash="b" * 64
+    )
+    job_change = good["changes"][0]
+    bad_records = [
+        {**good, "changes": []},
+        {**good, "changes": [{**job_change, "to": None}]},
+        {**good, "changes": [{**job_change, "node": "n"}]},
+        {
+            **good,
+            "changes": [{**job_change, "scope": "node", "node": "n", "from": None, "to": None}],
+        },
+        {**good, "content_hash": "B" * 64},
+        {**good, "observed_at": "2026-11-25T00:00:00Z"},
+        {**good, "surprise": 1},
+    ]
+
+    for bad in bad_records:
+        assert list(transition_schema().iter_errors(bad)), bad

@@ -1,23 +1,30 @@
 """Snapshots in S3 or any S3-compatible store (Huawei OBS, SeaweedFS, MinIO), via boto3.
 
 Conditional writes do the concurrency work: `If-None-Match: *` creates a key only
-once, `If-Match: <etag>` replaces only what was read. This is the only module
-that imports boto3 for snapshots.
+once, `If-Match: <etag>` replaces only what was read. Not every store honours them
+(some accept the headers and ignore them), so a strict store checks once, before its
+first write, on a probe key of its own. This is the only module that imports boto3
+for snapshots.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
+from urllib.parse import urlsplit
 
 import boto3
 from botocore import handlers
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dlf_status.config import S3AddressingStyle
 from dlf_status.domain.ports import StoredObject
-from dlf_status.domain.snapshots import is_safe_key
-from dlf_status.errors import StoreError
+from dlf_status.domain.snapshots import CONTROL_ROOT, is_safe_key
+from dlf_status.errors import ConditionalWritesIgnored, ConfigurationError, StoreError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -25,6 +32,17 @@ if TYPE_CHECKING:
 # 412: the condition failed; 409: another conditional write on the key is in flight.
 _LOST_RACE: Final = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+# Where a strict store proves that the store honours conditional writes. It never
+# needs deleting: the probe only ever writes the same bytes over it, or fails to.
+PROBE_KEY: Final = f"{CONTROL_ROOT}/conditional-write-probe"
+_PROBE_BODY: Final = b"dlf-status checks here that this store honours conditional writes\n"
+_NO_SUCH_ETAG: Final = '"00000000000000000000000000000000"'
+# A bucket name that is one DNS label, as virtual-hosted addressing puts it in the
+# host name (TLS wildcard certificates cover one label: no dots over https).
+_HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{1,61})[a-z0-9]")
+_DOTTED_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+Addressing = Literal["virtual", "path"]
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -36,17 +54,68 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def make_s3_client(endpoint_url: str | None, pool_size: int = 10) -> S3Client:
-    """One client per process. Path-style addressing and on-demand checksums for
-    S3-compatible stores, which do not all support virtual hosts or CRC defaults.
-    The connection pool matches the tick's threads: a smaller one makes threads
-    open and drop connections on every call."""
+def _bucket_is_a_host_name(bucket: str, secure: bool) -> bool:
+    if not 3 <= len(bucket) <= 63:
+        return False
+    if secure or "." not in bucket:
+        return _HOST_LABEL.fullmatch(bucket) is not None
+    return _DOTTED_HOST.fullmatch(bucket) is not None and not _is_ip(bucket)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def addressing_style_for(
+    configured: S3AddressingStyle, endpoint_url: str | None, bucket: str | None
+) -> Addressing:
+    """Virtual-hosted (`bucket.host/key`) wherever it can work, path-style
+    (`host/bucket/key`) otherwise, or what S3_ADDRESSING_STYLE forces.
+
+    Virtual-hosted cannot work with an IP literal or a localhost endpoint (no DNS
+    name to put the bucket in) or a bucket name that is not a host name (capitals,
+    underscores; dots over https, which no wildcard certificate covers). AWS
+    deprecated path-style and Huawei OBS refuses it on its public endpoints
+    (VirtualHostDomainRequired), so path-style is never the default where
+    virtual-hosted works. Without a bucket (not known yet), only the endpoint decides.
+    """
+    if configured == "path":
+        return "path"
+    parts = urlsplit(endpoint_url) if endpoint_url else None
+    host = (parts.hostname or "") if parts else ""
+    local = _is_ip(host) or host == "localhost" or host.endswith(".localhost")
+    secure = parts is None or parts.scheme == "https"
+    hostable = bucket is None or _bucket_is_a_host_name(bucket, secure)
+    if configured == "virtual":
+        if not hostable or _is_ip(host):
+            raise ConfigurationError(
+                f"S3_ADDRESSING_STYLE=virtual cannot reach bucket {bucket!r} at "
+                f"{endpoint_url or 'AWS S3'}: virtual-hosted addressing needs a host name "
+                "endpoint and a bucket name that is a DNS label; use auto or path"
+            )
+        return "virtual"
+    return "path" if local or not hostable else "virtual"
+
+
+def make_s3_client(
+    endpoint_url: str | None, pool_size: int = 10, *, addressing_style: Addressing | None = None
+) -> S3Client:
+    """One client per process. The addressing style is decided by
+    `addressing_style_for` (for the endpoint alone when none is given); checksums
+    on demand only, as S3-compatible stores do not all support CRC defaults. The
+    connection pool matches the tick's threads: a smaller one makes threads open
+    and drop connections on every call."""
+    style = addressing_style or addressing_style_for("auto", endpoint_url, None)
     config = Config(
         max_pool_connections=pool_size,
         connect_timeout=2,
         read_timeout=5,
         retries={"mode": "standard", "max_attempts": 3},
-        s3={"addressing_style": "path"} if endpoint_url else {},
+        s3={"addressing_style": style},
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
@@ -59,10 +128,26 @@ def make_s3_client(endpoint_url: str | None, pool_size: int = 10) -> S3Client:
 
 
 class S3Store:
-    def __init__(self, client: S3Client, bucket: str, prefix: str = "") -> None:
+    """`require_conditional_writes` (SNAPSHOT_CONSISTENCY=strict): before the first
+    write of this object (once per container), prove on PROBE_KEY that the store
+    refuses a create-only PUT of an existing key and a PUT on a wrong ETag; a store
+    that does not is refused for good, a probe that fails for another reason (the
+    store unreachable) is tried again on the next write."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        prefix: str = "",
+        *,
+        require_conditional_writes: bool = True,
+    ) -> None:
         self._client = client
         self._bucket = bucket
         self._prefix = prefix.strip("/")
+        self._writes_checked = not require_conditional_writes
+        self._refused: str | None = None
+        self._probe_lock = threading.Lock()
 
     @property
     def location(self) -> str:
@@ -88,15 +173,77 @@ class S3Store:
             raise self._error("read", full_key, exc) from None
         except BotoCoreError as exc:
             raise self._error("read", full_key, exc) from None
-        return StoredObject(body=body, version=answer["ETag"])
+        # Lower-cased: AWS sends metadata names in lower case, other stores (rclone) do not.
+        metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
+        return StoredObject(body=body, version=answer["ETag"], metadata=metadata)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
+        self._check_conditional_writes()
         return self._put(key, body, metadata, expected_version=None) is not None
 
     def replace(
         self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
     ) -> str | None:
+        self._check_conditional_writes()
         return self._put(key, body, metadata, expected_version=expected_version)
+
+    def _check_conditional_writes(self) -> None:
+        if self._writes_checked:
+            return
+        with self._probe_lock:  # one probe at a time; the tick's other threads wait
+            if self._refused is None and not self._writes_checked:
+                self._refused = self._probe()
+                self._writes_checked = self._refused is None
+            if self._refused is not None:
+                raise ConditionalWritesIgnored(
+                    f"the store at {self.location} ignores conditional writes "
+                    f"({self._refused}): history could be overwritten and latest.json lose "
+                    "updates; set SNAPSHOT_CONSISTENCY=best-effort to accept that"
+                )
+
+    def _probe(self) -> str | None:
+        """Why the store cannot be trusted with conditional writes, or None.
+
+        Two to three PUTs of the same bytes on a key of our own: puts and gets are
+        all the deployed function may do (it cannot delete)."""
+        key = self._key(PROBE_KEY)
+        create_only = self._probe_put(key)
+        if create_only == "written":  # the first probe of this store: the key exists now
+            create_only = self._probe_put(key)
+            if create_only == "written":
+                return "a create-only PUT (If-None-Match: *) replaced an existing object"
+        if create_only.startswith("unsupported"):
+            return f"it refuses If-None-Match: {create_only.removeprefix('unsupported ')}"
+        wrong_etag = self._probe_put(key, if_match=_NO_SUCH_ETAG)
+        if wrong_etag == "written":
+            return "a PUT with If-Match on a wrong ETag replaced the object"
+        if wrong_etag.startswith("unsupported"):
+            return f"it refuses If-Match: {wrong_etag.removeprefix('unsupported ')}"
+        return None
+
+    def _probe_put(self, key: str, *, if_match: str | None = None) -> str:
+        """A PUT with If-None-Match: * (or If-Match: `if_match`): 'written', 'refused'
+        (the condition held it back), or 'unsupported <code>'."""
+        try:
+            if if_match is None:
+                self._client.put_object(
+                    Bucket=self._bucket, Key=key, Body=_PROBE_BODY, IfNoneMatch="*"
+                )
+            else:
+                self._client.put_object(
+                    Bucket=self._bucket, Key=key, Body=_PROBE_BODY, IfMatch=if_match
+                )
+        except ClientError as exc:
+            code = _code(exc)
+            if code in _LOST_RACE:
+                return "refused"
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code == "NotImplemented" or status == 501:
+                return f"unsupported {code} (HTTP {status})"
+            raise self._error("check conditional writes on", key, exc) from None
+        except BotoCoreError as exc:
+            raise self._error("check conditional writes on", key, exc) from None
+        return "written"
 
     def _put(
         self, key: str, body: bytes, metadata: Mapping[str, str], *, expected_version: str | None
@@ -124,7 +271,10 @@ class S3Store:
                     IfMatch=expected_version,
                 )
         except ClientError as exc:
-            if _code(exc) in _LOST_RACE:
+            # If-Match on a key that is gone: AWS answers 404 NoSuchKey. What was
+            # read is not current any more, as with a 412.
+            lost = _LOST_RACE if expected_version is None else _LOST_RACE | _MISSING
+            if _code(exc) in lost:
                 return None
             raise self._error("write", full_key, exc) from None
         except BotoCoreError as exc:

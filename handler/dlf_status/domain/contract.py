@@ -38,12 +38,14 @@ class Violation(NamedTuple):
 
     @classmethod
     def of(cls, path: str, message: str) -> Violation:
-        """A violation whose message is cut to a readable length and printable: a
-        validator's message quotes the upstream's value, whatever it holds."""
+        """A violation whose message is printable and cut to a readable length: a
+        validator's message quotes the upstream's value, whatever it holds, so what is
+        not printable is escaped as Python spells it (`\\n`, `\\u202e`): one line that
+        still shows what was there (a pattern's `$(?!\\n)` reads as written)."""
+        if not message.isprintable():
+            message = "".join(char if char.isprintable() else repr(char)[1:-1] for char in message)
         if len(message) > MAX_MESSAGE_LENGTH:
             message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
-        if not message.isprintable():
-            message = "".join(char if char.isprintable() else " " for char in message)
         return cls(path, message)
 
     def as_json(self) -> dict[str, str]:

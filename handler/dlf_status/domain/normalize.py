@@ -8,8 +8,16 @@ The rules, in the order a reader needs them:
   under its own key, so no value and no spelling is lost;
 * statuses fold into six (see `statuses.py`), `status_raw` keeps the upstream word;
 * times become RFC 3339 UTC with milliseconds;
+* an optional field sent as null is absent (Java services write absent fields
+  as null): the field is null, nothing goes to `extra`, no violation; a null
+  spelling never outranks another spelling that has a value;
+* counters are integers; an integral number written with a fraction or an
+  exponent (`1.0`, `1e3`) is that integer, as JSON Schema reads it;
 * a value that cannot be read becomes null, its raw value goes to `extra` and a
   violation names it: nothing the upstream sent is dropped;
+* keys inside `extra` are encoded so that no two fold to one case-insensitive
+  name, and deep subtrees are kept as JSON text (`extra_keys.py`): engines that
+  infer a schema (DuckDB, Athena, Spark) read every document;
 * nodes are sorted by name (ties by content) and every key comes out sorted, so
   one body always gives the same bytes apart from `observed_at`.
 """
@@ -24,11 +32,13 @@ from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.contract import ValidationReport, Violation, ViolationList
+from dlf_status.domain.extra_keys import encode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.statuses import STATUS_MAP, STATUSES, UNKNOWN, normalise_status
 from dlf_status.domain.timestamps import format_utc, to_rfc3339
 
-SCHEMA_VERSION: Final = "1.0"
+# 1.1: keys inside `extra` are encoded (extra_keys.py); 1.0 wrote them verbatim.
+SCHEMA_VERSION: Final = "1.1"
 
 # canonical name -> upstream spellings, most authoritative first
 JOB_TIMES: Final[dict[str, tuple[str, ...]]] = {
@@ -48,14 +58,21 @@ NODE_TEXTS: Final[dict[str, tuple[str, ...]]] = {
 NODE_INTEGERS: Final[dict[str, tuple[str, ...]]] = {
     "job_instance_id": ("jobInstanceId",),
 }
-NODE_METRICS: Final[dict[str, tuple[str, ...]]] = {
+# Integers in openapi.yaml (longs in the API Explorer definition [S6]).
+NODE_COUNTERS: Final[dict[str, tuple[str, ...]]] = {
     "buffer_records": ("bufferRecords",),
-    "speed": ("speed",),
     "total_get_bytes": ("totalGetBytes",),
     "total_get_records": ("totalGetRecords",),
     "total_put_bytes": ("totalPutBytes",),
     "total_put_records": ("totalPutRecords",),
 }
+# Records per second: no source types it, so a fraction is a value, not a fault.
+NODE_RATES: Final[dict[str, tuple[str, ...]]] = {
+    "speed": ("speed",),
+}
+NODE_METRICS: Final[dict[str, tuple[str, ...]]] = {**NODE_COUNTERS, **NODE_RATES}
+# Fields whose key the contract requires: null there is a violation, not absence.
+REQUIRED_FIELDS: Final = frozenset({"name"})
 
 
 class Source(NamedTuple):
@@ -75,19 +92,19 @@ _INTEGER: Final[_Kind] = (frozenset({int}), "an integer")
 _NUMBER: Final[_Kind] = (frozenset({int, float}), "a number")
 _TIME: Final[_Kind] = (frozenset(), "a time")
 _FIELDS, _METRICS = 0, 1  # where a value goes: the object's fields or its metrics
-# key -> (field, accepted classes, destination, spellings that outrank it, expected)
-_Rule = tuple[str, frozenset[type], int, tuple[str, ...], str]
+# key -> (field, accepted classes, destination, spellings that outrank it, expected,
+#         whether null means absent)
+_Rule = tuple[str, frozenset[type], int, tuple[str, ...], str, bool]
 
 
 def _rules(*tables: tuple[Mapping[str, tuple[str, ...]], _Kind, int]) -> dict[str, _Rule]:
-    rules: dict[str, _Rule] = {
-        "name": ("name", *_TEXT[:1], _FIELDS, (), _TEXT[1]),
-        "status": ("status_raw", *_TEXT[:1], _FIELDS, (), _TEXT[1]),
-    }
+    rules: dict[str, _Rule] = {}
+    tables = (({"name": ("name",), "status_raw": ("status",)}, _TEXT, _FIELDS), *tables)
     for table, (accepted, expected), destination in tables:
         for target, spellings in table.items():
             for rank, key in enumerate(spellings):
-                rules[key] = (target, accepted, destination, spellings[:rank], expected)
+                optional = key not in REQUIRED_FIELDS
+                rules[key] = (target, accepted, destination, spellings[:rank], expected, optional)
     return rules
 
 
@@ -98,7 +115,8 @@ _JOB_RULES: Final = _rules((JOB_TIMES, _TIME, _FIELDS), (JOB_TEXTS, _TEXT, _FIEL
 _NODE_RULES: Final = _rules(
     (NODE_TEXTS, _TEXT, _FIELDS),
     (NODE_INTEGERS, _INTEGER, _FIELDS),
-    (NODE_METRICS, _NUMBER, _METRICS),
+    (NODE_COUNTERS, _INTEGER, _METRICS),
+    (NODE_RATES, _NUMBER, _METRICS),
 )
 _JOB_FIELDS: Final = {
     "name": None,
@@ -135,13 +153,23 @@ def _read_slowly(
     problems: list[Violation],
     node_index: int | None,
 ) -> None:
-    """The uncommon cases: an outranked spelling, a time, a value of the wrong kind."""
-    target, accepted, destination, outranked_by, expected = rule
-    if outranked_by and not obj.keys().isdisjoint(outranked_by):
+    """The uncommon cases: a null, an outranked spelling, a time, an integral float,
+    a value of the wrong kind."""
+    target, accepted, destination, outranked_by, expected, optional = rule
+    if value is None and optional:
+        return
+    if (
+        outranked_by
+        and not obj.keys().isdisjoint(outranked_by)
+        and any(obj.get(spelling) is not None for spelling in outranked_by)
+    ):
         extra[key] = value
         return
     if value.__class__ in accepted:
         destinations[destination][target] = value
+        return
+    if value.__class__ is float and accepted is _INTEGER[0] and value.is_integer():
+        destinations[destination][target] = int(value)
         return
     if accepted:
         why: str | None = f"expected {expected}, got {type(value).__name__}"
@@ -210,7 +238,8 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str
     for index, entry in enumerate(raw):
         if isinstance(entry, dict):
             fields, metrics = _NODE_FIELDS.copy(), _NO_METRICS.copy()
-            fields["extra"] = _read(entry, _NODE_RULES, (fields, metrics), problems, index)
+            extra = _read(entry, _NODE_RULES, (fields, metrics), problems, index)
+            fields["extra"] = encode_extra(extra) if extra else extra
             fields["metrics"] = metrics
             nodes.append(fields)
         else:
@@ -246,6 +275,7 @@ def normalise(
         nodes: list[dict[str, Any]] = []
         if "nodes" in body:
             del extra["nodes"]
+        if body.get("nodes") is not None:  # optional: null is absent
             nodes, unreadable_nodes = _normalise_nodes(body["nodes"], problems)
             if not isinstance(body["nodes"], list):
                 extra["nodes"] = body["nodes"]
@@ -276,7 +306,7 @@ def normalise(
             "violations": violations,
             "unknown_fields": list(report.unknown_fields),
         },
-        "extra": extra,
+        "extra": encode_extra(extra) if extra else extra,
     }
 
 

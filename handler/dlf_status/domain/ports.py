@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from types import MappingProxyType
+from typing import Final, NamedTuple, Protocol
 
 from dlf_status.domain.model import JobRef, UpstreamResponse
 
@@ -36,9 +37,14 @@ class UpstreamClient(Protocol):
         ...
 
 
+NO_METADATA: Final[Mapping[str, str]] = MappingProxyType({})
+
+
 class StoredObject(NamedTuple):
     body: bytes
     version: str  # the store's ETag, or a digest for stores without one
+    # What `replace` wrote beside the body, keys in lower case; empty when unknown.
+    metadata: Mapping[str, str] = NO_METADATA
 
 
 class ObjectStore(Protocol):
@@ -61,6 +67,7 @@ class ObjectStore(Protocol):
         """Write if the current version is `expected_version` (None: if absent).
 
         Returns the new version, or None when another writer got there first.
+        `metadata` is kept with this version and returned by `get`.
         """
         ...
 

@@ -2,16 +2,24 @@
 
     history/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
     latest/project_id=P/workspace=W/job_name=J/latest.json
-    transitions/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/
-        <YYYYMMDDTHHMMSSfffZ>-<hash16>-<previous hash8>.json
+    transitions/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
+    _dlf-status/staged-transitions/project_id=P/workspace=W/job_name=J/
+        <YYYYMMDDTHHMMSSfffZ>-<hash16>-<record hash16>.json
 
 Partition values keep letters, digits, '-', '_' and '.' and percent-encode every
 other byte of their UTF-8 form (as Hive escapes partition paths), so '/', '..',
-'%2F', '=' or a newline in a job name stay inside one key segment. A value whose
-encoding would be longer than a file name may be is cut and suffixed with
-'~' and a hash of the whole value; '~' never appears in an encoded value
-otherwise, so the two forms cannot collide. No workspace is Hive's null
-partition, `__HIVE_DEFAULT_PARTITION__`.
+'%2F', '=' or a newline in a job name stay inside one key segment, and every
+value percent-decodes to the UTF-8 text it came from (DuckDB refuses the whole
+table otherwise). The encoding is injective, so two jobs never share a key:
+
+* a value whose encoding would be longer than a file name may be is cut after
+  its last whole character that fits and suffixed with '~' and 16 hex digits of
+  the sha256 of the whole value; '~' never appears in an encoded value otherwise
+  (a literal '~' is %7E), so a cut value cannot collide with an uncut one;
+* no value is Hive's null partition `__HIVE_DEFAULT_PARTITION__` (which engines
+  read as NULL): that literal, a legal workspace or job name, is written with its
+  first '_' as %5F, which no other value produces. No workspace, and only that,
+  is the null partition.
 """
 
 from __future__ import annotations
@@ -26,26 +34,57 @@ from dlf_status.domain.model import JobRef
 HISTORY_ROOT: Final = "history"
 LATEST_ROOT: Final = "latest"
 TRANSITIONS_ROOT: Final = "transitions"
+# dlf-status's own objects, where consumers of the Hive tables never look.
+CONTROL_ROOT: Final = "_dlf-status"
+STAGED_TRANSITIONS_ROOT: Final = f"{CONTROL_ROOT}/staged-transitions"
 LATEST_NAME: Final = "latest.json"
 NULL_PARTITION: Final = "__HIVE_DEFAULT_PARTITION__"
 # Room for "job_name=" in a 255-byte file name, with margin.
 MAX_ENCODED_VALUE: Final = 200
+HASH_SUFFIX_DIGITS: Final = 16
+_ESCAPED_NULL_PARTITION: Final = "%5F" + NULL_PARTITION[1:]
 _KEEP = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 _SEGMENT = re.compile(r"[A-Za-z0-9_]+=[A-Za-z0-9._%~-]+|[A-Za-z0-9._-]+")
 
 
+def _encoded_char(char: str) -> str:
+    raw = char.encode("utf-8", errors="surrogatepass")
+    return "".join(chr(byte) if byte in _KEEP else f"%{byte:02X}" for byte in raw)
+
+
+def _cut(value: str, budget: int) -> str:
+    """The encoding of the longest prefix of whole characters that fits in `budget`:
+    a cut inside a character's escapes would not decode to UTF-8."""
+    pieces: list[str] = []
+    used = 0
+    for char in value:
+        piece = _encoded_char(char)
+        if used + len(piece) > budget:
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces)
+
+
 def encode_partition_value(value: str) -> str:
-    """Percent-encode everything but [A-Za-z0-9._-]; cut and hash overlong values."""
+    """Percent-encode everything but [A-Za-z0-9._-]; cut and hash overlong values.
+
+    Injective on the values JobRef accepts, and each result percent-decodes to
+    valid UTF-8 (JobRef refuses lone surrogates, the only text that would not).
+    """
     raw = value.encode("utf-8", errors="surrogatepass")
     encoded = "".join(chr(byte) if byte in _KEEP else f"%{byte:02X}" for byte in raw)
-    if encoded in ("", ".", ".."):
+    if encoded == NULL_PARTITION:
+        return _ESCAPED_NULL_PARTITION
+    if encoded in (".", ".."):
         # Never a path segment of its own; JobRef refuses these, this is the last guard.
-        encoded = "".join(f"%{byte:02X}" for byte in raw) or "%00"
+        return "".join(f"%{byte:02X}" for byte in raw)
+    if not encoded:
+        # No byte to encode; a bare '~' is otherwise never produced (see above).
+        return "~"
     if len(encoded) > MAX_ENCODED_VALUE:
-        digest = hashlib.sha256(raw).hexdigest()[:16]
-        head = encoded[: MAX_ENCODED_VALUE - 17]
-        head = head[: head.rfind("%")] if "%" in head[-2:] else head  # never cut an escape
-        encoded = f"{head}~{digest}"
+        digest = hashlib.sha256(raw).hexdigest()[:HASH_SUFFIX_DIGITS]
+        encoded = f"{_cut(value, MAX_ENCODED_VALUE - HASH_SUFFIX_DIGITS - 1)}~{digest}"
     return encoded
 
 
@@ -74,12 +113,29 @@ def history_key(job: JobRef, slot: datetime, content_hash: str) -> str:
     )
 
 
-def transition_key(job: JobRef, slot: datetime, content_hash: str, previous_hash: str) -> str:
-    """Where the status changes from one content to another are recorded, once."""
-    day = slot.astimezone(UTC).strftime("%Y-%m-%d")
+def transition_key(job: JobRef, observed_at: datetime, content_hash: str) -> str:
+    """Where the transition into one version of latest.json is published, once.
+
+    Named after the document that replaced latest.json (its observation time and
+    content): versions of latest.json only ever grow in (observed_at, content hash),
+    so one version has one key, and a repair rebuilds the same key.
+    """
+    day = observed_at.astimezone(UTC).strftime("%Y-%m-%d")
     return (
         f"{_job_prefix(TRANSITIONS_ROOT, job)}/date={day}/"
-        f"{compact_time(slot)}-{content_hash[:16]}-{previous_hash[:8]}.json"
+        f"{compact_time(observed_at)}-{content_hash[:16]}.json"
+    )
+
+
+def staged_transition_key(
+    job: JobRef, observed_at: datetime, content_hash: str, record_hash: str
+) -> str:
+    """Where a transition record waits, written before the compare-and-swap of
+    latest.json, so that whoever finds it unpublished can publish it. One key per
+    record content: a writer that retries against another latest.json stages anew."""
+    return (
+        f"{_job_prefix(STAGED_TRANSITIONS_ROOT, job)}/"
+        f"{compact_time(observed_at)}-{content_hash[:16]}-{record_hash[:16]}.json"
     )
 
 

@@ -3,16 +3,34 @@
 A transition record says what changed (the job's status, a node's status, a node
 that appeared or went away), from when to when, so consumers can subscribe to
 changes (S3 event notifications on `transitions/`) instead of diffing snapshots.
+
+A record is only ever computed between a version of latest.json and the document
+that replaced it by compare-and-swap (see `service.SnapshotWriter`), so the records
+of a job form one chain: each record's `from` is the previous record's `to`.
+Records are published as `schemas/status-transition.v1.schema.json`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-from dlf_status.domain.normalize import SCHEMA_VERSION
+TRANSITION_SCHEMA_VERSION: Final = "1.0"
+TRANSITION_KIND: Final = "status-transition"
 
 Document = Mapping[str, Any]
+
+
+def status_view(document: Document) -> dict[str, Any]:
+    """The part of a document that transitions compare: small enough to remember."""
+    return {
+        "observed_at": document["observed_at"],
+        "job": {key: document["job"][key] for key in ("status", "status_raw")},
+        "nodes": [
+            {key: node[key] for key in ("name", "status", "status_raw")}
+            for node in document["nodes"]
+        ],
+    }
 
 
 def _node_statuses(document: Document) -> dict[str, tuple[str, str | None]]:
@@ -29,6 +47,8 @@ def status_changes(previous: Document, current: Document) -> list[dict[str, Any]
 
     A change is also a change of the upstream word (`status_raw`) under the same
     normalised status (PAUSE -> DISABLE are both STOPPED): consumers may care.
+    Nodes without a name cannot be followed from one document to the next and
+    are left out.
     """
     changes: list[dict[str, Any]] = []
     before, after = previous["job"], current["job"]
@@ -66,15 +86,25 @@ def _change(
 
 
 def transition_record(
-    previous: Document, current: Document, changes: list[dict[str, Any]]
+    previous: Document,
+    current: Document,
+    changes: list[dict[str, Any]],
+    *,
+    previous_hash: str,
+    current_hash: str,
 ) -> dict[str, Any]:
-    """The record stored under transitions/: small, self-describing, versioned."""
+    """The record stored under transitions/: small, self-describing, versioned.
+
+    The content hashes tie it to the history objects of both documents.
+    """
     return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "status-transition",
+        "schema_version": TRANSITION_SCHEMA_VERSION,
+        "kind": TRANSITION_KIND,
         "source": current["source"],
         "job_name": current["job"]["name"],
         "observed_at": current["observed_at"],
         "previous_observed_at": previous["observed_at"],
+        "content_hash": current_hash,
+        "previous_content_hash": previous_hash,
         "changes": changes,
     }

@@ -1,9 +1,10 @@
 """`dlf-status`: the command line. Parses arguments, calls the core, maps errors.
 
-Exit codes: 0 success; 1 contract violations (`validate`); 2 bad input; 3 job
-not found; 4 upstream failure; 5 snapshot store failure; 70 internal error.
-Configuration comes from the environment (see the README), read once at start.
-Logs are JSON on stderr, silent unless --verbose; stdout is only for results.
+Exit codes: 0 success; 1 contract violations (`validate`); 2 bad input (a flag, a
+file, a job list) or configuration; 3 job not found; 4 upstream failure; 5 snapshot
+store failure; 70 internal error. Every error is one line on stderr, never a
+traceback. Configuration comes from the environment (see the README), read once at
+start. Logs are JSON on stderr, silent unless --verbose; stdout is only for results.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, NoReturn
 
 from dlf_status import __version__, bootstrap
 from dlf_status.adapters.clock import SystemClock
-from dlf_status.config import Settings
+from dlf_status.adapters.local_files import read_at_most
+from dlf_status.config import (
+    CONCURRENCY,
+    SECONDS,
+    Limits,
+    Settings,
+    decimal_number,
+    describe_range,
+    shown,
+    whole_number,
+)
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.interpret import interpret_response
@@ -33,20 +44,27 @@ from dlf_status.domain.model import (
 )
 from dlf_status.domain.normalize import Source
 from dlf_status.domain.ticks import TickReport
+from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
-from dlf_status.errors import DlfStatusError, InvalidInput
+from dlf_status.errors import DlfStatusError, InvalidInput, one_line
 from dlf_status.observability import NullMetrics, log_to, logger
 from dlf_status.poller import TickRunner
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
 
 Command = Callable[[argparse.Namespace], int]
 
+# A recorded exchange holds one upstream body (at most DLF_MAX_RESPONSE_BYTES, 8 MiB by
+# default) escaped as JSON: 64 MiB leaves room and still bounds a mistaken /dev/zero.
+MAX_INPUT_FILE_BYTES: Final = 64 << 20
+PORTS: Final = Limits(0, 65535)
+HTTP_STATUSES: Final = Limits(100, 599)
+CONNECTIONS: Final = Limits(1, 1024)
+# A violation is printed on one line, cut here: messages quote the offending value.
+VIOLATION_TEXT: Final = 1000
+
 
 def _read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    return read_at_most(path, MAX_INPUT_FILE_BYTES, what="the file", regular_only=False)
 
 
 def _load_response(args: argparse.Namespace) -> tuple[UpstreamResponse, Any]:
@@ -91,11 +109,14 @@ def _write(text: bytes | str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     response, body = _load_response(args)
     report = _validator(args.validator).validate(response, body)
-    lines = [f"{violation.path}: {violation.message}\n" for violation in report.violations]
+    lines = [
+        f"{one_line(path, VIOLATION_TEXT)}: {one_line(message, VIOLATION_TEXT)}\n"
+        for path, message in report.violations
+    ]
     _write("".join(lines))
     drift = f", {len(report.unknown_fields)} unknown field(s)" if report.unknown_fields else ""
     print(
-        f"{args.file}: {len(report.violations)} violation(s){drift}",
+        f"{one_line(str(args.file), 200)}: {len(report.violations)} violation(s){drift}",
         file=sys.stderr,
     )
     return ExitCode.VIOLATIONS if report.violations else ExitCode.OK
@@ -137,11 +158,18 @@ def cmd_get(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from dlf_status.entrypoints.local_server import make_server
 
-    app = bootstrap.build_function_app(os.environ, NullMetrics())
+    app = bootstrap.build_function_app(os.environ, NullMetrics(), apply_log_level=False)
     if app.configuration_error is not None:
         raise app.configuration_error
-    server = make_server(app, args.host, args.port)
+    server = make_server(
+        app,
+        args.host,
+        args.port,
+        timeout=args.timeout,
+        max_connections=args.max_connections,
+    )
     host, port = str(server.server_address[0]), server.server_address[1]
+    host = f"[{host}]" if ":" in host else host
     print(
         f"dlf-status: serving GET http://{host}:{port}/v1/{{project_id}}/jobs/{{job_name}}/status",
         file=sys.stderr,
@@ -162,21 +190,22 @@ def _poll_table(report: TickReport) -> str:
     ]
     rows = [
         [
-            o.job_name or "-",
-            o.result,
-            o.status or "-",
-            o.snapshot or "-",
-            o.error or "",
-            o.detail or "",
+            one_line(cell, 57)
+            for cell in (
+                o.job_name or "-",
+                o.result,
+                o.status or "-",
+                o.snapshot or "-",
+                o.error or "",
+                o.detail or "",
+            )
         ]
         for o in report.outcomes
     ]
     header = ["JOB", "RESULT", "STATUS", "SNAPSHOT", "ERROR", "DETAIL"]
-    widths = [max(len(row[i][:60]) for row in [header, *rows]) for i in range(len(header))]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        lines.append(
-            "  ".join(cell[:60].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        )
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines) + "\n"
 
 
@@ -207,6 +236,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.fixtures, args.snapshots, sys.stdout, verbose=args.verbose)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (argparse prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            ExitCode.BAD_INPUT,
+            f"{self.prog}: {one_line(message, 500)} (see {self.prog} --help)\n",
+        )
+
+
+def _whole(limits: Limits) -> Callable[[str], int]:
+    """An argparse type: ASCII digits in range (`int` takes fullwidth digits, '1_0', ' -3')."""
+
+    def parse(value: str) -> int:
+        number = whole_number(value, limits)
+        if number is None:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {describe_range(limits)}, got {shown(value)}"
+            )
+        return number
+
+    return parse
+
+
+def _seconds(value: str) -> float:
+    number = decimal_number(value, SECONDS)
+    if number is None:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds from {describe_range(SECONDS)}, got {shown(value)}"
+        )
+    return number
+
+
+def _host(value: str) -> str:
+    if not 0 < len(value) <= 253 or not value.isprintable() or " " in value:
+        raise argparse.ArgumentTypeError(f"must be a host name or address, got {shown(value)}")
+    return value
+
+
+def _content_type(value: str) -> str:
+    if not 0 < len(value) <= 256 or not (value.isascii() and value.isprintable()):
+        raise argparse.ArgumentTypeError(
+            f"must be a content type of at most 256 printable ASCII characters, got {shown(value)}"
+        )
+    return value
+
+
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
@@ -216,7 +292,7 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--status",
-        type=int,
+        type=_whole(HTTP_STATUSES),
         metavar="N",
         help="read FILE as a raw body answered with HTTP status N (default: auto-detect; "
         "a file that is not a recorded exchange is a 200 body)",
@@ -230,13 +306,14 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--content-type",
+        type=_content_type,
         default="application/json;charset=UTF-8",
         help="content type of a raw body (default: %(default)s)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dlf-status",
         description="Status proxy for Huawei Cloud DataArts Studio real-time jobs.",
     )
@@ -284,8 +361,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the function's HTTP API locally (API Gateway 2.0 events)",
         description="For development and tests: no TLS, no authorisation.",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", type=_host, default="127.0.0.1")
+    serve.add_argument(
+        "--port", type=_whole(PORTS), default=8080, help="0 picks a free port (default 8080)"
+    )
+    serve.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=SERVE_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="close a connection idle this long, mid-request too (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_whole(CONNECTIONS),
+        default=SERVE_MAX_CONNECTIONS,
+        metavar="N",
+        help="connections served at once; more are answered 503 (default %(default)s)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     poll = commands.add_parser(
@@ -294,7 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exit 0 when every job succeeded, 1 otherwise (2 for a bad list).",
     )
     poll.add_argument("--jobs", required=True, metavar="FILE", help="JSON or YAML job list")
-    poll.add_argument("--concurrency", type=int, default=16, help="jobs at once (default 16)")
+    poll.add_argument(
+        "--concurrency",
+        type=_whole(CONCURRENCY),
+        default=16,
+        help=f"jobs at once, {describe_range(CONCURRENCY)} (default 16)",
+    )
     poll.set_defaults(run=cmd_poll)
 
     demo = commands.add_parser(
@@ -325,18 +423,26 @@ def _configure_logging(verbose: bool) -> None:
     logger.setLevel(logging.INFO if verbose else logging.CRITICAL)
 
 
+def _error_line(text: str) -> None:
+    print(f"dlf-status: {one_line(text, 1000)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # a bad flag: one line, exit 2
     _configure_logging(args.verbose)
     run: Command = args.run
     try:
         return run(args)
     except DlfStatusError as error:
-        print(f"dlf-status: {error.detail}", file=sys.stderr)
+        _error_line(error.detail)
         return mapping_for(error).exit_code
     except KeyboardInterrupt:
-        print("dlf-status: interrupted", file=sys.stderr)
+        _error_line("interrupted")
         return 130
+    except Exception as error:  # noqa: BLE001 - a bug: one line here, the traceback with -v
+        logger.exception("unexpected error")
+        _error_line(f"internal error ({type(error).__name__}); run with -v for the traceback")
+        return ExitCode.INTERNAL
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ METRICS = EmfMetrics()
 APP = build_function_app(os.environ, METRICS)
 
 
-@logger.inject_lambda_context(clear_state=True)
+# Never log whole events: an event carries the caller's headers.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     METRICS.add("Invocations", 1)
     try:

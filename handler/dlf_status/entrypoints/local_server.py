@@ -2,18 +2,32 @@
 
 Each request becomes an API Gateway HTTP API (payload 2.0) event, decoded the way
 API Gateway decodes it, so development and tests exercise the deployed path.
-For development and tests only: no TLS, no authorisation.
+For development and tests only: no TLS, no authorisation. Still, a client cannot
+break it: each request has a time budget (a half-open or dripping connection is
+closed), connections are bounded (more are answered 503), and a request it cannot
+frame (a bad Content-Length, a malformed request line or header) is a 400 problem.
 """
 
 from __future__ import annotations
 
+import io
+import math
+import re
+import socket
+import sys
+import threading
 import time
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
+from dlf_status.config import shown
+from dlf_status.domain import jsoncodec
 from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints.problems import PROBLEM_CONTENT_TYPE, problem_document
+from dlf_status.errors import InvalidInput, one_line
 from dlf_status.observability import logger
 
 _ROUTE_SEGMENTS = ("v1", None, "jobs", None, "status")
@@ -63,27 +77,224 @@ def gateway_event(
     return event
 
 
-def make_server(app: FunctionApp, host: str, port: int) -> ThreadingHTTPServer:
+# A connection (idle, or sending its request) gets this long per request, then is
+# closed: a half-open or dripping client cannot hold a thread for ever.
+SERVE_TIMEOUT_SECONDS: Final = 30.0
+# Connections served at once (one thread each); more are answered 503 and closed.
+SERVE_MAX_CONNECTIONS: Final = 64
+# A GET has no body; one that comes anyway is read and dropped, up to this size.
+MAX_REQUEST_BODY_BYTES: Final = 1 << 20
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FIELD_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class _BadRequest(Exception):
+    """The request cannot be read as HTTP/1.1 (its framing): a 400, then close."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's bytes, each read bounded by what is left of the request's time."""
+
+    def __init__(self, connection: socket.socket, budget: float) -> None:
+        super().__init__()
+        self._connection = connection
+        self._budget = budget
+        self.deadline = math.inf
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request took longer than the server's timeout")
+        self._connection.settimeout(min(remaining, self._budget))
+        return self._connection.recv_into(buffer)
+
+
+def _problem_bytes(status: int, detail: str) -> bytes:
+    problem = problem_document(InvalidInput(detail))
+    problem["status"] = status
+    return jsoncodec.canonical_bytes(problem)
+
+
+class LocalServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a bound on connections (threads) and quiet errors."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        *,
+        family: socket.AddressFamily,
+        max_connections: int,
+    ) -> None:
+        self.address_family = family
+        self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        """503 without a thread: best effort, never blocking the accepting loop."""
+        body = _problem_bytes(503, "too many connections; try again later")
+        head = (
+            f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: {PROBLEM_CONTENT_TYPE}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+        )
+        try:
+            request.setblocking(False)
+            request.send(head.encode("ascii") + body)
+        except OSError:
+            pass
+        finally:
+            self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that reset or vanished is not a server error: one log line, no
+        traceback on stderr."""
+        error = sys.exc_info()[1]
+        logger.info("connection dropped", extra={"error": type(error).__name__})
+
+
+def _listening_family(host: str, port: int) -> socket.AddressFamily:
+    """IPv4 or IPv6, as the host resolves (ThreadingHTTPServer assumes IPv4)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise InvalidInput(
+            f"cannot listen on {one_line(host, 100)}: {exc.strerror or exc}", field="--host"
+        ) from None
+    except (UnicodeError, ValueError):
+        raise InvalidInput(
+            f"cannot listen on {one_line(host, 100)}: not a host name or address", field="--host"
+        ) from None
+    return socket.AddressFamily(found[0][0])
+
+
+def make_server(
+    app: FunctionApp,
+    host: str,
+    port: int,
+    *,
+    timeout: float = SERVE_TIMEOUT_SECONDS,
+    max_connections: int = SERVE_MAX_CONNECTIONS,
+) -> LocalServer:
+    """A server for `app` on host:port (port 0: a free one); InvalidInput when it
+    cannot listen there (in use, not an address of this machine, not a host)."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "dlf-status-serve"
 
+        def setup(self) -> None:
+            super().setup()
+            self._reader = _DeadlineReader(self.connection, timeout)
+            self.rfile = io.BufferedReader(self._reader)
+
+        def handle_one_request(self) -> None:
+            self._reader.deadline = time.monotonic() + timeout
+            super().handle_one_request()
+
         def _dispatch(self) -> None:
-            length = self.headers.get("Content-Length", "0")
-            if length.isdigit() and int(length) > 0:
-                self.rfile.read(min(int(length), 1 << 20))
-            event = gateway_event(
-                self.command, self.path, dict(self.headers), self.client_address[0]
-            )
-            answer = app.handle(event)
-            body = answer["body"].encode("utf-8")
-            self.send_response(answer["statusCode"])
-            for name, value in answer["headers"].items():
+            try:
+                self._check_headers()
+                self._discard_body()
+                urlsplit(self.path)  # API Gateway refuses what this refuses
+            except _BadRequest as bad:
+                self._answer_problem(400, str(bad))
+                return
+            except ValueError:
+                self._answer_problem(400, "the request target is not a valid path")
+                return
+            try:
+                event = gateway_event(
+                    self.command, self.path, dict(self.headers), self.client_address[0]
+                )
+                answer = app.handle(event)
+                body = answer["body"].encode("utf-8")
+                status, headers = answer["statusCode"], answer["headers"]
+            except Exception:  # noqa: BLE001 - one request's bug is its own 500, not a dead thread
+                logger.exception("unexpected error serving a request")
+                body = jsoncodec.canonical_bytes(problem_document(RuntimeError()))
+                status, headers = 500, {"Content-Type": PROBLEM_CONTENT_TYPE}
+            self._send(status, headers, body)
+
+        def _check_headers(self) -> None:
+            """RFC 9112 framing: every line a `name: value` field, names tokens, values
+            without control characters, no line folding (obs-fold)."""
+            if self.headers.defects or self.headers.get_payload():
+                raise _BadRequest("a header line is not a 'name: value' field")
+            for name, value in self.headers.items():
+                if not _FIELD_NAME.fullmatch(name):
+                    raise _BadRequest(f"header name {shown(name, 40)} is not a token")
+                if _FIELD_VALUE_CONTROL.search(value):
+                    raise _BadRequest(
+                        f"header {shown(name, 40)} holds a control character or a folded line"
+                    )
+
+        def _discard_body(self) -> None:
+            """Read and drop a body, so the next request on the connection starts where
+            it should; refuse framing we cannot follow."""
+            if self.headers.get("Transfer-Encoding") is not None:
+                raise _BadRequest("Transfer-Encoding is not supported; send Content-Length")
+            lengths = {value.strip(" \t") for value in self.headers.get_all("Content-Length", [])}
+            if not lengths:
+                return
+            if len(lengths) > 1:
+                raise _BadRequest("conflicting Content-Length headers")
+            [length] = lengths
+            if not _CONTENT_LENGTH.fullmatch(length):
+                raise _BadRequest(f"Content-Length must be ASCII digits, got {shown(length, 40)}")
+            if int(length) > MAX_REQUEST_BODY_BYTES:
+                raise _BadRequest(
+                    f"a request body of {int(length):,} bytes is larger than "
+                    f"{MAX_REQUEST_BODY_BYTES:,}; a GET needs none"
+                )
+            if len(self.rfile.read(int(length))) < int(length):
+                raise _BadRequest("the request body ended before its Content-Length")
+
+        def _answer_problem(self, status: int, detail: str) -> None:
+            self.close_connection = True
+            headers = {"Content-Type": PROBLEM_CONTENT_TYPE, "Connection": "close"}
+            self._send(status, headers, _problem_bytes(status, detail))
+
+        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            self.connection.settimeout(timeout)  # a whole budget to write the answer
+            self.send_response(status)
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
+
+        def send_error(
+            self, code: int, message: str | None = None, explain: str | None = None
+        ) -> None:
+            """http.server's own refusals (a malformed request line or header, a line too
+            long, an unsupported version) as problem JSON instead of its HTML page."""
+            if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+                self.request_version = "HTTP/1.1"  # always a status line, even for junk
+            self.command = self.command if self.command == "HEAD" else "GET"
+            self._answer_problem(code, message or HTTPStatus(code).phrase)
 
         def __getattr__(self, name: str) -> Any:
             # http.server looks up do_<METHOD>: every method goes to the handler, which
@@ -93,8 +304,13 @@ def make_server(app: FunctionApp, host: str, port: int) -> ThreadingHTTPServer:
             raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("http access", extra={"line": format % args})
+            logger.debug("http access", extra={"line": one_line(format % args, 500)})
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    family = _listening_family(host, port)
+    try:
+        return LocalServer((host, port), Handler, family=family, max_connections=max_connections)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot listen on {one_line(host, 100)} port {port}: {exc.strerror or exc}",
+            field="--port",
+        ) from None

@@ -1,0 +1,112 @@
+"""Any value of any variable gives a Settings object or one ConfigurationError that
+names the variable, in one printable line; never another exception."""
+
+from __future__ import annotations
+
+import math
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlf_status import bootstrap
+from dlf_status.bootstrap import build_function_app
+from dlf_status.config import (
+    ATTEMPTS,
+    CONCURRENCY,
+    FANOUT_JOBS,
+    RESPONSE_BYTES,
+    SECONDS,
+    VARIABLES,
+    Settings,
+)
+from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.errors import ConfigurationError
+from dlf_status.observability import NullMetrics
+from tests.properties.setting_strategies import setting_values
+
+MINIMAL = {"DLF_REGION": "cn-north-4", "DLF_AUTH_TOKEN": "token-value"}
+# The Credentials class words its own errors (they name the variables as a group).
+CREDENTIALS = {"DLF_AK", "DLF_SK", "DLF_SECURITY_TOKEN", "DLF_AUTH_TOKEN"}
+NAMES = [variable.name for variable in VARIABLES]
+
+
+def settings_or_error(environ: dict[str, str]) -> Settings | ConfigurationError:
+    try:
+        return Settings.from_environ(environ)
+    except ConfigurationError as error:
+        return error
+
+
+def assert_one_printable_line(text: str) -> None:
+    assert text
+    assert text.isprintable(), text
+    assert len(text) < 600
+
+
+def assert_in_documented_ranges(parsed: Settings) -> None:
+    upstream = parsed.upstream
+    for seconds in (
+        upstream.connect_timeout,
+        upstream.read_timeout,
+        upstream.deadline,
+        upstream.retry_after_cap,
+    ):
+        assert math.isfinite(seconds)
+        assert SECONDS.low <= seconds <= SECONDS.high
+    assert ATTEMPTS.low <= upstream.max_attempts <= ATTEMPTS.high
+    assert RESPONSE_BYTES.low <= upstream.max_response_bytes <= RESPONSE_BYTES.high
+    assert CONCURRENCY.low <= parsed.poll_concurrency <= CONCURRENCY.high
+    assert FANOUT_JOBS.low <= parsed.fanout_threshold <= FANOUT_JOBS.high
+    assert upstream.endpoint.lower().startswith(("http://", "https://"))
+    assert parsed.log_level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    for url in (parsed.s3_endpoint_url, parsed.fanout_queue_url):
+        assert url is None or url.lower().startswith(("http://", "https://"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=150, deadline=None)
+@given(value=setting_values)
+def test_any_value_of_a_variable_is_accepted_in_range_or_refused_by_name(
+    name: str, value: str
+) -> None:
+    environ = {**MINIMAL, name: value}
+    if name == "DLF_ENDPOINT":
+        environ.pop("DLF_REGION")
+
+    outcome = settings_or_error(environ)
+
+    if isinstance(outcome, Settings):
+        assert_in_documented_ranges(outcome)
+        return
+    assert_one_printable_line(outcome.detail)
+    if name in CREDENTIALS:
+        # a credential is never quoted back, whole or in part
+        assert len(value.strip()) < 4 or value.strip() not in outcome.detail
+    else:
+        assert name in outcome.detail
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    environ=st.dictionaries(
+        st.sampled_from([name for name in NAMES if name != "DLF_CREDENTIALS_SECRET"]),
+        setting_values,
+        max_size=8,
+    )
+)
+def test_the_function_app_is_built_from_any_environment_without_raising(
+    environ: dict[str, str],
+) -> None:
+    """What the Lambda init runs: it must never raise, whatever the environment
+    (the secret is left out: reading it is a network call)."""
+    # Generated credentials must not stay registered with the process-wide log masker:
+    # it would mask them (say "true" or '",') in every later test's log lines.
+    with mock.patch.object(bootstrap, "register_secrets"):
+        app = build_function_app({**MINIMAL, **environ}, NullMetrics())
+
+    assert isinstance(app, FunctionApp)
+    if app.service is None:
+        assert app.configuration_error is not None
+        assert_one_printable_line(app.configuration_error.detail)

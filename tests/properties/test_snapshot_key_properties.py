@@ -1,0 +1,105 @@
+"""Properties of snapshot keys over generated names (hypothesis): two different jobs
+never share a partition value, and every value decodes to UTF-8 as engines read it."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from urllib.parse import unquote_to_bytes
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlf_status.domain.model import JobRef, validate_job_name
+from dlf_status.domain.snapshots import (
+    MAX_ENCODED_VALUE,
+    NULL_PARTITION,
+    encode_partition_value,
+    is_safe_key,
+    latest_key,
+)
+from dlf_status.errors import InvalidInput
+
+# Characters of 1 to 4 UTF-8 bytes, plus ones whose case or normal form is special.
+TRICKY = "a_~%.-/ éÉeKİß作业🚀\u017f\u0131\u0301\u00c5\u212a\u212b\ufb01"
+# A job name as JobRef accepts it: no control characters, surrogates or line separators.
+NAME_TEXT = st.text(
+    alphabet=st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp")) | st.sampled_from(TRICKY),
+    min_size=1,
+    max_size=40,
+)
+NULL_LIKE = st.sampled_from(
+    [NULL_PARTITION, NULL_PARTITION.lower(), "%5F_HIVE_DEFAULT_PARTITION__", NULL_PARTITION + "_"]
+)
+
+
+@st.composite
+def near_the_cut(draw: st.DrawFn) -> str:
+    """Repeats of one character whose encoding ends just before, on or after the cut."""
+    char = draw(st.sampled_from(["x", "/", "é", "作", "🚀", "\u0301"]))
+    width = len(encode_partition_value(char))
+    around = MAX_ENCODED_VALUE // width
+    count = draw(st.integers(min_value=max(1, around - 3), max_value=around + 3))
+    prefix = draw(st.sampled_from(["", "a", "ab", "é"]))
+    suffix = draw(st.sampled_from(["", "z", "作"]))
+    return prefix + char * count + suffix
+
+
+def accepted(name: str) -> str | None:
+    try:
+        return validate_job_name(name)
+    except InvalidInput:
+        return None
+
+
+def variants(name: str) -> list[str]:
+    """The name, its case variants, its four Unicode normal forms and near neighbours."""
+    forms = [name, name.upper(), name.lower(), name.swapcase(), name.casefold()]
+    forms += [unicodedata.normalize(form, name) for form in ("NFC", "NFD", "NFKC", "NFKD")]
+    forms += [name + "_", name[:-1], "_" + name]
+    return [form for form in forms if accepted(form) is not None]
+
+
+NAMES = st.one_of(NAME_TEXT, NULL_LIKE, near_the_cut())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(NAMES, min_size=1, max_size=6))
+def test_different_names_never_share_an_encoding(seeds: list[str]) -> None:
+    names = {variant for seed in seeds for variant in variants(seed)}
+
+    encodings = {encode_partition_value(name) for name in names}
+
+    assert len(encodings) == len(names)
+    assert NULL_PARTITION not in encodings
+
+
+@settings(max_examples=400, deadline=None)
+@given(NAMES)
+def test_every_encoding_decodes_to_the_name_or_its_documented_cut(name: str) -> None:
+    if accepted(name) is None:
+        return
+    encoded = encode_partition_value(name)
+
+    decoded = unquote_to_bytes(encoded).decode("utf-8")  # strict: a split character raises
+
+    assert len(encoded) <= MAX_ENCODED_VALUE
+    assert is_safe_key(f"latest/job_name={encoded}/latest.json")
+    if "~" in encoded:
+        head, digest = decoded[:-17], decoded[-17:]
+        assert digest == "~" + hashlib.sha256(name.encode()).hexdigest()[:16]
+        assert name.startswith(head)
+        assert len(head) < len(name)
+    else:
+        assert decoded == name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True) | NULL_LIKE.filter(str.isascii))
+def test_only_the_default_workspace_is_the_null_partition(workspace: str) -> None:
+    if "%" in workspace:
+        return
+    named, default = JobRef.parse("p1", "j", workspace), JobRef.parse("p1", "j")
+
+    assert latest_key(named) != latest_key(default)
+    assert "/workspace=__HIVE_DEFAULT_PARTITION__/" in latest_key(default)

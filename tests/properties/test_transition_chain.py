@@ -1,0 +1,93 @@
+"""Exactly-once transitions over generated interleavings of writers (hypothesis).
+
+Warm writers (which remember what they wrote) and new processes observe one job in
+any order, with observation times that repeat and arrive late; any write may die or
+meet a store error right after replacing latest.json. Whatever happened, once one
+more observation is written the records form one chain that matches every version
+latest.json held: no phantom, no missed transition.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.normalize import Source, content_hash, normalise
+from dlf_status.errors import StoreError
+from dlf_status.service import SnapshotWriter
+from tests.support.fakes import FaultyStore, Killed
+from tests.support.transitions import assert_chain
+
+JOB = JobRef.parse("p1", "job")
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+STATUSES = st.sampled_from(["NORMAL", "EXCEPTION", "STOPPED", "PAUSE"])
+NODES = st.dictionaries(st.sampled_from(["a", "b"]), STATUSES, max_size=2)
+WARM_WRITERS = 2
+
+
+def observation(status: str, nodes: dict[str, str], minute: int) -> dict[str, Any]:
+    return normalise(
+        {
+            "name": "job",
+            "status": status,
+            "nodes": [{"name": n, "status": s} for n, s in nodes.items()],
+        },
+        source=Source("p1", "job"),
+        observed_at=T0 + timedelta(minutes=minute),
+        report=ValidationReport(),
+    )
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.integers(0, WARM_WRITERS),  # a warm writer, or (WARM_WRITERS) a new process
+        STATUSES,
+        NODES,
+        st.integers(0, 30),  # minutes: repeated and late observations included
+        st.sampled_from(["none", "none", "store error", "killed"]),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def new_writer(store: FaultyStore) -> SnapshotWriter:
+    return SnapshotWriter(store, sleep=lambda _: None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(OPERATIONS)
+def test_any_interleaving_of_writers_and_faults_leaves_one_matching_chain(
+    operations: list[tuple[int, str, dict[str, str], int, str]],
+) -> None:
+    store = FaultyStore()
+    warm = [new_writer(store) for _ in range(WARM_WRITERS)]
+    for slot, status, nodes, minute, fault in operations:
+        writer = warm[slot] if slot < WARM_WRITERS else new_writer(store)
+        if fault == "store error":
+            store.fail_publish.append(StoreError("SlowDown (HTTP 503)"))
+        elif fault == "killed":
+            store.fail_publish.append(Killed())
+        moment = T0 + timedelta(minutes=minute)
+        try:
+            writer.write(JOB, observation(status, nodes, minute), moment)
+        except StoreError:
+            pass  # reported to the caller; the process lives on
+        except Killed:
+            if slot < WARM_WRITERS:
+                warm[slot] = new_writer(store)  # the process is gone, and its memory
+        store.fail_publish.clear()  # a fault is for one write only
+
+    new_writer(store).write(JOB, observation("NORMAL", {}, 60), T0 + timedelta(minutes=60))
+
+    versions = store.latest_versions(JOB)
+    # An older observation never replaced a newer one...
+    moments = [(v["observed_at"], content_hash(v)) for v in versions]
+    assert moments == sorted(set(moments))
+    # ...and the records are the chain of what latest.json went through.
+    assert_chain(store.transitions(), versions)

@@ -1,0 +1,109 @@
+"""What every suite checks about the transition records it makes dlf-status write.
+
+* each record is valid against `schemas/status-transition.v1.schema.json`;
+* the records of one job form one chain that matches the versions latest.json held:
+  starting from the first version's statuses, each record's `from` values are the
+  current statuses, applying its `to` values gives the next ones, and there is
+  exactly one record for each pair of consecutive versions whose statuses differ
+  (no phantom, no missed transition), linked by `previous_observed_at`.
+
+Chain order is `observed_at`, then the content hash for observations made in the
+same millisecond (the order in which latest.json accepts them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from dlf_status.domain.normalize import content_hash
+from dlf_status.domain.transitions import status_changes
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "status-transition.v1.schema.json"
+
+_COMPARED = (
+    "observed_at",
+    "previous_observed_at",
+    "content_hash",
+    "previous_content_hash",
+    "changes",
+)
+Statuses = dict[tuple[str, str | None], tuple[str | None, str | None]]
+
+
+@cache
+def transition_schema() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def assert_valid_records(records: Iterable[Mapping[str, Any]]) -> None:
+    """Every record is valid against the published schema."""
+    for record in records:
+        errors = [error.message for error in transition_schema().iter_errors(record)]
+        assert errors == [], (errors, record)
+
+
+def _statuses(document: Mapping[str, Any]) -> Statuses:
+    found: Statuses = {("job", None): (document["job"]["status"], document["job"]["status_raw"])}
+    for node in document["nodes"]:
+        name = node["name"]
+        if isinstance(name, str) and ("node", name) not in found:
+            found[("node", name)] = (node["status"], node["status_raw"])
+    return found
+
+
+def assert_chain(
+    records: Sequence[Mapping[str, Any]], versions: Sequence[Mapping[str, Any]]
+) -> None:
+    """`records`: one job's transition records, in any order. `versions`: the
+    documents latest.json held, in the order it held them (at least one)."""
+    assert_valid_records(records)
+    # Versions of latest.json grow in (observed_at, content hash): two observations
+    # in one millisecond are ordered by their content.
+    ordered = sorted(records, key=lambda record: (record["observed_at"], record["content_hash"]))
+    moments = {(record["observed_at"], record["content_hash"]) for record in ordered}
+    assert len(moments) == len(ordered), "two records of one version"
+
+    # The chain on its own: each `from` is the state the previous records left.
+    state = _statuses(versions[0])
+    previous_observed_at = versions[0]["observed_at"]
+    for record in ordered:
+        assert record["previous_observed_at"] >= previous_observed_at, record
+        assert record["previous_observed_at"] <= record["observed_at"], record
+        for change in record["changes"]:
+            where = (change["scope"], change["node"])
+            assert state.get(where, (None, None)) == (change["from"], change["from_raw"]), (
+                where,
+                state.get(where),
+                record,
+            )
+            if change["to"] is None:
+                state.pop(where, None)
+            else:
+                state[where] = (change["to"], change["to_raw"])
+        previous_observed_at = record["observed_at"]
+    assert state == _statuses(versions[-1]), "the records do not end where latest.json is"
+
+    # ...and it is the history's: one record per pair of versions whose statuses differ.
+    expected = []
+    for before, after in itertools.pairwise(versions):
+        changes = status_changes(before, after)
+        if changes:
+            expected.append(
+                {
+                    "observed_at": after["observed_at"],
+                    "previous_observed_at": before["observed_at"],
+                    "content_hash": content_hash(after),
+                    "previous_content_hash": content_hash(before),
+                    "changes": changes,
+                }
+            )
+    assert [{key: record[key] for key in _COMPARED} for record in ordered] == expected
