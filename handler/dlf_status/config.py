@@ -15,6 +15,7 @@ from typing import Final, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from dlf_status.domain.model import ValidationMode
+from dlf_status.domain.redaction import MIN_SECRET_LENGTH
 from dlf_status.errors import ConfigurationError
 
 # The SDK's region table (huaweicloudsdkdgc v1 DgcRegion): every region but one
@@ -208,6 +209,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
 )
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
+CREDENTIAL_VARIABLES = {
+    "ak": "DLF_AK",
+    "sk": "DLF_SK",
+    "security_token": "DLF_SECURITY_TOKEN",
+    "auth_token": "DLF_AUTH_TOKEN",
+}
 
 
 @dataclass(frozen=True, repr=False)
@@ -215,6 +222,10 @@ class Credentials:
     """What the upstream accepts: AK/SK (optionally temporary) or an IAM token.
 
     `repr` shows which kind, never a value: these objects end up in tracebacks.
+    Checked at configuration (`check`): a credential that cannot be sent as it is
+    (a line break, a control character, a non-ASCII character in a header) or is too
+    short to be masked in logs (redaction.MIN_SECRET_LENGTH) is refused, and the
+    message names the variable or the secret's key, never the value.
     """
 
     ak: str | None = None
@@ -234,13 +245,21 @@ class Credentials:
         )
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, object], where: str) -> Credentials:
+    def from_mapping(
+        cls, data: Mapping[str, object], where: str, names: Mapping[str, str] | None = None
+    ) -> Credentials:
+        """`names` calls each key by its own name (the environment variable) in errors."""
+
+        def label(key: str) -> str:
+            return names[key] if names is not None else f"{where}: {key}"
+
         def text(key: str) -> str | None:
             value = data.get(key)
             if value is None or value == "":
                 return None
             if not isinstance(value, str):
-                raise ConfigurationError(f"{where}: {key} must be a string")
+                raise ConfigurationError(f"{label(key)} must be a string")
+            _check_sendable(label(key), value, in_header=key != "sk")
             return value
 
         credentials = cls(
@@ -259,6 +278,28 @@ class Credentials:
             raise ConfigurationError(f"{where}: a security token needs an AK/SK")
         if not self.ak and not self.auth_token:
             raise ConfigurationError(f"{where}: no credentials (AK/SK or an IAM token)")
+
+
+def _check_sendable(label: str, value: str, *, in_header: bool) -> None:
+    """Refuse a credential that cannot be sent or masked; never quote it."""
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"{label} is shorter than {MIN_SECRET_LENGTH} characters: not a Huawei Cloud "
+            "credential, and too short to be masked in logs"
+        )
+    # What an HTTP header carries as it is: visible ASCII. The AK (in Authorization) and
+    # the tokens (X-Security-Token, X-Auth-Token) travel in headers; the SK only keys
+    # the signature's HMAC, so any printable text will do.
+    if in_header and not (value.isascii() and value.isprintable() and " " not in value):
+        raise ConfigurationError(
+            f"{label} holds a character an HTTP header cannot carry as it is (a space, a "
+            "line break, a control or non-ASCII character); check how it was copied"
+        )
+    if not value.isprintable():
+        raise ConfigurationError(
+            f"{label} holds a line break, a control character or bytes that are not "
+            "UTF-8; check how it was copied"
+        )
 
 
 S3AddressingStyle = Literal["auto", "virtual", "path"]
@@ -332,6 +373,7 @@ class Settings:
                     "auth_token": get("DLF_AUTH_TOKEN"),
                 },
                 "DLF_AK/DLF_SK/DLF_AUTH_TOKEN",
+                CREDENTIAL_VARIABLES,
             )
         try:
             mode = ValidationMode(get("VALIDATION_MODE").lower())

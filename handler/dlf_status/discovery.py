@@ -28,8 +28,9 @@ from dlf_status.domain.listing import (
 )
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.ports import Clock, JobPageClient
+from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import InvalidInput, UpstreamError
-from dlf_status.observability import logger
+from dlf_status.observability import REDACTOR, logger
 
 
 class DiscoveredJob(NamedTuple):
@@ -83,8 +84,10 @@ class JobDiscovery:
         max_jobs: int = MAX_LISTED_JOBS,
         max_requests: int = MAX_PAGE_REQUESTS,
         max_walks: int = MAX_WALKS,
+        redactor: Redactor = REDACTOR,
     ) -> None:
         self._client, self._validator, self._clock, self._mode = client, validator, clock, mode
+        self._redactor = redactor  # the credentials, masked in what the upstream sends
         self._limit, self._max_jobs = limit, max_jobs
         self._max_requests, self._max_walks = max_requests, max_walks
 
@@ -138,7 +141,11 @@ class JobDiscovery:
         def fetch(offset: int, limit: int) -> JobPage:
             call = self._client.fetch_job_page(template._replace(offset=offset, limit=limit))
             return interpret_page(
-                call.response, validator=self._validator, mode=self._mode, now=self._clock.now()
+                call.response,
+                validator=self._validator,
+                mode=self._mode,
+                now=self._clock.now(),
+                redactor=self._redactor,
             )
 
         where = f"project {spec.project_id}"

@@ -121,3 +121,23 @@ class StoreConflict(StoreError):
 class ConditionalWritesIgnored(StoreError):
     """The store accepts conditional writes but does not honour them (or refuses them):
     with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it."""
+
+
+class ReadLimitExceeded(DlfStatusError):
+    """A read of the store would pass one of the bounds a request may use (keys listed,
+    date partitions of one day): narrow the query. `limit` is the bound passed."""
+
+    def __init__(self, detail: str, *, limit: int) -> None:
+        super().__init__(detail)
+        self.limit = limit
+
+
+class EventPublishError(DlfStatusError):
+    """A transition event was not accepted by the event bus. `retryable`: the same
+    event may be published again later (throttling, an outage), not when the bus
+    refused it for good (access denied, malformed, too large)."""
+
+    def __init__(self, detail: str, *, retryable: bool, error_code: str | None = None) -> None:
+        super().__init__(detail)
+        self.retryable = retryable
+        self.error_code = error_code

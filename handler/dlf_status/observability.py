@@ -2,8 +2,11 @@
 
 One logger for the whole function. Messages are short and lower case; context
 goes in keys. Every line passes through a redacting formatter that replaces
-each registered secret (AK, SK, security token, IAM token) with "***", so a
-secret cannot reach the logs even by mistake.
+each registered secret (AK, SK, security token, IAM token), in every form a line
+may hold it (`domain/redaction.py`), with "***", so a secret cannot reach the
+logs even by mistake. The same registry masks upstream text where it enters
+(the HTTP adapter, `interpret`). The formatter never raises: a record it cannot
+format becomes a short line that says so, and every line encodes to UTF-8.
 
 Powertools costs about 10 ms of cold start for the Logger and Metrics; its
 event handler (about 65 ms more) is not used: one route does not need a router.
@@ -11,12 +14,15 @@ event handler (about 65 ms more) is not used: one route does not need a router.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import threading
 from collections.abc import MutableMapping
 from typing import Any, Literal
+
+from dlf_status.domain.redaction import Redactor
 
 # Powertools reads some POWERTOOLS_* variables itself and raises on a value it cannot
 # read: POWERTOOLS_DEBUG at import, POWERTOOLS_DEV and the deduplication switch when
@@ -66,26 +72,33 @@ from aws_lambda_powertools.metrics import MetricUnit  # noqa: E402
 
 SERVICE = "dlf-status"
 METRICS_NAMESPACE = "DlfStatus"
-_REDACTED = "***"
+# The process's credentials, registered once at bootstrap: logs and upstream text.
+REDACTOR = Redactor()
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
     """The Powertools JSON formatter, with registered secrets masked in every line."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, redactor: Redactor = REDACTOR, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._secrets: tuple[str, ...] = ()
-
-    def register_secrets(self, secrets: tuple[str, ...]) -> None:
-        # Longest first, so a secret that contains another is masked whole.
-        known = {*self._secrets, *(secret for secret in secrets if len(secret) >= 4)}
-        self._secrets = tuple(sorted(known, key=len, reverse=True))
+        self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        for secret in self._secrets:
-            if secret in line:
-                line = line.replace(secret, _REDACTED)
+        try:
+            line = super().format(record)
+        except Exception as error:  # noqa: BLE001 - a log line must never become a traceback
+            line = json.dumps(
+                {
+                    "level": record.levelname,
+                    "message": "log record not formatted",
+                    "error": type(error).__name__,
+                    "service": SERVICE,
+                }
+            )
+        line = self.redactor.text(line)
+        if not line.isascii():
+            # A lone surrogate cannot be written to a UTF-8 stream: escape it instead.
+            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
         return line
 
 
@@ -124,7 +137,8 @@ def log_to(target: Literal["stdout", "stderr"]) -> None:
 
 
 def register_secrets(*secrets: str | None) -> None:
-    formatter.register_secrets(tuple(secret for secret in secrets if secret))
+    """Mask these credentials in every log line and in upstream text from now on."""
+    REDACTOR.add(*secrets)
 
 
 class EmfMetrics:

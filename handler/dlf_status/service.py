@@ -20,10 +20,11 @@ from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
-from dlf_status.domain.interpret import interpret_response
+from dlf_status.domain.interpret import clean_text, interpret_response
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.normalize import SCHEMA_VERSION, Source, content_hash
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
+from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
     SnapshotMetadata,
     history_key,
@@ -39,7 +40,7 @@ from dlf_status.domain.transitions import (
     transition_record,
 )
 from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamError
-from dlf_status.observability import logger
+from dlf_status.observability import REDACTOR, logger
 
 # Attempts at replacing latest.json when concurrent writers keep winning.
 MAX_LATEST_ATTEMPTS: Final = 8
@@ -96,7 +97,7 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
     if stored is None:
         return None
     try:
-        document = jsoncodec.loads(stored.body)
+        document = jsoncodec.loads(stored.body, jsoncodec.STORED)
         observed_at = str(document["observed_at"])
         datetime.fromisoformat(observed_at)  # a record's key is made of it
         record_hash = stored.metadata.get(RECORD_METADATA, "")
@@ -277,6 +278,8 @@ class StatusService:
     metrics: Metrics
     mode: ValidationMode = ValidationMode.LENIENT
     serve_stale: bool = True
+    # The credentials to mask in what the upstream sends: the process's, by default.
+    redactor: Redactor = field(default=REDACTOR)
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -300,7 +303,9 @@ class StatusService:
                 http_status=call.response.status,
                 attempts=call.attempts,
                 latency_ms=round(call.elapsed_seconds * 1000, 1),
-                upstream_request_id=call.response.headers.get("X-Request-Id"),
+                upstream_request_id=clean_text(
+                    call.response.headers.get("X-Request-Id"), self.redactor
+                ),
             )
             document = interpret_response(
                 call.response,
@@ -308,7 +313,9 @@ class StatusService:
                 observed_at=observed_at,
                 validator=self.validator,
                 mode=self.mode,
+                redactor=self.redactor,
             )
+            del call  # the raw body, as large as the answer, is not needed any more
         except JobNotFound:
             self.metrics.add("JobsNotFound", 1)
             raise
@@ -342,7 +349,11 @@ class StatusService:
         if validation["unknown_fields"]:
             self.metrics.add("DriftFields", len(validation["unknown_fields"]))
             logger.info(
-                "drift", extra={**context, "unknown_fields": validation["unknown_fields"][:20]}
+                "drift",
+                extra={
+                    **context,
+                    "unknown_fields": [path[:200] for path in validation["unknown_fields"][:20]],
+                },
             )
 
     def _store(
@@ -385,7 +396,7 @@ class StatusService:
         if stored is None:
             return None
         try:
-            document = jsoncodec.loads(stored.body)
+            document = jsoncodec.loads(stored.body, jsoncodec.STORED)
         except jsoncodec.JsonDecodeError:
             return None
         if not isinstance(document, dict) or "observed_at" not in document:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -60,6 +61,8 @@ class Setup:
     store: ObjectStore | None = None
     clock_skew: timedelta = timedelta(0)
     inspect: ObjectStore | None = None  # where to count what was kept, if not `store`
+    calls: int = 1  # requests made; the last answer is the one checked
+    after: Callable[[dict[str, Any]], None] | None = None  # the row's own promise
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,218 @@ upstream_fault(
 )
 def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
     return Setup(_handler(upstream, _skew_checked), clock_skew=timedelta(minutes=20))
+
+
+# -- a hostile upstream (issue 9): parsing, bounds, headers, echoed secrets, cookies --------
+
+PAST_THE_BOUNDS = "502 `upstream-failure` (past the bounds on one answer)"
+
+
+def _answer(body: bytes, status: int = 200, **headers: str) -> Callable[[Request], Response]:
+    return lambda _: Response(body, status, headers=headers, content_type="application/json")
+
+
+def _answering(body: bytes) -> Callable[[HTTPServer, ExitStack], Setup]:
+    def setup(upstream: HTTPServer, stack: ExitStack) -> Setup:
+        return Setup(_handler(upstream, _answer(body)))
+
+    return setup
+
+
+for name, hostile in {
+    "a body nested 1,000 deep": b'{"name":"job_sms","x":' + b"[" * 1000 + b"]" * 1000 + b"}",
+    "an integer of 5,000 digits": b'{"name":"job_sms","x":' + b"9" * 5000 + b"}",
+    "100,000 empty nodes": b'{"name":"job_sms","nodes":[' + b",".join([b"{}"] * 100_000) + b"]}",
+}.items():
+    upstream_fault(
+        Fault(name, PAST_THE_BOUNDS, "nothing", UPSTREAM_ERROR, 502, "upstream-failure")
+    )(_answering(hostile))
+
+upstream_fault(
+    Fault(
+        "a lone surrogate escape beside a 19-digit integer",
+        "502 `upstream-failure` (not JSON: not Unicode text)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)(
+    lambda upstream, stack: Setup(
+        _handler(upstream, _answer(b'{"name":"job_sms","x":"\\ud800","n":1234567890123456789}'))
+    )
+)
+
+
+def _many_violations(answer: dict[str, Any]) -> None:
+    violations = json.loads(answer["body"])["validation"]["violations"]
+    assert len(violations) == 1001
+    assert violations[-1]["message"].endswith(
+        "further violations are not listed (at most 1,000 are)"
+    )
+
+
+upstream_fault(
+    Fault(
+        "more violations than a document lists (lenient mode)",
+        "200, the first 1,000 violations and a last one saying more were not listed",
+        "history + latest.json",
+        "`contract violations` (warning) with the count and the first path",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)(
+    lambda upstream, stack: Setup(
+        _handler(
+            upstream,
+            _answer(
+                b'{"name":"job_sms","nodes":['
+                + b",".join(b'{"name":1,"status":2,"type":3,"logPath":4}' for _ in range(300))
+                + b"]}"
+            ),
+        ),
+        after=_many_violations,
+    )
+)
+
+
+def _code_kept(answer: dict[str, Any]) -> None:
+    assert json.loads(answer["body"])["error_code"] == "DLF.0100"
+
+
+upstream_fault(
+    Fault(
+        "a DLF.0100 beside a field nested 1,000 deep",
+        "404 `job-not-found` (the code is read whatever else the body holds)",
+        "nothing",
+        "`request failed` (info) with the error class and detail",
+        404,
+        "job-not-found",
+    )
+)(
+    lambda upstream, stack: Setup(
+        _handler(
+            upstream,
+            _answer(b'{"error_code":"DLF.0100","x":' + b"[" * 1000 + b"]" * 1000 + b"}", 400),
+        ),
+        after=_code_kept,
+    )
+)
+
+_RAW_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
+@upstream_fault(
+    Fault(
+        "429 with `Retry-After: ²`",
+        "502 `upstream-failure` after retries with jittered back-off (the header is ignored)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    head = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: ²\r\nContent-Length: 2\r\n\r\n"
+    return Setup(stack.enter_context(RawHttpServer(head.encode("latin-1") + b"{}")).url)
+
+
+@upstream_fault(
+    Fault(
+        "`Content-Length: ²`",
+        "200, the body read to its end",
+        "history + latest.json",
+        "`job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    head = _RAW_OK + "Content-Length: ²\r\n\r\n".encode("latin-1")
+    return Setup(stack.enter_context(RawHttpServer(head + STATUS_BODY)).url)
+
+
+def _request_id_cut(answer: dict[str, Any]) -> None:
+    request_id = json.loads(answer["body"])["request_id"]
+    assert len(request_id) <= 300
+    assert request_id.isprintable()
+
+
+@upstream_fault(
+    Fault(
+        "an `X-Request-Id` of 60 KB with control characters",
+        "502 `upstream-failure`, its `request_id` cut to 300 printable characters",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    head = "HTTP/1.1 500 Oops\r\nX-Request-Id: " + "r\x01\x7f" * 20_000 + "\r\n"
+    head += "Content-Length: 2\r\n\r\n"
+    raw = stack.enter_context(RawHttpServer(head.encode("latin-1") + b"{}"))
+    return Setup(raw.url, after=_request_id_cut)
+
+
+def _echo_everything(request: Request) -> Response:
+    echoed = " ".join(
+        form
+        for secret in SECRETS
+        for form in (secret, json.dumps(secret)[1:-1], repr(secret), quote(secret, safe=""))
+    )
+    body = json.dumps({"error_code": "APIGW.0301", "error_msg": f"bad credentials: {echoed}"})
+    return Response(
+        body, 401, headers={"X-Request-Id": SECRETS[0]}, content_type="application/json"
+    )
+
+
+upstream_fault(
+    Fault(
+        "an error answer that echoes our credentials",
+        "502 `upstream-auth-rejected`, every credential masked (`***`)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-auth-rejected",
+    )
+)(lambda upstream, stack: Setup(_handler(upstream, _echo_everything)))
+
+
+def _cookies() -> tuple[Callable[[Request], Response], Callable[[dict[str, Any]], None]]:
+    sent: list[str | None] = []
+
+    def answer(request: Request) -> Response:
+        sent.append(request.headers.get("Cookie"))
+        response = Response(STATUS_BODY, 200, content_type="application/json")
+        response.headers.add("Set-Cookie", "session=tracked; Path=/")
+        return response
+
+    def never_replayed(_: dict[str, Any]) -> None:
+        assert sent == [None, None]
+
+    return answer, never_replayed
+
+
+@upstream_fault(
+    Fault(
+        "a cookie set by the upstream",
+        "200; the cookie is never sent back",
+        "history + latest.json",
+        "`job observed` (info)",
+        200,
+        None,
+        snapshot="unchanged",
+        kept=2,
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    answer, never_replayed = _cookies()
+    return Setup(_handler(upstream, answer), calls=2, after=never_replayed)
 
 
 STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailures`"
@@ -667,9 +882,12 @@ def _run_upstream_fault(
         setup = setup_fault(upstream, stack)
         app = FunctionApp(_service(setup, store, validator, credentials))
 
-        answer = app.handle(http_api_event(PROJECT, "job_sms"))
+        for _ in range(setup.calls):
+            answer = app.handle(http_api_event(PROJECT, "job_sms"))
 
     _check(fault, answer, store, caplog)
+    if setup.after is not None:
+        setup.after(answer)
     for path in (tmp_path / "snapshots").rglob("*.json"):
         assert not any(secret in path.read_text() for secret in SECRETS)
 

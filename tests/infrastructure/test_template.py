@@ -117,6 +117,39 @@ def test_the_function_may_write_every_key_it_writes(template: dict[str, Any]) ->
         assert any(fnmatch.fnmatchcase(key, pattern) for pattern in allowed), key
 
 
+def test_the_function_may_list_every_prefix_the_read_models_list(
+    template: dict[str, Any],
+) -> None:
+    from dlf_status.domain.model import JobRef
+    from dlf_status.domain.snapshots import (
+        HISTORY_ROOT,
+        LATEST_ROOT,
+        TRANSITIONS_ROOT,
+        job_prefix,
+        workspace_prefix,
+    )
+
+    [function] = resources(template, "AWS::Serverless::Function").values()
+    [listing] = [
+        statement
+        for statement in function["Properties"]["Policies"][0]["Statement"]
+        if "s3:ListBucket" in statement["Action"]
+    ]
+    job = JobRef.parse("p", "j", "w")
+    prefixes = [
+        workspace_prefix(LATEST_ROOT, "p", None),
+        workspace_prefix(LATEST_ROOT, "p", "w"),
+        job_prefix(HISTORY_ROOT, job) + "date=2026-11-25/",
+        job_prefix(TRANSITIONS_ROOT, job),
+    ]
+
+    assert listing["Resource"] == {"Fn::GetAtt": "SnapshotBucket.Arn"}
+    # Without a condition every prefix may be listed; with one, each must match it.
+    allowed = listing.get("Condition", {}).get("StringLike", {}).get("s3:prefix", ["*"])
+    for prefix in prefixes:
+        assert any(fnmatch.fnmatchcase(prefix, pattern) for pattern in allowed), prefix
+
+
 def test_schedule_failures_and_async_failures_have_somewhere_to_go(
     template: dict[str, Any],
 ) -> None:

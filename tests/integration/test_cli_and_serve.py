@@ -29,7 +29,7 @@ def environment(
 ) -> dict[str, str]:
     values = {
         "DLF_ENDPOINT": upstream.url_for("").rstrip("/"),
-        "DLF_AK": "CLIAK",
+        "DLF_AK": "CLIACCESSKEY",
         "DLF_SK": "cli-sk-not-a-secret",
         "DLF_MAX_ATTEMPTS": "1",
         "SNAPSHOT_URI": str(tmp_path / "snapshots"),

@@ -157,7 +157,7 @@ def cli_environment(upstream: HTTPServer, rclone_s3: RcloneS3Server) -> dict[str
     return {
         **os.environ,
         "DLF_ENDPOINT": upstream.url_for("").rstrip("/"),
-        "DLF_AK": "CLIAK",
+        "DLF_AK": "CLIAKNOTASECRET",
         "DLF_SK": "cli-sk-not-a-secret",
         "SNAPSHOT_URI": f"s3://{rclone_s3.bucket}/cli-{uuid.uuid4().hex[:8]}",
         "AWS_ENDPOINT_URL_S3": rclone_s3.endpoint,

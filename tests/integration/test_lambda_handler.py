@@ -67,7 +67,7 @@ def test_a_misconfigured_function_answers_500_problems_instead_of_crashing(
 ) -> None:
     monkeypatch.delenv("DLF_ENDPOINT", raising=False)
     monkeypatch.delenv("DLF_REGION", raising=False)
-    module = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "t"})
+    module = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "lambda-token-value"})
 
     answer = module.handler(http_api_event(PROJECT, "job_sms"), lambda_context())
 

@@ -19,6 +19,7 @@ from dlf_status.adapters.signing import TokenAuthenticator
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.config import Credentials
 from dlf_status.domain.model import JobRef
+from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable
 from tests.integration.conftest import (
     CREDENTIALS,
@@ -262,3 +263,40 @@ def test_redirects_are_not_followed(upstream: HTTPServer, make_client: MakeClien
 
     assert call.response.status == 302
     assert len(upstream.log) == 1
+
+
+def test_cookies_the_upstream_sets_are_never_sent_back(
+    upstream: HTTPServer, make_client: MakeClient
+) -> None:
+    def set_cookies(_: Request) -> Response:
+        answer = exchange_response("doc-2024-success")
+        answer.headers.add("Set-Cookie", "session=tracked; Path=/")
+        answer.headers.add("Set-Cookie", "sticky=1; Domain=127.0.0.1; Path=/v1; Max-Age=3600")
+        return answer
+
+    upstream.expect_request(status_path("job_sms")).respond_with_handler(set_cookies)
+    client = make_client()
+
+    for _ in range(3):
+        assert client.fetch_status(JOB).response.status == 200
+
+    assert [request.headers.get("Cookie") for request, _ in upstream.log] == [None, None, None]
+
+
+def test_header_values_that_echo_a_credential_arrive_masked(
+    upstream: HTTPServer, settings_for: Callable[..., object]
+) -> None:
+    token = 'fake"iam\\/+=%0A-token-0001'
+    upstream.expect_request(status_path("job_sms")).respond_with_response(
+        Response(b"{}", 500, headers={"X-Request-Id": token, "X-Echo": f"auth {token}"})
+    )
+    client = HttpUpstreamClient(
+        settings_for(max_attempts=1),  # type: ignore[arg-type]
+        TokenAuthenticator(Credentials(auth_token=token)),
+        redactor=Redactor([token]),
+    )
+
+    call = client.fetch_status(JOB)
+
+    assert call.response.headers["X-Request-Id"] == "***"
+    assert call.response.headers["X-Echo"] == "auth ***"

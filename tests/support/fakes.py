@@ -8,8 +8,15 @@ from typing import Any
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
-from dlf_status.domain.ports import StoredObject, UpstreamCall
-from dlf_status.domain.snapshots import latest_key
+from dlf_status.domain.ports import (
+    MAX_LIST_PAGE,
+    ListedObject,
+    ObjectListing,
+    StoredObject,
+    UpstreamCall,
+    check_list_limit,
+)
+from dlf_status.domain.snapshots import is_safe_key, latest_key
 from tests.support.transitions import assert_valid_records
 
 
@@ -26,12 +33,15 @@ class MemoryStore:
     # replace() calls that lose to an invisible concurrent writer before succeeding
     races_to_lose: int = 0
     racer: dict[str, Any] | None = None
+    listings: int = 0  # list_objects calls
+    reads: list[str] = field(default_factory=list)  # the keys of get calls, in order
 
     @property
     def location(self) -> str:
         return "memory://"
 
     def get(self, key: str) -> StoredObject | None:
+        self.reads.append(key)
         if key not in self.objects:
             return None
         return StoredObject(self.objects[key], str(self.versions[key]), self.metadata.get(key, {}))
@@ -57,6 +67,22 @@ class MemoryStore:
             return None
         self._put(key, body, metadata)
         return str(self.versions[key])
+
+    def list_objects(
+        self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
+    ) -> ObjectListing:
+        check_list_limit(limit)
+        self.listings += 1
+        keys = sorted(
+            key
+            for key in self.objects
+            if key.startswith(prefix) and key > start_after and is_safe_key(key)
+        )
+        page = tuple(
+            ListedObject(key, str(self.versions[key]), len(self.objects[key]))
+            for key in keys[:limit]
+        )
+        return ObjectListing(page, page[-1].key if len(keys) > limit else None)
 
     def _put(self, key: str, body: bytes, metadata: Mapping[str, str] | None = None) -> None:
         self.objects[key] = body

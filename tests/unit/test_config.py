@@ -55,8 +55,11 @@ def test_an_explicit_endpoint_wins_over_the_region() -> None:
         ({"SERVE_STALE": "maybe"}, "SERVE_STALE must be true or false"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
         ({"DLF_AUTH_TOKEN": ""}, "no credentials"),
-        ({"DLF_AK": "AK"}, "an AK needs its SK"),
-        ({"DLF_AUTH_TOKEN": "", "DLF_SECURITY_TOKEN": "t"}, "a security token needs an AK/SK"),
+        ({"DLF_AK": "FAKEACCESSKEY"}, "an AK needs its SK"),
+        (
+            {"DLF_AUTH_TOKEN": "", "DLF_SECURITY_TOKEN": "fake-security-token"},
+            "a security token needs an AK/SK",
+        ),
         ({"AWS_ENDPOINT_URL_S3": "localhost:8333"}, "AWS_ENDPOINT_URL_S3 must be an http"),
         ({"S3_ADDRESSING_STYLE": "dns"}, "S3_ADDRESSING_STYLE must be auto, virtual or path"),
         (

@@ -124,3 +124,13 @@ def test_a_contract_for_the_same_operation_is_itself() -> None:
     contract = packaged_contract()
 
     assert contract.for_operation(SHOW_JOB_STATUS) is contract
+
+
+def test_a_violation_message_is_cut_and_printable_whatever_the_value_it_quotes() -> None:
+    from dlf_status.domain.contract import MAX_MESSAGE_LENGTH, Violation
+
+    violation = Violation.of("$.x", '"\x01\u202e\x85' + "v" * 1000 + '" is not of type "integer"')
+
+    assert violation.message.isprintable()
+    assert len(violation.message) == MAX_MESSAGE_LENGTH
+    assert violation.message.startswith('"\\x01\\u202e\\x85vvv')

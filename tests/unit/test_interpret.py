@@ -7,10 +7,18 @@ from typing import Any
 import pytest
 
 from dlf_status import errors
-from dlf_status.domain.contract import ValidationReport, Violation
-from dlf_status.domain.interpret import error_info, interpret_response, retry_after_seconds
+from dlf_status.domain.contract import MAX_LISTED, ValidationReport, Violation
+from dlf_status.domain.interpret import (
+    MAX_NODES,
+    MAX_UPSTREAM_TEXT,
+    clean_text,
+    error_info,
+    interpret_response,
+    retry_after_seconds,
+)
 from dlf_status.domain.model import Headers, UpstreamResponse, ValidationMode
 from dlf_status.domain.normalize import Source
+from dlf_status.domain.redaction import Redactor
 from tests.conftest import StubValidator
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -191,3 +199,120 @@ def test_lenient_mode_records_violations_and_still_answers() -> None:
     document = interpret(answer(200, {"name": "j", "status": 3}), validator)
 
     assert document["validation"]["valid"] is False
+
+
+# -- hostile answers (issue 9): bounds, strict headers, masked and cleaned echoes ------------
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1_0", " 1e3", "-5", "0x10", "5, 6", "\x00"])
+def test_retry_after_takes_only_ascii_digits_or_a_date(value: str) -> None:
+    assert retry_after_seconds(value, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        (" 12 ", 12.0),
+        ("9" * 30, 1e9),  # more than any cap: never an OverflowError
+        ("Fri, 31 Dec 9999 23:59:59 -2359", 1e9),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0),
+    ],
+)
+def test_retry_after_extremes_are_numbers_not_errors(value: str, seconds: float) -> None:
+    assert retry_after_seconds(value, NOW) == seconds
+
+
+def test_a_body_past_the_node_bound_is_an_upstream_failure_before_validation() -> None:
+    validator = StubValidator()
+    body = b'{"name":"j","nodes":[' + b",".join([b"{}"] * (MAX_NODES + 1)) + b"]}"
+
+    with pytest.raises(
+        errors.UpstreamBadResponse, match=f"{MAX_NODES + 1:,} nodes, more than {MAX_NODES:,}"
+    ):
+        interpret(answer(200, body), validator)
+
+    assert validator.calls == []
+
+
+def test_a_body_past_the_depth_bound_says_so() -> None:
+    body = b'{"name":"j","x":' + b"[" * 64 + b"]" * 64 + b"}"
+
+    with pytest.raises(errors.UpstreamBadResponse, match="nested deeper than 64 levels"):
+        interpret(answer(200, body))
+
+
+def test_violations_and_unknown_fields_past_the_listing_bound_are_counted_not_listed() -> None:
+    many = tuple(Violation(f"$.v{index:05d}", "bad") for index in range(MAX_LISTED + 5))
+    unknown = tuple(f"$.k{index:05d}" for index in range(MAX_LISTED + 2))
+    validator = StubValidator(ValidationReport(violations=many, unknown_fields=unknown))
+
+    validation = interpret(answer(200, {"name": "j"}), validator)["validation"]
+
+    assert len(validation["unknown_fields"]) == MAX_LISTED
+    assert validation["valid"] is False
+    notes = [item["message"] for item in validation["violations"][MAX_LISTED:]]
+    assert notes == [
+        "2 more unknown fields are not listed (at most 1,000 are; their values are all in extra)",
+        "5 or more further violations are not listed (at most 1,000 are)",
+    ]
+
+
+def test_a_dlf_0100_beside_anything_hostile_is_still_a_missing_job() -> None:
+    body = (
+        b'{"x":'
+        + b"[" * 5000
+        + b"]" * 5000
+        + b',"error_code":"DLF.0100","n":'
+        + b"9" * 5000
+        + b',"error_msg":"gone\\ud800\\u202e","s":NaN'
+    )
+
+    with pytest.raises(errors.JobNotFound) as caught:
+        interpret(answer(400, body))
+
+    assert caught.value.info.error_msg == "gone"
+
+
+def test_echoed_upstream_text_is_masked_before_it_is_cut() -> None:
+    secret = 'fake"SK\\/+=%2F-0123456789'
+    redactor = Redactor([secret])
+    message = "x" * (MAX_UPSTREAM_TEXT - 5) + secret  # the cut falls inside the secret
+    body = json.dumps({"error_code": "APIGW.0301", "error_msg": message}).encode()
+    headers = {**JSON, "X-Request-Id": secret}
+
+    info = error_info(answer(401, body, headers), NOW, redactor)
+
+    assert info.error_msg == "x" * (MAX_UPSTREAM_TEXT - 5) + "***"
+    assert info.request_id == "***"
+    assert clean_text("\x00a\u2028b\udc80 c\u202e", redactor) == "a b  c"
+
+
+def test_a_200_that_echoes_a_credential_is_stored_masked() -> None:
+    secret = "FAKEACCESSKEY0123"
+    escaped = "".join(f"\\u{ord(char):04x}" for char in secret).encode()
+    body = b'{"name":"j","x":"' + escaped + b'","' + secret.encode() + b'":1,"n":1}'
+
+    document = interpret_response(
+        answer(200, body),
+        source=SOURCE,
+        observed_at=NOW,
+        validator=StubValidator(),
+        mode=ValidationMode.LENIENT,
+        redactor=Redactor([secret]),
+    )
+
+    assert document["extra"] == {"x": "***", "***": 1, "n": 1}
+
+
+def test_a_credential_split_by_the_first_cut_never_shows_through() -> None:
+    secret = "fake-secret-key-0123456789abcdef0123456"
+    redactor = Redactor([secret])
+    # Each secret masked frees room, so the cut one would land inside 300 characters.
+    value = (secret + "xy") * 40
+
+    cleaned = clean_text(value, redactor)
+
+    assert cleaned is not None
+    assert not any(secret[:size] in cleaned for size in range(8, len(secret)))
+    assert cleaned.startswith("***xy***xy")

@@ -20,6 +20,7 @@ from dlf_status.domain.listing import (
     read_job_list,
 )
 from dlf_status.domain.model import Headers, UpstreamResponse, ValidationMode
+from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import (
     ContractViolation,
     IncompleteJobList,
@@ -159,6 +160,39 @@ def test_an_error_answer_is_the_status_calls_error_but_never_a_missing_job(
 
     assert type(raised.value) is error
     assert raised.value.info.error_code == code  # type: ignore[attr-defined]
+
+
+SECRET = "sk-list-page-not-real"
+MASKED = Redactor([SECRET])
+
+
+def test_an_error_page_that_echoes_a_credential_is_masked_before_it_is_kept() -> None:
+    body = {"error_code": "APIG.0301", "error_msg": f"bad signature with {SECRET}"}
+
+    with pytest.raises(UpstreamAuthRejected) as raised:
+        interpret_page(
+            page_of(body, 401),
+            validator=VALIDATOR,
+            mode=ValidationMode.LENIENT,
+            now=NOW,
+            redactor=MASKED,
+        )
+
+    assert SECRET not in raised.value.detail
+    assert SECRET not in str(raised.value.info)
+
+
+def test_a_page_that_echoes_a_credential_keeps_its_jobs_masked() -> None:
+    page = interpret_page(
+        page_of({"total": 1, "jobs": [{**JOB, "owner": SECRET}]}),
+        validator=VALIDATOR,
+        mode=ValidationMode.LENIENT,
+        now=NOW,
+        redactor=MASKED,
+    )
+
+    assert [job.name for job in page.jobs] == ["a"]
+    assert SECRET not in json.dumps(page.jobs[0].raw)
 
 
 # -- the whole list, without changes ------------------------------------------------------

@@ -27,18 +27,26 @@ def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def test_aksk_credentials_are_read_from_the_secret(secretsmanager: Any) -> None:
     secretsmanager.create_secret(
         Name="dlf/creds",
-        SecretString=json.dumps({"ak": "AK1", "sk": "SK1", "security_token": "ST1"}),
+        SecretString=json.dumps(
+            {"ak": "FAKEAK0001", "sk": "fake-sk-0001", "security_token": "fake-st-0001"}
+        ),
     )
 
     credentials = read_credentials_secret("dlf/creds", secretsmanager)
 
-    assert credentials == Credentials(ak="AK1", sk="SK1", security_token="ST1")
+    assert credentials == Credentials(
+        ak="FAKEAK0001", sk="fake-sk-0001", security_token="fake-st-0001"
+    )
 
 
 def test_a_token_secret_is_read_too(secretsmanager: Any) -> None:
-    secretsmanager.create_secret(Name="dlf/token", SecretString=json.dumps({"auth_token": "T"}))
+    secretsmanager.create_secret(
+        Name="dlf/token", SecretString=json.dumps({"auth_token": "fake-iam-token"})
+    )
 
-    assert read_credentials_secret("dlf/token", secretsmanager) == Credentials(auth_token="T")
+    assert read_credentials_secret("dlf/token", secretsmanager) == Credentials(
+        auth_token="fake-iam-token"
+    )
 
 
 def test_a_missing_secret_is_a_configuration_error(secretsmanager: Any) -> None:
@@ -57,3 +65,44 @@ def test_a_malformed_secret_is_refused_without_quoting_it(secretsmanager: Any, t
 
     assert "abc" not in caught.value.detail
     assert "only-the-ak" not in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("secret", "key"),
+    [
+        ({"ak": "FAKEAK0001", "sk": "fake-sk\n-0001"}, "sk"),
+        ({"ak": "FAKE AK 0001", "sk": "fake-sk-0001"}, "ak"),
+        ({"auth_token": "fake-token-\u00e9t\u00e9"}, "auth_token"),
+        (
+            {"ak": "FAKEAK0001", "sk": "fake-sk-0001", "security_token": "st\r\nX: 1"},
+            "security_token",
+        ),
+        ({"auth_token": "t0k3n"}, "auth_token"),
+    ],
+)
+def test_a_credential_that_cannot_be_sent_is_refused_naming_its_key(
+    secretsmanager: Any, secret: dict[str, str], key: str
+) -> None:
+    secretsmanager.create_secret(Name="dlf/odd", SecretString=json.dumps(secret))
+
+    with pytest.raises(ConfigurationError) as caught:
+        read_credentials_secret("dlf/odd", secretsmanager)
+
+    assert caught.value.detail.startswith(f"secret dlf/odd: {key} ")
+    assert secret[key] not in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"auth_token": "fake-token-\\ud800-0001"}',  # a lone surrogate escape
+        '{"auth_token": "fake-token-\ud800-0001"}',  # a lone surrogate in the string itself
+        '{"auth_token": ' + "[" * 100 + "]" * 100 + "}",
+        '{"auth_token": ' + "9" * 5000 + "}",
+    ],
+)
+def test_a_hostile_secret_string_is_a_configuration_error(secretsmanager: Any, text: str) -> None:
+    secretsmanager.create_secret(Name="dlf/hostile", SecretString=text)
+
+    with pytest.raises(ConfigurationError, match="secret dlf/hostile"):
+        read_credentials_secret("dlf/hostile", secretsmanager)

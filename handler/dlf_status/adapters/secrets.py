@@ -32,7 +32,9 @@ def read_credentials_secret(
     if not isinstance(text, str):
         raise ConfigurationError(f"{where} has no SecretString")
     try:
-        data = jsoncodec.loads(text.encode("utf-8"))
+        # surrogatepass: a lone surrogate (a JSON escape boto3 decoded) must reach the
+        # parser, which refuses it, instead of failing the encoding at init.
+        data = jsoncodec.loads(text.encode("utf-8", "surrogatepass"))
     except jsoncodec.JsonDecodeError:
         # Never quote the secret's text in the message.
         raise ConfigurationError(f"{where} is not a JSON object") from None

@@ -13,6 +13,13 @@ written before the content is renamed into place. A reader finds the metadata of
 exactly the version it read, whenever a writer stops. `create` keeps none (the
 documents carry the same facts).
 
+Listing walks the tree in the order S3 lists keys (byte order of the whole key: a
+directory sorts as its name followed by '/'), through directory descriptors opened
+with O_NOFOLLOW: a symbolic link is never followed, so nothing outside the root is
+ever listed or read. Hidden names (`.staging`, `.<name>.<digest>.meta`) and lock
+files are the store's own and never listed. A listed version is the content's
+digest, as `get` returns it, so listing reads each listed file once.
+
 Staged files live in `<root>/.staging/<32 hex digits>.tmp`, one directory for the
 whole store, so that what a killed writer leaves behind can be found and removed.
 A writer holds an exclusive `flock` on its staged file from the moment it creates
@@ -30,6 +37,7 @@ as a StoreError, never lost silently.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -43,7 +51,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
-from dlf_status.domain.ports import StoredObject
+from dlf_status.domain.ports import (
+    MAX_LIST_PAGE,
+    ListedObject,
+    ObjectListing,
+    StoredObject,
+    check_list_limit,
+)
 from dlf_status.domain.snapshots import is_safe_key
 from dlf_status.errors import StoreError
 from dlf_status.observability import logger
@@ -53,6 +67,11 @@ STAGING_DIRECTORY: Final = ".staging"
 STALE_STAGED_SECONDS: Final = 600.0
 SWEEP_INTERVAL_SECONDS: Final = 600.0
 _STAGED_NAME = re.compile(r"[0-9a-f]{32}\.tmp")
+LOCK_SUFFIX: Final = ".lock"
+_DIRECTORY_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# Gone between the directory read and the open, or replaced by a link or a directory.
+_VANISHED: Final = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EISDIR})
 
 
 def _digest(body: bytes) -> str:
@@ -92,6 +111,23 @@ class LocalDirectoryStore:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
         version = _digest(body)
         return StoredObject(body=body, version=version, metadata=_read_metadata(path, version))
+
+    def list_objects(
+        self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
+    ) -> ObjectListing:
+        check_list_limit(limit)
+        directory, _, _ = prefix.rpartition("/")
+        if directory and not is_safe_key(directory):
+            return ObjectListing((), None)  # no listed key can start so
+        objects: list[ListedObject] = []
+        try:
+            for listed in _Walk(prefix, start_after).objects(self._root, directory):
+                if len(objects) == limit:  # one more exists: the page is truncated
+                    return ObjectListing(tuple(objects), objects[-1].key)
+                objects.append(listed)
+        except OSError as exc:
+            raise StoreError(f"cannot list {self._root}/{prefix}*: {exc.strerror or exc}") from None
+        return ObjectListing(tuple(objects), None)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
         path = self._path(key)
@@ -236,3 +272,91 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+class _Walk:
+    """The objects below a root whose keys start with `prefix` and sort after
+    `start_after`, ascending; a file that vanishes while listed is left out."""
+
+    def __init__(self, prefix: str, start_after: str) -> None:
+        self._prefix = prefix
+        self._start_after = start_after
+
+    def objects(self, root: Path, directory: str) -> Iterator[ListedObject]:
+        try:
+            descriptor = os.open(root, _DIRECTORY_FLAGS)
+        except FileNotFoundError:
+            return  # nothing written yet
+        try:
+            for segment in directory.split("/") if directory else ():
+                try:
+                    inner = os.open(segment, _DIRECTORY_FLAGS, dir_fd=descriptor)
+                except OSError as exc:
+                    if exc.errno in _VANISHED:
+                        return
+                    raise
+                os.close(descriptor)
+                descriptor = inner
+            yield from self._below(descriptor, f"{directory}/" if directory else "")
+        finally:
+            os.close(descriptor)
+
+    def _wanted_directory(self, below: str) -> bool:
+        """Whether any key under `below` (ending in '/') can be listed."""
+        if not (below.startswith(self._prefix) or self._prefix.startswith(below)):
+            return False
+        # Every key under `below` sorts before `below` with its '/' raised to '0'.
+        return self._start_after < below[:-1] + "0"
+
+    def _below(self, descriptor: int, base: str) -> Iterator[ListedObject]:
+        with os.scandir(descriptor) as entries:
+            found = [
+                (entry.name, entry.is_dir(follow_symlinks=False))
+                for entry in entries
+                if not entry.name.startswith(".")
+                and (entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False))
+            ]
+        # Byte order of the whole key: a directory sorts as its name and '/'.
+        found.sort(key=lambda item: item[0] + "/" if item[1] else item[0])
+        for name, is_directory in found:
+            key = base + name
+            if is_directory:
+                if not is_safe_key(key) or not self._wanted_directory(key + "/"):
+                    continue
+                try:
+                    inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=descriptor)
+                except OSError as exc:
+                    if exc.errno in _VANISHED:
+                        continue
+                    raise
+                try:
+                    yield from self._below(inner, key + "/")
+                finally:
+                    os.close(inner)
+            elif (
+                key.startswith(self._prefix)
+                and key > self._start_after
+                and not name.endswith(LOCK_SUFFIX)
+                and is_safe_key(key)
+            ):
+                listed = _listed(descriptor, name, key)
+                if listed is not None:
+                    yield listed
+
+
+def _listed(directory: int, name: str, key: str) -> ListedObject | None:
+    """The file's digest and size, read through a descriptor that follows no link."""
+    try:
+        descriptor = os.open(name, _FILE_FLAGS, dir_fd=directory)
+    except OSError as exc:
+        if exc.errno in _VANISHED:
+            return None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            body = handle.read()
+    finally:
+        os.close(descriptor)
+    return ListedObject(key, _digest(body), len(body))

@@ -13,7 +13,7 @@ import ipaddress
 import re
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
 import boto3
@@ -22,7 +22,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dlf_status.config import S3AddressingStyle
-from dlf_status.domain.ports import StoredObject
+from dlf_status.domain.ports import (
+    MAX_LIST_PAGE,
+    ListedObject,
+    ObjectListing,
+    StoredObject,
+    check_list_limit,
+)
 from dlf_status.domain.snapshots import CONTROL_ROOT, is_safe_key
 from dlf_status.errors import ConditionalWritesIgnored, ConfigurationError, StoreError
 
@@ -37,6 +43,9 @@ _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 PROBE_KEY: Final = f"{CONTROL_ROOT}/conditional-write-probe"
 _PROBE_BODY: Final = b"dlf-status checks here that this store honours conditional writes\n"
 _NO_SUCH_ETAG: Final = '"00000000000000000000000000000000"'
+# ListObjectsV2 may answer a truncated page without a key (S3 documents it for pages
+# filtered server-side); follow its continuation token this many times at most.
+_EMPTY_PAGES_FOLLOWED: Final = 16
 # A bucket name that is one DNS label, as virtual-hosted addressing puts it in the
 # host name (TLS wildcard certificates cover one label: no dots over https).
 _HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{1,61})[a-z0-9]")
@@ -176,6 +185,54 @@ class S3Store:
         # Lower-cased: AWS sends metadata names in lower case, other stores (rclone) do not.
         metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
         return StoredObject(body=body, version=answer["ETag"], metadata=metadata)
+
+    def list_objects(
+        self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
+    ) -> ObjectListing:
+        """One ListObjectsV2 call (two or more only when S3 answers a truncated page
+        without a key). Keys come back relative to the store's prefix; keys that are not
+        safe snapshot keys (another tool's objects under the prefix) are skipped but
+        still advance `resume_after`. botocore asks for URL-encoded keys and decodes
+        them, so any key survives the XML answer."""
+        check_list_limit(limit)
+        base = f"{self._prefix}/" if self._prefix else ""
+        request: dict[str, Any] = {
+            "Bucket": self._bucket,
+            "Prefix": base + prefix,
+            "MaxKeys": limit,
+        }
+        if start_after:
+            request["StartAfter"] = base + start_after
+        elif base + prefix and (not prefix or prefix.endswith("/")):
+            # Past a "folder" object named as the prefix itself (a console creates
+            # them): it is no key of ours, and SeaweedFS ends a listing that starts
+            # with one, truncated or not.
+            request["StartAfter"] = base + prefix
+        for _ in range(_EMPTY_PAGES_FOLLOWED):
+            try:
+                answer = self._client.list_objects_v2(**request)
+            except (ClientError, BotoCoreError) as exc:
+                raise self._error("list", base + prefix + "*", exc) from None
+            contents = answer.get("Contents", [])
+            truncated = bool(answer.get("IsTruncated"))
+            if contents or not truncated:
+                break
+            request["ContinuationToken"] = answer["NextContinuationToken"]
+        else:
+            raise StoreError(
+                f"cannot list s3://{self._bucket}/{base}{prefix}*: "
+                f"{_EMPTY_PAGES_FOLLOWED} truncated pages in a row held no key"
+            )
+        objects: list[ListedObject] = []
+        last = ""
+        for item in contents:
+            full_key = item["Key"]
+            if not full_key.startswith(base):  # not below our prefix: never from S3
+                continue
+            last = full_key[len(base) :]
+            if is_safe_key(last):
+                objects.append(ListedObject(last, item["ETag"], item["Size"]))
+        return ObjectListing(tuple(objects), last if truncated and last else None)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
         self._check_conditional_writes()

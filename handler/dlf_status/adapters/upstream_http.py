@@ -13,6 +13,12 @@ Retry-After; it is small and fully tested.
 
 Body: read with `read1` so the deadline is checked between socket reads, and
 cut at a size cap (counted after decompression, so a gzip bomb stops early).
+
+Untrusted: every header value is masked for our own credentials as it arrives, a
+declared Content-Length counts only as ASCII digits, anything echoed from a header
+or a transport error is cut and cleaned (`clean_text`), every failure of the
+transport is an UpstreamError, and the session keeps no cookie the upstream sets
+(none is ever replayed).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -31,9 +38,10 @@ import urllib3
 from dlf_status import __version__
 from dlf_status.adapters.signing import Authenticator, canonical_query_string
 from dlf_status.config import UpstreamSettings
-from dlf_status.domain.interpret import retry_after_seconds
+from dlf_status.domain.interpret import clean_text, retry_after_seconds
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
 from dlf_status.domain.ports import UpstreamCall
+from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import (
     UpstreamBadResponse,
     UpstreamError,
@@ -41,6 +49,7 @@ from dlf_status.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from dlf_status.observability import REDACTOR
 
 if TYPE_CHECKING:  # the status path never loads the job list's module
     from dlf_status.domain.listing import JobPageQuery
@@ -50,6 +59,15 @@ _BACKOFF_BASE: Final = 0.2
 _BACKOFF_MAX: Final = 2.0
 _CHUNK: Final = 64 * 1024
 USER_AGENT: Final = f"dlf-status/{__version__}"
+# What a transport failure may raise from requests, urllib3 or http.client: each is
+# the upstream's failure, never ours (a bad header of the answer, a broken chunk...).
+_TRANSPORT_ERRORS = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+    ValueError,
+)
 
 
 def status_path(base_path: str, job: JobRef) -> str:
@@ -113,9 +131,11 @@ class HttpUpstreamClient:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.monotonic,
+        redactor: Redactor | None = None,
     ) -> None:
         self._settings = settings
         self._authenticator = authenticator
+        self._redactor = REDACTOR if redactor is None else redactor
         self._sleep, self._jitter, self._monotonic = sleep, jitter, monotonic
         parts = urlsplit(settings.endpoint)
         self._origin = f"{parts.scheme}://{parts.netloc}"
@@ -128,6 +148,8 @@ class HttpUpstreamClient:
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.trust_env = False  # no proxy or netrc surprises from the environment
+        # No cookie the upstream sets is kept, so none is ever sent back.
+        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
     @property
     def endpoint(self) -> str:
@@ -231,25 +253,44 @@ class HttpUpstreamClient:
             ) from None
         except requests.exceptions.ConnectionError as exc:
             raise _RetryableFailure(
-                UpstreamUnavailable(f"cannot reach DataArts Studio: {_reason(exc)}")
+                UpstreamUnavailable(f"cannot reach DataArts Studio: {self._reason(exc)}")
+            ) from None
+        except requests.exceptions.InvalidHeader as exc:
+            raise UpstreamBadResponse(
+                f"DataArts Studio's answer has a malformed header: {self._reason(exc)}"
+            ) from None
+        except _TRANSPORT_ERRORS as exc:
+            raise UpstreamUnavailable(
+                f"the exchange with DataArts Studio failed: {self._reason(exc)}"
             ) from None
         with answer:
+            received = self._headers(answer)
             info = UpstreamErrorInfo(
-                http_status=answer.status_code, request_id=answer.headers.get("X-Request-Id")
+                http_status=answer.status_code,
+                request_id=clean_text(received.get("X-Request-Id"), self._redactor),
             )
-            body = self._read_body(answer, deadline, info)
-            return UpstreamResponse(
-                status=answer.status_code, headers=Headers(dict(answer.headers)), body=body
-            )
+            body = self._read_body(answer, received, deadline, info)
+            return UpstreamResponse(status=answer.status_code, headers=received, body=body)
+
+    def _headers(self, answer: requests.Response) -> Headers:
+        """The answer's headers with our credentials masked: they are upstream text."""
+        if not self._redactor:
+            return Headers(dict(answer.headers))
+        mask = self._redactor.text
+        return Headers({mask(name): mask(value) for name, value in answer.headers.items()})
+
+    def _reason(self, exc: BaseException) -> str:
+        return clean_text(_reason(exc), self._redactor, 200) or type(exc).__name__
 
     def _read_body(
-        self, answer: requests.Response, deadline: float, info: UpstreamErrorInfo
+        self, answer: requests.Response, headers: Headers, deadline: float, info: UpstreamErrorInfo
     ) -> bytes:
         cap = self._settings.max_response_bytes
-        declared = answer.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
+        declared = (headers.get("Content-Length") or "").strip()
+        # ASCII digits only: str.isdigit() alone takes '²', which int() refuses.
+        if declared.isascii() and declared.isdigit() and int(declared[:20]) > cap:
             raise UpstreamBadResponse(
-                f"DataArts Studio's answer is {int(declared)} bytes, more than the {cap} allowed",
+                f"DataArts Studio's answer is {declared[:20]} bytes, more than the {cap} allowed",
                 info,
             )
         raw: urllib3.HTTPResponse = answer.raw
@@ -283,11 +324,13 @@ class HttpUpstreamClient:
                     f"DataArts Studio's answer was cut short ({size} bytes received)", info
                 ) from None
             raise UpstreamUnavailable(
-                f"the connection broke while reading DataArts Studio's answer: {_reason(exc)}", info
+                f"the connection broke while reading DataArts Studio's answer: {self._reason(exc)}",
+                info,
             ) from None
-        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise UpstreamUnavailable(
-                f"the connection broke while reading DataArts Studio's answer: {_reason(exc)}", info
+                f"the connection broke while reading DataArts Studio's answer: {self._reason(exc)}",
+                info,
             ) from None
         return b"".join(chunks)
 
@@ -308,7 +351,7 @@ def _is_truncation(exc: urllib3.exceptions.ProtocolError) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    """A short, secret-free reason: the innermost error's class and message."""
+    """The innermost error's class and message: the caller masks, cleans and cuts it."""
     inner: BaseException = exc
     while True:
         nested = inner.__cause__ or inner.__context__
@@ -318,7 +361,7 @@ def _reason(exc: BaseException) -> str:
             break
         inner = nested
     text = str(inner).split(" (Caused by", 1)[0]
-    return f"{type(inner).__name__}: {text}"[:200]
+    return f"{type(inner).__name__}: {text}"  # masked, then cut, by the caller
 
 
 def _utc_now() -> datetime:

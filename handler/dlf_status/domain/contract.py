@@ -41,6 +41,10 @@ JsonObject = Mapping[str, Any]
 
 # Validator messages quote the offending value, which can be a whole body.
 MAX_MESSAGE_LENGTH = 300
+# Violations (and unknown fields) one document lists (README: "Bounds on one answer");
+# past it, a last violation says there were more. Validators and the normaliser stop
+# collecting soon after: ten thousand nodes wrong in every field are 120,000 of them.
+MAX_LISTED: Final = 1_000
 
 
 class Violation(NamedTuple):
@@ -51,13 +55,31 @@ class Violation(NamedTuple):
 
     @classmethod
     def of(cls, path: str, message: str) -> Violation:
-        """A violation whose message is cut to a readable length."""
+        """A violation whose message is printable and cut to a readable length: a
+        validator's message quotes the upstream's value, whatever it holds, so what is
+        not printable is escaped as Python spells it (`\\n`, `\\u202e`): one line that
+        still shows what was there (a pattern's `$(?!\\n)` reads as written)."""
+        if not message.isprintable():
+            message = "".join(char if char.isprintable() else repr(char)[1:-1] for char in message)
         if len(message) > MAX_MESSAGE_LENGTH:
             message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
         return cls(path, message)
 
     def as_json(self) -> dict[str, str]:
         return {"path": self.path, "message": self.message}
+
+
+class ViolationList(list[Violation]):
+    """Keeps the first `limit` violations appended and drops the rest: one more than a
+    document lists is enough to say that there were more."""
+
+    def __init__(self, limit: int = MAX_LISTED + 1) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def append(self, violation: Violation) -> None:
+        if len(self) < self.limit:
+            super().append(violation)
 
 
 class ValidationReport(NamedTuple):

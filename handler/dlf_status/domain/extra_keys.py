@@ -129,7 +129,7 @@ def encode_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and isinstance(value.get(DEEP_KEY), str):
-            return jsoncodec.loads(value[DEEP_KEY].encode("utf-8"))
+            return jsoncodec.loads(value[DEEP_KEY].encode("utf-8"), jsoncodec.STORED)
         return {decode_key(key): _decode_value(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_decode_value(item) for item in value]

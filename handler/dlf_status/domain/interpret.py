@@ -6,14 +6,14 @@ Pure: the answer was already received; this decides what it says.
 from __future__ import annotations
 
 import email.utils
-import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
-from dlf_status.domain import jsoncodec
-from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain import jsoncodec, paths
+from dlf_status.domain.contract import MAX_LISTED, ResponseValidator
 from dlf_status.domain.model import UpstreamResponse, ValidationMode
 from dlf_status.domain.normalize import Source, normalise
+from dlf_status.domain.redaction import NO_SECRETS, Redactor
 from dlf_status.errors import (
     ContractViolation,
     JobNotFound,
@@ -28,55 +28,80 @@ from dlf_status.errors import (
 )
 
 JOB_NOT_FOUND_CODE = "DLF.0100"
-# The upstream's words end up in our problem documents and logs: keep them short
-# and printable.
-_MAX_UPSTREAM_TEXT = 300
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The bounds on what one answer may cost beyond its JSON (README: "Bounds on one answer").
+MAX_NODES: Final = 5_000
+# The upstream's words end up in our problem documents, CLI lines and logs: keep
+# them short and printable (README: 300 printable characters).
+MAX_UPSTREAM_TEXT: Final = 300
 # Error body spellings, in the order the SDK tries them.
 _ERROR_SPELLINGS = (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message"))
+_ERROR_MEMBERS: Final = frozenset(
+    {*(key for spelling in _ERROR_SPELLINGS for key in spelling), "request_id"}
+)
+# Longer than any sane wait, short enough for float arithmetic: the cap applies anyway.
+_FOREVER_SECONDS: Final = 1e9
 
 
-def _clean(value: Any) -> str | None:
-    if not isinstance(value, str | int) or isinstance(value, bool):
+def clean_text(
+    value: str | None, redactor: Redactor = NO_SECRETS, limit: int = MAX_UPSTREAM_TEXT
+) -> str | None:
+    """Upstream text fit to echo: credentials masked, every character that is not
+    printable (controls, separators, lone surrogates, bidi marks) made a space, then
+    cut to `limit`. Masked before it is cut, so no credential is ever cut in half."""
+    if value is None:
         return None
-    text = _UNPRINTABLE.sub(" ", str(value)).strip()
-    return text[:_MAX_UPSTREAM_TEXT] or None
+    head = value[: 4 * limit + redactor.longest]
+    text = redactor.text(head)
+    if len(head) < len(value):
+        # The first cut may have split a credential, and masking shortens what comes
+        # before it: drop the tail that could hold the rest of one.
+        text = text[: len(text) - redactor.longest]
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else " " for char in text)
+    return text.strip()[:limit].strip() or None
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110)."""
+    """Retry-After as seconds from now: delta-seconds (ASCII digits only) or an HTTP
+    date (RFC 9110); None for anything else. Never raises."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if not value.isascii() or len(value) > 64:
+        return None
+    if value.isdigit():  # ASCII digits only: the value is ASCII
+        return float(value) if len(value) <= 9 else _FOREVER_SECONDS
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, min(_FOREVER_SECONDS, (when - now).total_seconds()))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
-def error_info(response: UpstreamResponse, now: datetime) -> UpstreamErrorInfo:
-    """What the upstream said about a failure, from whichever error spelling it used."""
-    code = message = request_id = None
-    try:
-        body = jsoncodec.loads(response.body) if response.body else None
-    except jsoncodec.JsonDecodeError:
-        body = None
-    if isinstance(body, dict):
-        for code_key, message_key in _ERROR_SPELLINGS:
-            if code_key in body or message_key in body:
-                code, message = _clean(body.get(code_key)), _clean(body.get(message_key))
-                break
-        request_id = _clean(body.get("request_id"))
+def error_info(
+    response: UpstreamResponse, now: datetime, redactor: Redactor = NO_SECRETS
+) -> UpstreamErrorInfo:
+    """What the upstream said about a failure, from whichever error spelling it used.
+
+    The body is read leniently (`errorbody.read_members`): whatever else it holds, a
+    code it spells plainly is read."""
+    code = message = None
+    from dlf_status.domain.errorbody import read_members  # only for error answers
+
+    members = read_members(response.body, _ERROR_MEMBERS) if response.body else {}
+    for code_key, message_key in _ERROR_SPELLINGS:
+        if code_key in members or message_key in members:
+            code = clean_text(members.get(code_key), redactor)
+            message = clean_text(members.get(message_key), redactor)
+            break
+    request_id = clean_text(members.get("request_id"), redactor)
     return UpstreamErrorInfo(
         http_status=response.status,
         error_code=code,
         error_msg=message,
-        request_id=request_id or _clean(response.headers.get("X-Request-Id")),
+        request_id=request_id or clean_text(response.headers.get("X-Request-Id"), redactor),
         retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After"), now),
     )
 
@@ -95,9 +120,14 @@ def _job_label(source: Source) -> str:
     return label
 
 
-def classify_error(response: UpstreamResponse, source: Source, now: datetime) -> UpstreamError:
+def classify_error(
+    response: UpstreamResponse,
+    source: Source,
+    now: datetime,
+    redactor: Redactor = NO_SECRETS,
+) -> UpstreamError:
     """The error a non-200 answer means. Decided by status and error code only."""
-    info = error_info(response, now)
+    info = error_info(response, now, redactor)
     status, said = response.status, _said(info)
     if status == 400 and info.error_code == JOB_NOT_FOUND_CODE:
         return JobNotFound(f"{_job_label(source)} does not exist{said}", info)
@@ -118,10 +148,75 @@ def classify_error(response: UpstreamResponse, source: Source, now: datetime) ->
     return UpstreamRejected(f"DataArts Studio refused the request (HTTP {status}){said}", info)
 
 
-def _success_info(response: UpstreamResponse) -> UpstreamErrorInfo:
+def _success_info(response: UpstreamResponse, redactor: Redactor) -> UpstreamErrorInfo:
     return UpstreamErrorInfo(
-        http_status=200, request_id=_clean(response.headers.get("X-Request-Id"))
+        http_status=200, request_id=clean_text(response.headers.get("X-Request-Id"), redactor)
     )
+
+
+def parse_object(
+    response: UpstreamResponse, redactor: Redactor, what: str = "200 answer"
+) -> dict[str, Any]:
+    """A 200 body as a JSON object within the bounds, credentials masked, or the
+    UpstreamBadResponse that says why it is not one. `what` names the answer in the
+    message (the status call's "200 answer", the job list's "job list page")."""
+    try:
+        body = jsoncodec.loads(response.body)
+    except jsoncodec.JsonLimitExceeded as exc:
+        raise UpstreamBadResponse(
+            f"DataArts Studio's {what} is past the bounds on one answer: {exc}",
+            _success_info(response, redactor),
+        ) from None
+    except jsoncodec.JsonDecodeError as exc:
+        media = clean_text(response.mimetype, redactor, 80) or "no content type"
+        raise UpstreamBadResponse(
+            f"DataArts Studio's {what} is not JSON ({media}): "
+            f"{clean_text(str(exc), redactor, 120)}",
+            _success_info(response, redactor),
+        ) from None
+    if not isinstance(body, dict):
+        raise UpstreamBadResponse(
+            f"DataArts Studio's {what} is a JSON {type(body).__name__}, not an object",
+            _success_info(response, redactor),
+        )
+    masked: dict[str, Any] = redactor.body(response.body, body)
+    return masked
+
+
+def _parse(response: UpstreamResponse, redactor: Redactor) -> dict[str, Any]:
+    """The status answer's object, within the node bound too (checked before the
+    validator and the normaliser build anything per node)."""
+    body = parse_object(response, redactor)
+    nodes = body.get("nodes")
+    if isinstance(nodes, list) and len(nodes) > MAX_NODES:
+        raise UpstreamBadResponse(
+            f"DataArts Studio's 200 answer is past the bounds on one answer: it lists "
+            f"{len(nodes):,} nodes, more than {MAX_NODES:,}",
+            _success_info(response, redactor),
+        )
+    return body
+
+
+def _list_at_most(validation: dict[str, Any]) -> None:
+    """Cut the violations and unknown fields past MAX_LISTED; a last violation says so."""
+    violations: list[dict[str, str]] = validation["violations"]
+    unknown: list[str] = validation["unknown_fields"]
+    notes = []
+    if len(unknown) > MAX_LISTED:
+        notes.append(
+            f"{len(unknown) - MAX_LISTED:,} more unknown fields are not listed "
+            f"(at most {MAX_LISTED:,} are; their values are all in extra)"
+        )
+        del unknown[MAX_LISTED:]
+    if len(violations) > MAX_LISTED:
+        notes.append(
+            f"{len(violations) - MAX_LISTED:,} or more further violations are not listed "
+            f"(at most {MAX_LISTED:,} are)"
+        )
+        del violations[MAX_LISTED:]
+    violations.extend({"path": paths.ROOT, "message": note} for note in notes)
+    if notes:
+        validation["valid"] = False
 
 
 def interpret_response(
@@ -131,23 +226,16 @@ def interpret_response(
     observed_at: datetime,
     validator: ResponseValidator,
     mode: ValidationMode,
+    redactor: Redactor = NO_SECRETS,
 ) -> dict[str, Any]:
-    """The normalised document for a 200, or raise the `UpstreamError` the answer means."""
+    """The normalised document for a 200, or raise the `UpstreamError` the answer means.
+
+    Never anything else: a body past the bounds on one answer is an UpstreamBadResponse
+    before any of it is built, and everything after the parse takes whatever it accepts.
+    """
     if response.status != 200:
-        raise classify_error(response, source, observed_at)
-    try:
-        body = jsoncodec.loads(response.body)
-    except jsoncodec.JsonDecodeError as exc:
-        raise UpstreamBadResponse(
-            f"DataArts Studio's 200 answer is not JSON ({response.mimetype or 'no content type'}): "
-            f"{str(exc)[:120]}",
-            _success_info(response),
-        ) from None
-    if not isinstance(body, dict):
-        raise UpstreamBadResponse(
-            f"DataArts Studio's 200 answer is a JSON {type(body).__name__}, not an object",
-            _success_info(response),
-        )
+        raise classify_error(response, source, observed_at, redactor)
+    body = _parse(response, redactor)
     report = validator.validate(response, body)
     document = normalise(
         body,
@@ -156,6 +244,7 @@ def interpret_response(
         report=report,
         mode=mode,
     )
+    _list_at_most(document["validation"])
     violations = document["validation"]["violations"]
     if mode is ValidationMode.STRICT and violations:
         first = violations[0]

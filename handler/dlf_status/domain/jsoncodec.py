@@ -1,10 +1,26 @@
-"""JSON in and out, exact and deterministic.
+"""JSON in and out: the one place upstream bytes become values. Exact, bounded, strict.
 
-orjson is fast, but it turns integers beyond 64 bits into floats on the way in
-(a silent loss: the upstream's byte counters are unbounded) and refuses them on
-the way out. Both directions therefore fall back to the standard library when a
-long run of digits is present, and the choice depends on the input alone, so the
-same body always gives the same bytes.
+`loads` turns any bytes into a value or a `JsonDecodeError` that says why; it never
+raises anything else. What it accepts is what everything after it (validation,
+normalisation, encoding, hashing, problems, logs) is built to take:
+
+* strict JSON (RFC 8259) in UTF-8, no byte order mark, no NaN or Infinity, no number
+  that overflows a float, and no lone surrogate escape (`\\ud800`): I-JSON (RFC 7493)
+  text, so every string is Unicode that encodes to UTF-8 anywhere it goes;
+* at most MAX_DEPTH nested arrays and objects, MAX_VALUES values (keys included) and
+  MAX_INTEGER_DIGITS digits per integer. The first two are checked on the bytes,
+  before any Python object is built (an 8 MiB body of `[]` would otherwise take some
+  200 MB); the digits while parsing, before `int()` meets Python's 4,300-digit limit;
+* duplicate keys: the last one wins, as in orjson, `json`, JavaScript and the SDK.
+
+orjson is fast, but it turns integers beyond 64 bits into floats on the way in (a
+silent loss: the upstream's byte counters are unbounded) and refuses them on the way
+out. Both directions therefore fall back to the standard library when a long run of
+digits is present, and the choice depends on the input alone, so the same body
+always gives the same bytes.
+
+Error answers are read leniently by `errorbody.read_members`, which reads an object's
+top-level members whatever the rest of the body holds.
 """
 
 from __future__ import annotations
@@ -13,9 +29,27 @@ import hashlib
 import json
 import math
 import re
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import orjson
+
+# The bounds on one upstream answer's JSON (README: "Bounds on one answer"). Past any
+# of them the answer is refused before it is built into Python objects.
+MAX_DEPTH: Final = 64  # nested arrays and objects
+MAX_VALUES: Final = 200_000  # keys, strings, numbers, literals, arrays and objects
+MAX_INTEGER_DIGITS: Final = 100  # an integer's digits (Python refuses str() past 4,300)
+
+
+class JsonLimits(NamedTuple):
+    depth: int
+    values: int
+    integer_digits: int
+
+
+UPSTREAM: Final = JsonLimits(MAX_DEPTH, MAX_VALUES, MAX_INTEGER_DIGITS)
+# Documents dlf-status wrote itself, read back: a normalised body is at most two
+# levels deeper (`nodes[i].extra.key`) and adds a few dozen values per node.
+STORED: Final = JsonLimits(MAX_DEPTH + 8, 4 * MAX_VALUES, MAX_INTEGER_DIGITS)
 
 # 19 digits can already leave the signed 64-bit range. The scan maps every digit to
 # NUL and looks for 19 in a row: ten times faster than the regex [0-9]{19} (which
@@ -23,14 +57,88 @@ import orjson
 # it to the exact path.
 _DIGITS_TO_NUL = bytes.maketrans(b"0123456789", b"\x00" * 10)
 _LONG_DIGIT_RUN = b"\x00" * 19
-
-
-def _has_long_number(data: bytes) -> bool:
-    return data.translate(_DIGITS_TO_NUL).find(_LONG_DIGIT_RUN) != -1
+_KEEP_BRACKETS = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+_KEEP_VALUE_MARKS = bytes(byte for byte in range(256) if byte not in b"[{,:")
+# Regular expressions are compiled on first use (re caches them): they serve rare
+# paths only, and compiling them all at import cost more than a millisecond of cold start.
+_STRING_IN_PROJECTION = b'"[^"]*"'
+# A surrogate escape, as a valid pair (one character) or alone (refused).
+_SURROGATE_ESCAPES = (
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
 
 
 class JsonDecodeError(ValueError):
-    """The bytes are not one strict JSON document (RFC 8259, UTF-8)."""
+    """The bytes are not one JSON document we accept (see the module docstring)."""
+
+
+class JsonLimitExceeded(JsonDecodeError):
+    """Valid JSON, perhaps, but past one of the bounds on one answer."""
+
+
+def _without_escaped_quotes(data: bytes) -> bytes:
+    """The body with every `\\\\` and `\\"` escape removed: every `"` left delimits a
+    string (in valid JSON; anything else the parser refuses anyway)."""
+    if b"\\" not in data:
+        return data
+    return data.replace(b"\\\\", b"").replace(b'\\"', b"")
+
+
+def _outside_strings(projection: bytes) -> bytes:
+    """A projection of the body that kept `"`, with every string's content removed."""
+    unquoted = projection.translate(None, b'"')
+    quotes = len(projection) - len(unquoted)
+    # Counted left to right, adjacent pairs cover every quote only when each string
+    # holds nothing the projection kept: the common case, and the quotes can just go.
+    if quotes == 0 or 2 * projection.count(b'""') == quotes:
+        return unquoted
+    # Two adjacent quotes only ever enclose nothing the projection kept: dropping
+    # them leaves every other quote its role. Then what strings remain.
+    return re.sub(_STRING_IN_PROJECTION, b"", projection.replace(b'""', b""))
+
+
+def _depth(data: bytes, limit: int) -> int:
+    """Nesting depth of the arrays and objects in `data`, counted up to `limit + 1`.
+
+    Peels the innermost `[]` and `{}` pairs off the bracket projection, one level per
+    pass: a few passes over a few kilobytes for real answers. Unbalanced brackets
+    stop the count (the parser then says where the body is broken)."""
+    brackets = _outside_strings(_without_escaped_quotes(data).translate(None, _KEEP_BRACKETS))
+    depth = 0
+    while brackets and depth <= limit:
+        # Both kinds of pair at once, none made by this pass: `{[]}` is two levels.
+        inner = brackets.replace(b"[]", b".").replace(b"{}", b".").translate(None, b".")
+        if len(inner) == len(brackets):
+            break
+        brackets, depth = inner, depth + 1
+    return depth
+
+
+def _values(data: bytes) -> int:
+    """How many values (keys included) `data` holds: every value but the first
+    follows a `[`, `{`, `,` or `:`, and each empty array or object has one too many.
+    Strings become a placeholder value, so `[""]` is not an empty array."""
+    text = _without_escaped_quotes(data).translate(None, b" \t\n\r")
+    text = re.sub(_STRING_IN_PROJECTION, b"0", text)
+    separators = sum(text.count(mark) for mark in (b"[", b"{", b",", b":"))
+    return separators + 1 - text.count(b"[]") - text.count(b"{}")
+
+
+def check_bounds(data: bytes, limits: JsonLimits = UPSTREAM) -> None:
+    """Raise JsonLimitExceeded when `data` is deeper or holds more values than allowed.
+
+    Works on the bytes only, so nothing is built for a body that is refused. A value
+    takes at least two bytes (`0,`): shorter bodies cannot hold too many, and a count
+    that includes separators inside strings is an upper bound that is usually enough.
+    """
+    if (len(data) + 1) // 2 > limits.values and (
+        len(data.translate(None, _KEEP_VALUE_MARKS)) + 1 > limits.values
+    ):
+        values = _values(data)
+        if values > limits.values:
+            raise JsonLimitExceeded(f"it holds {values:,} values, more than {limits.values:,}")
+    if _depth(data, limits.depth) > limits.depth:
+        raise JsonLimitExceeded(f"it is nested deeper than {limits.depth} levels")
 
 
 def _reject_constant(name: str) -> Any:
@@ -44,22 +152,36 @@ def _finite_float(text: str) -> float:
     return number
 
 
-# orjson refuses a \uD800-style escape that is not half of a pair, the standard
-# library takes it: the same body must get the same verdict on both paths (and a
-# lone surrogate is no text: DuckDB, for one, refuses the whole file that holds it).
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+def _bounded_int(limit: int) -> Any:
+    def parse(text: str) -> int:
+        if len(text.lstrip("-")) > limit:
+            raise JsonLimitExceeded(
+                f"an integer has {len(text.lstrip('-')):,} digits, more than {limit}"
+            )
+        return int(text)
+
+    return parse
 
 
-def _refuse_lone_surrogates(parsed: Any) -> None:
-    try:
-        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise JsonDecodeError("a string holds a lone surrogate: not UTF-8 text") from None
+def _has_lone_surrogate(data: bytes) -> bool:
+    if b"\\u" not in data:
+        return False
+    return any(
+        len(escape.group()) == 6
+        for escape in re.finditer(_SURROGATE_ESCAPES, data.replace(b"\\\\", b""))
+    )
 
 
-def loads(data: bytes) -> Any:
-    """Parse strictly: no NaN/Infinity, no BOM, integers kept exact."""
-    if not _has_long_number(data):
+def loads(data: bytes, limits: JsonLimits = UPSTREAM) -> Any:
+    """Parse strictly and within `limits`: any bytes give a value or a JsonDecodeError."""
+    check_bounds(data, limits)
+    digits = data.translate(_DIGITS_TO_NUL)
+    shortest = min(limits.integer_digits + 1, len(_LONG_DIGIT_RUN))
+    exact = b"\x00" * shortest in digits
+    # A run of digits longer than the bound: every integer is checked as it is parsed.
+    too_long = exact and b"\x00" * (limits.integer_digits + 1) in digits
+    del digits  # as large as the body: not kept while the body is built
+    if not exact:
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -70,13 +192,19 @@ def loads(data: bytes) -> Any:
         raise JsonDecodeError(f"body is not UTF-8: {exc.reason}") from None
     if text.startswith("\ufeff"):
         raise JsonDecodeError("a UTF-8 byte order mark is not JSON")
+    if _has_lone_surrogate(data):
+        raise JsonDecodeError("a string holds a lone surrogate escape: not Unicode text")
+    parse_int = _bounded_int(limits.integer_digits) if too_long else None
     try:
-        parsed = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except json.JSONDecodeError as exc:
-        raise JsonDecodeError(str(exc)) from None
-    if _SURROGATE_ESCAPE.search(text) is not None:
-        _refuse_lone_surrogates(parsed)
-    return parsed
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=parse_int
+        )
+    except JsonDecodeError:
+        raise
+    except ValueError as exc:  # json.JSONDecodeError, or int() past Python's digit limit
+        raise JsonDecodeError(str(exc)[:200]) from None
+    except RecursionError:  # not reached within the bounds; never let it escape
+        raise JsonLimitExceeded("it is nested too deeply") from None
 
 
 def canonical_bytes(document: Any) -> bytes:
@@ -85,8 +213,16 @@ def canonical_bytes(document: Any) -> bytes:
         return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
         # Integers beyond 64 bits. ensure_ascii keeps the output valid UTF-8 even
-        # for lone surrogates, which only this path can carry in.
+        # for lone surrogates, which `loads` never lets in.
         return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def sort_key(value: Any) -> bytes:
+    """The canonical bytes of a small value, to order values by content.
+
+    A copy of exactly their size: orjson's own result keeps a buffer of some 4 KB,
+    and ten thousand sort keys then held 40 MB."""
+    return memoryview(canonical_bytes(value)).tobytes()
 
 
 def pretty_bytes(document: Any) -> bytes:

@@ -24,7 +24,7 @@ from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator, ValidationReport, Violation
-from dlf_status.domain.interpret import classify_error, error_info
+from dlf_status.domain.interpret import classify_error, error_info, parse_object
 from dlf_status.domain.model import (
     UpstreamResponse,
     ValidationMode,
@@ -32,6 +32,7 @@ from dlf_status.domain.model import (
     validate_workspace,
 )
 from dlf_status.domain.normalize import Source
+from dlf_status.domain.redaction import NO_SECRETS, Redactor
 from dlf_status.errors import (
     ContractViolation,
     IncompleteJobList,
@@ -110,15 +111,19 @@ class JobPage(NamedTuple):
         return len(self.identities)
 
 
-def _answer_info(response: UpstreamResponse, now: datetime) -> UpstreamErrorInfo:
+def _answer_info(
+    response: UpstreamResponse, now: datetime, redactor: Redactor
+) -> UpstreamErrorInfo:
     """The answer's status and request id, cleaned as the error reader cleans them."""
-    return error_info(UpstreamResponse(response.status, response.headers), now)
+    return error_info(UpstreamResponse(response.status, response.headers), now, redactor)
 
 
-def list_error(response: UpstreamResponse, now: datetime) -> UpstreamError:
+def list_error(
+    response: UpstreamResponse, now: datetime, redactor: Redactor = NO_SECRETS
+) -> UpstreamError:
     """The error a non-200 page means: the status call's classification, except that
     no answer to a list means "this job does not exist"."""
-    error = classify_error(response, Source(None, None), now)
+    error = classify_error(response, Source(None, None), now, redactor)
     if isinstance(error, UpstreamRejected | JobNotFound):
         info = error.info
         said = ": ".join(part for part in (info.error_code, info.error_msg) if part)
@@ -152,6 +157,7 @@ def interpret_page(
     validator: ResponseValidator,
     mode: ValidationMode,
     now: datetime,
+    redactor: Redactor = NO_SECRETS,
 ) -> JobPage:
     """The jobs of one page, or raise the `UpstreamError` the answer means.
 
@@ -159,20 +165,8 @@ def interpret_page(
     a list of jobs is refused in both modes, because it cannot be counted.
     """
     if response.status != 200:
-        raise list_error(response, now)
-    try:
-        body = jsoncodec.loads(response.body)
-    except jsoncodec.JsonDecodeError as exc:
-        raise UpstreamBadResponse(
-            "DataArts Studio's job list page is not JSON "
-            f"({response.mimetype or 'no content type'}): {str(exc)[:120]}",
-            _answer_info(response, now),
-        ) from None
-    if not isinstance(body, dict):
-        raise UpstreamBadResponse(
-            f"DataArts Studio's job list page is a JSON {type(body).__name__}, not an object",
-            _answer_info(response, now),
-        )
+        raise list_error(response, now, redactor)
+    body = parse_object(response, redactor, "job list page")
     report = validator.validate(response, body)
     if mode is ValidationMode.STRICT and report.violations:
         first, more = report.violations[0], len(report.violations) - 1
@@ -186,7 +180,7 @@ def interpret_page(
         shown = "no jobs" if items is None else f"jobs as a JSON {type(items).__name__}"
         raise UpstreamBadResponse(
             f"DataArts Studio's job list page has {shown}, not a list: it cannot be counted",
-            _answer_info(response, now),
+            _answer_info(response, now, redactor),
         )
     identities, jobs = [], []
     for item in items:

@@ -31,7 +31,7 @@ from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec, paths
-from dlf_status.domain.contract import ValidationReport, Violation
+from dlf_status.domain.contract import ValidationReport, Violation, ViolationList
 from dlf_status.domain.extra_keys import encode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.statuses import STATUS_MAP, STATUSES, UNKNOWN, normalise_status
@@ -223,7 +223,7 @@ def _sort_nodes(nodes: list[dict[str, Any]]) -> None:
             key=lambda node: (
                 node["name"] is not None,
                 node["name"] or "",
-                jsoncodec.canonical_bytes(node),
+                jsoncodec.sort_key(node),
             )
         )
 
@@ -247,7 +247,7 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str
             where = paths.child(_NODES_PATH, index)
             problems.append(Violation(where, "a node must be an object; kept in extra.nodes"))
     _sort_nodes(nodes)
-    unreadable.sort(key=jsoncodec.canonical_bytes)
+    unreadable.sort(key=jsoncodec.sort_key)
     return nodes, unreadable
 
 
@@ -268,7 +268,7 @@ def normalise(
     mode: ValidationMode = ValidationMode.LENIENT,
 ) -> dict[str, Any]:
     """Build the v1 document. Any JSON value is accepted; none raises."""
-    problems: list[Violation] = []
+    problems: list[Violation] = ViolationList()  # bounded: see contract.MAX_LISTED
     if isinstance(body, dict):
         job = _JOB_FIELDS.copy()
         extra = _read(body, _JOB_RULES, (job,), problems, None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from dlf_status.domain.model import JobRef, UpstreamResponse
 
@@ -59,6 +59,35 @@ class StoredObject(NamedTuple):
     metadata: Mapping[str, str] = NO_METADATA
 
 
+# The most keys one listing call returns (S3's ListObjectsV2 answers 1,000 at most).
+MAX_LIST_PAGE: Final = 1000
+
+
+def check_list_limit(limit: int) -> int:
+    """`limit` if a store can list that many keys in one call; a caller's bug otherwise."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_PAGE:
+        raise ValueError(f"a listing returns 1 to {MAX_LIST_PAGE} keys, not {limit!r}")
+    return limit
+
+
+class ListedObject(NamedTuple):
+    """One object of a listing."""
+
+    key: str  # below the store's root, as `get` takes it
+    version: str  # what `get` would return as its version now (the ETag, or a digest)
+    size: int  # bytes
+
+
+class ObjectListing(NamedTuple):
+    """One page of keys, ascending. `resume_after` is the key to pass as `start_after`
+    for the next page, or None when nothing more matched: a page may hold fewer
+    objects than asked (even none) while more remain, when the store skipped keys
+    that are not dlf-status's (see `ObjectStore.list_objects`)."""
+
+    objects: tuple[ListedObject, ...]
+    resume_after: str | None
+
+
 class ObjectStore(Protocol):
     """Keys below one root; conditional writes are the only writes."""
 
@@ -83,6 +112,30 @@ class ObjectStore(Protocol):
         """
         ...
 
+    def list_objects(
+        self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
+    ) -> ObjectListing:
+        """Keys that start with `prefix` and sort after `start_after`, in byte order
+        (as S3 lists them), at most `limit` (1 to MAX_LIST_PAGE).
+
+        Only keys that `is_safe_key` accepts are listed, and none of the store's own
+        housekeeping (the local store's staging, lock and metadata files). Listing is
+        positioned by keys, never by offsets: a page boundary stays right while other
+        writers add or replace objects.
+        """
+        ...
+
 
 class Metrics(Protocol):
     def add(self, name: str, value: float, unit: str = "Count") -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Where transition records go beside the store, as CloudEvents (see domain/events.py)."""
+
+    def publish_transition(self, record: Mapping[str, Any], *, dataref: str | None = None) -> str:
+        """Publish one transition record; return the event's id, the same for the same
+        record whoever publishes it and however often. `dataref`, where the record is
+        stored, lets an event too large to carry its record carry the reference instead.
+        Raises `EventPublishError` once retries are spent."""
+        ...

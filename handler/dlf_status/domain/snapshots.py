@@ -88,17 +88,44 @@ def encode_partition_value(value: str) -> str:
     return encoded
 
 
+def workspace_prefix(root: str, project_id: str, workspace: str | None) -> str:
+    """Where the jobs of one project and workspace start below `root`, ending in '/'
+    (no workspace: the null partition)."""
+    encoded = NULL_PARTITION if workspace is None else encode_partition_value(workspace)
+    return f"{root}/project_id={encode_partition_value(project_id)}/workspace={encoded}/"
+
+
 def _job_prefix(root: str, job: JobRef) -> str:
-    workspace = NULL_PARTITION if job.workspace is None else encode_partition_value(job.workspace)
     return (
-        f"{root}/project_id={encode_partition_value(job.project_id)}"
-        f"/workspace={workspace}/job_name={encode_partition_value(job.job_name)}"
+        f"{workspace_prefix(root, job.project_id, job.workspace)}"
+        f"job_name={encode_partition_value(job.job_name)}"
     )
+
+
+def job_prefix(root: str, job: JobRef) -> str:
+    """Where one job's objects start below `root`, ending in '/'."""
+    return _job_prefix(root, job) + "/"
 
 
 def compact_time(moment: datetime) -> str:
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+
+
+_COMPACT_NAME = re.compile(r"([0-9]{8}T[0-9]{6})([0-9]{3})Z-[0-9a-f]{16}\.json")
+
+
+def parse_object_time(name: str) -> datetime | None:
+    """The time a history or transition object is named after, or None when `name`
+    is not such a name: `<YYYYMMDDTHHMMSSfffZ>-<hash16>.json`."""
+    match = _COMPACT_NAME.fullmatch(name)
+    if match is None:
+        return None
+    try:
+        moment = datetime.strptime(match[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return moment.replace(microsecond=int(match[2]) * 1000)
 
 
 def history_key(job: JobRef, slot: datetime, content_hash: str) -> str:

@@ -1,0 +1,559 @@
+"""Reading the store for consumers: the fleet, a job's history, its transitions.
+
+No upstream call: everything comes from what the snapshot writer stored, through
+the `ObjectStore` port (listings and GETs only). The documents are built by
+`domain/readmodels.py`; this layer decides what to list and read, within bounds:
+
+* **The fleet** lists `latest/project_id=P/workspace=W/` and reads a latest.json only
+  when the cache of this process has no entry for its key and listed version: a warm
+  container refreshes a fleet of 200 jobs with one listing call and GETs of what
+  changed. The summary counts every job while rows stream past; only the page's rows
+  and the cache's small entries are held, never the documents. At most
+  `MAX_FLEET_READS` GETs per request (a job not read yet is an UNKNOWN row that says
+  so) and `MAX_FLEET_JOBS` keys listed (beyond: `ReadLimitExceeded`).
+* **History**, newest first, walks the job's date partitions back from `to`, listing
+  each day only between the bounds (the compact time that starts every object name
+  positions the listing), and GETs only the page's objects. At most
+  `MAX_HISTORY_DAYS_PER_REQUEST` partitions per request: a page may come back short,
+  even empty, with a cursor to go on.
+* **Transitions**, oldest first, list the job's records from `since` (or the cursor)
+  in one ascending listing and GET the page's records.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, NamedTuple, TypeVar
+
+from dlf_status.domain.model import JobRef, validate_project_id, validate_workspace
+from dlf_status.domain.ports import MAX_LIST_PAGE, Clock, ListedObject, ObjectStore
+from dlf_status.domain.readmodels import (
+    DEFAULT_STALE_AFTER_SECONDS,
+    FLEET_KIND,
+    FLEET_PAGE,
+    HISTORY_KIND,
+    HISTORY_PAGE,
+    READ_MODEL_SCHEMA_VERSION,
+    TRANSITIONS_KIND,
+    TRANSITIONS_PAGE,
+    FleetCounts,
+    FleetDocument,
+    FleetEntry,
+    FleetRow,
+    HistoryDocument,
+    TransitionsDocument,
+    Unreadable,
+    decode_cursor,
+    encode_cursor,
+    fleet_document,
+    fleet_entry,
+    fleet_key_job_name,
+    fleet_row,
+    parse_limit,
+    query_scope,
+    read_document,
+    unreadable_entry,
+)
+from dlf_status.domain.snapshots import (
+    HISTORY_ROOT,
+    LATEST_ROOT,
+    TRANSITIONS_ROOT,
+    compact_time,
+    job_prefix,
+    parse_object_time,
+    workspace_prefix,
+)
+from dlf_status.domain.timestamps import format_utc
+from dlf_status.domain.transitions import TRANSITION_KIND
+from dlf_status.errors import InvalidInput, ReadLimitExceeded, StoreError
+from dlf_status.observability import logger
+
+# latest.json GETs in one fleet request; the cache makes the next request read on.
+MAX_FLEET_READS: Final = 2000
+# Keys listed for one fleet (100 listing calls): a project and workspace beyond this
+# many jobs is refused whole rather than summarised wrong.
+MAX_FLEET_JOBS: Final = 100_000
+# Fleet entries a process keeps (about half a kilobyte each).
+FLEET_CACHE_ENTRIES: Final = 20_000
+# Concurrent GETs of one request.
+READ_WORKERS: Final = 16
+# History: date partitions listed by one request, and listing calls for one day.
+MAX_HISTORY_DAYS_PER_REQUEST: Final = 32
+MAX_LIST_CALLS_PER_DAY: Final = 64
+# Without `from`, history goes back this far (the template's default retention).
+HISTORY_DAYS_WITHOUT_FROM: Final = 400
+
+_DAY: Final = timedelta(days=1)
+_WHOLE_DAY: Final = "~"  # sorts after every object name
+_DAY_POSITION = re.compile(r"date=([0-9]{4}-[0-9]{2}-[0-9]{2})/(.+)")
+_TRANSITION_START = re.compile(r"[0-9]{8}T[0-9]{9}Z")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class FleetCache:
+    """A fleet entry per latest.json key, valid for one listed version; least recently
+    used entries go first. Shared by the threads of a warm process."""
+
+    def __init__(self, capacity: int = FLEET_CACHE_ENTRIES) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[str, tuple[str, FleetEntry]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, version: str) -> FleetEntry | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: str, version: str, entry: FleetEntry) -> None:
+        with self._lock:
+            self._entries[key] = (version, entry)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ReadCost(NamedTuple):
+    """What the last request of a reader cost: for logs, tests and benchmarks."""
+
+    listing_calls: int = 0
+    keys_listed: int = 0
+    reads: int = 0
+    cache_hits: int = 0
+
+
+@dataclass
+class StoreReader:
+    store: ObjectStore
+    clock: Clock
+    cache: FleetCache = field(default_factory=FleetCache)
+    max_fleet_reads: int = MAX_FLEET_READS
+    max_fleet_jobs: int = MAX_FLEET_JOBS
+    workers: int = READ_WORKERS
+    last_cost: ReadCost = field(default=ReadCost(), init=False)
+
+    # --- the fleet -------------------------------------------------------------------
+
+    def fleet(
+        self,
+        project_id: str,
+        workspace: str | None = None,
+        *,
+        statuses: frozenset[str] | None = None,
+        fail_on: frozenset[str] = frozenset(),
+        limit: int = FLEET_PAGE[0],
+        cursor: str | None = None,
+        stale_after: float = DEFAULT_STALE_AFTER_SECONDS,
+    ) -> FleetDocument:
+        """The fleet of one project and workspace (None: no workspace, the Hive null
+        partition, as on the status route). `statuses` filters rows, never the summary;
+        `fail_on` sets `failing`, over the whole fleet. Parse request values with the
+        `readmodels.parse_*` helpers first."""
+        project_id = validate_project_id(project_id)
+        workspace = validate_workspace(workspace)
+        limit = parse_limit(limit, FLEET_PAGE)
+        statuses = statuses or None  # no status named: every row, as without a filter
+        scope = query_scope(FLEET_KIND, project_id, workspace)
+        position = decode_cursor(cursor, FLEET_KIND, scope)
+        if position is not None and fleet_key_job_name(position) is None:
+            raise InvalidInput("cursor names no job of this fleet", field="cursor")
+        now = self.clock.now()
+        prefix = workspace_prefix(LATEST_ROOT, project_id, workspace)
+        counts = FleetCounts()
+        # The page: the `limit` + 1 smallest keys after the position, sorted here (a
+        # store's listing order need not be byte order: SeaweedFS's is not).
+        page: list[tuple[str, FleetRow]] = []
+        cost = _Cost()
+        start_after = ""
+        while True:
+            listing = self.store.list_objects(prefix, start_after=start_after)
+            cost.listing_calls += 1
+            cost.keys_listed += len(listing.objects)
+            if cost.keys_listed > self.max_fleet_jobs:
+                raise ReadLimitExceeded(
+                    f"the fleet of project {project_id} holds more than "
+                    f"{self.max_fleet_jobs} jobs: more than one request may read",
+                    limit=self.max_fleet_jobs,
+                )
+            for relative, entry in self._fleet_entries(listing.objects, prefix, cost):
+                row = fleet_row(entry, now, stale_after)
+                counts.add(row)
+                if (statuses is None or row["status"] in statuses) and (
+                    position is None or relative > position
+                ):
+                    _keep_smallest(page, (relative, row), limit + 1)
+            if listing.resume_after is None:
+                break
+            start_after = listing.resume_after
+        more = len(page) > limit
+        rows = page[:limit]
+        next_cursor = encode_cursor(FLEET_KIND, scope, rows[-1][0]) if more else None
+        self._done(cost, "fleet read", project_id=project_id, jobs=counts.job_count)
+        return fleet_document(
+            project_id=project_id,
+            workspace=workspace,
+            generated_at=now,
+            stale_after=stale_after,
+            status_filter=statuses,
+            fail_on=fail_on,
+            summary=counts.summary(),
+            rows=[row for _, row in rows],
+            limit=limit,
+            next_cursor=next_cursor,
+        )
+
+    def _fleet_entries(
+        self, objects: Sequence[ListedObject], prefix: str, cost: _Cost
+    ) -> list[tuple[str, FleetEntry]]:
+        """Each listed latest.json's entry: from the cache when its version is known,
+        read otherwise (concurrently, within the request's read budget)."""
+        entries: list[tuple[str, FleetEntry]] = []
+        missing: list[tuple[str, str, ListedObject]] = []
+        for listed in objects:
+            relative = listed.key[len(prefix) :]
+            name = fleet_key_job_name(relative)
+            if name is None:
+                continue  # not a latest.json of this workspace
+            cached = self.cache.get(listed.key, listed.version)
+            if cached is not None:
+                cost.cache_hits += 1
+                entries.append((relative, cached))
+            elif cost.reads < self.max_fleet_reads:
+                cost.reads += 1
+                missing.append((relative, name, listed))
+            else:
+                entries.append(
+                    (
+                        relative,
+                        unreadable_entry(
+                            name,
+                            f"not read: this request read {self.max_fleet_reads} latest.json "
+                            "already; the next request reads on",
+                        ),
+                    )
+                )
+
+        def read(item: tuple[str, str, ListedObject]) -> tuple[str, FleetEntry] | None:
+            relative, name, listed = item
+            try:
+                stored = self.store.get(listed.key)
+            except StoreError as error:
+                return relative, unreadable_entry(name, f"cannot read latest.json: {error.detail}")
+            if stored is None:
+                return None  # replaced by nothing since the listing: the job is gone
+            entry = fleet_entry(stored.body, name)
+            self.cache.put(listed.key, stored.version, entry)
+            return relative, entry
+
+        entries.extend(found for found in self._map(read, missing) if found is not None)
+        return entries
+
+    # --- history -----------------------------------------------------------------------
+
+    def history(
+        self,
+        job: JobRef,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = HISTORY_PAGE[0],
+        cursor: str | None = None,
+    ) -> HistoryDocument:
+        """Stored documents of `job` whose objects are named after a time in
+        [`start`, `end`) (`end` defaults to now, `start` to HISTORY_DAYS_WITHOUT_FROM
+        days before it), newest first. The name's time is the observation's slot: the
+        schedule's time for a tick, the observation time otherwise."""
+        limit = parse_limit(limit, HISTORY_PAGE)
+        now = self.clock.now()
+        if start is not None and end is not None and start >= end:
+            raise InvalidInput("from must be earlier than to", field="from")
+        scope = query_scope(
+            HISTORY_KIND,
+            job.project_id,
+            job.workspace,
+            job.job_name,
+            None if start is None else start.isoformat(),
+            None if end is None else end.isoformat(),
+        )
+        position = _day_position(decode_cursor(cursor, HISTORY_KIND, scope))
+        upper_time = (end or now).astimezone(UTC)
+        floor = (start or upper_time - timedelta(days=HISTORY_DAYS_WITHOUT_FROM)).astimezone(UTC)
+        prefix = job_prefix(HISTORY_ROOT, job)
+        cost = _Cost()
+        chosen: list[str] = []  # relative keys, newest first
+        day = position[0] if position is not None else upper_time.date()
+        # Dates are fixed-width: the first key listed is the job's oldest, in any store.
+        # No walk goes back beyond it.
+        first_day = self._oldest_day(prefix, cost)
+        floor_day = day + _DAY if first_day is None else max(floor.date(), first_day)
+        next_position: str | None = None
+        for _ in range(MAX_HISTORY_DAYS_PER_REQUEST):
+            if day < floor_day:
+                break
+            upper = _WHOLE_DAY
+            if day == upper_time.date():
+                upper = compact_time(upper_time)
+            if position is not None and day == position[0]:
+                upper = min(upper, position[1])
+            lower = compact_time(floor) if day == floor.date() and start is not None else ""
+            needed = limit - len(chosen)
+            newest = self._newest_in_day(prefix, day.isoformat(), lower, upper, needed, cost)
+            chosen.extend(newest)
+            if len(chosen) == limit:
+                next_position = chosen[-1]
+                break
+            day -= _DAY
+        else:
+            if day >= floor_day:
+                next_position = f"date={day.isoformat()}/{_WHOLE_DAY}"
+        documents: list[dict[str, Any]] = []
+        unreadable: list[Unreadable] = []
+        for relative, found in zip(chosen, self._read_all(prefix, chosen, cost), strict=True):
+            document, error = found
+            if document is None or "observed_at" not in document:
+                time = parse_object_time(relative.rpartition("/")[2])
+                unreadable.append(
+                    Unreadable(
+                        time=format_utc(time) if time else "",
+                        error=error or "not a status document",
+                    )
+                )
+            else:
+                documents.append(document)
+        self._done(cost, "history read", job_name=job.job_name)
+        return HistoryDocument(
+            {
+                "kind": HISTORY_KIND,
+                "schema_version": READ_MODEL_SCHEMA_VERSION,
+                "project_id": job.project_id,
+                "workspace": job.workspace,
+                "job_name": job.job_name,
+                "generated_at": format_utc(now),
+                "from": None if start is None else format_utc(start),
+                "to": format_utc(upper_time),
+                "documents": documents,
+                "unreadable": unreadable,
+                "limit": limit,
+                "next_cursor": (
+                    None
+                    if next_position is None
+                    else encode_cursor(HISTORY_KIND, scope, next_position)
+                ),
+            }
+        )
+
+    def _oldest_day(self, prefix: str, cost: _Cost) -> date | None:
+        """The date partition of the job's oldest object; None when it has none."""
+        listing = self.store.list_objects(prefix, limit=1)
+        cost.listing_calls += 1
+        cost.keys_listed += len(listing.objects)
+        if not listing.objects:
+            return None
+        parts = _position_parts(listing.objects[0].key[len(prefix) :])
+        return None if parts is None else parts[0]
+
+    def _newest_in_day(
+        self, prefix: str, day: str, lower: str, upper: str, needed: int, cost: _Cost
+    ) -> list[str]:
+        """The `needed` newest object names of one date partition in [lower, upper),
+        as keys relative to the job's prefix, newest first. Names are fixed-width times,
+        so every store lists them in time order and the listing stops at `upper`."""
+        day_prefix = f"{prefix}date={day}/"
+        kept: list[str] = []  # ascending, at most `needed`
+        start_after = day_prefix + lower if lower else ""
+        for _ in range(MAX_LIST_CALLS_PER_DAY):
+            listing = self.store.list_objects(day_prefix, start_after=start_after)
+            cost.listing_calls += 1
+            cost.keys_listed += len(listing.objects)
+            for listed in listing.objects:
+                name = listed.key[len(day_prefix) :]
+                if name >= upper:
+                    return [f"date={day}/{name}" for name in reversed(kept)]
+                if parse_object_time(name) is None:
+                    continue  # not an object dlf-status named
+                kept.append(name)
+                if len(kept) > needed:
+                    del kept[0]
+            if listing.resume_after is None:
+                return [f"date={day}/{name}" for name in reversed(kept)]
+            start_after = listing.resume_after
+        raise ReadLimitExceeded(
+            f"the history of this job on {day} holds more than "
+            f"{MAX_LIST_CALLS_PER_DAY * MAX_LIST_PAGE} objects in the range asked: "
+            "narrow from and to",
+            limit=MAX_LIST_CALLS_PER_DAY * MAX_LIST_PAGE,
+        )
+
+    # --- transitions -------------------------------------------------------------------
+
+    def transitions(
+        self,
+        job: JobRef,
+        *,
+        since: datetime | None = None,
+        limit: int = TRANSITIONS_PAGE[0],
+        cursor: str | None = None,
+    ) -> TransitionsDocument:
+        """The transition records of `job` observed at or after `since` (all without
+        it), oldest first. `next_cursor` is always set: it names the position after
+        the last record returned, so a consumer that keeps it gets only newer records
+        on its next call (`has_more`: more are there already)."""
+        limit = parse_limit(limit, TRANSITIONS_PAGE)
+        now = self.clock.now()
+        scope = query_scope(
+            TRANSITIONS_KIND,
+            job.project_id,
+            job.workspace,
+            job.job_name,
+            None if since is None else since.isoformat(),
+        )
+        position = decode_cursor(cursor, TRANSITIONS_KIND, scope)
+        if position is None:
+            position = "" if since is None else _since_position(since)
+        elif position:
+            _day_position(position)
+        prefix = job_prefix(TRANSITIONS_ROOT, job)
+        cost = _Cost()
+        keys: list[str] = []
+        start_after = prefix + position if position else ""
+        while len(keys) <= limit:
+            listing = self.store.list_objects(
+                prefix, start_after=start_after, limit=min(MAX_LIST_PAGE, limit + 1 - len(keys))
+            )
+            cost.listing_calls += 1
+            cost.keys_listed += len(listing.objects)
+            keys.extend(
+                relative
+                for relative in (listed.key[len(prefix) :] for listed in listing.objects)
+                if _is_record_key(relative)
+            )
+            if listing.resume_after is None:
+                break
+            start_after = listing.resume_after
+        has_more = len(keys) > limit
+        keys = keys[:limit]
+        records: list[dict[str, Any]] = []
+        unreadable: list[Unreadable] = []
+        for relative, found in zip(keys, self._read_all(prefix, keys, cost), strict=True):
+            record, error = found
+            if record is None:
+                time = parse_object_time(relative.rpartition("/")[2])
+                unreadable.append(
+                    Unreadable(time=format_utc(time) if time else "", error=error or "gone")
+                )
+            else:
+                records.append(record)
+        self._done(cost, "transitions read", job_name=job.job_name)
+        return TransitionsDocument(
+            kind=TRANSITIONS_KIND,
+            schema_version=READ_MODEL_SCHEMA_VERSION,
+            project_id=job.project_id,
+            workspace=job.workspace,
+            job_name=job.job_name,
+            generated_at=format_utc(now),
+            since=None if since is None else format_utc(since),
+            records=records,
+            unreadable=unreadable,
+            limit=limit,
+            has_more=has_more,
+            next_cursor=encode_cursor(TRANSITIONS_KIND, scope, keys[-1] if keys else position),
+        )
+
+    # --- shared --------------------------------------------------------------------------
+
+    def _read_all(
+        self, prefix: str, relative_keys: Sequence[str], cost: _Cost
+    ) -> list[tuple[dict[str, Any] | None, str | None]]:
+        """Each object parsed, or (None, why not): one bad object never fails a page."""
+        kind = TRANSITION_KIND if prefix.startswith(TRANSITIONS_ROOT + "/") else None
+
+        def read(relative: str) -> tuple[dict[str, Any] | None, str | None]:
+            try:
+                stored = self.store.get(prefix + relative)
+            except StoreError as error:
+                return None, f"cannot read: {error.detail}"
+            if stored is None:
+                return None, "gone since it was listed (expired)"
+            return read_document(stored.body, kind)
+
+        cost.reads += len(relative_keys)
+        return self._map(read, relative_keys)
+
+    def _map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """`function` over `items`, in order, concurrently when there are several."""
+        if len(items) <= 1 or self.workers <= 1:
+            return [function(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+            return list(pool.map(function, items))
+
+    def _done(self, cost: _Cost, message: str, **context: Any) -> None:
+        self.last_cost = ReadCost(cost.listing_calls, cost.keys_listed, cost.reads, cost.cache_hits)
+        logger.info(message, extra={**context, **self.last_cost._asdict()})
+
+
+@dataclass
+class _Cost:
+    listing_calls: int = 0
+    keys_listed: int = 0
+    reads: int = 0
+    cache_hits: int = 0
+
+
+def _keep_smallest(page: list[tuple[str, FleetRow]], item: tuple[str, FleetRow], most: int) -> None:
+    """Insert `item` into the sorted `page`, keeping its `most` smallest keys."""
+    if len(page) == most and item[0] >= page[-1][0]:
+        return
+    bisect.insort(page, item, key=lambda kept: kept[0])
+    if len(page) > most:
+        page.pop()
+
+
+def _position_parts(position: str) -> tuple[date, str] | None:
+    """(day, name) of `date=YYYY-MM-DD/<name>`, where the name is an object's, a
+    compact time or `~` (the whole day); None for anything else."""
+    match = _DAY_POSITION.fullmatch(position)
+    if match is None:
+        return None
+    name = match[2]
+    if not (name == _WHOLE_DAY or parse_object_time(name) or _TRANSITION_START.fullmatch(name)):
+        return None
+    try:
+        return datetime.strptime(match[1], "%Y-%m-%d").date(), name
+    except ValueError:
+        return None
+
+
+def _day_position(position: str | None) -> tuple[date, str] | None:
+    """The parts of a cursor's position; None without one. A position that has none
+    is not one a page returned."""
+    if position is None:
+        return None
+    parts = _position_parts(position)
+    if parts is None:
+        raise InvalidInput("cursor names no object of this job", field="cursor")
+    return parts
+
+
+def _is_record_key(relative: str) -> bool:
+    parts = _position_parts(relative)
+    return parts is not None and parse_object_time(parts[1]) is not None
+
+
+def _since_position(since: datetime) -> str:
+    """A listing position just before every record observed at or after `since`."""
+    moment = since.astimezone(UTC)
+    return f"date={moment.date().isoformat()}/{compact_time(moment)}"

@@ -1,0 +1,465 @@
+"""A generated corpus of hostile upstream answers, one entry per class of fault.
+
+Each entry is what a hostile (or badly broken) DataArts Studio endpoint sends back
+and the outcome the README documents for it: the normalised document, or the
+problem type a caller gets for a job with no snapshot yet. Bodies are built here,
+not stored: some are megabytes (the memory classes), and the ones that echo a
+credential are built for the credentials under test.
+
+Classes: parsing (depth, integer size, surrogates, non-finite numbers, encodings,
+odd and duplicate keys, trailing data), headers (Retry-After, Content-Length,
+X-Request-Id, Content-Type, header count and size, encodings), error bodies that
+are hostile beside a readable code, memory (node, value and violation counts),
+secrets echoed back in every encoding, and cookies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+from urllib.parse import quote, quote_plus
+
+from dlf_status.domain.interpret import MAX_NODES
+from dlf_status.domain.jsoncodec import MAX_DEPTH, MAX_INTEGER_DIGITS, MAX_VALUES
+from tests.support.scripted_upstream import RawAnswer
+
+DOCUMENT = "document"  # a 200 with the normalised document
+FAILURE = "upstream-failure"
+NOT_FOUND = "job-not-found"
+AUTH = "upstream-auth-rejected"
+TIMEOUT = "upstream-timeout"
+JSON_TYPE = ("Content-Type", "application/json;charset=UTF-8")
+
+
+class Case(NamedTuple):
+    name: str
+    kind: str  # parsing, headers, error-body, memory, secrets, cookies
+    build: Callable[[Sequence[str]], RawAnswer]  # the credentials under test -> the answer
+    expected: str  # DOCUMENT or the problem slug for a job without a snapshot
+
+    @property
+    def stale(self) -> bool:
+        """Whether a gateway caller gets the latest snapshot instead (README: stale)."""
+        return self.expected not in (DOCUMENT, NOT_FOUND)
+
+
+CASES: list[Case] = []
+
+
+def case(name: str, kind: str, expected: str) -> Callable[[Callable[..., RawAnswer]], None]:
+    def register(build: Callable[..., RawAnswer]) -> None:
+        CASES.append(Case(name, kind, build, expected))
+
+    return register
+
+
+def ok(body: bytes, *headers: tuple[str, str]) -> RawAnswer:
+    return RawAnswer(200, [JSON_TYPE, *headers], body, "OK")
+
+
+def status_body(**fields: bytes) -> bytes:
+    """A valid job object plus raw JSON members (the hostile part, verbatim)."""
+    members = b"".join(b',"' + key.encode() + b'":' + value for key, value in fields.items())
+    return (
+        b'{"name":"job","status":"NORMAL","nodes":[{"name":"n1","status":"NORMAL"}]'
+        + members
+        + b"}"
+    )
+
+
+def nested(depth: int, leaf: bytes = b"1", opener: bytes = b"[") -> bytes:
+    closer = b"]" if opener == b"[" else b"}"
+    if opener == b"{":
+        return b'{"a":' * depth + leaf + closer * depth
+    return opener * depth + leaf + closer * depth
+
+
+def dlf0100(**extra: bytes) -> bytes:
+    members = b"".join(b',"' + key.encode() + b'":' + value for key, value in extra.items())
+    return b'{"error_code":"DLF.0100","error_msg":"The job does not exists."' + members + b"}"
+
+
+def error(status: int, body: bytes, *headers: tuple[str, str]) -> RawAnswer:
+    return RawAnswer(status, [JSON_TYPE, *headers], body)
+
+
+def register_simple(kind: str, expected: str, answers: dict[str, Callable[[], RawAnswer]]) -> None:
+    for name, make in answers.items():
+        case(name, kind, expected)(lambda _secrets, make=make: make())
+
+
+# -- parsing: 200 answers ------------------------------------------------------------------
+
+register_simple(
+    "parsing",
+    FAILURE,
+    {
+        "a top-level array 1,000 deep": lambda: ok(nested(1000)),
+        "a top-level object 1,000 deep": lambda: ok(nested(1000, opener=b"{")),
+        "a field nested 1,000 deep": lambda: ok(status_body(x=nested(1000))),
+        "a node field nested 300 deep": lambda: ok(
+            b'{"name":"job","nodes":[{"name":"n","x":' + nested(300) + b"}]}"
+        ),
+        "a field nested one past the bound": lambda: ok(status_body(x=nested(MAX_DEPTH))),
+        "an integer of 5,000 digits": lambda: ok(status_body(x=b"9" * 5000)),
+        "a negative integer of 4,301 digits": lambda: ok(status_body(x=b"-" + b"7" * 4301)),
+        "a counter of 5,000 digits": lambda: ok(
+            b'{"name":"job","nodes":[{"name":"n","totalGetBytes":' + b"1" * 5000 + b"}]}"
+        ),
+        "an integer one digit past the bound": lambda: ok(
+            status_body(x=b"1" * (MAX_INTEGER_DIGITS + 1))
+        ),
+        "a lone high surrogate beside a 19-digit integer": lambda: ok(
+            status_body(x=b'"\\ud800"', y=b"1234567890123456789")
+        ),
+        "a lone high surrogate": lambda: ok(status_body(x=b'"a\\ud800b"')),
+        "a lone low surrogate": lambda: ok(status_body(x=b'"\\udc00"')),
+        "surrogates in the wrong order": lambda: ok(status_body(x=b'"\\ude00\\ud83d"')),
+        "a lone surrogate in a key": lambda: ok(b'{"name":"job","\\udbff":1}'),
+        "a lone surrogate in a key beside a long integer": lambda: ok(
+            b'{"name":"job","\\udbff":12345678901234567890123}'
+        ),
+        "an escaped surrogate as raw UTF-8 bytes": lambda: ok(status_body(x=b'"\xed\xa0\x80"')),
+        "1e400": lambda: ok(status_body(x=b"1e400")),
+        "-1e400 beside a long integer": lambda: ok(
+            status_body(x=b"-1e400", y=b"123456789012345678901")
+        ),
+        "NaN": lambda: ok(status_body(x=b"NaN")),
+        "-Infinity": lambda: ok(status_body(x=b"-Infinity")),
+        "bytes that are not UTF-8": lambda: ok(status_body(x=b'"\xff\xfe"')),
+        "an overlong UTF-8 encoding": lambda: ok(status_body(x=b'"\xc0\xaf"')),
+        "a byte order mark": lambda: ok(b"\xef\xbb\xbf" + status_body()),
+        "trailing data": lambda: ok(status_body() + b" x"),
+        "two documents": lambda: ok(status_body() + status_body()),
+        "an empty body": lambda: ok(b""),
+        "white space only": lambda: ok(b" \n\t "),
+        "a comment": lambda: ok(b'{"name":"job" /* hi */}'),
+        "a leading zero": lambda: ok(status_body(x=b"01")),
+        "a leading plus": lambda: ok(status_body(x=b"+1")),
+        "an unterminated string": lambda: ok(b'{"name":"job'),
+        "a raw control character in a string": lambda: ok(status_body(x=b'"a\x01b"')),
+        "a truncated deep body": lambda: ok(b'{"name":"job","x":' + b"[" * 5000),
+        "a body that is a 19-digit number": lambda: ok(b"1234567890123456789"),
+        "a body that is a string": lambda: ok(b'"job"'),
+    },
+)
+
+register_simple(
+    "parsing",
+    DOCUMENT,
+    {
+        "a field nested at the bound": lambda: ok(status_body(x=nested(MAX_DEPTH - 1))),
+        "an integer at the digit bound": lambda: ok(status_body(x=b"9" * MAX_INTEGER_DIGITS)),
+        "a float of 5,000 digits": lambda: ok(status_body(x=b"0." + b"3" * 5000)),
+        "1e308 and 1e-400": lambda: ok(status_body(x=b"1e308", y=b"1e-400")),
+        "-0 and 0e0 and 1E+2": lambda: ok(status_body(x=b"-0", y=b"0e0", z=b"1E+2")),
+        "a surrogate pair": lambda: ok(status_body(x=b'"\\ud83d\\ude00"')),
+        "NUL and control escapes in strings and keys": lambda: ok(
+            b'{"name":"job","a\\u0000b":"c\\u0001\\u001f\\u007f\\u2028"}'
+        ),
+        "an empty key": lambda: ok(b'{"name":"job","":1}'),
+        "a key of a megabyte": lambda: ok(b'{"name":"job","' + b"k" * 1_000_000 + b'":1}'),
+        "keys that look like paths": lambda: ok(
+            b'{"name":"job","$.nodes[0]":1,"a\'b":2,"[*]":3,"__proto__":{"x":1}}'
+        ),
+        "duplicate keys": lambda: ok(
+            b'{"name":"job","status":"STOPPED","status":"NORMAL","nodes":[],"nodes":[]}'
+        ),
+        "a string of seven megabytes": lambda: ok(status_body(x=b'"' + b"s" * 7_000_000 + b'"')),
+        "a string of astral characters": lambda: ok(
+            status_body(x=json.dumps("\U0001f600" * 100_000, ensure_ascii=False).encode())
+        ),
+        "a 40-digit counter beside a surrogate pair": lambda: ok(
+            b'{"name":"job","nodes":[{"name":"n\\ud83d\\ude00","totalGetBytes":'
+            + b"1" * 40
+            + b"}]}"
+        ),
+        "escaped quotes and brackets in strings": lambda: ok(
+            status_body(x=b'"[[[{{\\"]]]\\\\"', y=b'"\\\\\\"[\\\\"')
+        ),
+    },
+)
+
+# -- headers -------------------------------------------------------------------------------
+
+LONG_ID = "a\x01\x7f\x85" * 15_000  # 60 KB with control characters
+register_simple(
+    "headers",
+    FAILURE,
+    {
+        "Retry-After: ² on a 429": lambda: error(429, b"{}", ("Retry-After", "²")),
+        "Retry-After: ² on a 503": lambda: error(503, b"{}", ("Retry-After", "²")),
+        "Retry-After of 30 digits": lambda: error(429, b"{}", ("Retry-After", "9" * 30)),
+        "Retry-After: -5": lambda: error(429, b"{}", ("Retry-After", "-5")),
+        "Retry-After: 1e9": lambda: error(429, b"{}", ("Retry-After", "1e9")),
+        "Retry-After in the year 9999": lambda: error(
+            429, b"{}", ("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
+        ),
+        "Retry-After: an impossible date": lambda: error(
+            429, b"{}", ("Retry-After", "Mon, 32 Foo 0000 99:99:99 XYZ")
+        ),
+        "Retry-After of 60 KB": lambda: error(429, b"{}", ("Retry-After", "1" + " " * 60_000)),
+        "X-Request-Id of 60 KB with control characters": lambda: error(
+            500, b"{}", ("X-Request-Id", LONG_ID)
+        ),
+        "two unequal Content-Lengths": lambda: RawAnswer(
+            200, [JSON_TYPE, ("Content-Length", "2, 3")], b"{}"
+        ),
+        "a Content-Length of 30 digits": lambda: RawAnswer(
+            200, [JSON_TYPE, ("Content-Length", "9" * 30)], status_body()
+        ),
+        "a Content-Type of 60 KB on a body that is not JSON": lambda: RawAnswer(
+            200, [("Content-Type", "text/" + "x\x01" * 30_000)], b"<html>"
+        ),
+        "a header line of 70 KB": lambda: ok(status_body(), ("X-Big", "b" * 70_000)),
+        "more than a hundred headers": lambda: ok(
+            status_body(), *[(f"X-H{index}", "v") for index in range(120)]
+        ),
+        "a gzip encoding that is not gzip": lambda: ok(status_body(), ("Content-Encoding", "gzip")),
+        "a chunked body with a bad chunk size": lambda: RawAnswer(
+            200,
+            [JSON_TYPE, ("Transfer-Encoding", "chunked")],
+            b"zz\x01\r\n{}\r\n0\r\n\r\n",
+        ),
+        "a status of 999": lambda: RawAnswer(999, [JSON_TYPE], b'{"error_code":"X"}'),
+    },
+)
+
+register_simple(
+    "headers",
+    DOCUMENT,
+    {
+        "Content-Length: ²": lambda: RawAnswer(
+            200, [JSON_TYPE, ("Content-Length", "²")], status_body()
+        ),
+        "Content-Length: -1": lambda: RawAnswer(
+            200, [JSON_TYPE, ("Content-Length", "-1")], status_body()
+        ),
+        "X-Request-Id of 60 KB on a 200": lambda: ok(status_body(), ("X-Request-Id", LONG_ID)),
+        "a Content-Type of 60 KB on a JSON body": lambda: RawAnswer(
+            200, [("Content-Type", "application/" + "j\x02" * 30_000)], status_body()
+        ),
+        "headers in latin-1": lambda: ok(status_body(), ("X-Request-Id", "é\xa0ÿ")),
+    },
+)
+
+# -- error answers: hostile beside a readable code ------------------------------------------
+
+register_simple(
+    "error-body",
+    NOT_FOUND,
+    {
+        "DLF.0100 with a field nested 1,000 deep": lambda: error(400, dlf0100(x=nested(1000))),
+        "DLF.0100 with an object nested 1,000 deep": lambda: error(
+            400, dlf0100(x=nested(1000, opener=b"{"))
+        ),
+        "DLF.0100 with an integer of 5,000 digits": lambda: error(400, dlf0100(x=b"9" * 5000)),
+        "DLF.0100 with a lone surrogate in its message": lambda: error(
+            400, b'{"error_code":"DLF.0100","error_msg":"gone \\ud800","n":1234567890123456789}'
+        ),
+        "DLF.0100 with NaN beside it": lambda: error(400, dlf0100(x=b"NaN")),
+        "DLF.0100 with bytes that are not UTF-8": lambda: error(400, dlf0100(x=b'"\xff"')),
+        "DLF.0100 with a seven-megabyte string": lambda: error(
+            400, dlf0100(x=b'"' + b"s" * 7_000_000 + b'"')
+        ),
+        "DLF.0100 before eight megabytes of brackets": lambda: error(
+            400, b'{"error_code":"DLF.0100","x":' + b"[" * 8_000_000
+        ),
+        "DLF.0100 after a deep field": lambda: error(
+            400, b'{"x":' + nested(2000) + b',"error_code":"DLF.0100"}'
+        ),
+        "DLF.0100 after another code": lambda: error(
+            400, b'{"error_code":"DLF.0001","error_code":"DLF.0100"}'
+        ),
+        "DLF.0100 in the SDK's camel case, with trailing garbage": lambda: error(
+            400, b'{"errorCode":"DLF.0100","errorMsg":"gone"} garbage'
+        ),
+        "DLF.0100 with a message of 60 KB of control characters": lambda: error(
+            400, dlf0100(error_msg=json.dumps("\x01\x85" * 30_000).encode())
+        ),
+    },
+)
+
+register_simple(
+    "error-body",
+    FAILURE,
+    {
+        "a 400 whose code is a 5,000-digit number": lambda: error(
+            400, b'{"error_code":' + b"1" * 5000 + b"}"
+        ),
+        "a 400 whose body is a deep array": lambda: error(400, nested(5000)),
+        "a 503 with a deep body": lambda: error(503, nested(3000, opener=b"{")),
+        "a 400 with a nested DLF.0100 only": lambda: error(
+            400, b'{"detail":{"error_code":"DLF.0100"}}'
+        ),
+    },
+)
+register_simple(
+    "error-body",
+    AUTH,
+    {
+        "a 401 with a deep body": lambda: error(
+            401, b'{"error_code":"APIGW.0301","x":' + nested(3000) + b"}"
+        )
+    },
+)
+register_simple(
+    "error-body",
+    TIMEOUT,
+    {
+        "a 504 with a 5,000-digit request id": lambda: error(
+            504, b'{"request_id":' + b"4" * 5000 + b"}"
+        )
+    },
+)
+
+# -- memory: bodies under the size cap whose work is not ------------------------------------
+
+
+def _nodes(count: int, node: bytes = b"{}") -> bytes:
+    return b'{"name":"job","nodes":[' + b",".join([node] * count) + b"]}"
+
+
+register_simple(
+    "memory",
+    FAILURE,
+    {
+        "100,000 empty nodes": lambda: ok(_nodes(100_000)),
+        "one node past the node bound": lambda: ok(_nodes(MAX_NODES + 1)),
+        "a million zeros": lambda: ok(status_body(x=b"[" + b",".join([b"0"] * 1_000_000) + b"]")),
+        "one value past the value bound": lambda: ok(
+            # the object, "name", "job", "x", the array: five values besides the zeros
+            b'{"name":"job","x":[' + b",".join([b"0"] * (MAX_VALUES - 4)) + b"]}"
+        ),
+        "two million empty arrays": lambda: ok(b"[" + b",".join([b"[]"] * 2_000_000) + b"]"),
+    },
+)
+BAD_NODE = (
+    b'{"name":1,"status":2,"type":3,"nodeType":4,"logPath":5,"lastInstanceStatus":6,'
+    b'"jobInstanceId":"x","bufferRecords":"x","speed":"x","totalGetBytes":"x",'
+    b'"totalGetRecords":"x","totalPutBytes":"x","totalPutRecords":"x","extra":[]}'
+)
+register_simple(
+    "memory",
+    DOCUMENT,
+    {
+        "nodes at the node bound": lambda: ok(_nodes(MAX_NODES)),
+        "nodes at the bound, every field of the wrong type": lambda: ok(
+            _nodes(MAX_NODES, BAD_NODE)
+        ),
+        "values at the value bound": lambda: ok(
+            b'{"name":"job","x":[' + b",".join([b"0"] * (MAX_VALUES - 5)) + b"]}"
+        ),
+        "unknown fields up to the value bound": lambda: ok(
+            # the object, "name" and "job", then a key and a value each
+            b'{"name":"job",'
+            + b",".join(b'"k%d":0' % index for index in range((MAX_VALUES - 3) // 2))
+            + b"}"
+        ),
+    },
+)
+
+# -- secrets echoed back ---------------------------------------------------------------------
+
+
+def _forms(secret: str) -> list[str]:
+    """The encodings an upstream may echo a credential in."""
+    return [
+        secret,
+        json.dumps(secret)[1:-1],
+        repr(secret)[1:-1],
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), quote(secret, safe="")),
+        json.dumps(json.dumps(secret))[1:-1],
+        "".join(f"\\u{ord(char):04x}" for char in secret),
+    ]
+
+
+def _echo_text(secrets: Sequence[str]) -> str:
+    return " | ".join(form for secret in secrets for form in _forms(secret))
+
+
+@case("401 whose error_msg echoes every credential in every encoding", "secrets", AUTH)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    body = {"error_code": "APIGW.0301", "error_msg": _echo_text(secrets)}
+    return error(401, json.dumps(body).encode())
+
+
+@case("DLF.0100 whose message and request id echo the credentials", "secrets", NOT_FOUND)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    body = {"error_code": "DLF.0100", "error_msg": _echo_text(secrets)[:250]}
+    return error(400, json.dumps(body).encode(), ("X-Request-Id", secrets[-1]))
+
+
+@case("500 whose request id header is a credential", "secrets", FAILURE)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    return error(500, b"{}", ("X-Request-Id", secrets[0]))
+
+
+@case("429 whose request_id is a credential's repr", "secrets", FAILURE)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    body = {"error_code": "APIG.0308", "error_msg": "x", "request_id": repr(secrets[0])}
+    return error(429, json.dumps(body).encode())
+
+
+@case("a 200 whose fields, keys and runningData echo the credentials", "secrets", DOCUMENT)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    nodes = [
+        {
+            "name": f"n{index}",
+            "logPath": f"obs://logs/{quote(secret, safe='')}/x",
+            "runningData": json.dumps({"auth": secret}),
+            secret: "key",
+            "status": "NORMAL",
+        }
+        for index, secret in enumerate(secrets)
+    ]
+    body = {"name": "job", "status": "NORMAL", "nodes": nodes, "echo": _echo_text(secrets)}
+    return ok(json.dumps(body, ensure_ascii=False).encode())
+
+
+@case("a 200 that spells a credential with unicode escapes", "secrets", DOCUMENT)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    escaped = "".join(f"\\u{ord(char):04X}" for char in secrets[0])
+    return ok(b'{"name":"job","x":"' + escaped.encode() + b'"}')
+
+
+@case("a 200 with a Content-Type that echoes a credential", "secrets", DOCUMENT)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    return RawAnswer(200, [("Content-Type", f"application/{secrets[0]}")], status_body())
+
+
+@case("a 200 that is not JSON and echoes a credential in its Content-Type", "secrets", FAILURE)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    return RawAnswer(200, [("Content-Type", f"text/{secrets[-1]}")], b"<html>")
+
+
+# -- cookies -------------------------------------------------------------------------------
+
+register_simple(
+    "cookies",
+    DOCUMENT,
+    {
+        "a 200 that sets cookies": lambda: ok(
+            status_body(),
+            ("Set-Cookie", "session=tracked; Path=/"),
+            ("Set-Cookie", "other=1; Domain=127.0.0.1; Path=/v1"),
+        ),
+    },
+)
+register_simple(
+    "cookies",
+    NOT_FOUND,
+    {
+        "a DLF.0100 that sets a cookie": lambda: error(
+            400, dlf0100(), ("Set-Cookie", "session=tracked-again; Path=/")
+        ),
+    },
+)
+
+NAMES = [entry.name for entry in CASES]
+assert len(set(NAMES)) == len(NAMES), "case names are unique"

@@ -1,0 +1,100 @@
+"""A raw HTTP upstream on loopback that answers with exactly the bytes it is given.
+
+pytest-httpserver goes through werkzeug, which normalises what it sends (one
+Content-Length, header names and values it accepts); a hostile upstream does not.
+This server writes the status line, the headers and the body verbatim, so a test
+can send `Retry-After: ²`, a 60 KB `X-Request-Id`, duplicate headers or a body
+that lies about its length. One server serves many answers: the test swaps the
+answer between calls (hypothesis examples share it), and every request received
+is recorded with its raw headers (to check, for one, that no cookie is replayed).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Sequence
+from typing import NamedTuple
+
+
+class RawAnswer(NamedTuple):
+    status: int
+    headers: Sequence[tuple[str, str]]  # sent in order, duplicates allowed
+    body: bytes
+    reason: str = "Whatever"
+
+    def to_bytes(self) -> bytes:
+        head = [f"HTTP/1.1 {self.status} {self.reason}"]
+        names = {name.lower() for name, _ in self.headers}
+        head += [f"{name}: {value}" for name, value in self.headers]
+        if "content-length" not in names and "transfer-encoding" not in names:
+            head.append(f"Content-Length: {len(self.body)}")
+        head.append("Connection: close")
+        # Latin-1 on the wire, as http.client reads it back; anything else as UTF-8
+        # bytes (which the client then reads as Latin-1, like any odd server's).
+        lines = [_wire(line) for line in head]
+        return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
+
+
+def _wire(line: str) -> bytes:
+    try:
+        return line.encode("latin-1")
+    except UnicodeEncodeError:
+        return line.encode("utf-8")
+
+
+class ScriptedUpstream:
+    """Answers every request with the current `answer`; one thread per connection."""
+
+    def __init__(self) -> None:
+        self.answer = RawAnswer(200, [("Content-Type", "application/json")], b"{}")
+        self.requests: list[bytes] = []  # the raw request heads, in arrival order
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._running = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def serve(self, answer: RawAnswer) -> None:
+        with self._lock:
+            self.answer = answer
+
+    def __enter__(self) -> ScriptedUpstream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._running = False
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while self._running:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(10)
+            request = b""
+            try:
+                while b"\r\n\r\n" not in request:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    request += chunk
+                with self._lock:
+                    self.requests.append(request.split(b"\r\n\r\n", 1)[0])
+                    payload = self.answer.to_bytes()
+                connection.sendall(payload)
+                connection.shutdown(socket.SHUT_WR)
+                # Let the client read everything before the socket closes.
+                while connection.recv(65536):
+                    pass
+            except OSError:
+                return
