@@ -21,24 +21,18 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from bench.child import peak_rss_mib
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
-# S3 operations as the table names them; any other operation is counted by its own name.
-OPERATIONS = {
-    "GetObject": "GET",
-    "PutObject": "PUT",
-    "ListObjectsV2": "LIST",
-    "ListObjects": "LIST",
-    "HeadObject": "HEAD",
-}
 
 
 class Measured(NamedTuple):
@@ -62,49 +56,56 @@ def measure(work: Callable[[], object]) -> Measured:
 
 
 class StoreCalls:
-    """Counts S3 calls by operation (once per API call, retries not included) and
-    HTTP requests sent (retries included), through botocore's events. Registered on
-    boto3's default session before the handler builds its client, so the client
-    inherits it: the product code is measured as it is, without a wrapper."""
+    """Counts the HTTP requests sent to the store, by what they do (GET, PUT with its
+    condition, LIST, HEAD), retries included. Counted in urllib3, under botocore or any
+    leaner client, for the endpoint in AWS_ENDPOINT_URL_S3: the product code is measured
+    as it is, whatever client it uses, without a wrapper around it."""
 
-    def __init__(self) -> None:
+    def __init__(self, endpoint: str) -> None:
+        parts = urlsplit(endpoint)
+        self.port = parts.port
         self.calls: Counter[str] = Counter()
-        self.sent = 0
+        self._lock = threading.Lock()
 
     def install(self) -> None:
-        import boto3
+        import urllib3.connectionpool
 
-        if boto3.DEFAULT_SESSION is None:
-            boto3.setup_default_session()
-        session = boto3.DEFAULT_SESSION
-        assert session is not None
-        session.events.register("before-call.s3", self._on_call)
-        session.events.register("before-send.s3", self._on_send)
+        pool = urllib3.connectionpool.HTTPConnectionPool
+        urlopen = pool.urlopen
+        count, port = self._count, self.port
 
-    def _on_call(self, model: Any, params: Any, **_: Any) -> None:
-        operation = OPERATIONS.get(model.name, model.name)
-        if operation == "PUT":
-            headers = params.get("headers", {})
-            if "If-Match" in headers:
+        def counted(pool: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if pool.port == port:  # the store's, not the upstream's
+                headers = kwargs.get("headers") or (args[1] if len(args) > 1 else None) or {}
+                count(method, url, headers)
+            return urlopen(pool, method, url, *args, **kwargs)
+
+        setattr(pool, "urlopen", counted)  # noqa: B010 - a patch, typed as urllib3 has it
+
+    def _count(self, method: str, url: str, headers: Any) -> None:
+        operation = method
+        if method == "GET" and "list-type=" in url:
+            operation = "LIST"
+        elif method == "PUT":
+            names = {str(name).lower() for name in headers}
+            if "if-match" in names:
                 operation = "PUT if-match"
-            elif "If-None-Match" in headers:
+            elif "if-none-match" in names:
                 operation = "PUT if-none-match"
-        self.calls[operation] += 1
+        with self._lock:
+            self.calls[operation] += 1
 
-    def _on_send(self, **_: Any) -> None:
-        self.sent += 1
-
-    def take(self) -> dict[str, Any]:
+    def take(self) -> dict[str, int]:
         """The counts since the last take, and start again from zero."""
-        taken: dict[str, Any] = {**self.calls, "requests sent": self.sent}
-        self.calls.clear()
-        self.sent = 0
+        with self._lock:
+            taken = dict(self.calls)
+            self.calls.clear()
         return taken
 
 
 def ours(jobs: int) -> dict[str, Any]:
     """The handler's init (not measured), then the first and the steady tick."""
-    counter = StoreCalls()
+    counter = StoreCalls(os.environ["AWS_ENDPOINT_URL_S3"])
     counter.install()
     import dlf_status.entrypoints.lambda_handler as module
     from tests.support.events import lambda_context
