@@ -11,8 +11,9 @@ with the tick's threads, and the second pass, on warm connections, is the figure
 
 The configuration comes from the environment (bench/run.py sets it). Logs go to stdout,
 as on Lambda: run.py points stdout at /dev/null, so results go to RESULT_PATH as JSON.
-CPU is user + sys of the whole process (every thread) from getrusage(RUSAGE_SELF),
-taken just before and after a tick. Memory is VmHWM, never ru_maxrss (see child.py).
+CPU is user + sys of the whole process (every thread) and of any process it forks and
+waits for, from getrusage (RUSAGE_SELF + RUSAGE_CHILDREN), taken just before and after
+a tick. Memory is VmHWM, never ru_maxrss (see child.py).
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ def job_names(jobs: int) -> list[str]:
 
 
 def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User + sys of this process and of the processes it forked and waited for: a
+    tick that polls with a process per core is charged for all of them."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def measure(work: Callable[[], object]) -> Measured:
