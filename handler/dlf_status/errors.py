@@ -118,6 +118,11 @@ class StoreConflict(StoreError):
     """A conditional write kept losing to concurrent writers."""
 
 
+class ClockAhead(StoreError):
+    """This machine's clock is ahead of the upstream's: an observation timed by it
+    would hold latest.json against every correct writer, so it is not stored."""
+
+
 class ConditionalWritesIgnored(StoreError):
     """The store accepts conditional writes but does not honour them (or refuses them):
     with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it."""

@@ -8,6 +8,7 @@ reached are reported, not dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -29,7 +30,7 @@ from dlf_status.domain.ticks import (
 from dlf_status.domain.timestamps import format_utc, to_rfc3339
 from dlf_status.errors import ConfigurationError, DlfStatusError, InvalidInput, StoreError
 from dlf_status.observability import logger
-from dlf_status.service import SnapshotOutcome, StatusService
+from dlf_status.service import SnapshotOutcome, StatusService, TickFreshness
 
 # SQS takes at most ten messages per SendMessageBatch call.
 QUEUE_BATCH: Final = 10
@@ -56,7 +57,9 @@ def _not_reached(job: JobRef) -> JobOutcome:
     )
 
 
-def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
+def poll_job(
+    service: StatusService, job: JobRef, slot: datetime, tick: TickFreshness | None = None
+) -> JobOutcome:
     """Observe one job for a tick; every failure becomes an outcome, none escapes."""
     started = time.monotonic()
 
@@ -67,7 +70,7 @@ def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
         )
 
     try:
-        observation = service.observe(job, slot=slot, serve_stale=False)
+        observation = service.observe(job, slot=slot, serve_stale=False, tick=tick)
     except DlfStatusError as error:
         return outcome("failed", error=type(error).__name__, detail=error.detail)
     except Exception as error:  # noqa: BLE001 - one job's bug must not stop the tick
@@ -97,12 +100,22 @@ class Poller:
     remaining_seconds: Callable[[], float] | None = None
 
     def run(self, tick: Tick, on_outcome: Callable[[JobOutcome], None] | None = None) -> TickReport:
+        """Poll every job; then write the freshness records of the jobs seen unchanged
+        (a job whose record cannot be written is reported failed, so none is lost).
+        `on_outcome` hears of a confirmed job only once its record is written."""
         started = time.monotonic()
         outcomes: list[JobOutcome | None] = [None] * len(tick.entries)
+        writer = self.service.writer
+        jobs = [entry for entry in tick.entries if isinstance(entry, JobRef)]
+        freshness = writer.begin_tick(jobs) if jobs else None
+        held: list[tuple[int, JobRef]] = []
 
         def record(index: int, outcome: JobOutcome) -> None:
             outcomes[index] = outcome
-            if on_outcome is not None:
+            entry = tick.entries[index]
+            if outcome.snapshot == SnapshotOutcome.CONFIRMED and isinstance(entry, JobRef):
+                held.append((index, entry))
+            elif on_outcome is not None:
                 on_outcome(outcome)
 
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="poll") as pool:
@@ -116,8 +129,27 @@ class Poller:
                 if not self._has_time():
                     record(index, _not_reached(entry))
                     continue
-                running[pool.submit(poll_job, self.service, entry, tick.scheduled_time)] = index
+                running[
+                    pool.submit(poll_job, self.service, entry, tick.scheduled_time, freshness)
+                ] = index
             self._collect(running, record, None)
+        if freshness is not None and freshness.confirmed:
+            failed = writer.finish_tick(freshness, tick.tick_id, tick.scheduled_time)
+            for index, job in held:
+                outcome = outcomes[index]
+                assert outcome is not None
+                error = failed.get((job.project_id, job.workspace, job.job_name))
+                if error is not None:
+                    outcome = dataclasses.replace(
+                        outcome,
+                        result="failed",
+                        snapshot="failed",
+                        error=type(error).__name__,
+                        detail=error.detail,
+                    )
+                    outcomes[index] = outcome
+                if on_outcome is not None:
+                    on_outcome(outcome)
         report = TickReport(
             tick_id=tick.tick_id,
             scheduled_time=format_utc(tick.scheduled_time),

@@ -12,25 +12,30 @@ import random
 import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.freshness import LATEST_REFRESH_SECONDS, Confirmation, freshness_record
 from dlf_status.domain.interpret import clean_text, interpret_response
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.normalize import SCHEMA_VERSION, Source, content_hash
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
 from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
+    LATEST_ROOT,
     SnapshotMetadata,
+    freshness_key,
     history_key,
     latest_key,
     staged_transition_key,
     transition_key,
+    workspace_prefix,
 )
 from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.domain.transitions import (
@@ -39,13 +44,25 @@ from dlf_status.domain.transitions import (
     status_view,
     transition_record,
 )
-from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamError
+from dlf_status.errors import ClockAhead, JobNotFound, StoreConflict, StoreError, UpstreamError
 from dlf_status.observability import REDACTOR, logger
 
 # Attempts at replacing latest.json when concurrent writers keep winning.
 MAX_LATEST_ATTEMPTS: Final = 8
-# latest.json versions a process remembers (a few hundred bytes each).
+# latest.json versions a process remembers (a few hundred bytes each), and at most
+# this many bytes of them all: the statuses remembered are upstream text.
 REMEMBERED_JOBS: Final = 10_000
+REMEMBERED_BYTES: Final = 16 * 1024 * 1024
+# A job whose remembered statuses would take more than this is not remembered: its
+# next observation reads latest.json again.
+REMEMBERED_BYTES_PER_JOB: Final = 256 * 1024
+# How far ahead of the upstream's clock (its Date header) ours may be before an
+# observation is refused: a fast clock would freeze latest.json (an older observation
+# never replaces a newer one). Above the longest call, so a slow answer is no skew.
+CLOCK_TOLERANCE: Final = timedelta(minutes=2)
+# A tick lists a workspace's latest/ only when the keys there are not many more than
+# the tick's jobs in it: at most one listing page more per this many jobs.
+JOBS_PER_LISTING_PAGE: Final = 250
 
 
 class SnapshotOutcome(enum.StrEnum):
@@ -53,6 +70,9 @@ class SnapshotOutcome(enum.StrEnum):
 
     CHANGED = "changed"  # new content: a history object and latest.json written
     UNCHANGED = "unchanged"  # same content: latest.json refreshed only
+    # Same content, and the latest.json this process wrote still in place: no store
+    # call, the tick's freshness record says it was seen (ticks only, never on HTTP).
+    CONFIRMED = "confirmed"
     SUPERSEDED = "superseded"  # a newer observation is already latest; history kept
     FAILED = "failed"  # the store failed; the answer is still served
     NOT_WRITTEN = "not-written"  # a stale answer: nothing new to store
@@ -112,6 +132,48 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
         return _Latest(stored.version, "", "", None)
 
 
+def _remembered_bytes(latest: _Latest) -> int:
+    """About what remembering `latest` costs: its text, and 64 bytes per value."""
+    size = 256 + len(latest.version)
+    statuses = latest.statuses
+    if statuses is not None:
+        nodes = statuses.get("nodes", ())
+        size += 128 * (1 + len(nodes))
+        for node in nodes:
+            size += len(node.get("name") or "") + len(node.get("status_raw") or "")
+        size += len(statuses.get("job", {}).get("status_raw") or "")
+    if latest.due is not None and latest.due.body is not None:
+        size += len(latest.due.body)
+    return size
+
+
+@dataclass
+class TickFreshness:
+    """What one scheduled tick knows of `latest/`, and the jobs it saw unchanged.
+
+    Built by `SnapshotWriter.begin_tick` from one listing per workspace at the tick's
+    start: a job whose listed latest.json is the version this process remembers
+    writing, and whose content did not change, costs no store call; it is named in the
+    workspace's freshness record instead (`SnapshotWriter.finish_tick`). A job absent
+    from the listing needs no GET: its create-only PUT checks that it still is."""
+
+    listed: dict[str, str]  # latest key -> version, for the prefixes listed
+    prefixes: frozenset[str]  # workspace prefixes listed whole
+    confirmed: dict[tuple[str, str | None], list[tuple[str, Confirmation]]] = field(
+        default_factory=dict
+    )
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def covers(self, job: JobRef) -> bool:
+        return workspace_prefix(LATEST_ROOT, job.project_id, job.workspace) in self.prefixes
+
+    def confirm(self, job: JobRef, key: str, confirmation: Confirmation) -> None:
+        with self.lock:
+            self.confirmed.setdefault((job.project_id, job.workspace), []).append(
+                (key, confirmation)
+            )
+
+
 class SnapshotWrite(NamedTuple):
     outcome: SnapshotOutcome
     transitions: int = 0  # records published for this observation (0 or 1)
@@ -141,44 +203,172 @@ class SnapshotWriter:
     # replaces it with one conditional PUT instead of a GET and a PUT. A stale entry
     # (another writer got there since) only costs the failed PUT and a fresh read.
     remembered: int = REMEMBERED_JOBS
-    _seen: OrderedDict[str, _Latest] = field(default_factory=OrderedDict, init=False)
+    remembered_bytes: int = REMEMBERED_BYTES
+    clock: Callable[[], datetime] | None = None
+    _seen: OrderedDict[str, tuple[_Latest, int]] = field(default_factory=OrderedDict, init=False)
+    _seen_bytes: int = field(default=0, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def _recall(self, key: str) -> _Latest | None:
         with self._lock:
-            return self._seen.get(key)
+            found = self._seen.get(key)
+            return None if found is None else found[0]
 
     def _remember(self, key: str, latest: _Latest) -> None:
+        size = _remembered_bytes(latest)
         with self._lock:
-            self._seen[key] = latest
-            self._seen.move_to_end(key)
-            while len(self._seen) > self.remembered:
-                self._seen.popitem(last=False)
+            old = self._seen.pop(key, None)
+            if old is not None:
+                self._seen_bytes -= old[1]
+            if size > REMEMBERED_BYTES_PER_JOB:
+                return  # upstream text this large is read again rather than kept
+            self._seen[key] = (latest, size)
+            self._seen_bytes += size
+            while len(self._seen) > self.remembered or self._seen_bytes > self.remembered_bytes:
+                _, (_, dropped) = self._seen.popitem(last=False)
+                self._seen_bytes -= dropped
 
     def _settled(self, key: str, version: str) -> None:
         """The record owed by this version is published: stop owing it, if this
         version is still the one remembered."""
         with self._lock:
-            known = self._seen.get(key)
-            if known is not None and known.version == version and known.due is not None:
-                self._seen[key] = known._replace(due=None)
+            found = self._seen.get(key)
+            if found is not None and found[0].version == version and found[0].due is not None:
+                settled = found[0]._replace(due=None)
+                self._seen[key] = (settled, _remembered_bytes(settled))
+                self._seen_bytes += self._seen[key][1] - found[1]
 
     def _forget(self, key: str) -> None:
         with self._lock:
-            self._seen.pop(key, None)
+            found = self._seen.pop(key, None)
+            if found is not None:
+                self._seen_bytes -= found[1]
 
-    def write(self, job: JobRef, document: dict[str, Any], slot: datetime) -> SnapshotWrite:
+    def begin_tick(self, jobs: Sequence[JobRef]) -> TickFreshness:
+        """One listing of each workspace's `latest/` that the tick's jobs are in: the
+        versions there now. A workspace holding many more keys than the tick polls
+        (or whose listing fails) is left out: its jobs are written as without a tick."""
+        wanted = Counter(workspace_prefix(LATEST_ROOT, j.project_id, j.workspace) for j in jobs)
+        listed: dict[str, str] = {}
+        prefixes: set[str] = set()
+        for prefix, count in wanted.items():
+            found: dict[str, str] = {}
+            start_after = ""
+            try:
+                for _ in range(2 + count // JOBS_PER_LISTING_PAGE):
+                    page = self.store.list_objects(prefix, start_after=start_after)
+                    found.update((item.key, item.version) for item in page.objects)
+                    if page.resume_after is None:
+                        listed.update(found)
+                        prefixes.add(prefix)
+                        break
+                    start_after = page.resume_after
+            except StoreError as error:
+                logger.warning(
+                    "latest/ not listed", extra={"prefix": prefix, "detail": error.detail}
+                )
+        return TickFreshness(listed, frozenset(prefixes))
+
+    def finish_tick(
+        self, tick: TickFreshness, tick_id: str, scheduled_time: datetime
+    ) -> dict[tuple[str, str | None, str], StoreError]:
+        """Write each workspace's freshness record; returns the jobs (project,
+        workspace, name) whose record could not be written, with why. Those are
+        forgotten, so the next tick writes their latest.json."""
+        failed: dict[tuple[str, str | None, str], StoreError] = {}
+        now = self._now()
+        for (project_id, workspace), entries in sorted(
+            tick.confirmed.items(), key=lambda item: (item[0][0], item[0][1] or "")
+        ):
+            record = freshness_record(
+                project_id=project_id,
+                workspace=workspace,
+                tick_id=tick_id,
+                scheduled_time=scheduled_time,
+                written_at=now,
+                confirmations=sorted(confirmation for _, confirmation in entries),
+            )
+            key = freshness_key(project_id, workspace, now, f"{tick_id} {scheduled_time}")
+            try:
+                self.store.create(key, jsoncodec.canonical_bytes(record), {})
+            except StoreError as error:
+                for latest, confirmation in entries:
+                    self._forget(latest)
+                    failed[(project_id, workspace, confirmation.job_name)] = StoreError(
+                        f"the freshness record was not written ({error.detail})"
+                    )
+        return failed
+
+    def _now(self) -> datetime:
+        return self.clock() if self.clock is not None else datetime.now(UTC)
+
+    def _unchanged_since(self, remembered: _Latest | None, observed_at: str, digest: str) -> bool:
+        """Whether this observation only confirms the remembered latest.json: same
+        content, newer, within the refresh interval, and owing no record."""
+        if (
+            remembered is None
+            or remembered.due is not None
+            or remembered.content_hash != digest
+            or not remembered.observed_at < observed_at
+        ):
+            return False
+        age = datetime.fromisoformat(observed_at) - datetime.fromisoformat(remembered.observed_at)
+        return age.total_seconds() < LATEST_REFRESH_SECONDS
+
+    def write(
+        self,
+        job: JobRef,
+        document: dict[str, Any],
+        slot: datetime,
+        tick: TickFreshness | None = None,
+    ) -> SnapshotWrite:
         """History first, then latest.json, then the transition it implies: whatever
         fails later, what was observed is already kept, and no record is published
-        for a replacement that did not happen."""
-        body = jsoncodec.canonical_bytes(document)
+        for a replacement that did not happen. Within a tick (`tick`), an unchanged
+        job whose latest.json is still the one this process wrote is only confirmed."""
         digest = content_hash(document)
         observed_at = document["observed_at"]
-        metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         key = latest_key(job)
+        remembered = self._recall(key)
+        if tick is not None and tick.covers(job):
+            listed = tick.listed.get(key)
+            if remembered is not None and remembered.version != listed:
+                self._forget(key)  # another writer replaced it since, or it is gone
+                remembered = None
+            if self._unchanged_since(remembered, observed_at, digest):
+                assert remembered is not None
+                tick.confirm(
+                    job,
+                    key,
+                    Confirmation(
+                        job.job_name,
+                        remembered.version,
+                        digest,
+                        observed_at,
+                        remembered.observed_at,
+                    ),
+                )
+                return SnapshotWrite(SnapshotOutcome.CONFIRMED)
+            # Absent at the listing: no GET, the create-only PUT checks it still is.
+            latest = remembered or (None if listed is None else _read_latest(self.store.get(key)))
+        else:
+            latest = remembered or _read_latest(self.store.get(key))
+        return self._write(job, document, slot, key, digest, latest)
+
+    def _write(
+        self,
+        job: JobRef,
+        document: dict[str, Any],
+        slot: datetime,
+        key: str,
+        digest: str,
+        latest: _Latest | None,
+    ) -> SnapshotWrite:
+        body = jsoncodec.canonical_bytes(document)
+        observed_at = document["observed_at"]
+        metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         history_written = False
         repaired = 0
-        latest = self._recall(key) or _read_latest(self.store.get(key))
         for attempt in range(1, self.max_attempts + 1):
             if not history_written and (latest is None or latest.content_hash != digest):
                 self.store.create(history_key(job, slot, digest), body, metadata)
@@ -190,23 +380,48 @@ class SnapshotWriter:
                 observed_at,
                 digest,
             ):
+                self._check_future(job, latest, observed_at)
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
             due = self._stage_transition(job, latest, document, digest)
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
             version = self.store.replace(key, body, headers, expected)
-            if version is not None:
-                mine = _Latest(version, observed_at, digest, status_view(document), due)
-                self._remember(key, mine)
-                published = 0 if due is None else self._publish_owed(job, key, mine, due)
-                outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
-                return SnapshotWrite(outcome, published, repaired)
-            self._forget(key)
-            self.sleep(self.jitter() * 0.02 * attempt)
-            latest = _read_latest(self.store.get(key))
+            if version is None:
+                # Lost the race, or won it without hearing so: a PUT the store applied
+                # but whose answer was lost is retried by the client and refused by
+                # its own result. latest.json holding this very observation (and the
+                # record it staged) is this writer's swap.
+                self._forget(key)
+                latest = _read_latest(self.store.get(key))
+                if latest is None or not _is_mine(latest, observed_at, digest, due):
+                    self.sleep(self.jitter() * 0.02 * attempt)
+                    continue
+                version = latest.version
+            mine = _Latest(version, observed_at, digest, status_view(document), due)
+            self._remember(key, mine)
+            published = 0 if due is None else self._publish_owed(job, key, mine, due)
+            outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
+            return SnapshotWrite(outcome, published, repaired)
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
+
+    def _check_future(self, job: JobRef, latest: _Latest, observed_at: str) -> None:
+        """A latest.json observed well after this observation was made by a writer
+        whose clock is ahead: it holds latest.json until real time catches up. Say so."""
+        try:
+            ahead = datetime.fromisoformat(latest.observed_at) - datetime.fromisoformat(observed_at)
+        except ValueError:
+            return
+        if ahead > CLOCK_TOLERANCE:
+            logger.warning(
+                "latest.json observed in the future",
+                extra={
+                    "job_name": job.job_name,
+                    "latest_observed_at": latest.observed_at,
+                    "observed_at": observed_at,
+                },
+            )
 
     def _stage_transition(
         self, job: JobRef, latest: _Latest | None, document: dict[str, Any], digest: str
@@ -269,6 +484,29 @@ class SnapshotWriter:
         return int(created)
 
 
+def _clock_ahead(observed_at: datetime, date_header: str | None) -> timedelta | None:
+    """How far `observed_at` is ahead of the upstream's Date, when beyond tolerance."""
+    if not date_header:
+        return None
+    try:
+        upstream = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if upstream.tzinfo is None:
+        return None
+    ahead = observed_at - upstream
+    return ahead if ahead > CLOCK_TOLERANCE else None
+
+
+def _is_mine(latest: _Latest, observed_at: str, digest: str, due: _DueRecord | None) -> bool:
+    """Whether `latest` (read back) is the swap of this observation and its record."""
+    if (latest.observed_at, latest.content_hash) != (observed_at, digest):
+        return False
+    if due is None:
+        return latest.due is None
+    return latest.due is not None and latest.due.record_hash == due.record_hash
+
+
 @dataclass
 class StatusService:
     upstream: UpstreamClient
@@ -286,13 +524,19 @@ class StatusService:
         self.writer = SnapshotWriter(self.store)
 
     def observe(
-        self, job: JobRef, *, slot: datetime | None = None, serve_stale: bool | None = None
+        self,
+        job: JobRef,
+        *,
+        slot: datetime | None = None,
+        serve_stale: bool | None = None,
+        tick: TickFreshness | None = None,
     ) -> Observation:
         """Fetch, validate, normalise and store one job's status.
 
         Raises `JobNotFound` and, when no snapshot can stand in (or `serve_stale` is
         False), the `UpstreamError`. A store failure never hides the answer: it is
-        reported in the result. `slot` names the history object (see snapshots.py).
+        reported in the result. `slot` names the history object (see snapshots.py);
+        `tick`, what a scheduled tick knows of the store (see `TickFreshness`).
         """
         context: dict[str, Any] = {"project_id": job.project_id, "job_name": job.job_name}
         try:
@@ -315,6 +559,7 @@ class StatusService:
                 mode=self.mode,
                 redactor=self.redactor,
             )
+            ahead = _clock_ahead(observed_at, call.response.headers.get("Date"))
             del call  # the raw body, as large as the answer, is not needed any more
         except JobNotFound:
             self.metrics.add("JobsNotFound", 1)
@@ -331,7 +576,27 @@ class StatusService:
                 raise
             return stale
         self._report_validation(document)
-        return self._store(job, document, slot or observed_at, context)
+        if ahead is not None:
+            return self._refuse_clock(document, context, ahead)
+        return self._store(job, document, slot or observed_at, context, tick)
+
+    def _refuse_clock(
+        self, document: dict[str, Any], context: dict[str, Any], ahead: timedelta
+    ) -> Observation:
+        """An observation timed by a clock ahead of the upstream's is not stored: it
+        would hold latest.json against every correct writer until real time caught up."""
+        error = ClockAhead(
+            f"this machine's clock is {ahead.total_seconds():.0f} s ahead of the upstream's "
+            "Date: the observation is not stored (synchronise the clock)"
+        )
+        self.metrics.add("SnapshotWriteFailures", 1)
+        logger.error(
+            "snapshot write failed",
+            extra={**context, "error": "ClockAhead", "detail": error.detail},
+        )
+        return Observation(
+            document, SnapshotOutcome.FAILED, store_error=error, attempts=int(context["attempts"])
+        )
 
     def _report_validation(self, document: dict[str, Any]) -> None:
         validation = document["validation"]
@@ -357,12 +622,17 @@ class StatusService:
             )
 
     def _store(
-        self, job: JobRef, document: dict[str, Any], slot: datetime, context: dict[str, Any]
+        self,
+        job: JobRef,
+        document: dict[str, Any],
+        slot: datetime,
+        context: dict[str, Any],
+        tick: TickFreshness | None = None,
     ) -> Observation:
         """Write the snapshot; one log line says how the whole observation went."""
         attempts = int(context["attempts"])
         try:
-            written = self.writer.write(job, document, slot)
+            written = self.writer.write(job, document, slot, tick)
         except StoreError as error:
             self.metrics.add("SnapshotWriteFailures", 1)
             logger.error(

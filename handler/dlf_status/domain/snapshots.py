@@ -3,6 +3,7 @@
     history/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
     latest/project_id=P/workspace=W/job_name=J/latest.json
     transitions/project_id=P/workspace=W/job_name=J/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
+    freshness/project_id=P/workspace=W/<YYYYMMDDTHHMMSSfffZ>-<hash16>.json
     _dlf-status/staged-transitions/project_id=P/workspace=W/job_name=J/
         <YYYYMMDDTHHMMSSfffZ>-<hash16>-<record hash16>.json
 
@@ -34,6 +35,8 @@ from dlf_status.domain.model import JobRef
 HISTORY_ROOT: Final = "history"
 LATEST_ROOT: Final = "latest"
 TRANSITIONS_ROOT: Final = "transitions"
+# A tick's freshness records: the jobs it saw unchanged, one object per workspace.
+FRESHNESS_ROOT: Final = "freshness"
 # dlf-status's own objects, where consumers of the Hive tables never look.
 CONTROL_ROOT: Final = "_dlf-status"
 STAGED_TRANSITIONS_ROOT: Final = f"{CONTROL_ROOT}/staged-transitions"
@@ -164,6 +167,14 @@ def staged_transition_key(
         f"{_job_prefix(STAGED_TRANSITIONS_ROOT, job)}/"
         f"{compact_time(observed_at)}-{content_hash[:16]}-{record_hash[:16]}.json"
     )
+
+
+def freshness_key(project_id: str, workspace: str | None, written_at: datetime, tick: str) -> str:
+    """Where one tick's freshness record of one workspace is kept, once: named after
+    when it was written, so a listing from a time finds the newer ones."""
+    name = hashlib.sha256(tick.encode("utf-8")).hexdigest()[:16]
+    prefix = workspace_prefix(FRESHNESS_ROOT, project_id, workspace)
+    return f"{prefix}{compact_time(written_at)}-{name}.json"
 
 
 def latest_key(job: JobRef) -> str:
