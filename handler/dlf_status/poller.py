@@ -9,10 +9,10 @@ reached are reported, not dropped.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -118,21 +118,7 @@ class Poller:
             elif on_outcome is not None:
                 on_outcome(outcome)
 
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="poll") as pool:
-            running: dict[Future[JobOutcome], int] = {}
-            for index, entry in enumerate(tick.entries):
-                if isinstance(entry, InvalidJobEntry):
-                    record(index, _invalid(entry))
-                    continue
-                while len(running) >= self.concurrency:
-                    self._collect(running, record, FIRST_COMPLETED)
-                if not self._has_time():
-                    record(index, _not_reached(entry))
-                    continue
-                running[
-                    pool.submit(poll_job, self.service, entry, tick.scheduled_time, freshness)
-                ] = index
-            self._collect(running, record, None)
+        self._poll_all(tick, freshness, record)
         if freshness is not None and freshness.confirmed:
             failed = writer.finish_tick(freshness, tick.tick_id, tick.scheduled_time)
             for index, job in held:
@@ -159,22 +145,57 @@ class Poller:
         self._report(report, time.monotonic() - started)
         return report
 
+    def _poll_all(
+        self,
+        tick: Tick,
+        freshness: TickFreshness | None,
+        record: Callable[[int, JobOutcome], None],
+    ) -> None:
+        """`concurrency` threads, each taking the next entry in order until none is
+        left: a job is started only while there is time for it. No future, queue or
+        wait per job: at a Lambda's share of a core the scheduling was a fifth of the
+        tick's CPU."""
+        entries = tick.entries
+        lock = threading.Lock()
+        position = iter(range(len(entries)))
+        failures: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                while True:
+                    with lock:
+                        index = next(position, None)
+                        if index is None or failures:
+                            return
+                        entry = entries[index]
+                        if isinstance(entry, InvalidJobEntry):
+                            record(index, _invalid(entry))
+                            continue
+                        if not self._has_time():
+                            record(index, _not_reached(entry))
+                            continue
+                    outcome = poll_job(self.service, entry, tick.scheduled_time, freshness)
+                    with lock:
+                        record(index, outcome)
+            except BaseException as error:  # noqa: BLE001 - on_outcome raised: re-raised below
+                with lock:
+                    failures.append(error)
+
+        threads = [
+            threading.Thread(target=work, name=f"poll_{number}", daemon=True)
+            for number in range(max(1, min(self.concurrency, len(entries))))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+
     def _has_time(self) -> bool:
         return (
             self.remaining_seconds is None or self.remaining_seconds() > self.job_allowance_seconds
         )
-
-    @staticmethod
-    def _collect(
-        running: dict[Future[JobOutcome], int],
-        record: Callable[[int, JobOutcome], None],
-        return_when: str | None,
-    ) -> None:
-        if not running:
-            return
-        done, _ = wait(running, return_when=return_when or "ALL_COMPLETED")
-        for future in done:
-            record(running.pop(future), future.result())
 
     def _report(self, report: TickReport, elapsed: float) -> None:
         summary = report.summary()
