@@ -9,16 +9,18 @@ for snapshots.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import re
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
 import boto3
 from botocore import handlers
-from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -138,6 +140,12 @@ def make_s3_client(
     return client
 
 
+def _host(scheme: str, netloc: str) -> str:
+    """The Host header as signed: without the scheme's default port."""
+    default = {"http": ":80", "https": ":443"}.get(scheme, "")
+    return netloc[: -len(default)] if default and netloc.endswith(default) else netloc
+
+
 class DirectPut:
     """A conditional PutObject that skips botocore's per-call machinery (parameter
     validation, about thirty event hooks, the retry handler, response parsing): half
@@ -160,6 +168,7 @@ class DirectPut:
         self._client = client
         self._bucket = bucket
         self._target: tuple[str, str] | None = None  # (URL before the key, region)
+        self._key: tuple[tuple[str, str, str], bytes] | None = None  # the day's signing key
         self._hook_id = f"dlf-status-direct-put-{id(self)}"
         client.meta.events.register(self._HOOK, self._learn, unique_id=self._hook_id)
 
@@ -193,20 +202,74 @@ class DirectPut:
         )
         self._client.meta.events.unregister(self._HOOK, unique_id=self._hook_id)
 
+    def sign(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        credentials: Any,
+        region: str,
+        now: datetime,
+    ) -> dict[str, str]:
+        """`headers` signed as botocore's S3SigV4Auth signs a PUT (payload hashed,
+        every header signed, the path as sent), with the day's signing key derived
+        once rather than per request (a test compares the two signatures)."""
+        parts = urlsplit(url)
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        day = stamp[:8]
+        payload = hashlib.sha256(body).hexdigest()
+        signed = {name.lower(): " ".join(value.split()) for name, value in headers.items()}
+        signed["host"] = _host(parts.scheme, parts.netloc)
+        signed["x-amz-content-sha256"] = payload
+        signed["x-amz-date"] = stamp
+        if credentials.token:
+            signed["x-amz-security-token"] = credentials.token
+        names = sorted(signed)
+        canonical = "\n".join(
+            (
+                "PUT",
+                parts.path,
+                "",
+                "".join(f"{name}:{signed[name]}\n" for name in names),
+                ";".join(names),
+                payload,
+            )
+        )
+        scope = f"{day}/{region}/s3/aws4_request"
+        to_sign = "\n".join(
+            ("AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest())
+        )
+        key = self._signing_key(credentials.secret_key, day, region)
+        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        del signed["host"]
+        signed["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
+            f"SignedHeaders={';'.join(names)}, Signature={signature}"
+        )
+        return signed
+
+    def _signing_key(self, secret: str, day: str, region: str) -> bytes:
+        cached = self._key
+        if cached is not None and cached[0] == (secret, day, region):
+            return cached[1]
+        key = hmac.new(f"AWS4{secret}".encode(), day.encode(), hashlib.sha256).digest()
+        for part in (region, "s3", "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        self._key = ((secret, day, region), key)
+        return key
+
     def put(self, full_key: str, body: bytes, headers: dict[str, str]) -> tuple[int, str] | None:
         """(status, ETag) of the answer, or None when botocore must take over."""
         target = self._target
         if target is None:
             return None  # put_object learns where to send it
         base, region = target
+        url = base + quote(full_key, safe="/~")
         try:
-            request = AWSRequest(
-                method="PUT", url=base + quote(full_key, safe="/~"), data=body, headers=headers
-            )
             signer: Any = self._client._request_signer  # type: ignore[attr-defined]
-            S3SigV4Auth(signer._credentials.get_frozen_credentials(), "s3", region).add_auth(
-                request
-            )
+            credentials = signer._credentials.get_frozen_credentials()
+            signed = self.sign(url, body, headers, credentials, region, datetime.now(UTC))
+            request = AWSRequest(method="PUT", url=url, data=body, headers=signed)
             session: Any = self._client._endpoint.http_session  # type: ignore[attr-defined]
             answer = session.send(request.prepare())
         except BotoCoreError:
