@@ -644,7 +644,10 @@ class StatusService:
             )
         if written.transitions or written.repaired:
             self.metrics.add("Transitions", written.transitions + written.repaired)
-        logger.info(
+        # A tick's report and summary line account for every job: there, a job's own
+        # line is worth its cost (a twentieth of a job's CPU) only when a status changed.
+        quiet = tick is not None and not (written.transitions or written.repaired)
+        (logger.debug if quiet else logger.info)(
             "job observed",
             extra={
                 **context,
