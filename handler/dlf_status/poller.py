@@ -27,7 +27,14 @@ from dlf_status.domain.ticks import (
     job_entries,
 )
 from dlf_status.domain.timestamps import format_utc, to_rfc3339
-from dlf_status.errors import ConfigurationError, DlfStatusError, InvalidInput, StoreError
+from dlf_status.errors import (
+    ConfigurationError,
+    DlfStatusError,
+    InvalidInput,
+    RetryLater,
+    StoreError,
+    is_retryable,
+)
 from dlf_status.observability import logger
 from dlf_status.service import SnapshotOutcome, StatusService
 
@@ -35,15 +42,21 @@ from dlf_status.service import SnapshotOutcome, StatusService
 QUEUE_BATCH: Final = 10
 
 
-def _invalid(entry: InvalidJobEntry) -> JobOutcome:
+def _refused(detail: str) -> JobOutcome:
+    """A job list entry or a queued message that names no job: failed, for good."""
     return JobOutcome(
         None,
         None,
         None,
         "failed",
-        error="InvalidInput",
-        detail=f"entry {entry.index}: {entry.reason}",
+        error=InvalidInput.__name__,
+        detail=detail,
+        retryable=InvalidInput.retryable,
     )
+
+
+def _invalid(entry: InvalidJobEntry) -> JobOutcome:
+    return _refused(f"entry {entry.index}: {entry.reason}")
 
 
 def _not_reached(job: JobRef) -> JobOutcome:
@@ -66,23 +79,27 @@ def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
             job.project_id, job.job_name, job.workspace, result, elapsed_ms=elapsed, **details
         )
 
+    def failed(error: BaseException, detail: str, **details: Any) -> JobOutcome:
+        # The policy is decided here, from the exception object; only then is it text.
+        return outcome(
+            "failed",
+            error=type(error).__name__,
+            detail=detail,
+            retryable=is_retryable(error),
+            **details,
+        )
+
     try:
         observation = service.observe(job, slot=slot, serve_stale=False)
     except DlfStatusError as error:
-        return outcome("failed", error=type(error).__name__, detail=error.detail)
+        return failed(error, error.detail)
     except Exception as error:  # noqa: BLE001 - one job's bug must not stop the tick
         logger.exception("unexpected error polling a job", extra={"job_name": job.job_name})
-        return outcome("failed", error=type(error).__name__, detail="unexpected error; see logs")
+        return failed(error, "unexpected error; see logs")
     status = observation.document["job"]["status"]
     if observation.snapshot is SnapshotOutcome.FAILED:
         store_error = observation.store_error or StoreError("snapshot not written")
-        return outcome(
-            "failed",
-            status=status,
-            snapshot="failed",
-            error=type(store_error).__name__,
-            detail=store_error.detail,
-        )
+        return failed(store_error, store_error.detail, status=status, snapshot="failed")
     return outcome("ok", status=status, snapshot=str(observation.snapshot))
 
 
@@ -181,20 +198,27 @@ class Dispatcher:
         )
         for batch in _batches(jobs, QUEUE_BATCH):
             messages = [job_message(job, tick) for job in batch]
+            error: DlfStatusError | None = None
             try:
                 failed = set(self.queue.send(messages))
                 detail = "the queue refused the message"
-            except DlfStatusError as error:
-                failed, detail = set(range(len(batch))), error.detail
+            except DlfStatusError as refused:
+                failed, detail, error = set(range(len(batch))), refused.detail, refused
             for index, job in enumerate(batch):
-                result = "failed" if index in failed else "enqueued"
+                if index not in failed:
+                    report.outcomes.append(
+                        JobOutcome(job.project_id, job.job_name, job.workspace, "enqueued")
+                    )
+                    continue
                 report.outcomes.append(
                     JobOutcome(
                         job.project_id,
                         job.job_name,
                         job.workspace,
-                        result,
-                        detail=detail if index in failed else None,
+                        "failed",
+                        error=None if error is None else type(error).__name__,
+                        detail=detail,
+                        retryable=None if error is None else error.retryable,
                     )
                 )
         self.metrics.add("Enqueued", report.count("enqueued"))
@@ -216,20 +240,6 @@ def job_message(job: JobRef, tick: Tick) -> dict[str, Any]:
 def _batches(items: list[JobRef], size: int) -> Iterable[list[JobRef]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-class RetryLater(Exception):
-    """A queued job failed in a way a later try may fix; SQS redelivers it."""
-
-
-# Failures a retry cannot mend: retrying an auth failure could even lock the AK.
-_PERMANENT: Final = (
-    "InvalidInput",
-    "JobNotFound",
-    "UpstreamAuthRejected",
-    "UpstreamRejected",
-    "ContractViolation",
-)
 
 
 @dataclass
@@ -299,16 +309,14 @@ class TickRunner:
             )
         except (jsoncodec.JsonDecodeError, DlfStatusError) as error:
             logger.warning("queued job refused", extra={"detail": str(error)[:200]})
-            return JobOutcome(
-                None, None, None, "failed", error="InvalidInput", detail=str(error)[:200]
-            )
+            return _refused(str(error)[:200])
         [entry] = tick.entries or (None,)
         if not isinstance(entry, JobRef):
             detail = entry.reason if isinstance(entry, InvalidJobEntry) else "no job"
             logger.warning("queued job refused", extra={"detail": detail})
-            return JobOutcome(None, None, None, "failed", error="InvalidInput", detail=detail)
+            return _refused(detail)
         outcome = poll_job(self.service, entry, tick.scheduled_time)
-        if outcome.result == "failed" and outcome.error not in _PERMANENT:
+        if outcome.result == "failed" and outcome.retryable:
             raise RetryLater(f"{outcome.error}: {outcome.detail}")
         if outcome.result == "failed":
             logger.warning("queued job failed for good", extra=outcome.as_json())

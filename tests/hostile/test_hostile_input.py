@@ -27,9 +27,9 @@ from dlf_status.bootstrap import build_function_app
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import history_key, is_safe_key, latest_key
-from dlf_status.entrypoints.app import FunctionApp, TickFailed
+from dlf_status.entrypoints.app import FunctionApp
 from dlf_status.entrypoints.cli import main
-from dlf_status.errors import InvalidInput
+from dlf_status.errors import InvalidInput, TickFailed
 from dlf_status.observability import NullMetrics
 from tests.properties.strategies import json_values
 from tests.support.events import http_api_event, rest_api_event, scheduled_event

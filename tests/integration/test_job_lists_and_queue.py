@@ -19,9 +19,9 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from dlf_status.adapters.job_list import MAX_JOB_LIST_BYTES, read_job_list
-from dlf_status.adapters.queue_sqs import QueueError, SqsJobQueue
+from dlf_status.adapters.queue_sqs import SqsJobQueue
 from dlf_status.entrypoints.cli import main
-from dlf_status.errors import InvalidInput
+from dlf_status.errors import InvalidInput, QueueError
 from tests.integration.conftest import PROJECT, exchange_response, match_path
 from tests.support.seaweed import SeaweedServer
 

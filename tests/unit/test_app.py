@@ -10,8 +10,8 @@ import pytest
 
 from dlf_status.adapters.clock import FixedClock
 from dlf_status.domain.contract import ValidationReport
-from dlf_status.entrypoints.app import FunctionApp, TickFailed
-from dlf_status.errors import ConfigurationError, UpstreamUnavailable
+from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.errors import ConfigurationError, TickFailed, UpstreamUnavailable
 from dlf_status.observability import NullMetrics
 from dlf_status.service import StatusService
 from tests.conftest import StubValidator

@@ -41,7 +41,7 @@ def test_an_unexpected_start_up_failure_becomes_the_configuration_problem(
 
 
 def test_a_tick_on_a_degraded_app_fails_the_invocation() -> None:
-    from dlf_status.entrypoints.app import TickFailed
+    from dlf_status.errors import TickFailed
 
     app = build_function_app({}, NullMetrics())
 

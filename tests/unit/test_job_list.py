@@ -23,8 +23,8 @@ from dlf_status.adapters.job_list import (
 )
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.ticks import job_entries
-from dlf_status.entrypoints.app import FunctionApp, TickFailed
-from dlf_status.errors import InvalidInput
+from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.errors import InvalidInput, TickFailed
 from dlf_status.observability import NullMetrics
 from dlf_status.poller import TickRunner
 from dlf_status.service import StatusService

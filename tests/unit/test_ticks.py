@@ -15,10 +15,16 @@ from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import JobRef, UpstreamResponse
 from dlf_status.domain.ticks import InvalidJobEntry, Tick, job_entries
 from dlf_status.entrypoints import events
-from dlf_status.entrypoints.app import FunctionApp, TickFailed
-from dlf_status.errors import InvalidInput, UpstreamTimeout
+from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.errors import (
+    InvalidInput,
+    RetryLater,
+    TickFailed,
+    UpstreamAuthRejected,
+    UpstreamTimeout,
+)
 from dlf_status.observability import NullMetrics
-from dlf_status.poller import Dispatcher, Poller, RetryLater, TickRunner
+from dlf_status.poller import Dispatcher, Poller, TickRunner
 from dlf_status.service import StatusService
 from tests.conftest import StubValidator
 from tests.support.events import queue_event, scheduled_event
@@ -297,4 +303,38 @@ def test_a_timeout_is_worth_a_retry_but_an_invalid_job_is_not() -> None:
     assert (
         runner.poll_message(json.dumps({"project_id": "../x", "job_name": "j"})).error
         == "InvalidInput"
+    )
+
+
+def test_a_queued_job_is_retried_by_the_policy_of_its_error_not_by_its_name() -> None:
+    class SlowGateway(UpstreamTimeout):
+        """A subclass the queue worker has never heard of: retried, as its parent is."""
+
+    class LockedOut(UpstreamAuthRejected):
+        """Never retried, as its parent is not: five failed signatures lock the AK."""
+
+    upstream = FakeUpstream([SlowGateway("slow"), LockedOut("locked")])
+    runner = TickRunner(service(upstream), NullMetrics(), read_job_list=lambda _: [])
+    message = json.dumps({"project_id": PROJECT, "job_name": "j"})
+
+    with pytest.raises(RetryLater, match="SlowGateway: slow"):
+        runner.poll_message(message)
+    outcome = runner.poll_message(message)
+
+    assert (outcome.result, outcome.error, outcome.retryable) == ("failed", "LockedOut", False)
+    assert len(upstream.calls) == 2
+
+
+def test_a_tick_report_says_which_failures_a_retry_may_mend() -> None:
+    report = Poller(service(), NullMetrics()).run(tick("healthy-1", "missing-1", "broken-1"))
+
+    outcomes = {outcome["job_name"]: outcome for outcome in report.as_json()["outcomes"]}
+    assert "retryable" not in outcomes["healthy-1"]
+    assert (outcomes["missing-1"]["error"], outcomes["missing-1"]["retryable"]) == (
+        "JobNotFound",
+        False,
+    )
+    assert (outcomes["broken-1"]["error"], outcomes["broken-1"]["retryable"]) == (
+        "UpstreamUnavailable",
+        True,
     )

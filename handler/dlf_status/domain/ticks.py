@@ -46,9 +46,12 @@ class JobOutcome:
     result: str
     status: str | None = None
     snapshot: str | None = None
-    error: str | None = None
+    error: str | None = None  # the error's class name, for people
     detail: str | None = None
     elapsed_ms: float | None = None
+    # For a failure: whether a later try may mend it, decided from the error itself
+    # (`errors.is_retryable`) where it was caught.
+    retryable: bool | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {key: value for key, value in self.__dict__.items() if value is not None}

@@ -22,6 +22,7 @@ from dlf_status.errors import (
     InvalidInput,
     MethodNotAllowed,
     RouteNotFound,
+    TickFailed,
 )
 from dlf_status.observability import logger
 from dlf_status.service import Observation, StatusService
@@ -33,11 +34,6 @@ JSON_CONTENT_TYPE: Final = "application/json"
 SNAPSHOT_HEADER: Final = "X-Dlf-Snapshot"
 UPSTREAM_ERROR_HEADER: Final = "X-Dlf-Upstream-Error"
 CORRELATION_HEADER: Final = "X-Correlation-Id"
-
-
-class TickFailed(DlfStatusError):
-    """A scheduled tick could not run at all; the invocation fails so that Lambda
-    retries it and then sends it to the on-failure destination."""
 
 
 @dataclass
