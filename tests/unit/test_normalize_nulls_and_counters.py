@@ -144,6 +144,35 @@ def test_an_integral_number_with_a_fraction_is_the_integer(key: str, field: str)
     assert document["validation"]["valid"] is True
 
 
+@pytest.mark.parametrize("value", [1e100, -1e102, 1e308])
+def test_an_integral_number_past_the_digit_bound_is_kept_in_extra_with_a_violation(
+    value: float,
+) -> None:
+    document = observe({"name": "j", "nodes": [{"name": "n", "bufferRecords": value}]})
+
+    node = document["nodes"][0]
+    assert node["metrics"]["buffer_records"] is None
+    assert list(node["extra"].values()) == [value]
+    assert document["validation"]["violations"] == [
+        {
+            "path": "$.nodes[0].bufferRecords",
+            "message": "an integer of more than 100 digits; kept in extra",
+        }
+    ]
+    assert jsoncodec.loads(jsoncodec.canonical_bytes(document), jsoncodec.STORED) == document
+
+
+def test_the_largest_integral_number_under_the_bound_is_the_integer() -> None:
+    value = float(10**100 - 10**84)  # just under 1e100, integral
+
+    metrics = observe({"name": "j", "nodes": [{"name": "n", "bufferRecords": value}]})["nodes"][0][
+        "metrics"
+    ]
+
+    assert metrics["buffer_records"] == int(value)
+    assert len(str(metrics["buffer_records"])) == 100
+
+
 def test_a_counter_with_a_fraction_is_kept_in_extra_with_a_violation() -> None:
     document = observe({"name": "j", "nodes": [{"name": "n", "totalGetRecords": 1.5}]})
 

@@ -140,6 +140,8 @@ _NODE_FIELDS: Final = dict(
     )
 )
 _NO_METRICS: Final = dict.fromkeys(NODE_METRICS)
+# Integral floats below this become ints of at most MAX_INTEGER_DIGITS digits.
+_INTEGRAL_FLOAT_BOUND: Final = float(10**jsoncodec.MAX_INTEGER_DIGITS)
 _NODES_PATH: Final = paths.child(paths.ROOT, "nodes")
 
 
@@ -169,10 +171,14 @@ def _read_slowly(
         destinations[destination][target] = value
         return
     if value.__class__ is float and accepted is _INTEGER[0] and value.is_integer():
-        destinations[destination][target] = int(value)
-        return
-    if accepted:
-        why: str | None = f"expected {expected}, got {type(value).__name__}"
+        if abs(value) < _INTEGRAL_FLOAT_BOUND:
+            destinations[destination][target] = int(value)
+            return
+        # 1e102 is integral, but as an int it would pass the digits any document of
+        # ours may hold (jsoncodec.MAX_INTEGER_DIGITS): it could not be read back.
+        why: str | None = f"an integer of more than {jsoncodec.MAX_INTEGER_DIGITS} digits"
+    elif accepted:
+        why = f"expected {expected}, got {type(value).__name__}"
     else:
         converted, why = to_rfc3339(value)
         destinations[destination][target] = converted
