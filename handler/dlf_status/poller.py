@@ -19,9 +19,11 @@ from typing import Any, Final, Protocol
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import Metrics
+from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.domain.ticks import (
     InvalidJobEntry,
     JobOutcome,
+    JobResult,
     Tick,
     TickReport,
     job_entries,
@@ -36,7 +38,7 @@ from dlf_status.errors import (
     is_retryable,
 )
 from dlf_status.observability import logger
-from dlf_status.service import SnapshotOutcome, StatusService
+from dlf_status.service import StatusService
 
 # SQS takes at most ten messages per SendMessageBatch call.
 QUEUE_BATCH: Final = 10
@@ -48,7 +50,7 @@ def _refused(detail: str) -> JobOutcome:
         None,
         None,
         None,
-        "failed",
+        JobResult.FAILED,
         error=InvalidInput.__name__,
         detail=detail,
         retryable=InvalidInput.retryable,
@@ -56,7 +58,7 @@ def _refused(detail: str) -> JobOutcome:
 
 
 def _invalid(entry: InvalidJobEntry) -> JobOutcome:
-    return _refused(f"entry {entry.index}: {entry.reason}")
+    return _refused(f"entry {entry.position}: {entry.reason}")
 
 
 def _not_reached(job: JobRef) -> JobOutcome:
@@ -64,7 +66,7 @@ def _not_reached(job: JobRef) -> JobOutcome:
         job.project_id,
         job.job_name,
         job.workspace,
-        "not-reached",
+        JobResult.NOT_REACHED,
         detail="the tick ran out of time before this job",
     )
 
@@ -73,7 +75,7 @@ def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
     """Observe one job for a tick; every failure becomes an outcome, none escapes."""
     started = time.monotonic()
 
-    def outcome(result: str, **details: Any) -> JobOutcome:
+    def outcome(result: JobResult, **details: Any) -> JobOutcome:
         elapsed = round((time.monotonic() - started) * 1000, 1)
         return JobOutcome(
             job.project_id, job.job_name, job.workspace, result, elapsed_ms=elapsed, **details
@@ -82,7 +84,7 @@ def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
     def failed(error: BaseException, detail: str, **details: Any) -> JobOutcome:
         # The policy is decided here, from the exception object; only then is it text.
         return outcome(
-            "failed",
+            JobResult.FAILED,
             error=type(error).__name__,
             detail=detail,
             retryable=is_retryable(error),
@@ -99,8 +101,10 @@ def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
     status = observation.document["job"]["status"]
     if observation.snapshot is SnapshotOutcome.FAILED:
         store_error = observation.store_error or StoreError("snapshot not written")
-        return failed(store_error, store_error.detail, status=status, snapshot="failed")
-    return outcome("ok", status=status, snapshot=str(observation.snapshot))
+        return failed(
+            store_error, store_error.detail, status=status, snapshot=SnapshotOutcome.FAILED
+        )
+    return outcome(JobResult.OK, status=status, snapshot=observation.snapshot)
 
 
 @dataclass
@@ -168,7 +172,7 @@ class Poller:
         self.metrics.add("NotReached", summary["not_reached"])
         self.metrics.add("TickDuration", elapsed * 1000, "Milliseconds")
         for outcome in report.outcomes:
-            if outcome.result != "ok":
+            if outcome.result is not JobResult.OK:
                 logger.warning("job not polled", extra=outcome.as_json())
         logger.info("tick finished", extra={**summary, "elapsed_ms": round(elapsed * 1000, 1)})
 
@@ -207,7 +211,7 @@ class Dispatcher:
             for index, job in enumerate(batch):
                 if index not in failed:
                     report.outcomes.append(
-                        JobOutcome(job.project_id, job.job_name, job.workspace, "enqueued")
+                        JobOutcome(job.project_id, job.job_name, job.workspace, JobResult.ENQUEUED)
                     )
                     continue
                 report.outcomes.append(
@@ -215,14 +219,14 @@ class Dispatcher:
                         job.project_id,
                         job.job_name,
                         job.workspace,
-                        "failed",
+                        JobResult.FAILED,
                         error=None if error is None else type(error).__name__,
                         detail=detail,
                         retryable=None if error is None else error.retryable,
                     )
                 )
-        self.metrics.add("Enqueued", report.count("enqueued"))
-        self.metrics.add("EnqueueFailures", report.count("failed"))
+        self.metrics.add("Enqueued", report.count(JobResult.ENQUEUED))
+        self.metrics.add("EnqueueFailures", report.count(JobResult.FAILED))
         logger.info("tick fanned out", extra=report.summary())
         return report
 
@@ -259,13 +263,12 @@ class TickRunner:
         self, tick_id: str | None, scheduled_time: str | None, jobs: Any | None, now: datetime
     ) -> Tick:
         """An id that a redelivery repeats (else a fresh one), the slot, the jobs."""
-        source = "event"
         if jobs is None:
             if self.jobs_uri is None:
                 raise ConfigurationError(
                     "the scheduled event carries no jobs and JOBS_URI is not set"
                 )
-            jobs, source = self.read_job_list(self.jobs_uri), self.jobs_uri
+            jobs = self.read_job_list(self.jobs_uri)
         entries, duplicates = job_entries(jobs)
         slot = now
         if scheduled_time is not None:
@@ -273,7 +276,7 @@ class TickRunner:
             if parsed is None:
                 raise InvalidInput(f"scheduled_time {scheduled_time!r:.40} is not a time: {why}")
             slot = datetime.fromisoformat(parsed)
-        return Tick(tick_id or uuid.uuid4().hex, slot, entries, duplicates, source)
+        return Tick(tick_id or uuid.uuid4().hex, slot, entries, duplicates)
 
     def run(
         self,
@@ -316,8 +319,8 @@ class TickRunner:
             logger.warning("queued job refused", extra={"detail": detail})
             return _refused(detail)
         outcome = poll_job(self.service, entry, tick.scheduled_time)
-        if outcome.result == "failed" and outcome.retryable:
+        if outcome.failed and outcome.retryable:
             raise RetryLater(f"{outcome.error}: {outcome.detail}")
-        if outcome.result == "failed":
+        if outcome.failed:
             logger.warning("queued job failed for good", extra=outcome.as_json())
         return outcome

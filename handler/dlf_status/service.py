@@ -6,7 +6,6 @@ detail. Entry points call `StatusService.observe` and map its errors.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import random
 import re
@@ -27,6 +26,7 @@ from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, U
 from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
     SnapshotMetadata,
+    SnapshotOutcome,
     history_key,
     latest_key,
     staged_transition_key,
@@ -46,16 +46,6 @@ from dlf_status.observability import REDACTOR, logger
 MAX_LATEST_ATTEMPTS: Final = 8
 # latest.json versions a process remembers (a few hundred bytes each).
 REMEMBERED_JOBS: Final = 10_000
-
-
-class SnapshotOutcome(enum.StrEnum):
-    """What happened in the store; sent to HTTP callers as X-Dlf-Snapshot."""
-
-    CHANGED = "changed"  # new content: a history object and latest.json written
-    UNCHANGED = "unchanged"  # same content: latest.json refreshed only
-    SUPERSEDED = "superseded"  # a newer observation is already latest; history kept
-    FAILED = "failed"  # the store failed; the answer is still served
-    NOT_WRITTEN = "not-written"  # a stale answer: nothing new to store
 
 
 class Observation(NamedTuple):

@@ -24,8 +24,9 @@ from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
+from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.errors import ConditionalWritesIgnored, StoreError
-from dlf_status.service import SnapshotOutcome, SnapshotWriter
+from dlf_status.service import SnapshotWriter
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
 from tests.support.faults import NO_SUCH_KEY, S3Proxy
 from tests.support.rclone import RcloneS3Server

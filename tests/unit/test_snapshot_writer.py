@@ -11,9 +11,9 @@ from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
-from dlf_status.domain.snapshots import latest_key
+from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
 from dlf_status.errors import StoreConflict, StoreError
-from dlf_status.service import SnapshotOutcome, SnapshotWriter
+from dlf_status.service import SnapshotWriter
 from tests.support.fakes import FaultyStore, Killed, MemoryStore
 from tests.support.transitions import assert_chain
 

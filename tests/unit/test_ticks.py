@@ -13,7 +13,7 @@ import pytest
 from dlf_status.adapters.clock import FixedClock
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import JobRef, UpstreamResponse
-from dlf_status.domain.ticks import InvalidJobEntry, Tick, job_entries
+from dlf_status.domain.ticks import InvalidJobEntry, JobResult, Tick, job_entries
 from dlf_status.entrypoints import events
 from dlf_status.entrypoints.app import FunctionApp
 from dlf_status.errors import (
@@ -72,7 +72,7 @@ def test_job_lists_accept_a_bare_list_or_a_jobs_object_and_keep_bad_entries() ->
     assert [entry.job_name for entry in entries if isinstance(entry, JobRef)] == ["a", "b"]
     assert duplicates == 1
     invalid = [entry for entry in entries if isinstance(entry, InvalidJobEntry)]
-    assert (invalid[0].index, invalid[0].reason) == (3, "not an object")
+    assert (invalid[0].position, invalid[0].reason) == (3, "not an object")
     assert "control" in invalid[1].reason
 
 
@@ -132,7 +132,7 @@ def test_no_more_than_the_concurrency_runs_at_once() -> None:
         tick(*(f"healthy-{i}" for i in range(12)))
     )
 
-    assert report.count("ok") == 12
+    assert report.count(JobResult.OK) == 12
     assert peak == 3
 
 
@@ -188,7 +188,7 @@ def test_a_big_tick_is_fanned_out_in_batches_of_ten_and_refusals_are_reported() 
     assert len(queue.sent) == 22
     assert {m["tick_id"] for m in queue.sent} == {"tick-1"}
     assert {m["scheduled_time"] for m in queue.sent} == {"2026-11-25T09:00:00.000Z"}
-    assert report.count("enqueued") == 22
+    assert report.count(JobResult.ENQUEUED) == 22
     assert [o.job_name for o in report.outcomes if o.result == "failed"] == ["healthy-7"]
 
 
@@ -205,22 +205,27 @@ def test_a_small_tick_is_polled_in_place_even_with_a_queue() -> None:
     report = runner.run(tick("healthy-1", "healthy-2"))
 
     assert queue.sent == []
-    assert report.count("ok") == 2
+    assert report.count(JobResult.OK) == 2
 
 
 def test_a_classic_schedule_reads_jobs_uri_and_keeps_the_event_id_and_time() -> None:
-    runner = TickRunner(
-        service(), NullMetrics(), read_job_list=lambda uri: jobs("healthy-1"), jobs_uri="jobs.json"
-    )
+    read: list[str] = []
+
+    def read_job_list(uri: str) -> list[dict[str, Any]]:
+        read.append(uri)
+        return jobs("healthy-1")
+
+    runner = TickRunner(service(), NullMetrics(), read_job_list=read_job_list, jobs_uri="jobs.json")
     parsed = events.parse_tick_event(scheduled_event(id="evt-1", time="2026-11-25T09:05:00Z"))
 
     built = runner.build_tick(parsed.tick_id, parsed.scheduled_time, parsed.jobs, SLOT)
 
-    assert (built.tick_id, built.scheduled_time, built.source) == (
+    assert (built.tick_id, built.scheduled_time, read) == (
         "evt-1",
         datetime(2026, 11, 25, 9, 5, tzinfo=UTC),
-        "jobs.json",
+        ["jobs.json"],
     )
+    assert [entry.job_name for entry in built.entries if isinstance(entry, JobRef)] == ["healthy-1"]
 
 
 def test_scheduler_input_carries_its_own_jobs_id_and_time() -> None:
