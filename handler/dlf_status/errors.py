@@ -69,7 +69,6 @@ class UpstreamErrorInfo(NamedTuple):
     error_code: str | None = None
     error_msg: str | None = None
     request_id: str | None = None
-    retry_after_seconds: float | None = None
 
 
 class UpstreamError(DlfStatusError):

@@ -126,16 +126,14 @@ def test_a_dlf_0100_on_another_status_is_not_a_missing_job() -> None:
 def test_error_info_reads_every_known_spelling_and_cleans_it(
     body: dict[str, Any], code: str | None, message: str | None
 ) -> None:
-    info = error_info(answer(400, body), NOW)
+    info = error_info(answer(400, body))
 
     assert (info.error_code, info.error_msg) == (code, message)
 
 
 def test_request_id_comes_from_the_body_or_else_the_header() -> None:
-    from_body = error_info(
-        answer(401, {"request_id": "body-id"}, {**JSON, "X-Request-Id": "h"}), NOW
-    )
-    from_header = error_info(answer(500, b"<html/>", {"X-Request-Id": "header-id"}), NOW)
+    from_body = error_info(answer(401, {"request_id": "body-id"}, {**JSON, "X-Request-Id": "h"}))
+    from_header = error_info(answer(500, b"<html/>", {"X-Request-Id": "header-id"}))
 
     assert from_body.request_id == "body-id"
     assert from_header.request_id == "header-id"
@@ -281,7 +279,7 @@ def test_echoed_upstream_text_is_masked_before_it_is_cut() -> None:
     body = json.dumps({"error_code": "APIGW.0301", "error_msg": message}).encode()
     headers = {**JSON, "X-Request-Id": secret}
 
-    info = error_info(answer(401, body, headers), NOW, redactor)
+    info = error_info(answer(401, body, headers), redactor)
 
     assert info.error_msg == "x" * (MAX_UPSTREAM_TEXT - 5) + "***"
     assert info.request_id == "***"

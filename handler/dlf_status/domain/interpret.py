@@ -80,13 +80,12 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
         return None
 
 
-def error_info(
-    response: UpstreamResponse, now: datetime, redactor: Redactor = NO_SECRETS
-) -> UpstreamErrorInfo:
+def error_info(response: UpstreamResponse, redactor: Redactor = NO_SECRETS) -> UpstreamErrorInfo:
     """What the upstream said about a failure, from whichever error spelling it used.
 
     The body is read leniently (`errorbody.read_members`): whatever else it holds, a
-    code it spells plainly is read."""
+    code it spells plainly is read. Retry-After is the HTTP client's business (it
+    waits, capped, between its own attempts): it is not part of what is reported."""
     code = message = None
     from dlf_status.domain.errorbody import read_members  # only for error answers
 
@@ -102,7 +101,6 @@ def error_info(
         error_code=code,
         error_msg=message,
         request_id=request_id or clean_text(response.headers.get("X-Request-Id"), redactor),
-        retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After"), now),
     )
 
 
@@ -121,13 +119,10 @@ def _job_label(source: Source) -> str:
 
 
 def classify_error(
-    response: UpstreamResponse,
-    source: Source,
-    now: datetime,
-    redactor: Redactor = NO_SECRETS,
+    response: UpstreamResponse, source: Source, redactor: Redactor = NO_SECRETS
 ) -> UpstreamError:
     """The error a non-200 answer means. Decided by status and error code only."""
-    info = error_info(response, now, redactor)
+    info = error_info(response, redactor)
     status, said = response.status, _said(info)
     if status == 400 and info.error_code == JOB_NOT_FOUND_CODE:
         return JobNotFound(f"{_job_label(source)} does not exist{said}", info)
@@ -234,7 +229,7 @@ def interpret_response(
     before any of it is built, and everything after the parse takes whatever it accepts.
     """
     if response.status != 200:
-        raise classify_error(response, source, observed_at, redactor)
+        raise classify_error(response, source, redactor)
     body = _parse(response, redactor)
     report = validator.validate(response, body)
     document = normalise(
