@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
@@ -42,6 +42,9 @@ from dlf_status.domain.transitions import (
 from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamError
 from dlf_status.observability import REDACTOR, logger
 
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import StatusDocument, StatusView
+
 # Attempts at replacing latest.json when concurrent writers keep winning.
 MAX_LATEST_ATTEMPTS: Final = 8
 # latest.json versions a process remembers (a few hundred bytes each).
@@ -49,7 +52,7 @@ REMEMBERED_JOBS: Final = 10_000
 
 
 class Observation(NamedTuple):
-    document: dict[str, Any]
+    document: StatusDocument
     snapshot: SnapshotOutcome
     stale: bool = False
     upstream_error: UpstreamError | None = None
@@ -78,7 +81,7 @@ class _Latest(NamedTuple):
     version: str
     observed_at: str
     content_hash: str
-    statuses: dict[str, Any] | None
+    statuses: StatusView | None
     due: _DueRecord | None = None
 
 
@@ -95,7 +98,7 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
             stored.version,
             observed_at,
             content_hash(document),
-            status_view(document),
+            status_view(cast("StatusDocument", document)),
             _DueRecord(record_hash) if _SHA256.fullmatch(record_hash) else None,
         )
     except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError, ValueError):
@@ -157,7 +160,7 @@ class SnapshotWriter:
         with self._lock:
             self._seen.pop(key, None)
 
-    def write(self, job: JobRef, document: dict[str, Any], slot: datetime) -> SnapshotWrite:
+    def write(self, job: JobRef, document: StatusDocument, slot: datetime) -> SnapshotWrite:
         """History first, then latest.json, then the transition it implies: whatever
         fails later, what was observed is already kept, and no record is published
         for a replacement that did not happen."""
@@ -166,6 +169,7 @@ class SnapshotWriter:
         observed_at = document["observed_at"]
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         key = latest_key(job)
+        view = status_view(document)
         history_written = False
         repaired = 0
         latest = self._recall(key) or _read_latest(self.store.get(key))
@@ -181,12 +185,12 @@ class SnapshotWriter:
                 digest,
             ):
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
-            due = self._stage_transition(job, latest, document, digest)
+            due = self._stage_transition(job, latest, document, view, digest)
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
             version = self.store.replace(key, body, headers, expected)
             if version is not None:
-                mine = _Latest(version, observed_at, digest, status_view(document), due)
+                mine = _Latest(version, observed_at, digest, view, due)
                 self._remember(key, mine)
                 published = 0 if due is None else self._publish_owed(job, key, mine, due)
                 outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
@@ -199,13 +203,18 @@ class SnapshotWriter:
         )
 
     def _stage_transition(
-        self, job: JobRef, latest: _Latest | None, document: dict[str, Any], digest: str
+        self,
+        job: JobRef,
+        latest: _Latest | None,
+        document: StatusDocument,
+        view: StatusView,
+        digest: str,
     ) -> _DueRecord | None:
         """The record that replacing `latest` with `document` implies, staged where
         consumers do not look; None when no status changes (or nothing to compare)."""
         if latest is None or latest.statuses is None or latest.content_hash == digest:
             return None
-        changes = status_changes(latest.statuses, document)
+        changes = status_changes(latest.statuses, view)
         if not changes:
             return None
         record = transition_record(
@@ -320,12 +329,12 @@ class StatusService:
             if stale is None:
                 raise
             return stale
-        self._report_validation(document)
+        self._report_validation(job, document)
         return self._store(job, document, slot or observed_at, context)
 
-    def _report_validation(self, document: dict[str, Any]) -> None:
+    def _report_validation(self, job: JobRef, document: StatusDocument) -> None:
         validation = document["validation"]
-        context = {"job_name": document["source"]["job_name"]}
+        context = {"job_name": job.job_name}
         if validation["violations"]:
             self.metrics.add("ContractViolations", len(validation["violations"]))
             logger.warning(
@@ -347,7 +356,7 @@ class StatusService:
             )
 
     def _store(
-        self, job: JobRef, document: dict[str, Any], slot: datetime, context: dict[str, Any]
+        self, job: JobRef, document: StatusDocument, slot: datetime, context: dict[str, Any]
     ) -> Observation:
         """Write the snapshot; one log line says how the whole observation went."""
         attempts = int(context["attempts"])
@@ -386,14 +395,16 @@ class StatusService:
         if stored is None:
             return None
         try:
-            document = jsoncodec.loads(stored.body, jsoncodec.STORED)
+            parsed = jsoncodec.loads(stored.body, jsoncodec.STORED)
         except jsoncodec.JsonDecodeError:
             return None
-        if not isinstance(document, dict) or "observed_at" not in document:
+        if not isinstance(parsed, dict) or "observed_at" not in parsed:
             return None
-        observed, _ = to_rfc3339(document["observed_at"])
+        observed, _ = to_rfc3339(parsed["observed_at"])
         if observed is None:
             return None
+        # What this service wrote (a 1.0 or 1.1 document): served as it was stored.
+        document = cast("StatusDocument", parsed)
         age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
         document["stale"] = True
         document["stale_age_seconds"] = round(max(age, 0.0), 3)

@@ -22,6 +22,7 @@ from pytest_httpserver import HTTPServer
 
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
 from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
 from dlf_status.domain.snapshots import SnapshotOutcome
@@ -46,7 +47,7 @@ def _store_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
 
-def document(status: str = "NORMAL") -> dict[str, Any]:
+def document(status: str = "NORMAL") -> StatusDocument:
     return normalise(
         {"name": "job_sms", "status": status},
         source=Source(PROJECT, "job_sms"),

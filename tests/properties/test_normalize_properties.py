@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.normalize import JOB_TIMES, Source, content_hash, normalise
 from tests.properties.strategies import (
     JOB_TEXT_KEYS,
@@ -39,7 +40,7 @@ OPTIONAL_NODE_KEYS = {"status", *NODE_TEXT_KEYS, *NODE_INT_KEYS, *NODE_METRIC_KE
 INTEGER_NODE_KEYS = {*NODE_INT_KEYS, *(set(NODE_METRIC_KEYS) - {"speed"})}
 
 
-def run(body: Any) -> dict[str, Any]:
+def run(body: Any) -> StatusDocument:
     return normalise(body, source=SOURCE, observed_at=OBSERVED, report=ValidationReport())
 
 
@@ -141,9 +142,8 @@ def test_the_same_body_in_any_node_order_gives_the_same_bytes(
     first, second = run(body), run(shuffled)
     # Violation paths point at upstream positions, so only the rest must match.
     for document in (first, second):
-        document["validation"]["violations"] = sorted(
-            item["message"] for item in document["validation"]["violations"]
-        )
+        validation = cast("dict[str, Any]", document["validation"])
+        validation["violations"] = sorted(item["message"] for item in validation["violations"])
 
     assert jsoncodec.canonical_bytes(first) == jsoncodec.canonical_bytes(second)
     assert content_hash(first) == content_hash(second)

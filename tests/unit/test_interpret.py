@@ -8,6 +8,7 @@ import pytest
 
 from dlf_status import errors
 from dlf_status.domain.contract import MAX_LISTED, ValidationReport, Violation
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.interpret import (
     MAX_NODES,
     MAX_UPSTREAM_TEXT,
@@ -35,7 +36,7 @@ def interpret(
     response: UpstreamResponse,
     validator: StubValidator | None = None,
     mode: ValidationMode = ValidationMode.LENIENT,
-) -> dict[str, Any]:
+) -> StatusDocument:
     return interpret_response(
         response,
         source=SOURCE,

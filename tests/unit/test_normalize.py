@@ -7,6 +7,7 @@ import pytest
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport, Violation
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.extra_keys import decode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.normalize import Source, content_hash, normalise
@@ -15,11 +16,11 @@ OBSERVED = datetime(2026, 5, 4, 3, 2, 1, 987654, tzinfo=UTC)
 SOURCE = Source("p1", "job", "ws1", "https://upstream.invalid")
 
 
-def run(body: Any, report: ValidationReport | None = None) -> dict[str, Any]:
+def run(body: Any, report: ValidationReport | None = None) -> StatusDocument:
     return normalise(body, source=SOURCE, observed_at=OBSERVED, report=report or ValidationReport())
 
 
-def violations_of(document: dict[str, Any]) -> dict[str, str]:
+def violations_of(document: StatusDocument) -> dict[str, str]:
     return {item["path"]: item["message"] for item in document["validation"]["violations"]}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import email.utils
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.contract import MAX_LISTED, ResponseValidator
@@ -26,6 +26,9 @@ from dlf_status.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import StatusDocument, Validation
 
 JOB_NOT_FOUND_CODE = "DLF.0100"
 # The bounds on what one answer may cost beyond its JSON (README: "Bounds on one answer").
@@ -192,10 +195,10 @@ def _parse(response: UpstreamResponse, redactor: Redactor) -> dict[str, Any]:
     return body
 
 
-def _list_at_most(validation: dict[str, Any]) -> None:
+def _list_at_most(validation: Validation) -> None:
     """Cut the violations and unknown fields past MAX_LISTED; a last violation says so."""
-    violations: list[dict[str, str]] = validation["violations"]
-    unknown: list[str] = validation["unknown_fields"]
+    violations = validation["violations"]
+    unknown = validation["unknown_fields"]
     notes = []
     if len(unknown) > MAX_LISTED:
         notes.append(
@@ -222,7 +225,7 @@ def interpret_response(
     validator: ResponseValidator,
     mode: ValidationMode,
     redactor: Redactor = NO_SECRETS,
-) -> dict[str, Any]:
+) -> StatusDocument:
     """The normalised document for a 200, or raise the `UpstreamError` the answer means.
 
     Never anything else: a body past the bounds on one answer is an UpstreamBadResponse

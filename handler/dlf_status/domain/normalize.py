@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.contract import ValidationReport, Violation, ViolationList
@@ -36,6 +36,14 @@ from dlf_status.domain.extra_keys import encode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.statuses import STATUS_MAP, STATUSES, UNKNOWN, normalise_status
 from dlf_status.domain.timestamps import format_utc, to_rfc3339
+
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import (
+        JobFields,
+        NodeFields,
+        StatusDocument,
+        ViolationEntry,
+    )
 
 # 1.1: keys inside `extra` are encoded (extra_keys.py); 1.0 wrote them verbatim.
 SCHEMA_VERSION: Final = "1.1"
@@ -216,7 +224,7 @@ def _read(
     return extra
 
 
-def _sort_nodes(nodes: list[dict[str, Any]]) -> None:
+def _sort_nodes(nodes: list[NodeFields]) -> None:
     """Unnamed nodes first, then by name; equal names by content, so the order never
     depends on the upstream's. Content is serialised only when names repeat."""
     names = [node["name"] for node in nodes]
@@ -234,12 +242,12 @@ def _sort_nodes(nodes: list[dict[str, Any]]) -> None:
         )
 
 
-def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str, Any]], list[Any]]:
+def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[NodeFields], list[Any]]:
     """Normalised nodes, plus the entries that are not objects (kept verbatim)."""
     if not isinstance(raw, list):
         problems.append(Violation(_NODES_PATH, "expected a list of nodes; kept in extra"))
         return [], []
-    nodes: list[dict[str, Any]] = []
+    nodes: list[NodeFields] = []
     unreadable: list[Any] = []
     for index, entry in enumerate(raw):
         if isinstance(entry, dict):
@@ -247,7 +255,8 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str
             extra = _read(entry, _NODE_RULES, (fields, metrics), problems, index)
             fields["extra"] = encode_extra(extra) if extra else extra
             fields["metrics"] = metrics
-            nodes.append(fields)
+            # Built from the tables above, key by key: every NodeFields key is there.
+            nodes.append(cast("NodeFields", fields))
         else:
             unreadable.append(entry)
             where = paths.child(_NODES_PATH, index)
@@ -257,7 +266,7 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str
     return nodes, unreadable
 
 
-def _merge(report: ValidationReport, problems: list[Violation]) -> list[dict[str, str]]:
+def _merge(report: ValidationReport, problems: list[Violation]) -> list[ViolationEntry]:
     """The validator's violations, plus ours where it said nothing about that place."""
     seen = {violation.path for violation in report.violations}
     merged = set(report.violations)
@@ -272,13 +281,13 @@ def normalise(
     observed_at: datetime,
     report: ValidationReport,
     mode: ValidationMode = ValidationMode.LENIENT,
-) -> dict[str, Any]:
+) -> StatusDocument:
     """Build the v1 document. Any JSON value is accepted; none raises."""
     problems: list[Violation] = ViolationList()  # bounded: see contract.MAX_LISTED
     if isinstance(body, dict):
         job = _JOB_FIELDS.copy()
         extra = _read(body, _JOB_RULES, (job,), problems, None)
-        nodes: list[dict[str, Any]] = []
+        nodes: list[NodeFields] = []
         if "nodes" in body:
             del extra["nodes"]
         if body.get("nodes") is not None:  # optional: null is absent
@@ -303,7 +312,7 @@ def normalise(
             "job_name": source.job_name,
             "endpoint": source.endpoint,
         },
-        "job": job,
+        "job": cast("JobFields", job),
         "nodes": nodes,
         "summary": {"node_count": len(nodes), "nodes_by_status": by_status},
         "validation": {

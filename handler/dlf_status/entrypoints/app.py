@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
@@ -132,7 +132,7 @@ class FunctionApp:
             job = JobRef.parse(
                 event.get("project_id"), event.get("job_name"), event.get("workspace")
             )
-            return self._service().observe(job).document
+            return cast("dict[str, Any]", self._service().observe(job).document)
         except Exception as error:  # noqa: BLE001 - the one place every error is mapped
             return self._problem(error, instance=None, correlation=request_id)
 
