@@ -21,7 +21,13 @@ from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.interpret import clean_text, interpret_response
 from dlf_status.domain.model import JobRef, ValidationMode
-from dlf_status.domain.normalize import SCHEMA_VERSION, Source, content_hash
+from dlf_status.domain.normalize import (
+    SCHEMA_VERSION,
+    EncodedDocument,
+    Source,
+    content_hash,
+    encode_document,
+)
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
 from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
@@ -53,6 +59,7 @@ REMEMBERED_JOBS: Final = 10_000
 
 class Observation(NamedTuple):
     document: StatusDocument
+    body: bytes  # the document's canonical bytes, serialised once: stored and served
     snapshot: SnapshotOutcome
     stale: bool = False
     upstream_error: UpstreamError | None = None
@@ -160,12 +167,18 @@ class SnapshotWriter:
         with self._lock:
             self._seen.pop(key, None)
 
-    def write(self, job: JobRef, document: StatusDocument, slot: datetime) -> SnapshotWrite:
+    def write(
+        self,
+        job: JobRef,
+        document: StatusDocument,
+        slot: datetime,
+        encoded: EncodedDocument | None = None,
+    ) -> SnapshotWrite:
         """History first, then latest.json, then the transition it implies: whatever
         fails later, what was observed is already kept, and no record is published
-        for a replacement that did not happen."""
-        body = jsoncodec.canonical_bytes(document)
-        digest = content_hash(document)
+        for a replacement that did not happen. `encoded` is the document serialised
+        (`encode_document`) when the caller has it already."""
+        body, digest = encoded or encode_document(document)
         observed_at = document["observed_at"]
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         key = latest_key(job)
@@ -360,8 +373,10 @@ class StatusService:
     ) -> Observation:
         """Write the snapshot; one log line says how the whole observation went."""
         attempts = int(context["attempts"])
+        # Serialised once: the same bytes are stored, hashed and served.
+        encoded = encode_document(document)
         try:
-            written = self.writer.write(job, document, slot)
+            written = self.writer.write(job, document, slot, encoded)
         except StoreError as error:
             self.metrics.add("SnapshotWriteFailures", 1)
             logger.error(
@@ -369,7 +384,11 @@ class StatusService:
                 extra={**context, "error": type(error).__name__, "detail": error.detail},
             )
             return Observation(
-                document, SnapshotOutcome.FAILED, store_error=error, attempts=attempts
+                document,
+                encoded.body,
+                SnapshotOutcome.FAILED,
+                store_error=error,
+                attempts=attempts,
             )
         if written.transitions or written.repaired:
             self.metrics.add("Transitions", written.transitions + written.repaired)
@@ -383,7 +402,7 @@ class StatusService:
                 "transitions_repaired": written.repaired,
             },
         )
-        return Observation(document, written.outcome, attempts=attempts)
+        return Observation(document, encoded.body, written.outcome, attempts=attempts)
 
     def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
         """The latest snapshot, marked stale, or None when there is none to serve."""
@@ -413,4 +432,10 @@ class StatusService:
             "serving stale snapshot",
             extra={"age_seconds": document["stale_age_seconds"], "error": type(error).__name__},
         )
-        return Observation(document, SnapshotOutcome.NOT_WRITTEN, stale=True, upstream_error=error)
+        return Observation(
+            document,
+            jsoncodec.canonical_bytes(document),
+            SnapshotOutcome.NOT_WRITTEN,
+            stale=True,
+            upstream_error=error,
+        )

@@ -16,7 +16,13 @@ from jsonschema import Draft202012Validator
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import StatusDocument
-from dlf_status.domain.normalize import JOB_TIMES, Source, content_hash, normalise
+from dlf_status.domain.normalize import (
+    JOB_TIMES,
+    Source,
+    content_hash,
+    encode_document,
+    normalise,
+)
 from tests.properties.strategies import (
     JOB_TEXT_KEYS,
     JOB_TIME_KEYS,
@@ -147,3 +153,37 @@ def test_the_same_body_in_any_node_order_gives_the_same_bytes(
 
     assert jsoncodec.canonical_bytes(first) == jsoncodec.canonical_bytes(second)
     assert content_hash(first) == content_hash(second)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values | job_bodies, st.none() | st.floats(min_value=0, max_value=1e9))
+def test_one_serialisation_gives_the_stored_bytes_and_the_content_hash(
+    body: Any, stale_age: float | None
+) -> None:
+    document = run(body)
+    if stale_age is not None:  # an answer served from a snapshot: same hash, its own bytes
+        document["stale"], document["stale_age_seconds"] = True, stale_age
+
+    encoded = encode_document(document)
+
+    assert encoded.body == jsoncodec.canonical_bytes(document)
+    assert encoded.content_hash == content_hash(document)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=12) | st.sampled_from(["observed_at", "stale", "stale_age_seconds"]),
+        json_values,
+        max_size=8,
+    )
+)
+def test_any_object_encodes_to_its_canonical_bytes_and_hashes_by_the_definition(
+    obj: dict[str, Any],
+) -> None:
+    """Whatever the keys (beyond ASCII, volatile or not) and values (integers past 64
+    bits choose the other encoder), the members joined are the whole object's bytes."""
+    encoded = encode_document(obj)
+
+    assert encoded.body == jsoncodec.canonical_bytes(obj)
+    assert encoded.content_hash == content_hash(obj)

@@ -24,6 +24,7 @@ The rules, in the order a reader needs them:
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
@@ -326,9 +327,43 @@ def normalise(
 
 
 def content_hash(document: Mapping[str, Any]) -> str:
-    """sha256 of the canonical document without the fields that change every poll."""
+    """sha256 of the canonical document without the fields that change every poll.
+
+    The definition (README: Snapshots). A document being written is hashed by
+    `encode_document`, from the one serialisation it is stored and served as."""
     stable = {key: value for key, value in document.items() if key not in VOLATILE_FIELDS}
     return jsoncodec.sha256_hex(jsoncodec.canonical_bytes(stable))
+
+
+class EncodedDocument(NamedTuple):
+    """A document serialised once: the canonical bytes that are stored and served, and
+    its content hash."""
+
+    body: bytes
+    content_hash: str
+
+
+def encode_document(document: Mapping[str, Any]) -> EncodedDocument:
+    """`canonical_bytes(document)` and `content_hash(document)` from one serialisation.
+
+    Top-level keys are sorted, so the canonical document without its volatile members
+    is the same member bytes, those left out: the hash is fed the members, not a
+    second serialisation. (A document with integers past 64 bits, written by the
+    standard library, is hashed by the definition instead.) A property test holds both
+    equal to the definitions."""
+    members, subsets_canonical = jsoncodec.canonical_members(document)
+    body = b"{" + b",".join(member for _, member in members) + b"}"
+    if not subsets_canonical:
+        return EncodedDocument(body, content_hash(document))
+    digest = hashlib.sha256(b"{")
+    separator = b""
+    for key, member in members:
+        if key not in VOLATILE_FIELDS:
+            digest.update(separator)
+            digest.update(member)
+            separator = b","
+    digest.update(b"}")
+    return EncodedDocument(body, digest.hexdigest())
 
 
 # Fields that say when or how a document was served, not what the upstream said.

@@ -109,7 +109,7 @@ class FunctionApp:
             headers["Age"] = str(int(observation.document.get("stale_age_seconds", 0)))
         if observation.upstream_error is not None:
             headers[UPSTREAM_ERROR_HEADER] = mapping_for(observation.upstream_error).slug
-        return _http(200, jsoncodec.canonical_bytes(observation.document), headers)
+        return _http(200, observation.body, headers)
 
     def _problem_response(
         self, error: BaseException, *, instance: str | None, correlation: str | None
