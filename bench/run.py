@@ -264,9 +264,10 @@ def _servers(nodes: int, delay_ms: int = 20) -> Iterator[tuple[Any, int]]:
 def tick_throughput(jobs: int) -> list[Row]:
     from dlf_status.adapters.signing import AkSkAuthenticator
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
-    from dlf_status.bootstrap import build_function_app
+    from dlf_status.bootstrap import build_tick_runner
     from dlf_status.config import Credentials, Settings
     from dlf_status.domain.model import JobRef
+    from dlf_status.entrypoints.schedule import run_tick
     from dlf_status.observability import NullMetrics
 
     concurrency = 16
@@ -302,11 +303,12 @@ def tick_throughput(jobs: int) -> list[Row]:
                 list(pool.map(client.fetch_status, refs))
                 samples["http only"].append(jobs / (time.perf_counter() - started))
             environment["SNAPSHOT_URI"] = f"s3://{seaweed.bucket}/bench-{uuid.uuid4().hex[:8]}"
-            app = build_function_app(environment, NullMetrics())
+            runner = build_tick_runner(Settings.from_environ(environment), metrics=NullMetrics())
             with Path(os.devnull).open("w") as sink, _stdout_to(sink):  # the per-job JSON logs
                 for label in ("first", "steady"):
+                    event = {"jobs": event_jobs, "tick_id": f"{label}-{round_}"}
                     started = time.perf_counter()
-                    report = app.handle({"jobs": event_jobs, "tick_id": f"{label}-{round_}"})
+                    report = run_tick(runner, event)
                     samples[label].append(jobs / (time.perf_counter() - started))
                     assert report["ok"] == jobs, report["failed"]
         rates = {label: statistics.median(values) for label, values in samples.items()}

@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from datetime import datetime
+from typing import Any, Final
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.ports import Metrics
+from dlf_status.domain.ports import JobQueue, Metrics
 from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.domain.ticks import (
     InvalidJobEntry,
@@ -27,13 +27,13 @@ from dlf_status.domain.ticks import (
     Tick,
     TickReport,
     job_entries,
+    tick_slot,
 )
-from dlf_status.domain.timestamps import format_utc, to_rfc3339
+from dlf_status.domain.timestamps import format_utc
 from dlf_status.errors import (
     ConfigurationError,
     DlfStatusError,
     InvalidInput,
-    RetryLater,
     StoreError,
     is_retryable,
 )
@@ -177,14 +177,6 @@ class Poller:
         logger.info("tick finished", extra={**summary, "elapsed_ms": round(elapsed * 1000, 1)})
 
 
-class JobQueue(Protocol):
-    """Where a fanned-out tick's jobs go (SQS in production)."""
-
-    def send(self, messages: list[dict[str, Any]]) -> list[int]:
-        """Send up to ten messages; return the indices that could not be sent."""
-        ...
-
-
 @dataclass
 class Dispatcher:
     """The scale path: one message per job, for workers to poll in parallel."""
@@ -270,12 +262,7 @@ class TickRunner:
                 )
             jobs = self.read_job_list(self.jobs_uri)
         entries, duplicates = job_entries(jobs)
-        slot = now
-        if scheduled_time is not None:
-            parsed, why = to_rfc3339(scheduled_time)
-            if parsed is None:
-                raise InvalidInput(f"scheduled_time {scheduled_time!r:.40} is not a time: {why}")
-            slot = datetime.fromisoformat(parsed)
+        slot = tick_slot(scheduled_time, now)
         return Tick(tick_id or uuid.uuid4().hex, slot, entries, duplicates)
 
     def run(
@@ -296,31 +283,34 @@ class TickRunner:
         )
         return poller.run(tick, on_outcome)
 
+
+@dataclass
+class QueueWorker:
+    """One fanned-out job per queue message, polled as its tick would have polled it
+    (same slot, so a redelivered message writes no second history object)."""
+
+    service: StatusService
+
     def poll_message(self, body: str) -> JobOutcome:
-        """One queued job (a worker's record); RetryLater when SQS should redeliver it."""
+        """The job's outcome; a failure says whether a later try may mend it
+        (`retryable`), and the queue's entry point has SQS deliver it again if so."""
         try:
-            message = jsoncodec.loads(body.encode("utf-8"))
+            message = jsoncodec.loads(body.encode("utf-8", "surrogatepass"))
             if not isinstance(message, dict):
                 raise InvalidInput("a queued job must be a JSON object")
-            tick = self.build_tick(
-                message.get("tick_id") if isinstance(message.get("tick_id"), str) else None,
-                message.get("scheduled_time")
-                if isinstance(message.get("scheduled_time"), str)
-                else None,
-                [message],
-                datetime.now(UTC),
+            scheduled_time = message.get("scheduled_time")
+            slot = tick_slot(
+                scheduled_time if isinstance(scheduled_time, str) else None,
+                self.service.clock.now(),
             )
-        except (jsoncodec.JsonDecodeError, DlfStatusError) as error:
+            [entry], _ = job_entries([message])
+        except (jsoncodec.JsonDecodeError, InvalidInput) as error:
             logger.warning("queued job refused", extra={"detail": str(error)[:200]})
             return _refused(str(error)[:200])
-        [entry] = tick.entries or (None,)
-        if not isinstance(entry, JobRef):
-            detail = entry.reason if isinstance(entry, InvalidJobEntry) else "no job"
-            logger.warning("queued job refused", extra={"detail": detail})
-            return _refused(detail)
-        outcome = poll_job(self.service, entry, tick.scheduled_time)
-        if outcome.failed and outcome.retryable:
-            raise RetryLater(f"{outcome.error}: {outcome.detail}")
-        if outcome.failed:
+        if isinstance(entry, InvalidJobEntry):
+            logger.warning("queued job refused", extra={"detail": entry.reason})
+            return _refused(entry.reason)
+        outcome = poll_job(self.service, entry, slot)
+        if outcome.failed and not outcome.retryable:
             logger.warning("queued job failed for good", extra=outcome.as_json())
         return outcome

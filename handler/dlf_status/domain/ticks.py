@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome
+from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.errors import InvalidInput
 
 
@@ -128,3 +129,14 @@ def job_entries(raw: Any) -> tuple[tuple[JobEntry, ...], int]:
         seen.add(job)
         entries.append(job)
     return tuple(entries), duplicates
+
+
+def tick_slot(scheduled_time: str | None, now: datetime) -> datetime:
+    """The time that names a tick's history objects: the schedule's (so a retried
+    delivery lands on the same keys), or `now` when the event names none."""
+    if scheduled_time is None:
+        return now
+    parsed, why = to_rfc3339(scheduled_time)
+    if parsed is None:
+        raise InvalidInput(f"scheduled_time {scheduled_time!r:.40} is not a time: {why}")
+    return datetime.fromisoformat(parsed)

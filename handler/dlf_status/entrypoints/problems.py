@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Final, NamedTuple
 
 from dlf_status import errors
+from dlf_status.observability import logger
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 PROBLEM_TYPE_PREFIX: Final = "urn:dlf-status:problem:"
@@ -143,3 +144,16 @@ def problem_document(
             {"path": path, "message": message} for path, message in error.violations
         ]
     return problem
+
+
+def logged_problem(
+    error: BaseException, *, instance: str | None = None, correlation_id: str | None = None
+) -> dict[str, Any]:
+    """The problem document for `error`, logged on the way: a 5xx as an error, a
+    caller's mistake as information, a bug with its traceback (never in the answer)."""
+    if isinstance(error, errors.DlfStatusError):
+        log = logger.error if mapping_for(error).http_status >= 500 else logger.info
+        log("request failed", extra={"error": type(error).__name__, "detail": error.detail})
+    else:
+        logger.exception("unexpected error")
+    return problem_document(error, instance=instance, correlation_id=correlation_id)
