@@ -329,3 +329,23 @@ def test_a_tick_report_says_which_failures_a_retry_may_mend() -> None:
         "UpstreamUnavailable",
         True,
     )
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"Records": []},
+        {"Records": [{"eventSource": "aws:sqs", "messageId": "m"}]},
+        {"Records": [{"eventSource": "aws:kinesis", "messageId": "m", "body": "{}"}]},
+        {"Records": "m"},
+        [],
+    ],
+)
+def test_a_queue_event_that_is_not_an_sqs_batch_is_a_problem_not_a_crash(event: Any) -> None:
+    upstream = FakeUpstream([by_name])
+    worker = bootstrap.build_queue_worker(root_settings(), service=service(upstream))
+
+    problem = queue.handle_batch(worker, event)
+
+    assert (problem["status"], problem["type"]) == (400, "urn:dlf-status:problem:invalid-input")
+    assert upstream.calls == []

@@ -45,13 +45,18 @@ def handle_batch(worker: QueueWorker, event: Any) -> dict[str, Any]:
 
 
 def _check_batch(event: Any) -> None:
-    """What the batch utility needs: records with an id and a body, from SQS."""
+    """What the batch utility needs: at least one record (SQS never sends none), each
+    with an id and a body, from SQS."""
     records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list) or not all(
-        isinstance(record, dict)
-        and record.get("eventSource") == "aws:sqs"
-        and isinstance(record.get("messageId"), str)
-        and isinstance(record.get("body"), str)
-        for record in records
+    if (
+        not isinstance(records, list)
+        or not records
+        or not all(
+            isinstance(record, dict)
+            and record.get("eventSource") == "aws:sqs"
+            and isinstance(record.get("messageId"), str)
+            and isinstance(record.get("body"), str)
+            for record in records
+        )
     ):
         raise InvalidInput("not an SQS batch: expected Records of SQS messages")
