@@ -7,7 +7,8 @@ The rules, in the order a reader needs them:
   first spelling present wins and any other spelling present is kept in `extra`
   under its own key, so no value and no spelling is lost;
 * statuses fold into six (see `statuses.py`), `status_raw` keeps the upstream word;
-* times become RFC 3339 UTC with milliseconds;
+* times become RFC 3339 UTC with milliseconds, read in the contract's forms only
+  (`timestamps.py`): epoch milliseconds with a fraction are not a time;
 * an optional field sent as null is absent (Java services write absent fields
   as null): the field is null, nothing goes to `extra`, no violation; a null
   spelling never outranks another spelling that has a value;
@@ -35,7 +36,7 @@ from dlf_status.domain.contract import ValidationReport, Violation, ViolationLis
 from dlf_status.domain.extra_keys import encode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.statuses import STATUS_MAP, STATUSES, UNKNOWN, normalise_status
-from dlf_status.domain.timestamps import format_utc, to_rfc3339
+from dlf_status.domain.timestamps import format_utc, read_time
 
 # 1.1: keys inside `extra` are encoded (extra_keys.py); 1.0 wrote them verbatim.
 SCHEMA_VERSION: Final = "1.1"
@@ -173,11 +174,16 @@ def _read_slowly(
         return
     if accepted:
         why: str | None = f"expected {expected}, got {type(value).__name__}"
+        whole = False  # the field is null: the value goes to extra
     else:
-        converted, why = to_rfc3339(value)
-        destinations[destination][target] = converted
-    if why is not None:
+        # A time is converted; when the conversion is not the whole value (a fraction
+        # finer than a millisecond) the raw value is kept too, without a violation.
+        reading = read_time(value)
+        destinations[destination][target] = reading.time
+        why, whole = reading.problem, reading.exact
+    if not whole:
         extra[key] = value
+    if why is not None:
         where = paths.ROOT if node_index is None else paths.child(_NODES_PATH, node_index)
         problems.append(Violation(paths.child(where, key), f"{why}; kept in extra"))
 
