@@ -97,3 +97,73 @@ def test_epoch_milliseconds_past_the_year_9999_are_null_kept_with_our_violation(
         f"cannot read {value!r:.80} as a time: epoch milliseconds outside the years "
         "1 to 9999; kept in extra"
     ]
+
+
+@pytest.mark.parametrize(("key", "field"), TIME_KEYS)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-11-25T08:00:00.9999Z", "2024-11-25T08:00:00.999Z"),
+        ("2024-11-25T16:00:00.123456+08:00", "2024-11-25T08:00:00.123Z"),
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59.999Z"),
+    ],
+)
+def test_a_valid_time_finer_than_milliseconds_is_set_and_kept_raw_without_a_violation(
+    key: str, field: str, value: str, expected: str
+) -> None:
+    document = observe({"name": "j", key: value})
+
+    assert document["job"][field] == expected
+    assert decode_extra(document["extra"]) == {key: value}
+    assert document["validation"] == {
+        "mode": "lenient",
+        "valid": True,
+        "violations": [],
+        "unknown_fields": [],
+    }
+
+
+@pytest.mark.parametrize(("key", "field"), TIME_KEYS)
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-11-25T08:00:00.000000Z",
+        "2024-11-25T08:00:00,5+00:00",
+        "2024-11-25 16:00+08",
+        "1950-01-01T00:00:00Z",
+    ],
+)
+def test_a_valid_time_that_milliseconds_hold_leaves_nothing_in_extra(
+    key: str, field: str, value: str
+) -> None:
+    document = observe({"name": "j", key: value})
+
+    assert document["job"][field] is not None
+    assert document["extra"] == {}
+    assert document["validation"]["valid"] is True
+
+
+@pytest.mark.parametrize(("key", "field"), TIME_KEYS)
+@pytest.mark.parametrize(
+    ("value", "contract_refuses"),
+    [
+        ("2024-11-25t08:00:00Z", True),
+        (" 2024-11-25T08:00:00Z", True),
+        ("2024-11-25", True),
+        ("2024-02-30T00:00:00Z", False),
+        ("2024-11-25T08:13:60Z", False),
+        ("2024-11-25T08:00:00+25:00", False),
+        ("0000-01-01T00:00:00Z", False),
+    ],
+)
+def test_an_iso_value_that_is_not_a_time_is_null_kept_with_a_violation(
+    key: str, field: str, value: str, contract_refuses: bool
+) -> None:
+    document = observe({"name": "j", key: value})
+
+    assert document["job"][field] is None
+    assert decode_extra(document["extra"]) == {key: value}
+    assert violation_paths(document) == [f"$.{key}"]
+    message = document["validation"]["violations"][0]["message"]
+    # where the contract accepts the form, the violation is the normaliser's own
+    assert message.startswith(f"cannot read {value!r}") is not contract_refuses

@@ -8,7 +8,9 @@ The rules, in the order a reader needs them:
   under its own key, so no value and no spelling is lost;
 * statuses fold into six (see `statuses.py`), `status_raw` keeps the upstream word;
 * times become RFC 3339 UTC with milliseconds, read in the contract's forms only
-  (`timestamps.py`): epoch milliseconds with a fraction are not a time;
+  (`timestamps.py`); a time whose conversion is not the whole value (finer than a
+  millisecond, a leap second) is set and its raw value kept in `extra` too, with no
+  violation: the answer is valid;
 * an optional field sent as null is absent (Java services write absent fields
   as null): the field is null, nothing goes to `extra`, no violation; a null
   spelling never outranks another spelling that has a value;
