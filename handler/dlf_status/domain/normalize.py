@@ -22,7 +22,8 @@ The rules, in the order a reader needs them:
   name, and deep subtrees are kept as JSON text (`extra_keys.py`): engines that
   infer a schema (DuckDB, Athena, Spark) read every document;
 * nodes are sorted by name (ties by content) and every key comes out sorted, so
-  one body always gives the same bytes apart from `observed_at`.
+  one body always gives the same bytes apart from `observed_at`; node entries that
+  are not objects stay in `extra.nodes` in the order sent.
 """
 
 from __future__ import annotations
@@ -237,7 +238,8 @@ def _sort_nodes(nodes: list[dict[str, Any]]) -> None:
 
 
 def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Normalised nodes, plus the entries that are not objects (kept verbatim)."""
+    """Normalised nodes, plus the entries that are not objects (kept verbatim, in
+    the upstream's order)."""
     if not isinstance(raw, list):
         problems.append(Violation(_NODES_PATH, "expected a list of nodes; kept in extra"))
         return [], []
@@ -255,7 +257,8 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str
             where = paths.child(_NODES_PATH, index)
             problems.append(Violation(where, "a node must be an object; kept in extra.nodes"))
     _sort_nodes(nodes)
-    unreadable.sort(key=jsoncodec.sort_key)
+    # Not sorted: the order sent is all that says where each one was (with the
+    # violations' paths), and one body still gives one order.
     return nodes, unreadable
 
 
