@@ -144,6 +144,10 @@ _NODE_FIELDS: Final = dict(
     )
 )
 _NO_METRICS: Final = dict.fromkeys(NODE_METRICS)
+# An integral float (1e300) as an int would have more digits than any integer the
+# upstream may send, and than dlf-status reads back from a stored document: past
+# this bound it is kept as the float it is, in extra.
+_INTEGRAL_FLOAT_BOUND: Final = float(10**jsoncodec.MAX_INTEGER_DIGITS)
 _NODES_PATH: Final = paths.child(paths.ROOT, "nodes")
 
 
@@ -173,10 +177,16 @@ def _read_slowly(
         destinations[destination][target] = value
         return
     if value.__class__ is float and accepted is _INTEGER[0] and value.is_integer():
-        destinations[destination][target] = int(value)
-        return
-    if accepted:
-        why: str | None = f"expected {expected}, got {type(value).__name__}"
+        if abs(value) < _INTEGRAL_FLOAT_BOUND:
+            destinations[destination][target] = int(value)
+            return
+        why: str | None = (
+            f"{value!r} is an integer of more than {jsoncodec.MAX_INTEGER_DIGITS} digits, "
+            "past the bound on one answer's integers"
+        )
+        whole = False
+    elif accepted:
+        why = f"expected {expected}, got {type(value).__name__}"
         whole = False  # the field is null: the value goes to extra
     else:
         # A time is converted; when the conversion is not the whole value (a fraction
