@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import StatusDocument
+from dlf_status.domain.extra_keys import decode_document
 from dlf_status.domain.normalize import (
     JOB_TIMES,
     Source,
@@ -136,6 +137,16 @@ def test_every_upstream_leaf_value_appears_in_the_document(body: dict[str, Any])
     assert not missing, f"lost upstream values: {missing}"
 
 
+def shuffle_objects(nodes: list[Any], rng: Any) -> list[Any]:
+    """`nodes` with its objects in another order, every other entry where it was."""
+    places = [index for index, entry in enumerate(nodes) if isinstance(entry, dict)]
+    shuffled = list(nodes)
+    objects = rng.sample([nodes[place] for place in places], len(places))
+    for place, entry in zip(places, objects, strict=True):
+        shuffled[place] = entry
+    return shuffled
+
+
 @settings(max_examples=200, deadline=None)
 @given(job_bodies, st.randoms(use_true_random=False))
 def test_the_same_body_in_any_node_order_gives_the_same_bytes(
@@ -144,7 +155,7 @@ def test_the_same_body_in_any_node_order_gives_the_same_bytes(
     nodes = body.get("nodes")
     shuffled = dict(body)
     if isinstance(nodes, list):
-        shuffled["nodes"] = rng.sample(nodes, len(nodes))
+        shuffled["nodes"] = shuffle_objects(nodes, rng)
     first, second = run(body), run(shuffled)
     # Violation paths point at upstream positions, so only the rest must match.
     for document in (first, second):
@@ -187,3 +198,14 @@ def test_any_object_encodes_to_its_canonical_bytes_and_hashes_by_the_definition(
 
     assert encoded.body == jsoncodec.canonical_bytes(obj)
     assert encoded.content_hash == content_hash(obj)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(json_values, max_size=6))
+def test_node_entries_that_are_not_objects_are_kept_in_the_order_sent(nodes: list[Any]) -> None:
+    document = run({"name": "j", "nodes": nodes})
+
+    kept = [entry for entry in nodes if not isinstance(entry, dict)]
+    decoded = decode_document(document)
+    assert decoded["extra"].get("nodes", []) == kept
+    assert document["summary"]["node_count"] == len(nodes) - len(kept)

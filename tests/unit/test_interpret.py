@@ -170,9 +170,22 @@ def test_a_200_that_is_not_json_is_a_bad_response(body: bytes, content_type: str
         interpret(answer(200, body, {"Content-Type": content_type}))
 
 
-def test_a_200_that_is_json_but_not_an_object_is_a_bad_response() -> None:
-    with pytest.raises(errors.UpstreamBadResponse, match="JSON list, not an object"):
-        interpret(answer(200, [{"name": "job"}]))
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ([{"name": "job"}], "an array"),
+        ("job", "a string"),
+        (3, "a number"),
+        (0.5, "a number"),
+        (False, "a boolean"),
+        (None, "null"),
+    ],
+)
+def test_a_200_that_is_json_but_not_an_object_is_a_bad_response(body: Any, said: str) -> None:
+    with pytest.raises(errors.UpstreamBadResponse) as raised:
+        interpret(answer(200, body))
+
+    assert str(raised.value) == f"DataArts Studio's 200 answer is {said}, not an object"
 
 
 def test_strict_mode_refuses_an_answer_with_violations() -> None:

@@ -103,8 +103,9 @@ def test_strict_mode_refuses_a_page_that_breaks_the_contract() -> None:
     ("body", "said"),
     [
         ({"total": 0}, "has no jobs"),
-        ({"total": 1, "jobs": {"name": "a"}}, "jobs as a JSON dict"),
-        ([JOB], "a JSON list, not an object"),
+        ({"total": 1, "jobs": {"name": "a"}}, "jobs as an object, not a list"),
+        ({"total": 1, "jobs": "a"}, "jobs as a string, not a list"),
+        ([JOB], "page is an array, not an object"),
         (b"<html>maintenance</html>", "not JSON"),
     ],
 )

@@ -172,6 +172,23 @@ def test_node_entries_that_are_not_objects_are_kept_in_extra_nodes() -> None:
     assert {"$.nodes[1]", "$.nodes[2]"} <= set(violations_of(document))
 
 
+@pytest.mark.parametrize(
+    "entries",
+    [[5, "x"], ["x", 5], [[2], [1], None, {"name": "n"}, False, 0.5, "b", "a"], [3, 3, 2]],
+)
+def test_node_entries_that_are_not_objects_keep_the_upstream_order(entries: list[Any]) -> None:
+    document = run({"name": "j", "nodes": entries})
+
+    kept = [entry for entry in entries if not isinstance(entry, dict)]
+    assert document["extra"]["nodes"] == kept
+    # each one's position is named by its violation
+    positions = [index for index, entry in enumerate(entries) if not isinstance(entry, dict)]
+    assert {f"$.nodes[{index}]" for index in positions} <= set(violations_of(document))
+    assert jsoncodec.canonical_bytes(run({"name": "j", "nodes": entries})) == (
+        jsoncodec.canonical_bytes(document)
+    )
+
+
 @pytest.mark.parametrize("body", [[1, 2], "text", 3, None, True])
 def test_a_body_that_is_not_an_object_is_kept_whole(body: Any) -> None:
     document = run(body)

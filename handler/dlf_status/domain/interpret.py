@@ -174,7 +174,7 @@ def parse_object(
         ) from None
     if not isinstance(body, dict):
         raise UpstreamBadResponse(
-            f"DataArts Studio's {what} is a JSON {type(body).__name__}, not an object",
+            f"DataArts Studio's {what} is {jsoncodec.json_type(body)}, not an object",
             _success_info(response, redactor),
         )
     masked: dict[str, Any] = redactor.body(response.body, body)

@@ -268,5 +268,24 @@ def pretty_bytes(document: Any) -> bytes:
         return json.dumps(document, sort_keys=True, indent=2).encode("ascii")
 
 
+def json_type(value: Any) -> str:
+    """What a parsed value is, in JSON's words ('an array', 'null'), for messages:
+    Python's class names (list, NoneType) mean nothing to someone reading JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return _JSON_TYPES.get(type(value), f"a {type(value).__name__}")
+
+
+_JSON_TYPES: Final = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+}
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -171,7 +171,7 @@ def interpret_page(
         )
     items = body.get("jobs")
     if not isinstance(items, list):
-        shown = "no jobs" if items is None else f"jobs as a JSON {type(items).__name__}"
+        shown = "no jobs" if items is None else f"jobs as {jsoncodec.json_type(items)}"
         raise UpstreamBadResponse(
             f"DataArts Studio's job list page has {shown}, not a list: it cannot be counted",
             _answer_info(response, redactor),

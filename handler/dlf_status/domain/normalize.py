@@ -7,7 +7,10 @@ The rules, in the order a reader needs them:
   first spelling present wins and any other spelling present is kept in `extra`
   under its own key, so no value and no spelling is lost;
 * statuses fold into six (see `statuses.py`), `status_raw` keeps the upstream word;
-* times become RFC 3339 UTC with milliseconds;
+* times become RFC 3339 UTC with milliseconds, read in the contract's forms only
+  (`timestamps.py`); a time whose conversion is not the whole value (finer than a
+  millisecond, a leap second) is set and its raw value kept in `extra` too, with no
+  violation: the answer is valid;
 * an optional field sent as null is absent (Java services write absent fields
   as null): the field is null, nothing goes to `extra`, no violation; a null
   spelling never outranks another spelling that has a value;
@@ -19,7 +22,8 @@ The rules, in the order a reader needs them:
   name, and deep subtrees are kept as JSON text (`extra_keys.py`): engines that
   infer a schema (DuckDB, Athena, Spark) read every document;
 * nodes are sorted by name (ties by content) and every key comes out sorted, so
-  one body always gives the same bytes apart from `observed_at`.
+  one body always gives the same bytes apart from `observed_at`; node entries that
+  are not objects stay in `extra.nodes` in the order sent.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from dlf_status.domain.contract import ValidationReport, Violation, ViolationLis
 from dlf_status.domain.extra_keys import encode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.statuses import STATUS_MAP, STATUSES, UNKNOWN, normalise_status
-from dlf_status.domain.timestamps import format_utc, to_rfc3339
+from dlf_status.domain.timestamps import format_utc, read_time
 
 if TYPE_CHECKING:
     from dlf_status.domain.documents import (
@@ -149,7 +153,9 @@ _NODE_FIELDS: Final = dict(
     )
 )
 _NO_METRICS: Final = dict.fromkeys(NODE_METRICS)
-# Integral floats below this become ints of at most MAX_INTEGER_DIGITS digits.
+# An integral float (1e300) as an int would have more digits than any integer the
+# upstream may send, and than dlf-status reads back from a stored document: past
+# this bound it is kept as the float it is, in extra.
 _INTEGRAL_FLOAT_BOUND: Final = float(10**jsoncodec.MAX_INTEGER_DIGITS)
 _NODES_PATH: Final = paths.child(paths.ROOT, "nodes")
 
@@ -183,16 +189,23 @@ def _read_slowly(
         if abs(value) < _INTEGRAL_FLOAT_BOUND:
             destinations[destination][target] = int(value)
             return
-        # 1e102 is integral, but as an int it would pass the digits any document of
-        # ours may hold (jsoncodec.MAX_INTEGER_DIGITS): it could not be read back.
-        why: str | None = f"an integer of more than {jsoncodec.MAX_INTEGER_DIGITS} digits"
+        why: str | None = (
+            f"{value!r} is an integer of more than {jsoncodec.MAX_INTEGER_DIGITS} digits, "
+            "past the bound on one answer's integers"
+        )
+        whole = False
     elif accepted:
         why = f"expected {expected}, got {type(value).__name__}"
+        whole = False  # the field is null: the value goes to extra
     else:
-        converted, why = to_rfc3339(value)
-        destinations[destination][target] = converted
-    if why is not None:
+        # A time is converted; when the conversion is not the whole value (a fraction
+        # finer than a millisecond) the raw value is kept too, without a violation.
+        reading = read_time(value)
+        destinations[destination][target] = reading.time
+        why, whole = reading.problem, reading.exact
+    if not whole:
         extra[key] = value
+    if why is not None:
         where = paths.ROOT if node_index is None else paths.child(_NODES_PATH, node_index)
         problems.append(Violation(paths.child(where, key), f"{why}; kept in extra"))
 
@@ -263,7 +276,8 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[NodeFiel
             where = paths.child(_NODES_PATH, index)
             problems.append(Violation(where, "a node must be an object; kept in extra.nodes"))
     _sort_nodes(nodes)
-    unreadable.sort(key=jsoncodec.sort_key)
+    # Not sorted: the order sent is all that says where each one was (with the
+    # violations' paths), and one body still gives one order.
     return nodes, unreadable
 
 
