@@ -18,9 +18,10 @@ STARTED = time.perf_counter()
 
 
 def handler() -> None:
-    import dlf_status.entrypoints.lambda_handler as module
+    import dlf_status.entrypoints.lambda_http as module
+    from dlf_status.errors import ConfigurationError
 
-    assert module.APP.service is not None, module.APP.configuration_error
+    assert not isinstance(module.STARTED, ConfigurationError), module.STARTED
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from bench.child import baseline, peak_rss_mib
 
 
 def handler() -> None:
-    import dlf_status.entrypoints.lambda_handler as module
+    import dlf_status.entrypoints.lambda_http as module
     from tests.support.events import http_api_event, lambda_context
 
     answer = module.handler(
@@ -28,7 +28,7 @@ def handler() -> None:
 
 
 def worst() -> None:
-    import dlf_status.entrypoints.lambda_handler as module
+    import dlf_status.entrypoints.lambda_http as module
     from bench.worst_bodies import WORST
     from tests.support.events import http_api_event, lambda_context
 

@@ -3,8 +3,8 @@ around each tick, start-up left out.
 
     python -m bench.tick_child ours|client|requests JOBS RESULT_PATH
 
-`ours`: the Lambda handler as the runtime loads it (init at import), then two scheduled
-ticks of JOBS jobs: `first` (a new process on an empty prefix, every job new) and
+`ours`: the scheduled tick's Lambda handler as the runtime loads it (init at import),
+then two scheduled ticks of JOBS jobs: `first` (a new process on an empty prefix, every job new) and
 `steady` (the same process, the same content again). `client`: our upstream client
 alone, `requests`: a plain requests session (the baseline); both GET every job twice
 with the tick's threads, and the second pass, on warm connections, is the figure.
@@ -113,10 +113,11 @@ def ours(jobs: int) -> dict[str, Any]:
     """The handler's init (not measured), then the first and the steady tick."""
     counter = StoreCalls(os.environ["AWS_ENDPOINT_URL_S3"])
     counter.install()
-    import dlf_status.entrypoints.lambda_handler as module
+    import dlf_status.entrypoints.lambda_schedule as module
+    from dlf_status.errors import ConfigurationError
     from tests.support.events import lambda_context
 
-    assert module.APP.service is not None, module.APP.configuration_error
+    assert not isinstance(module.STARTED, ConfigurationError), module.STARTED
     counter.take()  # the init's calls, if any, belong to no tick
     event_jobs = [{"project_id": PROJECT, "job_name": name} for name in job_names(jobs)]
     result: dict[str, Any] = {}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dlf_status.domain.contract import OPERATIONS, Operation, ResponseValidator
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.interpret import interpret_response
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.normalize import Source
@@ -66,7 +67,7 @@ def golden_path(fixture: Path) -> Path:
     return GOLDEN / fixture.name
 
 
-def golden_document(fixture: Path, validator: ResponseValidator) -> dict[str, Any]:
+def golden_document(fixture: Path, validator: ResponseValidator) -> StatusDocument:
     return interpret_response(
         load_exchange(fixture).to_response(),
         source=GOLDEN_SOURCE,

@@ -1,40 +1,72 @@
-"""The composition root: the one place that builds production adapters.
+"""The composition root: the one place that builds adapters and wires the service layer.
 
-Entry points call `build_service` (or `build_function_app`) once per process;
-tests build `StatusService` with their own adapters.
+Each `build_*` function takes the settings and, optionally, adapters; whatever is not
+given is the production one, made from the settings. The entry points (the Lambda
+functions, the CLI, `serve`, the demo) and the tests all build through here: tests
+and the demo pass their own adapters (a fake upstream, a memory store, a fixed
+clock), so what they run is wired exactly as production is.
+
+What it builds, and for whom:
+
+    build_status_service   StatusService: observe one job    HTTP, direct, CLI get/serve, demo
+    build_tick_runner      TickRunner: poll a job list        schedule, CLI poll
+    build_queue_worker     QueueWorker: one fanned-out job    queue
+    build_job_discovery    JobDiscovery: the job list         (discovery routes, next)
+    build_store_reader     StoreReader: fleet, history        (read routes, next)
+
+Nothing here knows about an entry point, and no error is turned into an answer here:
+a failure raises (ConfigurationError when the settings or the environment cannot
+give an adapter), and what to do about it is the entry point's business (a Lambda
+function answers every call with the configuration problem; the CLI exits 2).
+Adapters are imported where they are built: a function that never polls never
+imports the tick machinery, the queue client or the YAML reader.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dlf_status.adapters.aws import aws_client
 from dlf_status.adapters.clock import SystemClock
 from dlf_status.config import Credentials, Settings, SnapshotConsistency
-from dlf_status.domain.contract import ResponseValidator, packaged_contract
-from dlf_status.domain.ports import Metrics, ObjectStore
-from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.domain.contract import (
+    SHOW_JOB_STATUS,
+    Operation,
+    ResponseValidator,
+    packaged_contract,
+)
+from dlf_status.domain.ports import Clock, Metrics, ObjectStore, UpstreamClient
+from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import IGNORED_POWERTOOLS_VARIABLES, logger, register_secrets
+from dlf_status.observability import REDACTOR, NullMetrics, register_secrets
 from dlf_status.service import StatusService
 
 if TYPE_CHECKING:
-    from dlf_status.poller import TickRunner
+    from dlf_status.adapters.upstream_http import HttpUpstreamClient
+    from dlf_status.discovery import JobDiscovery
+    from dlf_status.domain.ports import JobPageClient, JobQueue
+    from dlf_status.poller import QueueWorker, TickRunner
+    from dlf_status.readers import StoreReader
 
-# Time a polled job may need beyond the upstream deadline: storing its snapshot.
+# Time a polled job may need beyond the upstream deadline: storing its snapshot. A job
+# is started only while the function has the deadline and this left; template.yaml
+# sizes each function's timeout on the same sum.
 STORE_ALLOWANCE_SECONDS = 2.0
-# Registered with the log masker before anything is parsed (see build_function_app).
-CREDENTIAL_VARIABLES = ("DLF_AK", "DLF_SK", "DLF_SECURITY_TOKEN", "DLF_AUTH_TOKEN")
+
+JobListReader = Callable[[str], Any]
 
 
-def build_validator() -> ResponseValidator:
+# -- adapters ------------------------------------------------------------------------------
+
+
+def build_validator(operation: Operation = SHOW_JOB_STATUS) -> ResponseValidator:
     """The hot-path validator: the packaged spec's schemas compiled with jsonschema-rs."""
     from dlf_status.adapters.compiled_validator import CompiledValidator
 
-    return CompiledValidator(packaged_contract())
+    return CompiledValidator(packaged_contract(operation))
 
 
 def build_reference_validator() -> ResponseValidator:
@@ -92,86 +124,159 @@ def load_credentials(settings: Settings) -> Credentials:
     return read_credentials_secret(settings.credentials_secret, client)
 
 
-def build_service(settings: Settings, metrics: Metrics, *, pool_size: int = 10) -> StatusService:
+def build_upstream_client(
+    settings: Settings, *, pool_size: int | None = None, redactor: Redactor = REDACTOR
+) -> HttpUpstreamClient:
+    """The signed HTTP client of DataArts Studio: the status call and the job list.
+
+    Reads the credentials (from the secret, once, when one is configured) and
+    registers them with the process's log masker before the first call."""
     from dlf_status.adapters.signing import authenticator_for
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
 
     credentials = load_credentials(settings)
     register_secrets(*credentials.secrets)
-    return StatusService(
-        upstream=HttpUpstreamClient(
-            settings.upstream, authenticator_for(credentials), pool_size=pool_size
-        ),
-        store=build_store(settings, pool_size),
-        validator=build_validator(),
-        clock=SystemClock(),
-        metrics=metrics,
-        mode=settings.validation_mode,
-        serve_stale=settings.serve_stale,
+    return HttpUpstreamClient(
+        settings.upstream,
+        authenticator_for(credentials),
+        pool_size=settings.poll_concurrency if pool_size is None else pool_size,
+        redactor=redactor,
     )
 
 
-def build_tick_runner(settings: Settings, service: StatusService, metrics: Metrics) -> TickRunner:
+def build_job_list_reader(settings: Settings) -> JobListReader:
+    """Reads a job list (a file, or s3://bucket/key with the store's S3 settings)."""
     from dlf_status.adapters.job_list import read_job_list
+
+    return partial(
+        read_job_list,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_addressing_style=settings.s3_addressing_style,
+    )
+
+
+def build_job_queue(settings: Settings) -> JobQueue | None:
+    """The fan-out queue (SQS), or None when FANOUT_QUEUE_URL is not set."""
+    if settings.fanout_queue_url is None:
+        return None
+    import boto3
+
+    from dlf_status.adapters.queue_sqs import SqsJobQueue
+
+    client = aws_client("SQS", lambda: boto3.client("sqs"))
+    return SqsJobQueue(settings.fanout_queue_url, client)
+
+
+# -- the service layer ---------------------------------------------------------------------
+
+
+def build_status_service(
+    settings: Settings,
+    *,
+    upstream: UpstreamClient | None = None,
+    store: ObjectStore | None = None,
+    validator: ResponseValidator | None = None,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+    redactor: Redactor = REDACTOR,
+    pool_size: int | None = None,
+) -> StatusService:
+    """Observe one job: fetch, validate, normalise, store (service.py).
+
+    `pool_size` sizes the HTTP and S3 connection pools: by default POLL_CONCURRENCY,
+    the threads of a tick (a gateway container serves one request at a time, and an
+    unused pool slot costs nothing). Metrics default to none (the CLI's): a Lambda
+    function passes the EMF metrics it flushes after each invocation."""
+    size = settings.poll_concurrency if pool_size is None else pool_size
+    if upstream is None:
+        upstream = build_upstream_client(settings, pool_size=size, redactor=redactor)
+    return StatusService(
+        upstream=upstream,
+        store=build_store(settings, size) if store is None else store,
+        validator=build_validator() if validator is None else validator,
+        clock=SystemClock() if clock is None else clock,
+        metrics=NullMetrics() if metrics is None else metrics,
+        mode=settings.validation_mode,
+        serve_stale=settings.serve_stale,
+        redactor=redactor,
+    )
+
+
+def build_tick_runner(
+    settings: Settings,
+    *,
+    service: StatusService | None = None,
+    metrics: Metrics | None = None,
+    read_job_list: JobListReader | None = None,
+    queue: JobQueue | None = None,
+    fan_out: bool = True,
+    concurrency: int | None = None,
+) -> TickRunner:
+    """Poll a tick's job list in place, or fan it out to the queue (poller.py).
+
+    `service` defaults to the production one with pools sized for the tick's threads.
+    `queue` defaults to SQS when FANOUT_QUEUE_URL is set; `fan_out=False` always polls
+    in place (the CLI). `concurrency` overrides POLL_CONCURRENCY."""
     from dlf_status.poller import Dispatcher, TickRunner
 
-    dispatcher = None
-    if settings.fanout_queue_url is not None:
-        import boto3
-
-        from dlf_status.adapters.queue_sqs import SqsJobQueue
-
-        client = aws_client("SQS", lambda: boto3.client("sqs"))
-        dispatcher = Dispatcher(SqsJobQueue(settings.fanout_queue_url, client), metrics)
+    threads = settings.poll_concurrency if concurrency is None else concurrency
+    metrics = NullMetrics() if metrics is None else metrics
+    if service is None:
+        service = build_status_service(settings, metrics=metrics, pool_size=threads)
+    if fan_out and queue is None:
+        queue = build_job_queue(settings)
     return TickRunner(
         service,
         metrics,
-        read_job_list=partial(
-            read_job_list,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            s3_addressing_style=settings.s3_addressing_style,
-        ),
+        read_job_list=build_job_list_reader(settings) if read_job_list is None else read_job_list,
         jobs_uri=settings.jobs_uri,
-        concurrency=settings.poll_concurrency,
+        concurrency=threads,
         job_allowance_seconds=settings.upstream.deadline + STORE_ALLOWANCE_SECONDS,
-        dispatcher=dispatcher,
+        dispatcher=Dispatcher(queue, metrics) if fan_out and queue is not None else None,
         fanout_threshold=settings.fanout_threshold,
     )
 
 
-def build_function_app(
-    environ: Mapping[str, str], metrics: Metrics, *, apply_log_level: bool = True
-) -> FunctionApp:
-    """The app, or an app that answers every call with the configuration error.
+def build_queue_worker(
+    settings: Settings, *, service: StatusService | None = None, metrics: Metrics | None = None
+) -> QueueWorker:
+    """Poll one fanned-out job per queue message (poller.py)."""
+    from dlf_status.poller import QueueWorker
 
-    Never raises: this runs in the Lambda init, where an exception is a crashed
-    container that answers nothing. A failure that is not a ConfigurationError (a
-    bug, or a library refusing its own part of the environment) becomes one that
-    says where to look; its traceback goes to the log.
-    """
-    # Masked from the first line on, even if parsing stops half-way.
-    register_secrets(*(environ.get(name, "").strip() for name in CREDENTIAL_VARIABLES))
-    if IGNORED_POWERTOOLS_VARIABLES:
-        logger.warning(
-            "unreadable powertools variables ignored",
-            extra={"variables": list(IGNORED_POWERTOOLS_VARIABLES)},
-        )
-    try:
-        settings = Settings.from_environ(environ)
-        if apply_log_level:  # the CLI keeps its own (silent unless -v)
-            logger.setLevel(settings.log_level)
-        service = build_service(settings, metrics, pool_size=settings.poll_concurrency)
-        return FunctionApp(
-            service, tick_runner_factory=partial(build_tick_runner, settings, service, metrics)
-        )
-    except ConfigurationError as error:
-        logger.error("configuration error", extra={"detail": error.detail})
-        return FunctionApp(None, configuration_error=error)
-    except Exception as error:  # noqa: BLE001 - the init must not crash, whatever happened
-        logger.exception("start-up failed", extra={"error": type(error).__name__})
-        return FunctionApp(
-            None,
-            configuration_error=ConfigurationError(
-                f"dlf-status could not start ({type(error).__name__}); the cause is in the logs"
-            ),
-        )
+    if service is None:
+        service = build_status_service(settings, metrics=metrics)
+    return QueueWorker(service)
+
+
+def build_job_discovery(
+    settings: Settings,
+    *,
+    client: JobPageClient | None = None,
+    validator: ResponseValidator | None = None,
+    redactor: Redactor = REDACTOR,
+) -> JobDiscovery:
+    """The real-time jobs a discovery spec selects, from the upstream's job list
+    (discovery.py), each page checked against the ListJobs operation."""
+    from dlf_status.discovery import JobDiscovery
+    from dlf_status.domain.contract import LIST_JOBS
+
+    if client is None:
+        client = build_upstream_client(settings, pool_size=1, redactor=redactor)
+    return JobDiscovery(
+        client,
+        build_validator(LIST_JOBS) if validator is None else validator,
+        mode=settings.validation_mode,
+        redactor=redactor,
+    )
+
+
+def build_store_reader(
+    settings: Settings, *, store: ObjectStore | None = None, clock: Clock | None = None
+) -> StoreReader:
+    """The fleet, a job's history and its transitions, read from the store (readers.py)."""
+    from dlf_status.readers import READ_WORKERS, StoreReader
+
+    return StoreReader(
+        build_store(settings, READ_WORKERS) if store is None else store,
+        SystemClock() if clock is None else clock,
+    )

@@ -587,28 +587,32 @@ class S3Location(NamedTuple):
     key: str  # a prefix (snapshots) or an object key (job lists); no leading or final '/'
 
 
-# S3's rules for new buckets (OBS, MinIO and SeaweedFS share them): 3-63 lower-case
-# letters, digits, '.' and '-', starting and ending with a letter or digit.
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_IPV4_LIKE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
+# Every bucket name S3 has ever accepted: 3-255 letters, digits, '.', '-' and '_'.
+# S3's rules for new buckets (3-63 lower-case, DNS-safe; OBS, MinIO and SeaweedFS
+# share them) are narrower, but us-east-1 still holds buckets made before 2018 under
+# the legacy rules (capitals, underscores, up to 255) and S3-compatible stores vary
+# (rclone takes them). Refusing more would lock out a bucket that exists; a name the
+# store refuses fails at the first request. Such names are not DNS labels, so
+# S3_ADDRESSING_STYLE=auto addresses them path-style (adapters/store_s3.py).
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
 
 
 def split_s3_uri(uri: str, *, key_required: bool) -> S3Location:
     """`s3://bucket/some/key` -> S3Location; ValueError says what is wrong.
 
-    Bucket names S3 refuses, '.'/'..' or empty segments (some S3-compatible stores
-    resolve them as paths) and keys longer than S3 takes are refused here, not
-    at the first request.
+    Bucket names S3 never accepted, '.'/'..' or empty key segments (some
+    S3-compatible stores resolve them as paths) and keys longer than S3 takes are
+    refused here, not at the first request.
     """
     if not uri.startswith("s3://"):
         raise ValueError("is not an s3://bucket/key URI")
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not bucket:
         raise ValueError("names no bucket")
-    if not _BUCKET.fullmatch(bucket) or ".." in bucket or _IPV4_LIKE.fullmatch(bucket):
+    if not _BUCKET.fullmatch(bucket):
         raise ValueError(
-            f"names bucket {shown(bucket)}: S3 bucket names are 3 to 63 lower-case letters, "
-            "digits, '.' and '-', starting and ending with a letter or digit"
+            f"names bucket {shown(bucket)}: S3 bucket names are 3 to 255 letters, digits, "
+            "'.', '-' and '_'"
         )
     key = key.removesuffix("/") if not key_required else key
     if key_required and (not key or key.endswith("/")):

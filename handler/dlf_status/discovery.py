@@ -27,7 +27,7 @@ from dlf_status.domain.listing import (
     select_jobs,
 )
 from dlf_status.domain.model import JobRef, ValidationMode
-from dlf_status.domain.ports import Clock, JobPageClient
+from dlf_status.domain.ports import JobPageClient
 from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import InvalidInput, UpstreamError
 from dlf_status.observability import REDACTOR, logger
@@ -77,7 +77,6 @@ class JobDiscovery:
         self,
         client: JobPageClient,
         validator: ResponseValidator,
-        clock: Clock,
         *,
         mode: ValidationMode = ValidationMode.LENIENT,
         limit: int = PAGE_LIMIT,
@@ -86,7 +85,7 @@ class JobDiscovery:
         max_walks: int = MAX_WALKS,
         redactor: Redactor = REDACTOR,
     ) -> None:
-        self._client, self._validator, self._clock, self._mode = client, validator, clock, mode
+        self._client, self._validator, self._mode = client, validator, mode
         self._redactor = redactor  # the credentials, masked in what the upstream sends
         self._limit, self._max_jobs = limit, max_jobs
         self._max_requests, self._max_walks = max_requests, max_walks
@@ -144,7 +143,6 @@ class JobDiscovery:
                 call.response,
                 validator=self._validator,
                 mode=self._mode,
-                now=self._clock.now(),
                 redactor=self._redactor,
             )
 

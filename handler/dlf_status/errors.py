@@ -4,6 +4,13 @@ Every failure a caller can meet is one of these classes. They carry data, not
 only a message, so the entry points can map them to an HTTP status, an RFC 9457
 problem document or a CLI exit code in one place (`entrypoints/problems.py`)
 without reading message text.
+
+Each class also carries its retry policy, `retryable`: whether the same work, tried
+again later unchanged, may succeed (the cause is passing, or lies outside the request:
+an outage, throttling, a deployment being fixed). It is read from the exception
+object where the failure is caught (`is_retryable`), before anything is flattened
+to text, and a subclass inherits its parent's. A retry is opt-in: the base class
+says no, because retrying blindly can do harm (five failed signatures lock an AK).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ def one_line(text: str, limit: int = 300) -> str:
 
 class DlfStatusError(Exception):
     """Base class: something dlf-status could not do, said in one line."""
+
+    retryable: bool = False
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -45,7 +54,12 @@ class MethodNotAllowed(InvalidInput):
 
 
 class ConfigurationError(DlfStatusError):
-    """The deployment is misconfigured (an environment variable, a secret)."""
+    """The deployment is misconfigured (an environment variable, a secret).
+
+    Retryable: a redeploy fixes it, so a queued job waits for it (and reaches the
+    dead-letter queue, which raises an alarm) rather than being dropped."""
+
+    retryable = True
 
 
 class UpstreamErrorInfo(NamedTuple):
@@ -55,11 +69,13 @@ class UpstreamErrorInfo(NamedTuple):
     error_code: str | None = None
     error_msg: str | None = None
     request_id: str | None = None
-    retry_after_seconds: float | None = None
 
 
 class UpstreamError(DlfStatusError):
-    """The DataArts Studio endpoint did not give a usable status."""
+    """The DataArts Studio endpoint did not give a usable status. Retryable unless a
+    subclass says otherwise: most upstream failures pass."""
+
+    retryable = True
 
     def __init__(self, detail: str, info: UpstreamErrorInfo | None = None) -> None:
         super().__init__(detail)
@@ -69,12 +85,16 @@ class UpstreamError(DlfStatusError):
 class JobNotFound(UpstreamError):
     """The upstream says the job does not exist (DLF.0100)."""
 
+    retryable = False
+
 
 class UpstreamAuthRejected(UpstreamError):
     """The upstream rejected our credentials or signature (401/403).
 
     Never retried: five failed signatures lock an AK for five minutes.
     """
+
+    retryable = False
 
 
 class UpstreamTimeout(UpstreamError):
@@ -92,18 +112,26 @@ class UpstreamUnavailable(UpstreamError):
 class UpstreamRejected(UpstreamError):
     """The upstream refused the request for another reason (a 4xx)."""
 
+    retryable = False
+
 
 class UpstreamBadResponse(UpstreamError):
-    """The answer is unusable: not JSON, truncated, oversized or of the wrong shape."""
+    """The answer is unusable: not JSON, truncated, oversized or of the wrong shape.
+    Retryable: a body cut short or a gateway's error page is usually passing."""
 
 
 class IncompleteJobList(UpstreamError):
     """The job list could not be read whole: more jobs or requests than its bounds,
-    or a service that does not page. A partial list is never taken for the whole."""
+    or a service that does not page. A partial list is never taken for the whole.
+    Not retryable: the same list passes the same bounds again."""
+
+    retryable = False
 
 
 class ContractViolation(UpstreamError):
     """Strict mode: the answer breaks `openapi.yaml`."""
+
+    retryable = False
 
     def __init__(self, detail: str, violations: tuple[tuple[str, str], ...]) -> None:
         super().__init__(detail)
@@ -112,6 +140,8 @@ class ContractViolation(UpstreamError):
 
 class StoreError(DlfStatusError):
     """The snapshot store failed (unreachable, denied, throttled)."""
+
+    retryable = True
 
 
 class StoreConflict(StoreError):
@@ -125,12 +155,14 @@ class ClockAhead(StoreError):
 
 class ConditionalWritesIgnored(StoreError):
     """The store accepts conditional writes but does not honour them (or refuses them):
-    with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it."""
+    with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it. Retryable, as a
+    configuration error is: the deployment (or the store) may be fixed meanwhile."""
 
 
 class ReadLimitExceeded(DlfStatusError):
     """A read of the store would pass one of the bounds a request may use (keys listed,
-    date partitions of one day): narrow the query. `limit` is the bound passed."""
+    date partitions of one day): narrow the query. `limit` is the bound passed.
+    Not retryable: the same query passes the same bound again."""
 
     def __init__(self, detail: str, *, limit: int) -> None:
         super().__init__(detail)
@@ -138,11 +170,44 @@ class ReadLimitExceeded(DlfStatusError):
 
 
 class EventPublishError(DlfStatusError):
-    """A transition event was not accepted by the event bus. `retryable`: the same
-    event may be published again later (throttling, an outage), not when the bus
-    refused it for good (access denied, malformed, too large)."""
+    """A transition event was not accepted by the event bus. `retryable`, decided per
+    error by the publisher: the same event may be published again later (throttling,
+    an outage), not when the bus refused it for good (access denied, malformed, too
+    large)."""
 
     def __init__(self, detail: str, *, retryable: bool, error_code: str | None = None) -> None:
         super().__init__(detail)
         self.retryable = retryable
         self.error_code = error_code
+
+
+class QueueError(DlfStatusError):
+    """The fan-out queue refused a batch (unreachable, denied, throttled). Not a store
+    failure: a tick reports the jobs it could not hand over as failed."""
+
+    retryable = True
+
+
+class TickFailed(DlfStatusError):
+    """A scheduled tick could not run at all (no job list, an unreadable one, the
+    configuration): the invocation fails, so that Lambda retries it and then sends it
+    to the on-failure destination."""
+
+    retryable = True
+
+
+class RetryLater(DlfStatusError):
+    """A queued job failed in a way a later try may mend: the queue entry point raises
+    it so that SQS delivers the message again (and, after the last receipt, to the
+    dead-letter queue)."""
+
+    retryable = True
+
+
+def is_retryable(error: BaseException) -> bool:
+    """The retry policy of `error`, read from the object. An error that is not ours (a
+    bug) is retried: a queued job then ends in the dead-letter queue, kept for a look,
+    rather than dropped."""
+    if isinstance(error, DlfStatusError):
+        return error.retryable
+    return True

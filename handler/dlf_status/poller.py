@@ -8,43 +8,57 @@ reached are reported, not dropped.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from datetime import datetime
+from typing import Any, Final
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.ports import Metrics
+from dlf_status.domain.ports import JobQueue, Metrics
+from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.domain.ticks import (
     InvalidJobEntry,
     JobOutcome,
+    JobResult,
     Tick,
     TickReport,
     job_entries,
+    tick_slot,
 )
-from dlf_status.domain.timestamps import format_utc, to_rfc3339
-from dlf_status.errors import ConfigurationError, DlfStatusError, InvalidInput, StoreError
+from dlf_status.domain.timestamps import format_utc
+from dlf_status.errors import (
+    ConfigurationError,
+    DlfStatusError,
+    InvalidInput,
+    StoreError,
+    is_retryable,
+)
 from dlf_status.observability import logger
-from dlf_status.service import SnapshotOutcome, StatusService, TickFreshness
+from dlf_status.service import StatusService, TickFreshness
 
 # SQS takes at most ten messages per SendMessageBatch call.
 QUEUE_BATCH: Final = 10
 
 
-def _invalid(entry: InvalidJobEntry) -> JobOutcome:
+def _refused(detail: str) -> JobOutcome:
+    """A job list entry or a queued message that names no job: failed, for good."""
     return JobOutcome(
         None,
         None,
         None,
-        "failed",
-        error="InvalidInput",
-        detail=f"entry {entry.index}: {entry.reason}",
+        JobResult.FAILED,
+        error=InvalidInput.__name__,
+        detail=detail,
+        retryable=InvalidInput.retryable,
     )
+
+
+def _invalid(entry: InvalidJobEntry) -> JobOutcome:
+    return _refused(f"entry {entry.position}: {entry.reason}")
 
 
 def _not_reached(job: JobRef) -> JobOutcome:
@@ -52,7 +66,7 @@ def _not_reached(job: JobRef) -> JobOutcome:
         job.project_id,
         job.job_name,
         job.workspace,
-        "not-reached",
+        JobResult.NOT_REACHED,
         detail="the tick ran out of time before this job",
     )
 
@@ -63,30 +77,36 @@ def poll_job(
     """Observe one job for a tick; every failure becomes an outcome, none escapes."""
     started = time.monotonic()
 
-    def outcome(result: str, **details: Any) -> JobOutcome:
+    def outcome(result: JobResult, **details: Any) -> JobOutcome:
         elapsed = round((time.monotonic() - started) * 1000, 1)
         return JobOutcome(
             job.project_id, job.job_name, job.workspace, result, elapsed_ms=elapsed, **details
         )
 
+    def failed(error: BaseException, detail: str, **details: Any) -> JobOutcome:
+        # The policy is decided here, from the exception object; only then is it text.
+        return outcome(
+            JobResult.FAILED,
+            error=type(error).__name__,
+            detail=detail,
+            retryable=is_retryable(error),
+            **details,
+        )
+
     try:
         observation = service.observe(job, slot=slot, serve_stale=False, tick=tick)
     except DlfStatusError as error:
-        return outcome("failed", error=type(error).__name__, detail=error.detail)
+        return failed(error, error.detail)
     except Exception as error:  # noqa: BLE001 - one job's bug must not stop the tick
         logger.exception("unexpected error polling a job", extra={"job_name": job.job_name})
-        return outcome("failed", error=type(error).__name__, detail="unexpected error; see logs")
+        return failed(error, "unexpected error; see logs")
     status = observation.document["job"]["status"]
     if observation.snapshot is SnapshotOutcome.FAILED:
         store_error = observation.store_error or StoreError("snapshot not written")
-        return outcome(
-            "failed",
-            status=status,
-            snapshot="failed",
-            error=type(store_error).__name__,
-            detail=store_error.detail,
+        return failed(
+            store_error, store_error.detail, status=status, snapshot=SnapshotOutcome.FAILED
         )
-    return outcome("ok", status=status, snapshot=str(observation.snapshot))
+    return outcome(JobResult.OK, status=status, snapshot=observation.snapshot)
 
 
 @dataclass
@@ -113,7 +133,7 @@ class Poller:
         def record(index: int, outcome: JobOutcome) -> None:
             outcomes[index] = outcome
             entry = tick.entries[index]
-            if outcome.snapshot == SnapshotOutcome.CONFIRMED and isinstance(entry, JobRef):
+            if outcome.snapshot is SnapshotOutcome.CONFIRMED and isinstance(entry, JobRef):
                 held.append((index, entry))
             elif on_outcome is not None:
                 on_outcome(outcome)
@@ -126,12 +146,12 @@ class Poller:
                 assert outcome is not None
                 error = failed.get((job.project_id, job.workspace, job.job_name))
                 if error is not None:
-                    outcome = dataclasses.replace(
-                        outcome,
-                        result="failed",
-                        snapshot="failed",
+                    outcome = outcome._replace(
+                        result=JobResult.FAILED,
+                        snapshot=SnapshotOutcome.FAILED,
                         error=type(error).__name__,
                         detail=error.detail,
+                        retryable=is_retryable(error),
                     )
                     outcomes[index] = outcome
                 if on_outcome is not None:
@@ -204,17 +224,9 @@ class Poller:
         self.metrics.add("NotReached", summary["not_reached"])
         self.metrics.add("TickDuration", elapsed * 1000, "Milliseconds")
         for outcome in report.outcomes:
-            if outcome.result != "ok":
+            if outcome.result is not JobResult.OK:
                 logger.warning("job not polled", extra=outcome.as_json())
         logger.info("tick finished", extra={**summary, "elapsed_ms": round(elapsed * 1000, 1)})
-
-
-class JobQueue(Protocol):
-    """Where a fanned-out tick's jobs go (SQS in production)."""
-
-    def send(self, messages: list[dict[str, Any]]) -> list[int]:
-        """Send up to ten messages; return the indices that could not be sent."""
-        ...
 
 
 @dataclass
@@ -234,24 +246,31 @@ class Dispatcher:
         )
         for batch in _batches(jobs, QUEUE_BATCH):
             messages = [job_message(job, tick) for job in batch]
+            error: DlfStatusError | None = None
             try:
                 failed = set(self.queue.send(messages))
                 detail = "the queue refused the message"
-            except DlfStatusError as error:
-                failed, detail = set(range(len(batch))), error.detail
+            except DlfStatusError as refused:
+                failed, detail, error = set(range(len(batch))), refused.detail, refused
             for index, job in enumerate(batch):
-                result = "failed" if index in failed else "enqueued"
+                if index not in failed:
+                    report.outcomes.append(
+                        JobOutcome(job.project_id, job.job_name, job.workspace, JobResult.ENQUEUED)
+                    )
+                    continue
                 report.outcomes.append(
                     JobOutcome(
                         job.project_id,
                         job.job_name,
                         job.workspace,
-                        result,
-                        detail=detail if index in failed else None,
+                        JobResult.FAILED,
+                        error=None if error is None else type(error).__name__,
+                        detail=detail,
+                        retryable=None if error is None else error.retryable,
                     )
                 )
-        self.metrics.add("Enqueued", report.count("enqueued"))
-        self.metrics.add("EnqueueFailures", report.count("failed"))
+        self.metrics.add("Enqueued", report.count(JobResult.ENQUEUED))
+        self.metrics.add("EnqueueFailures", report.count(JobResult.FAILED))
         logger.info("tick fanned out", extra=report.summary())
         return report
 
@@ -271,20 +290,6 @@ def _batches(items: list[JobRef], size: int) -> Iterable[list[JobRef]]:
         yield items[start : start + size]
 
 
-class RetryLater(Exception):
-    """A queued job failed in a way a later try may fix; SQS redelivers it."""
-
-
-# Failures a retry cannot mend: retrying an auth failure could even lock the AK.
-_PERMANENT: Final = (
-    "InvalidInput",
-    "JobNotFound",
-    "UpstreamAuthRejected",
-    "UpstreamRejected",
-    "ContractViolation",
-)
-
-
 @dataclass
 class TickRunner:
     """Builds a tick from its event and runs it in place or fans it out."""
@@ -302,21 +307,15 @@ class TickRunner:
         self, tick_id: str | None, scheduled_time: str | None, jobs: Any | None, now: datetime
     ) -> Tick:
         """An id that a redelivery repeats (else a fresh one), the slot, the jobs."""
-        source = "event"
         if jobs is None:
             if self.jobs_uri is None:
                 raise ConfigurationError(
                     "the scheduled event carries no jobs and JOBS_URI is not set"
                 )
-            jobs, source = self.read_job_list(self.jobs_uri), self.jobs_uri
+            jobs = self.read_job_list(self.jobs_uri)
         entries, duplicates = job_entries(jobs)
-        slot = now
-        if scheduled_time is not None:
-            parsed, why = to_rfc3339(scheduled_time)
-            if parsed is None:
-                raise InvalidInput(f"scheduled_time {scheduled_time!r:.40} is not a time: {why}")
-            slot = datetime.fromisoformat(parsed)
-        return Tick(tick_id or uuid.uuid4().hex, slot, entries, duplicates, source)
+        slot = tick_slot(scheduled_time, now)
+        return Tick(tick_id or uuid.uuid4().hex, slot, entries, duplicates)
 
     def run(
         self,
@@ -336,33 +335,34 @@ class TickRunner:
         )
         return poller.run(tick, on_outcome)
 
+
+@dataclass
+class QueueWorker:
+    """One fanned-out job per queue message, polled as its tick would have polled it
+    (same slot, so a redelivered message writes no second history object)."""
+
+    service: StatusService
+
     def poll_message(self, body: str) -> JobOutcome:
-        """One queued job (a worker's record); RetryLater when SQS should redeliver it."""
+        """The job's outcome; a failure says whether a later try may mend it
+        (`retryable`), and the queue's entry point has SQS deliver it again if so."""
         try:
-            message = jsoncodec.loads(body.encode("utf-8"))
+            message = jsoncodec.loads(body.encode("utf-8", "surrogatepass"))
             if not isinstance(message, dict):
                 raise InvalidInput("a queued job must be a JSON object")
-            tick = self.build_tick(
-                message.get("tick_id") if isinstance(message.get("tick_id"), str) else None,
-                message.get("scheduled_time")
-                if isinstance(message.get("scheduled_time"), str)
-                else None,
-                [message],
-                datetime.now(UTC),
+            scheduled_time = message.get("scheduled_time")
+            slot = tick_slot(
+                scheduled_time if isinstance(scheduled_time, str) else None,
+                self.service.clock.now(),
             )
-        except (jsoncodec.JsonDecodeError, DlfStatusError) as error:
+            [entry], _ = job_entries([message])
+        except (jsoncodec.JsonDecodeError, InvalidInput) as error:
             logger.warning("queued job refused", extra={"detail": str(error)[:200]})
-            return JobOutcome(
-                None, None, None, "failed", error="InvalidInput", detail=str(error)[:200]
-            )
-        [entry] = tick.entries or (None,)
-        if not isinstance(entry, JobRef):
-            detail = entry.reason if isinstance(entry, InvalidJobEntry) else "no job"
-            logger.warning("queued job refused", extra={"detail": detail})
-            return JobOutcome(None, None, None, "failed", error="InvalidInput", detail=detail)
-        outcome = poll_job(self.service, entry, tick.scheduled_time)
-        if outcome.result == "failed" and outcome.error not in _PERMANENT:
-            raise RetryLater(f"{outcome.error}: {outcome.detail}")
-        if outcome.result == "failed":
+            return _refused(str(error)[:200])
+        if isinstance(entry, InvalidJobEntry):
+            logger.warning("queued job refused", extra={"detail": entry.reason})
+            return _refused(entry.reason)
+        outcome = poll_job(self.service, entry, slot)
+        if outcome.failed and not outcome.retryable:
             logger.warning("queued job failed for good", extra=outcome.as_json())
         return outcome

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, cast
 
 from dlf_status.domain.model import JobRef, validate_project_id, validate_workspace
 from dlf_status.domain.ports import MAX_LIST_PAGE, Clock, ListedObject, ObjectStore
@@ -74,6 +74,9 @@ from dlf_status.domain.timestamps import format_utc
 from dlf_status.domain.transitions import TRANSITION_KIND
 from dlf_status.errors import InvalidInput, ReadLimitExceeded, StoreError
 from dlf_status.observability import logger
+
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import StatusDocument, TransitionRecord
 
 # latest.json GETs in one fleet request; the cache makes the next request read on.
 MAX_FLEET_READS: Final = 2000
@@ -320,7 +323,7 @@ class StoreReader:
         else:
             if day >= floor_day:
                 next_position = f"date={day.isoformat()}/{_WHOLE_DAY}"
-        documents: list[dict[str, Any]] = []
+        documents: list[StatusDocument] = []
         unreadable: list[Unreadable] = []
         for relative, found in zip(chosen, self._read_all(prefix, chosen, cost), strict=True):
             document, error = found
@@ -333,7 +336,8 @@ class StoreReader:
                     )
                 )
             else:
-                documents.append(document)
+                # What the writer stored (schema 1.0 or 1.1), served as it was stored.
+                documents.append(cast("StatusDocument", document))
         self._done(cost, "history read", job_name=job.job_name)
         return HistoryDocument(
             {
@@ -446,7 +450,7 @@ class StoreReader:
             start_after = listing.resume_after
         has_more = len(keys) > limit
         keys = keys[:limit]
-        records: list[dict[str, Any]] = []
+        records: list[TransitionRecord] = []
         unreadable: list[Unreadable] = []
         for relative, found in zip(keys, self._read_all(prefix, keys, cost), strict=True):
             record, error = found
@@ -456,7 +460,7 @@ class StoreReader:
                     Unreadable(time=format_utc(time) if time else "", error=error or "gone")
                 )
             else:
-                records.append(record)
+                records.append(cast("TransitionRecord", record))
         self._done(cost, "transitions read", job_name=job.job_name)
         return TransitionsDocument(
             kind=TRANSITIONS_KIND,

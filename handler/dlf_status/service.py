@@ -6,7 +6,6 @@ detail. Entry points call `StatusService.observe` and map its errors.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import random
 import re
@@ -17,19 +16,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.freshness import LATEST_REFRESH_SECONDS, Confirmation, freshness_record
 from dlf_status.domain.interpret import clean_text, interpret_response
 from dlf_status.domain.model import JobRef, ValidationMode
-from dlf_status.domain.normalize import SCHEMA_VERSION, Source, content_hash
+from dlf_status.domain.normalize import (
+    SCHEMA_VERSION,
+    EncodedDocument,
+    Source,
+    content_hash,
+    encode_document,
+)
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
 from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
     LATEST_ROOT,
     SnapshotMetadata,
+    SnapshotOutcome,
     freshness_key,
     history_key,
     latest_key,
@@ -46,6 +52,9 @@ from dlf_status.domain.transitions import (
 )
 from dlf_status.errors import ClockAhead, JobNotFound, StoreConflict, StoreError, UpstreamError
 from dlf_status.observability import REDACTOR, logger
+
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import StatusDocument, StatusView
 
 # Attempts at replacing latest.json when concurrent writers keep winning.
 MAX_LATEST_ATTEMPTS: Final = 8
@@ -65,21 +74,9 @@ CLOCK_TOLERANCE: Final = timedelta(minutes=2)
 JOBS_PER_LISTING_PAGE: Final = 250
 
 
-class SnapshotOutcome(enum.StrEnum):
-    """What happened in the store; sent to HTTP callers as X-Dlf-Snapshot."""
-
-    CHANGED = "changed"  # new content: a history object and latest.json written
-    UNCHANGED = "unchanged"  # same content: latest.json refreshed only
-    # Same content, and the latest.json this process wrote still in place: no store
-    # call, the tick's freshness record says it was seen (ticks only, never on HTTP).
-    CONFIRMED = "confirmed"
-    SUPERSEDED = "superseded"  # a newer observation is already latest; history kept
-    FAILED = "failed"  # the store failed; the answer is still served
-    NOT_WRITTEN = "not-written"  # a stale answer: nothing new to store
-
-
 class Observation(NamedTuple):
-    document: dict[str, Any]
+    document: StatusDocument
+    body: bytes  # the document's canonical bytes, serialised once: stored and served
     snapshot: SnapshotOutcome
     stale: bool = False
     upstream_error: UpstreamError | None = None
@@ -108,7 +105,7 @@ class _Latest(NamedTuple):
     version: str
     observed_at: str
     content_hash: str
-    statuses: dict[str, Any] | None
+    statuses: StatusView | None
     due: _DueRecord | None = None
 
 
@@ -125,7 +122,7 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
             stored.version,
             observed_at,
             content_hash(document),
-            status_view(document),
+            status_view(cast("StatusDocument", document)),
             _DueRecord(record_hash) if _SHA256.fullmatch(record_hash) else None,
         )
     except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError, ValueError):
@@ -318,15 +315,18 @@ class SnapshotWriter:
     def write(
         self,
         job: JobRef,
-        document: dict[str, Any],
+        document: StatusDocument,
         slot: datetime,
+        encoded: EncodedDocument | None = None,
         tick: TickFreshness | None = None,
     ) -> SnapshotWrite:
         """History first, then latest.json, then the transition it implies: whatever
         fails later, what was observed is already kept, and no record is published
-        for a replacement that did not happen. Within a tick (`tick`), an unchanged
-        job whose latest.json is still the one this process wrote is only confirmed."""
-        digest = content_hash(document)
+        for a replacement that did not happen. `encoded` is the document serialised
+        (`encode_document`) when the caller has it already. Within a tick (`tick`), an
+        unchanged job whose latest.json is still the one this process wrote is only
+        confirmed: no store call."""
+        body, digest = encoded or encode_document(document)
         observed_at = document["observed_at"]
         key = latest_key(job)
         remembered = self._recall(key)
@@ -353,20 +353,8 @@ class SnapshotWriter:
             latest = remembered or (None if listed is None else _read_latest(self.store.get(key)))
         else:
             latest = remembered or _read_latest(self.store.get(key))
-        return self._write(job, document, slot, key, digest, latest)
-
-    def _write(
-        self,
-        job: JobRef,
-        document: dict[str, Any],
-        slot: datetime,
-        key: str,
-        digest: str,
-        latest: _Latest | None,
-    ) -> SnapshotWrite:
-        body = jsoncodec.canonical_bytes(document)
-        observed_at = document["observed_at"]
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
+        view = status_view(document)
         history_written = False
         repaired = 0
         for attempt in range(1, self.max_attempts + 1):
@@ -382,7 +370,7 @@ class SnapshotWriter:
             ):
                 self._check_future(job, latest, observed_at)
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
-            due = self._stage_transition(job, latest, document, digest)
+            due = self._stage_transition(job, latest, document, view, digest)
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
             version = self.store.replace(key, body, headers, expected)
@@ -397,7 +385,7 @@ class SnapshotWriter:
                     self.sleep(self.jitter() * 0.02 * attempt)
                     continue
                 version = latest.version
-            mine = _Latest(version, observed_at, digest, status_view(document), due)
+            mine = _Latest(version, observed_at, digest, view, due)
             self._remember(key, mine)
             published = 0 if due is None else self._publish_owed(job, key, mine, due)
             outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
@@ -424,13 +412,18 @@ class SnapshotWriter:
             )
 
     def _stage_transition(
-        self, job: JobRef, latest: _Latest | None, document: dict[str, Any], digest: str
+        self,
+        job: JobRef,
+        latest: _Latest | None,
+        document: StatusDocument,
+        view: StatusView,
+        digest: str,
     ) -> _DueRecord | None:
         """The record that replacing `latest` with `document` implies, staged where
         consumers do not look; None when no status changes (or nothing to compare)."""
         if latest is None or latest.statuses is None or latest.content_hash == digest:
             return None
-        changes = status_changes(latest.statuses, document)
+        changes = status_changes(latest.statuses, view)
         if not changes:
             return None
         record = transition_record(
@@ -575,13 +568,13 @@ class StatusService:
             if stale is None:
                 raise
             return stale
-        self._report_validation(document)
+        self._report_validation(job, document)
         if ahead is not None:
             return self._refuse_clock(document, context, ahead)
         return self._store(job, document, slot or observed_at, context, tick)
 
     def _refuse_clock(
-        self, document: dict[str, Any], context: dict[str, Any], ahead: timedelta
+        self, document: StatusDocument, context: dict[str, Any], ahead: timedelta
     ) -> Observation:
         """An observation timed by a clock ahead of the upstream's is not stored: it
         would hold latest.json against every correct writer until real time caught up."""
@@ -595,12 +588,16 @@ class StatusService:
             extra={**context, "error": "ClockAhead", "detail": error.detail},
         )
         return Observation(
-            document, SnapshotOutcome.FAILED, store_error=error, attempts=int(context["attempts"])
+            document,
+            encode_document(document).body,
+            SnapshotOutcome.FAILED,
+            store_error=error,
+            attempts=int(context["attempts"]),
         )
 
-    def _report_validation(self, document: dict[str, Any]) -> None:
+    def _report_validation(self, job: JobRef, document: StatusDocument) -> None:
         validation = document["validation"]
-        context = {"job_name": document["source"]["job_name"]}
+        context = {"job_name": job.job_name}
         if validation["violations"]:
             self.metrics.add("ContractViolations", len(validation["violations"]))
             logger.warning(
@@ -624,15 +621,17 @@ class StatusService:
     def _store(
         self,
         job: JobRef,
-        document: dict[str, Any],
+        document: StatusDocument,
         slot: datetime,
         context: dict[str, Any],
         tick: TickFreshness | None = None,
     ) -> Observation:
         """Write the snapshot; one log line says how the whole observation went."""
         attempts = int(context["attempts"])
+        # Serialised once: the same bytes are stored, hashed and served.
+        encoded = encode_document(document)
         try:
-            written = self.writer.write(job, document, slot, tick)
+            written = self.writer.write(job, document, slot, encoded, tick)
         except StoreError as error:
             self.metrics.add("SnapshotWriteFailures", 1)
             logger.error(
@@ -640,7 +639,11 @@ class StatusService:
                 extra={**context, "error": type(error).__name__, "detail": error.detail},
             )
             return Observation(
-                document, SnapshotOutcome.FAILED, store_error=error, attempts=attempts
+                document,
+                encoded.body,
+                SnapshotOutcome.FAILED,
+                store_error=error,
+                attempts=attempts,
             )
         if written.transitions or written.repaired:
             self.metrics.add("Transitions", written.transitions + written.repaired)
@@ -657,7 +660,7 @@ class StatusService:
                 "transitions_repaired": written.repaired,
             },
         )
-        return Observation(document, written.outcome, attempts=attempts)
+        return Observation(document, encoded.body, written.outcome, attempts=attempts)
 
     def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
         """The latest snapshot, marked stale, or None when there is none to serve."""
@@ -669,14 +672,16 @@ class StatusService:
         if stored is None:
             return None
         try:
-            document = jsoncodec.loads(stored.body, jsoncodec.STORED)
+            parsed = jsoncodec.loads(stored.body, jsoncodec.STORED)
         except jsoncodec.JsonDecodeError:
             return None
-        if not isinstance(document, dict) or "observed_at" not in document:
+        if not isinstance(parsed, dict) or "observed_at" not in parsed:
             return None
-        observed, _ = to_rfc3339(document["observed_at"])
+        observed, _ = to_rfc3339(parsed["observed_at"])
         if observed is None:
             return None
+        # What this service wrote (a 1.0 or 1.1 document): served as it was stored.
+        document = cast("StatusDocument", parsed)
         age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
         document["stale"] = True
         document["stale_age_seconds"] = round(max(age, 0.0), 3)
@@ -685,4 +690,10 @@ class StatusService:
             "serving stale snapshot",
             extra={"age_seconds": document["stale_age_seconds"], "error": type(error).__name__},
         )
-        return Observation(document, SnapshotOutcome.NOT_WRITTEN, stale=True, upstream_error=error)
+        return Observation(
+            document,
+            jsoncodec.canonical_bytes(document),
+            SnapshotOutcome.NOT_WRITTEN,
+            stale=True,
+            upstream_error=error,
+        )

@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from dlf_status.bootstrap import build_function_app
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import validate_job_name
 from dlf_status.errors import InvalidInput
-from dlf_status.observability import NullMetrics
+from tests.support.root import api_from
 from tests.support.serving import serving
 
 pytestmark = pytest.mark.integration
@@ -70,7 +69,7 @@ def served(healthy_upstream: HTTPServer, tmp_path_factory: pytest.TempPathFactor
         "SNAPSHOT_URI": str(snapshots),
         "LOG_LEVEL": "ERROR",
     }
-    with serving(build_function_app(environment, NullMetrics())) as url:
+    with serving(api_from(environment)) as url:
         yield url
     outside = [
         path for path in snapshots.rglob("*") if not path.resolve().is_relative_to(snapshots)

@@ -10,10 +10,10 @@ import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from dlf_status.adapters.store_s3 import S3Store, make_s3_client
 from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
 from dlf_status.service import SnapshotWriter
@@ -23,7 +23,7 @@ T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 KILLED = 137
 
 
-def observation(status: str, minute: int) -> dict[str, Any]:
+def observation(status: str, minute: int) -> StatusDocument:
     return normalise(
         {"name": "dying", "status": status},
         source=Source(JOB.project_id, JOB.job_name),

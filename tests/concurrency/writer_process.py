@@ -17,16 +17,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dlf_status import bootstrap
 from dlf_status.adapters.store_s3 import S3Store, make_s3_client
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
 from dlf_status.domain.ports import UpstreamCall
-from dlf_status.entrypoints.app import FunctionApp
-from dlf_status.observability import NullMetrics, logger
-from dlf_status.poller import TickRunner
-from dlf_status.service import StatusService
+from dlf_status.entrypoints import schedule
+from dlf_status.entrypoints.http_api import StatusApi
+from dlf_status.observability import logger
 from tests.support.events import http_api_event
+from tests.support.root import root_settings
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 JOBS = ("shared-a", "shared-b", "shared-c")
@@ -76,17 +77,22 @@ def main(endpoint: str, bucket: str, prefix: str, writer: int, writers: int, rou
     logger.setLevel("CRITICAL")
     upstream = UniqueUpstream()
     store = S3Store(make_s3_client(endpoint, pool_size=8), bucket, prefix)
-    service = StatusService(
-        upstream, store, AcceptAll(), SequenceClock(writer, writers), NullMetrics()
+    settings = root_settings(POLL_CONCURRENCY="3")
+    service = bootstrap.build_status_service(
+        settings,
+        upstream=upstream,
+        store=store,
+        validator=AcceptAll(),
+        clock=SequenceClock(writer, writers),
     )
-    runner = TickRunner(service, NullMetrics(), read_job_list=lambda _: [], concurrency=3)
-    app = FunctionApp(service, tick_runner_factory=lambda: runner)
+    api = StatusApi(service.observe)
+    runner = bootstrap.build_tick_runner(settings, service=service, fan_out=False)
     failures: list[str] = []
     lock = threading.Lock()
 
     def gateway(thread: int) -> None:
         for round_ in range(rounds):
-            answer = app.handle(http_api_event(PROJECT, JOBS[(round_ + thread + writer) % 3]))
+            answer = api.handle(http_api_event(PROJECT, JOBS[(round_ + thread + writer) % 3]))
             if answer["statusCode"] != 200 or answer["headers"]["X-Dlf-Snapshot"] == "failed":
                 with lock:
                     failures.append(answer["body"][:200])
@@ -94,12 +100,13 @@ def main(endpoint: str, bucket: str, prefix: str, writer: int, writers: int, rou
     def ticks() -> None:
         for round_ in range(rounds):
             scheduled = BASE + timedelta(minutes=round_, seconds=writer)
-            report = app.handle(
+            report = schedule.run_tick(
+                runner,
                 {
                     "jobs": [{"project_id": PROJECT, "job_name": name} for name in JOBS],
                     "tick_id": f"w{writer}-r{round_}",
                     "scheduled_time": scheduled.isoformat(),
-                }
+                },
             )
             with lock:
                 failures.extend(json.dumps(o) for o in report["outcomes"] if o["result"] != "ok")

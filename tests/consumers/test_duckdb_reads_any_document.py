@@ -22,6 +22,7 @@ from dlf_status.adapters.compiled_validator import CompiledValidator
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import packaged_contract
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
 from dlf_status.domain.normalize import Source, content_hash, normalise
 from dlf_status.domain.snapshots import history_key
@@ -79,7 +80,7 @@ BODIES = HOSTILE_BODIES | job_bodies | json_values
 NAMES = st.sampled_from(["job", "Job", "作业" * 12, "é" * 34, "__HIVE_DEFAULT_PARTITION__", "a/b"])
 
 
-def document_of(body: Any, name: str, observed_at: datetime) -> dict[str, Any]:
+def document_of(body: Any, name: str, observed_at: datetime) -> StatusDocument:
     raw = jsoncodec.canonical_bytes(body)
     response = UpstreamResponse(200, Headers({"Content-Type": "application/json"}), raw)
     return normalise(

@@ -24,15 +24,16 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from dlf_status.adapters.clock import FixedClock, SystemClock
-from dlf_status.adapters.signing import AkSkAuthenticator, TokenAuthenticator
+from dlf_status import bootstrap
+from dlf_status.adapters.clock import FixedClock
+from dlf_status.adapters.signing import AkSkAuthenticator
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
-from dlf_status.config import Credentials, UpstreamSettings
+from dlf_status.config import Credentials, Settings
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.ports import ObjectStore
-from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.observability import NullMetrics, register_secrets
 from dlf_status.service import StatusService
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
@@ -821,22 +822,28 @@ def no_secret_escapes(
 def _service(
     setup: Setup, store: ObjectStore, validator: ResponseValidator, credentials: Credentials
 ) -> StatusService:
-    settings = UpstreamSettings(
-        endpoint=setup.endpoint,
-        connect_timeout=0.5,
-        read_timeout=0.5,
-        deadline=1.5,
-        max_attempts=3,
-        retry_after_cap=0.2,
-        max_response_bytes=20_000,
-    )
-    if credentials.ak:
-        clock = FixedClock(datetime.now(UTC) - setup.clock_skew) if setup.clock_skew else None
-        authenticator: Any = AkSkAuthenticator(credentials, clock)
-    else:
-        authenticator = TokenAuthenticator(credentials)
-    return StatusService(
-        HttpUpstreamClient(settings, authenticator), store, validator, SystemClock(), NullMetrics()
+    """The status service from the root: short timeouts and the fault's credentials;
+    a signer whose clock is off when the fault is clock skew."""
+    environment = {
+        "DLF_ENDPOINT": setup.endpoint,
+        "DLF_CONNECT_TIMEOUT": "0.5",
+        "DLF_READ_TIMEOUT": "0.5",
+        "DLF_DEADLINE": "1.5",
+        "DLF_MAX_ATTEMPTS": "3",
+        "DLF_RETRY_AFTER_CAP": "0.2",
+        "DLF_MAX_RESPONSE_BYTES": "20000",
+        "DLF_AK": credentials.ak or "",
+        "DLF_SK": credentials.sk or "",
+        "DLF_SECURITY_TOKEN": credentials.security_token or "",
+        "DLF_AUTH_TOKEN": "" if credentials.ak else credentials.auth_token or "",
+    }
+    settings = Settings.from_environ(environment)
+    upstream = None
+    if setup.clock_skew:
+        skewed = FixedClock(datetime.now(UTC) - setup.clock_skew)
+        upstream = HttpUpstreamClient(settings.upstream, AkSkAuthenticator(credentials, skewed))
+    return bootstrap.build_status_service(
+        settings, upstream=upstream, store=store, validator=validator, metrics=NullMetrics()
     )
 
 
@@ -880,7 +887,7 @@ def _run_upstream_fault(
     store = LocalDirectoryStore(tmp_path / "snapshots")
     with ExitStack() as stack:
         setup = setup_fault(upstream, stack)
-        app = FunctionApp(_service(setup, store, validator, credentials))
+        app = StatusApi(_service(setup, store, validator, credentials).observe)
 
         for _ in range(setup.calls):
             answer = app.handle(http_api_event(PROJECT, "job_sms"))
@@ -932,7 +939,7 @@ def test_store_fault(
     with ExitStack() as stack:
         setup = setup_fault(upstream, stack, seaweed, rclone_s3)
         assert setup.store is not None
-        app = FunctionApp(_service(setup, setup.store, validator, AKSK))
+        app = StatusApi(_service(setup, setup.store, validator, AKSK).observe)
 
         answer = app.handle(http_api_event(PROJECT, "job_sms"))
 
@@ -946,7 +953,7 @@ def test_a_lost_race_keeps_the_newer_observation_as_latest(
     with ExitStack() as stack:
         setup = setup_fault(upstream, stack, seaweed, rclone_s3)
         assert setup.store is not None
-        FunctionApp(_service(setup, setup.store, validator, AKSK)).handle(
+        StatusApi(_service(setup, setup.store, validator, AKSK).observe).handle(
             http_api_event(PROJECT, "job_sms")
         )
         assert setup.inspect is not None
@@ -975,13 +982,13 @@ def test_with_a_snapshot_the_caller_gets_it_stale_instead_of_an_error(
 ) -> None:
     store = LocalDirectoryStore(tmp_path / "snapshots")
     healthy = Setup(_serve(upstream, "doc-2024-success"))
-    FunctionApp(_service(healthy, store, validator, AKSK)).handle(
+    StatusApi(_service(healthy, store, validator, AKSK).observe).handle(
         http_api_event(PROJECT, "job_sms")
     )
     upstream.clear()
     with ExitStack() as stack:
         setup = UPSTREAM_FAULTS[name][1](upstream, stack)
-        answer = FunctionApp(_service(setup, store, validator, AKSK)).handle(
+        answer = StatusApi(_service(setup, store, validator, AKSK).observe).handle(
             http_api_event(PROJECT, "job_sms")
         )
 
@@ -1012,12 +1019,12 @@ def test_an_unpublished_transition_is_published_by_the_next_observation(
         setup = STORE_FAULTS[name][1](upstream, stack, seaweed, rclone_s3)
         assert setup.store is not None
         assert setup.inspect is not None
-        failed = FunctionApp(_service(setup, setup.store, validator, AKSK)).handle(
+        failed = StatusApi(_service(setup, setup.store, validator, AKSK).observe).handle(
             http_api_event(PROJECT, "job_sms")
         )
     healthy = setup.inspect
     # Another container, the store healthy again: the same answer, a new observation.
-    later = FunctionApp(_service(setup, healthy, validator, AKSK)).handle(
+    later = StatusApi(_service(setup, healthy, validator, AKSK).observe).handle(
         http_api_event(PROJECT, "job_sms")
     )
 

@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import pytest
@@ -22,17 +22,20 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from dlf_status import bootstrap
 from dlf_status.adapters.store_local import LocalDirectoryStore
-from dlf_status.bootstrap import build_function_app
+from dlf_status.config import Settings
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import history_key, is_safe_key, latest_key
-from dlf_status.entrypoints.app import FunctionApp, TickFailed
+from dlf_status.entrypoints import queue, schedule
 from dlf_status.entrypoints.cli import main
-from dlf_status.errors import InvalidInput
-from dlf_status.observability import NullMetrics
+from dlf_status.entrypoints.direct import DirectInvocation
+from dlf_status.entrypoints.http_api import StatusApi
+from dlf_status.errors import InvalidInput, TickFailed
+from dlf_status.poller import QueueWorker, TickRunner
 from tests.properties.strategies import json_values
-from tests.support.events import http_api_event, rest_api_event, scheduled_event
+from tests.support.events import http_api_event, queue_event, rest_api_event, scheduled_event
 from tests.support.serving import serving
 
 pytestmark = pytest.mark.integration
@@ -82,22 +85,38 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("hostile-snapshots")
 
 
-@pytest.fixture(scope="module")
-def app(make_httpserver: HTTPServer, recorder: Recorder, snapshots: Path) -> FunctionApp:
-    environment = {
-        "DLF_ENDPOINT": make_httpserver.url_for("").rstrip("/"),
-        "DLF_AK": "HOSTILEAK",
-        "DLF_SK": "hostile-sk-not-a-secret",
-        "DLF_MAX_ATTEMPTS": "1",
-        "SNAPSHOT_URI": str(snapshots),
-        "LOG_LEVEL": "CRITICAL",
-    }
-    return build_function_app(environment, NullMetrics())
+class Functions(NamedTuple):
+    """One deployment's service behind each trigger's handler, built by the root."""
+
+    http: StatusApi
+    direct: DirectInvocation
+    ticks: TickRunner
+    worker: QueueWorker
 
 
 @pytest.fixture(scope="module")
-def served(app: FunctionApp) -> Iterator[str]:
-    with serving(app) as url:
+def app(make_httpserver: HTTPServer, recorder: Recorder, snapshots: Path) -> Functions:
+    settings = Settings.from_environ(
+        {
+            "DLF_ENDPOINT": make_httpserver.url_for("").rstrip("/"),
+            "DLF_AK": "HOSTILEAK",
+            "DLF_SK": "hostile-sk-not-a-secret",
+            "DLF_MAX_ATTEMPTS": "1",
+            "SNAPSHOT_URI": str(snapshots),
+        }
+    )
+    service = bootstrap.build_status_service(settings)
+    return Functions(
+        StatusApi(service.observe),
+        DirectInvocation(service.observe),
+        bootstrap.build_tick_runner(settings, service=service),
+        bootstrap.build_queue_worker(settings, service=service),
+    )
+
+
+@pytest.fixture(scope="module")
+def served(app: Functions) -> Iterator[str]:
+    with serving(app.http) as url:
         yield url
 
 
@@ -170,7 +189,7 @@ def test_job_names_that_are_not_utf8_are_refused(
 
 @pytest.mark.parametrize("value", STRINGS, ids=range(len(STRINGS)))
 def test_corpus_project_ids_and_workspaces_through_gateway_events(
-    value: str, app: FunctionApp, recorder: Recorder, snapshots: Path
+    value: str, app: Functions, recorder: Recorder, snapshots: Path
 ) -> None:
     for job, event in (
         ((value, "job", None), http_api_event(value, "job")),
@@ -178,17 +197,17 @@ def test_corpus_project_ids_and_workspaces_through_gateway_events(
         ((PROJECT, value, None), rest_api_event(PROJECT, value)),
     ):
         seen = len(recorder.requests)
-        check_answer(app.handle(event), recorder, seen, job, snapshots)
+        check_answer(app.http.handle(event), recorder, seen, job, snapshots)
 
 
 @pytest.mark.parametrize("value", STRINGS, ids=range(len(STRINGS)))
 def test_corpus_values_through_direct_invocations(
-    value: str, app: FunctionApp, recorder: Recorder, snapshots: Path
+    value: str, app: Functions, recorder: Recorder, snapshots: Path
 ) -> None:
     for job in ((value, "job", None), (PROJECT, value, None), (PROJECT, "job", value)):
         seen = len(recorder.requests)
 
-        answer = app.handle({"project_id": job[0], "job_name": job[1], "workspace": job[2]})
+        answer = app.direct.handle({"project_id": job[0], "job_name": job[1], "workspace": job[2]})
 
         if accepted(*job):
             ref = JobRef.parse(*job)
@@ -212,13 +231,13 @@ def test_generated_values_are_refused_or_contained(
     project_id: str,
     job_name: str,
     workspace: str | None,
-    app: FunctionApp,
+    app: Functions,
     recorder: Recorder,
     snapshots: Path,
 ) -> None:
     seen = len(recorder.requests)
 
-    answer = app.handle(http_api_event(project_id, job_name, workspace=workspace))
+    answer = app.http.handle(http_api_event(project_id, job_name, workspace=workspace))
 
     check_answer(answer, recorder, seen, (project_id, job_name, workspace), snapshots)
 
@@ -245,6 +264,8 @@ EVENT_TEMPLATES = [
     http_api_event(PROJECT, "job"),
     rest_api_event(PROJECT, "job"),
     scheduled_event(),
+    {"project_id": PROJECT, "job_name": "job"},
+    queue_event([json.dumps({"project_id": PROJECT, "job_name": "job"})]),
 ]
 
 
@@ -254,9 +275,9 @@ def _mutated(event: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     return mutated
 
 
-def _answer_or_refusal(app: FunctionApp, event: Any) -> Any:
+def _tick_or_refusal(app: Functions, event: Any) -> Any:
     try:
-        return app.handle(event)
+        return schedule.run_tick(app.ticks, event)
     except TickFailed as refusal:  # by design: the scheduler records a failed invocation
         return refusal
 
@@ -288,17 +309,25 @@ def _answer_or_refusal(app: FunctionApp, event: Any) -> Any:
         json_values,
     )
 )
-def test_malformed_events_get_a_clear_answer_never_a_crash(event: Any, app: FunctionApp) -> None:
-    answer = _answer_or_refusal(app, event)
-    if isinstance(answer, TickFailed):  # a schedule that cannot run fails its invocation
-        assert answer.detail
-        return
-    assert isinstance(answer, dict)
-    if "statusCode" in answer:
-        assert answer["statusCode"] in (200, 400, 404, 405)
-        assert "Traceback" not in answer["body"]
-    elif "status" in answer and "type" in answer:
-        assert answer["status"] in (400, 404, 502)
+def test_malformed_events_get_a_clear_answer_never_a_crash(event: Any, app: Functions) -> None:
+    """Whatever event reaches whichever function: its own answer, never a traceback."""
+    answer = app.http.handle(event)
+    assert answer["statusCode"] in (200, 400, 404, 405)
+    assert "Traceback" not in answer["body"]
+
+    direct = app.direct.handle(event)
+    if "schema_version" not in direct:  # a document, or a problem
+        assert direct["status"] in (400, 404, 502)
+
+    tick = _tick_or_refusal(app, event)
+    if isinstance(tick, TickFailed):  # a schedule that cannot run fails its invocation
+        assert tick.detail
+    else:
+        assert len(tick["outcomes"]) == tick["jobs"]
+
+    batch = queue.handle_batch(app.worker, event)
+    if "batchItemFailures" not in batch:
+        assert (batch["status"], batch["type"]) == (400, "urn:dlf-status:problem:invalid-input")
 
 
 @pytest.mark.parametrize("value", STRINGS[:30], ids=range(30))

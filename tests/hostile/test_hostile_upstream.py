@@ -26,11 +26,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlf_status.bootstrap import build_function_app
+from dlf_status import bootstrap
+from dlf_status.config import Settings
 from dlf_status.domain.normalize import SCHEMA_VERSION
-from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints import schedule
 from dlf_status.entrypoints.cli import main
-from dlf_status.observability import NullMetrics, logger
+from dlf_status.entrypoints.direct import DirectInvocation
+from dlf_status.entrypoints.http_api import StatusApi
+from dlf_status.observability import logger
+from dlf_status.poller import TickRunner
 from tests.hostile import hostile_json
 from tests.hostile.upstream_corpus import (
     AUTH,
@@ -138,10 +142,28 @@ def environment(
     }
 
 
+class Functions(NamedTuple):
+    """One deployment's service behind each trigger's handler, built by the root."""
+
+    http: StatusApi
+    direct: DirectInvocation
+    ticks: TickRunner
+
+
+def functions(environ: dict[str, str]) -> Functions:
+    settings = Settings.from_environ(environ)
+    service = bootstrap.build_status_service(settings)
+    return Functions(
+        StatusApi(service.observe),
+        DirectInvocation(service.observe),
+        bootstrap.build_tick_runner(settings, service=service),
+    )
+
+
 class World(NamedTuple):
     upstream: ScriptedUpstream
     snapshots: Path
-    apps: dict[str, FunctionApp]
+    apps: dict[str, Functions]
     credentials: dict[str, Credentials]
 
 
@@ -149,12 +171,12 @@ class World(NamedTuple):
 def world(upstream: ScriptedUpstream, snapshots: Path) -> World:
     credentials = {"aksk": AKSK, "token": TOKEN}
     apps = {
-        kind: build_function_app(environment(upstream, snapshots, creds), NullMetrics())
+        kind: functions(environment(upstream, snapshots, creds))
         for kind, creds in credentials.items()
     }
     upstream.serve(RawAnswer(200, [JSON_TYPE], status_body()))
     for app in apps.values():  # the seeded job has a snapshot: failures are served stale
-        seeded = app.handle(http_api_event(PROJECT, SEEDED))
+        seeded = app.http.handle(http_api_event(PROJECT, SEEDED))
         assert seeded["statusCode"] == 200, seeded
     return World(upstream, snapshots, apps, credentials)
 
@@ -249,20 +271,22 @@ def through_every_entry(
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
 
-    answer = app.handle(http_api_event(PROJECT, fresh_job()), request_id="req-v2")
+    answer = app.http.handle(http_api_event(PROJECT, fresh_job()), request_id="req-v2")
     texts.append(answer["body"] + json.dumps(answer["headers"]))
     check_http(answer, expected, stale=False)
 
-    answer = app.handle(rest_api_event(PROJECT, SEEDED), request_id="req-v1")
+    answer = app.http.handle(rest_api_event(PROJECT, SEEDED), request_id="req-v1")
     texts.append(answer["body"] + json.dumps(answer["headers"]))
     check_http(answer, expected, stale=stale)
 
-    direct = app.handle({"project_id": PROJECT, "job_name": SEEDED}, request_id="req-direct")
+    direct = app.direct.handle({"project_id": PROJECT, "job_name": SEEDED}, request_id="req-direct")
     texts.append(json.dumps(direct, ensure_ascii=False))
     check_direct(direct, expected, stale=stale)
 
     jobs = [{"project_id": PROJECT, "job_name": name} for name in (fresh_job(), SEEDED)]
-    report = app.handle({"jobs": jobs, "tick_id": f"tick-{fresh_job()}"}, request_id="req-tick")
+    report = schedule.run_tick(
+        app.ticks, {"jobs": jobs, "tick_id": f"tick-{fresh_job()}"}, request_id="req-tick"
+    )
     texts.append(json.dumps(report, ensure_ascii=False))
     check_tick(report, expected)
 
@@ -450,11 +474,11 @@ def test_generated_hostile_header_values(
     app = world.apps["aksk"]
     logger.setLevel(logging.DEBUG)
     caplog.set_level(logging.DEBUG)
-    answer = app.handle(http_api_event(PROJECT, fresh_job()))
+    answer = app.http.handle(http_api_event(PROJECT, fresh_job()))
     if expected == "either":
         expected = DOCUMENT if answer["statusCode"] == 200 else FAILURE
     check_http(answer, expected, stale=False)
-    direct = app.handle({"project_id": PROJECT, "job_name": SEEDED})
+    direct = app.direct.handle({"project_id": PROJECT, "job_name": SEEDED})
     check_direct(direct, expected, stale=expected != DOCUMENT)
     env = environment(world.upstream, world.snapshots, AKSK)
     code, out, err = run_cli(fresh_job(), env, monkeypatch, capsys)

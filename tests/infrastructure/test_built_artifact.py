@@ -1,6 +1,7 @@
-"""`sam build` works here without Docker, and what it builds runs as Lambda runs it:
-the real runtime interface client (awslambdaric) against a Runtime API on loopback,
-invoked with recorded events, against pytest-httpserver and SeaweedFS.
+"""`sam build` works here without Docker, and each function it builds runs as Lambda
+runs it: the real runtime interface client (awslambdaric) against a Runtime API on
+loopback, each handler invoked with a recorded event of its own trigger, against
+pytest-httpserver and SeaweedFS.
 
 The client runs with `python -S`: only the built artifact and awslambdaric are on
 its path, so a dependency missing from the artifact fails here.
@@ -13,24 +14,35 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.infrastructure.conftest import RIC, ROOT, TEMPLATE, run_tool, tool
 from tests.integration.conftest import PROJECT, exchange_response, match_path
-from tests.support.events import http_api_event, scheduled_event
+from tests.support.events import http_api_event, queue_event, scheduled_event
 from tests.support.runtime_api import RuntimeApi
 from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
 
 pytestmark = pytest.mark.integration
 
+TIME = "2026-11-25T11:30:00Z"
+
+
+# Each function of template.yaml, its artifact directory and its handler.
+FUNCTIONS = {
+    "StatusApiFunction": "dlf_status.entrypoints.lambda_http.handler",
+    "DlfStatusFunction": "dlf_status.entrypoints.lambda_direct.handler",
+    "TickFunction": "dlf_status.entrypoints.lambda_schedule.handler",
+    "QueueFunction": "dlf_status.entrypoints.lambda_queue.handler",
+}
+
 
 @pytest.fixture(scope="session")
-def built_function(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_dir = tmp_path_factory.mktemp("sam-build")
     result = run_tool(
         tool("sam"),
@@ -45,61 +57,77 @@ def built_function(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    artifact = build_dir / "DlfStatusFunction"
-    assert (artifact / "dlf_status" / "spec" / "openapi.json").is_file()
-    return artifact
+    for function in FUNCTIONS:
+        assert (build_dir / function / "dlf_status" / "spec" / "openapi.json").is_file(), function
+    return build_dir
+
+
+class RunningFunction(NamedTuple):
+    api: RuntimeApi
+    prefix: str
 
 
 @pytest.fixture
-def lambda_runtime(
-    built_function: Path, seaweed: SeaweedServer, httpserver: HTTPServer
-) -> Iterator[tuple[RuntimeApi, str]]:
+def start_function(
+    build_dir: Path, seaweed: SeaweedServer, httpserver: HTTPServer
+) -> Iterator[Callable[[str], RunningFunction]]:
+    """Starts a built function under awslambdaric, as Lambda runs it: its own artifact,
+    its own handler, only the artifact and the client on its path."""
     if not (RIC / "awslambdaric").is_dir():
         pytest.fail(f"{RIC} is missing: `make test` installs awslambdaric there")
-    prefix = f"artifact-{uuid.uuid4().hex[:8]}"
-    api = RuntimeApi().start()
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": f"{built_function}:{RIC}",
-        "LAMBDA_TASK_ROOT": str(built_function),
-        "AWS_LAMBDA_RUNTIME_API": api.address,
-        "AWS_LAMBDA_FUNCTION_NAME": "dlf-status",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
-        "DLF_ENDPOINT": httpserver.url_for("").rstrip("/"),
-        "DLF_AUTH_TOKEN": "artifact-token-value",
-        "SNAPSHOT_URI": f"s3://{seaweed.bucket}/{prefix}",
-        "JOBS_URI": f"s3://{seaweed.bucket}/{prefix}/config/jobs.json",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-S",
-            "-m",
-            "awslambdaric",
-            "dlf_status.entrypoints.lambda_handler.handler",
-        ],
-        cwd=built_function,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    yield api, prefix
-    process.terminate()
-    output, _ = process.communicate(timeout=10)
-    api.stop()
-    assert b"artifact-token-value" not in output, "the IAM token reached the logs"
+    started: list[tuple[subprocess.Popen[bytes], RuntimeApi]] = []
+
+    def start(function: str) -> RunningFunction:
+        artifact = build_dir / function
+        prefix = f"artifact-{uuid.uuid4().hex[:8]}"
+        api = RuntimeApi().start()
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": f"{artifact}:{RIC}",
+            "LAMBDA_TASK_ROOT": str(artifact),
+            "AWS_LAMBDA_RUNTIME_API": api.address,
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
+            "DLF_ENDPOINT": httpserver.url_for("").rstrip("/"),
+            "DLF_AUTH_TOKEN": "artifact-token-value",
+            "SNAPSHOT_URI": f"s3://{seaweed.bucket}/{prefix}",
+            "JOBS_URI": f"s3://{seaweed.bucket}/{prefix}/config/jobs.json",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-S", "-m", "awslambdaric", FUNCTIONS[function]],
+            cwd=artifact,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        started.append((process, api))
+        return RunningFunction(api, prefix)
+
+    yield start
+    for process, api in started:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+        api.stop()
+        assert b"artifact-token-value" not in output, "the IAM token reached the logs"
 
 
-def test_the_built_function_answers_a_recorded_http_api_event(
-    lambda_runtime: tuple[RuntimeApi, str], httpserver: HTTPServer, seaweed: SeaweedServer
+def latest_jobs(seaweed: SeaweedServer, prefix: str) -> list[str]:
+    listing = seaweed.client().list_objects_v2(Bucket=seaweed.bucket, Prefix=f"{prefix}/latest/")
+    return [item["Key"].rsplit("/", 2)[-2] for item in listing.get("Contents", [])]
+
+
+def test_the_built_http_function_answers_a_recorded_http_api_event(
+    start_function: Callable[[str], RunningFunction],
+    httpserver: HTTPServer,
+    seaweed: SeaweedServer,
 ) -> None:
-    api, prefix = lambda_runtime
+    api, prefix = start_function("StatusApiFunction")
     httpserver.expect_request(match_path("job_sms")).respond_with_response(
         exchange_response("doc-2019-seven-nodes")
     )
@@ -111,14 +139,36 @@ def test_the_built_function_answers_a_recorded_http_api_event(
     answer: dict[str, Any] = invocation.response
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"])["summary"]["nodes_by_status"]["EXCEPTION"] == 1
-    listing = seaweed.client().list_objects_v2(Bucket=seaweed.bucket, Prefix=f"{prefix}/latest/")
-    assert [item["Key"].rsplit("/", 2)[-2] for item in listing["Contents"]] == ["job_name=job_sms"]
+    assert latest_jobs(seaweed, prefix) == ["job_name=job_sms"]
 
 
-def test_the_built_function_runs_a_recorded_scheduled_event(
-    lambda_runtime: tuple[RuntimeApi, str], httpserver: HTTPServer, seaweed: SeaweedServer
+def test_the_built_direct_function_answers_a_job_with_its_document(
+    start_function: Callable[[str], RunningFunction],
+    httpserver: HTTPServer,
+    seaweed: SeaweedServer,
 ) -> None:
-    api, prefix = lambda_runtime
+    api, prefix = start_function("DlfStatusFunction")
+    httpserver.expect_request(match_path("job_direct")).respond_with_response(
+        exchange_response("doc-2024-success")
+    )
+
+    invocation = api.invoke({"project_id": PROJECT, "job_name": "job_direct"})
+
+    assert invocation.error is None, invocation.error
+    document: dict[str, Any] = invocation.response
+    assert (document["source"]["job_name"], document["validation"]["valid"]) == (
+        "job_direct",
+        True,
+    )
+    assert latest_jobs(seaweed, prefix) == ["job_name=job_direct"]
+
+
+def test_the_built_tick_function_runs_a_recorded_scheduled_event(
+    start_function: Callable[[str], RunningFunction],
+    httpserver: HTTPServer,
+    seaweed: SeaweedServer,
+) -> None:
+    api, prefix = start_function("TickFunction")
     jobs = [{"project_id": PROJECT, "job_name": name} for name in ("tick-a", "tick-b", "gone")]
     seaweed.client().put_object(
         Bucket=seaweed.bucket, Key=f"{prefix}/config/jobs.json", Body=json.dumps({"jobs": jobs})
@@ -144,3 +194,27 @@ def test_the_built_function_runs_a_recorded_scheduled_event(
     history = seaweed.client().list_objects_v2(Bucket=seaweed.bucket, Prefix=f"{prefix}/history/")
     assert len(history["Contents"]) == 2
     assert all("/20261125T110000000Z-" in item["Key"] for item in history["Contents"])
+
+
+def test_the_built_queue_function_answers_a_recorded_batch_with_its_failures(
+    start_function: Callable[[str], RunningFunction],
+    httpserver: HTTPServer,
+    seaweed: SeaweedServer,
+) -> None:
+    api, prefix = start_function("QueueFunction")
+    httpserver.expect_request(match_path("queued-ok")).respond_with_response(
+        exchange_response("doc-2024-success")
+    )
+    httpserver.expect_request(match_path("queued-busy")).respond_with_response(
+        exchange_response("server-503-json")
+    )
+    bodies = [
+        json.dumps({"project_id": PROJECT, "job_name": name, "scheduled_time": TIME})
+        for name in ("queued-ok", "queued-busy")
+    ]
+
+    invocation = api.invoke(queue_event(bodies))
+
+    assert invocation.error is None, invocation.error
+    assert invocation.response == {"batchItemFailures": [{"itemIdentifier": "message-1"}]}
+    assert latest_jobs(seaweed, prefix) == ["job_name=queued-ok"]

@@ -1,17 +1,34 @@
-"""template.yaml: linted by cfn-lint and sam, and holding the promises the README makes."""
+"""template.yaml: linted by cfn-lint and sam, and holding the promises the README makes:
+a function per trigger, each with its own handler, timeout, memory, concurrency and
+permissions, over one code package."""
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.infrastructure.conftest import TEMPLATE, run_tool, tool
+from dlf_status.bootstrap import STORE_ALLOWANCE_SECONDS
+from dlf_status.config import DEFAULTS, VARIABLES
+from tests.infrastructure.conftest import ROOT, TEMPLATE, run_tool, tool
 
 pytestmark = pytest.mark.integration
+
+# API Gateway's longest integration timeout: the HTTP function must answer within it.
+API_GATEWAY_TIMEOUT_SECONDS = 30
+HTTP_FUNCTION, DIRECT_FUNCTION = "StatusApiFunction", "DlfStatusFunction"
+TICK_FUNCTION, QUEUE_FUNCTION = "TickFunction", "QueueFunction"
+HANDLERS = {
+    HTTP_FUNCTION: "dlf_status.entrypoints.lambda_http.handler",
+    DIRECT_FUNCTION: "dlf_status.entrypoints.lambda_direct.handler",
+    TICK_FUNCTION: "dlf_status.entrypoints.lambda_schedule.handler",
+    QUEUE_FUNCTION: "dlf_status.entrypoints.lambda_queue.handler",
+}
 
 
 def test_cfn_lint_finds_nothing() -> None:
@@ -33,25 +50,139 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
 
 
-def test_the_function_runs_the_local_python_and_our_handler(template: dict[str, Any]) -> None:
-    [function] = resources(template, "AWS::Serverless::Function").values()
-    properties = function["Properties"]
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each function's properties, with what Globals gives every function merged in
+    (environment variables merged, as SAM merges them)."""
+    shared = template["Globals"]["Function"]
+    merged = {}
+    for name, function in resources(template, "AWS::Serverless::Function").items():
+        properties = {**shared, **function["Properties"]}
+        properties["Environment"] = {
+            "Variables": {
+                **shared.get("Environment", {}).get("Variables", {}),
+                **function["Properties"].get("Environment", {}).get("Variables", {}),
+            }
+        }
+        merged[name] = properties
+    return merged
 
-    # sam build without Docker needs the runtime to match a local interpreter.
-    assert properties["Runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
-    assert properties["Handler"] == "dlf_status.entrypoints.lambda_handler.handler"
-    assert properties["CodeUri"] == "handler/"
+
+def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    """Every IAM statement a function's role gets: inline, and those of the customer
+    managed policies it names."""
+    found: list[dict[str, Any]] = []
+    for policy in functions(template)[function]["Policies"]:
+        if isinstance(policy, dict) and "Statement" in policy:
+            found.extend(policy["Statement"])
+        elif isinstance(policy, dict) and "Ref" in policy:
+            managed = template["Resources"][policy["Ref"]]
+            assert managed["Type"] == "AWS::IAM::ManagedPolicy"
+            found.extend(managed["Properties"]["PolicyDocument"]["Statement"])
+    return found
+
+
+def actions(template: dict[str, Any], function: str) -> set[str]:
+    granted: set[str] = set()
+    for statement in statements(template, function):
+        action = statement["Action"]
+        granted.update(action if isinstance(action, list) else [action])
+    return granted
+
+
+def policy_templates(template: dict[str, Any], function: str) -> set[str]:
+    """The SAM policy templates a function names (SQSSendMessagePolicy ...)."""
+    return {
+        next(iter(policy))
+        for policy in functions(template)[function]["Policies"]
+        if isinstance(policy, dict) and "Statement" not in policy and "Ref" not in policy
+    }
+
+
+def deadline_of(properties: dict[str, Any]) -> float:
+    """The DLF_DEADLINE a function runs with: its own variable, or the default."""
+    return float(
+        properties["Environment"]["Variables"].get("DLF_DEADLINE", DEFAULTS["DLF_DEADLINE"])
+    )
+
+
+def test_there_is_a_function_per_trigger_each_with_its_own_handler(
+    template: dict[str, Any],
+) -> None:
+    found = functions(template)
+
+    assert {name: properties["Handler"] for name, properties in found.items()} == HANDLERS
+    events = {name: properties.get("Events", {}) for name, properties in found.items()}
+    assert [event["Type"] for event in events[HTTP_FUNCTION].values()] == ["HttpApi"]
+    assert [event["Type"] for event in events[TICK_FUNCTION].values()] == ["ScheduleV2"]
+    assert events[DIRECT_FUNCTION] == events[QUEUE_FUNCTION] == {}
+    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionName"] == {"Ref": QUEUE_FUNCTION}
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": "JobQueue.Arn"}
+
+
+def test_every_function_runs_the_local_python_and_a_handler_the_package_has(
+    template: dict[str, Any],
+) -> None:
+    for properties in functions(template).values():
+        # sam build without Docker needs the runtime to match a local interpreter.
+        assert properties["Runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
+        assert properties["CodeUri"] == "handler/"
+        module, _, function = properties["Handler"].rpartition(".")
+        source = ROOT / "handler" / Path(*module.split(".")).with_suffix(".py")
+        defined = {
+            node.name
+            for node in ast.parse(source.read_text(encoding="utf-8")).body
+            if isinstance(node, ast.FunctionDef)
+        }
+        assert function in defined, properties["Handler"]
 
 
 def test_the_route_is_ours_and_iam_protected(template: dict[str, Any]) -> None:
-    [function] = resources(template, "AWS::Serverless::Function").values()
-    route = function["Properties"]["Events"]["StatusRoute"]["Properties"]
+    route = functions(template)[HTTP_FUNCTION]["Events"]["StatusRoute"]["Properties"]
     [api] = resources(template, "AWS::Serverless::HttpApi").values()
 
     assert (route["Method"], route["Path"]) == ("GET", "/v1/{project_id}/jobs/{job_name}/status")
     assert api["Properties"]["Auth"] == {
         "EnableIamAuthorizer": True,
         "DefaultAuthorizer": "AWS_IAM",
+    }
+
+
+def test_the_http_function_answers_inside_api_gateways_limit_and_after_its_deadline(
+    template: dict[str, Any],
+) -> None:
+    properties = functions(template)[HTTP_FUNCTION]
+
+    assert deadline_of(properties) + STORE_ALLOWANCE_SECONDS < properties["Timeout"]
+    # What is left of API Gateway's 30 s is the cold start's.
+    assert properties["Timeout"] <= API_GATEWAY_TIMEOUT_SECONDS - 5
+
+
+def test_every_function_has_time_for_what_it_starts(template: dict[str, Any]) -> None:
+    """A job needs DLF_DEADLINE and the store's allowance; the queue worker polls its
+    batch one job after another; SQS hides a message six timeouts long."""
+    found = functions(template)
+    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    queue = template["Resources"]["JobQueue"]["Properties"]
+
+    for properties in found.values():
+        assert properties["Timeout"] > deadline_of(properties) + STORE_ALLOWANCE_SECONDS
+    worker = found[QUEUE_FUNCTION]
+    per_job = deadline_of(worker) + STORE_ALLOWANCE_SECONDS
+    assert worker["Timeout"] >= mapping["Properties"]["BatchSize"] * per_job
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+
+
+def test_every_function_has_its_memory_and_concurrency(template: dict[str, Any]) -> None:
+    found = functions(template)
+    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
+
+    assert all(128 <= properties["MemorySize"] <= 10240 for properties in found.values())
+    assert found[HTTP_FUNCTION]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasApiConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert mapping["Properties"]["ScalingConfig"] == {
+        "MaximumConcurrency": {"Ref": "QueueMaximumConcurrency"}
     }
 
 
@@ -71,20 +202,57 @@ def test_the_bucket_is_private_encrypted_versioned_and_tls_only(template: dict[s
     assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": False}})
 
 
-def test_the_function_may_read_and_write_snapshots_but_not_delete_them(
+@pytest.mark.parametrize("function", list(HANDLERS))
+def test_a_function_may_read_and_write_snapshots_but_not_delete_them(
+    template: dict[str, Any], function: str
+) -> None:
+    s3 = {action for action in actions(template, function) if action.startswith("s3:")}
+
+    assert s3 == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    assert "secretsmanager:GetSecretValue" in actions(template, function)
+
+
+def test_each_function_has_only_the_permissions_of_its_own_trigger(
     template: dict[str, Any],
 ) -> None:
-    [function] = resources(template, "AWS::Serverless::Function").values()
-    statements = function["Properties"]["Policies"][0]["Statement"]
-    actions: set[str] = set()
-    for statement in statements:
-        action = statement["Action"]
-        actions.update(action if isinstance(action, list) else [action])
+    """Least privilege: only the tick reads the job list and sends to the queue; only
+    the queue worker consumes it; the HTTP and direct functions do neither."""
+    config_readers = {
+        function
+        for function in HANDLERS
+        for statement in statements(template, function)
+        if any("/config/" in str(resource) for resource in _resources(statement))
+    }
+    senders = {
+        function
+        for function in HANDLERS
+        if "SQSSendMessagePolicy" in policy_templates(template, function)
+    }
+    consumers = {
+        function for function in HANDLERS if "sqs:ReceiveMessage" in actions(template, function)
+    }
 
-    assert actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    assert config_readers == senders == {TICK_FUNCTION}
+    assert consumers == {QUEUE_FUNCTION}
+    assert actions(template, HTTP_FUNCTION) == actions(template, DIRECT_FUNCTION)
+    assert (
+        policy_templates(template, HTTP_FUNCTION)
+        == policy_templates(template, DIRECT_FUNCTION)
+        == set()
+    )
+    [consume] = [
+        s for s in statements(template, QUEUE_FUNCTION) if "sqs:ReceiveMessage" in s["Action"]
+    ]
+    assert consume["Resource"] == {"Fn::GetAtt": "JobQueue.Arn"}
 
 
-def test_the_function_may_write_every_key_it_writes(template: dict[str, Any]) -> None:
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+@pytest.mark.parametrize("function", list(HANDLERS))
+def test_a_function_may_write_every_key_it_writes(template: dict[str, Any], function: str) -> None:
     from dlf_status.adapters.store_s3 import PROBE_KEY
     from dlf_status.domain.model import JobRef
     from dlf_status.domain.snapshots import (
@@ -94,15 +262,14 @@ def test_the_function_may_write_every_key_it_writes(template: dict[str, Any]) ->
         transition_key,
     )
 
-    [function] = resources(template, "AWS::Serverless::Function").values()
     [writes] = [
         statement
-        for statement in function["Properties"]["Policies"][0]["Statement"]
+        for statement in statements(template, function)
         if "s3:PutObject" in statement["Action"]
     ]
     allowed = [
         resource["Fn::Sub"].removeprefix("${SnapshotBucket.Arn}/")
-        for resource in writes["Resource"]
+        for resource in _resources(writes)
     ]
     job, moment = JobRef.parse("p", "j"), datetime(2026, 11, 25, tzinfo=UTC)
     keys = [
@@ -117,8 +284,9 @@ def test_the_function_may_write_every_key_it_writes(template: dict[str, Any]) ->
         assert any(fnmatch.fnmatchcase(key, pattern) for pattern in allowed), key
 
 
-def test_the_function_may_list_every_prefix_the_read_models_list(
-    template: dict[str, Any],
+@pytest.mark.parametrize("function", list(HANDLERS))
+def test_a_function_may_list_every_prefix_the_read_models_list(
+    template: dict[str, Any], function: str
 ) -> None:
     from dlf_status.domain.model import JobRef
     from dlf_status.domain.snapshots import (
@@ -129,10 +297,9 @@ def test_the_function_may_list_every_prefix_the_read_models_list(
         workspace_prefix,
     )
 
-    [function] = resources(template, "AWS::Serverless::Function").values()
     [listing] = [
         statement
-        for statement in function["Properties"]["Policies"][0]["Statement"]
+        for statement in statements(template, function)
         if "s3:ListBucket" in statement["Action"]
     ]
     job = JobRef.parse("p", "j", "w")
@@ -153,32 +320,56 @@ def test_the_function_may_list_every_prefix_the_read_models_list(
 def test_schedule_failures_and_async_failures_have_somewhere_to_go(
     template: dict[str, Any],
 ) -> None:
-    [function] = resources(template, "AWS::Serverless::Function").values()
-    properties = function["Properties"]
-    schedule = properties["Events"]["Tick"]
+    tick = functions(template)[TICK_FUNCTION]
+    schedule = tick["Events"]["Tick"]
+    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
 
     assert schedule["Type"] == "ScheduleV2"
     assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "ScheduleRate"}
     assert "DeadLetterConfig" in schedule["Properties"]
-    assert properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
-    assert properties["Events"]["FannedOutJobs"]["Properties"]["FunctionResponseTypes"] == [
-        "ReportBatchItemFailures"
-    ]
+    assert tick["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def _metric_names(alarm: dict[str, Any]) -> set[str]:
+    properties = alarm["Properties"]
+    names = {properties.get("MetricName")}
+    for metric in properties.get("Metrics", []):
+        if "MetricStat" in metric:
+            names.add(metric["MetricStat"]["Metric"]["MetricName"])
+    return names - {None}
 
 
 def test_there_are_alarms_for_errors_throttles_and_contract_violations(
     template: dict[str, Any],
 ) -> None:
     alarms = resources(template, "AWS::CloudWatch::Alarm").values()
-    metrics = {alarm["Properties"].get("MetricName") for alarm in alarms}
+    metrics = set().union(*(_metric_names(alarm) for alarm in alarms))
 
     assert {"Errors", "Throttles", "ContractViolations", "PollFailures"} <= metrics
 
 
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_errors_and_throttles_of_every_function_raise_an_alarm(
+    template: dict[str, Any], metric: str
+) -> None:
+    [alarm] = [
+        alarm
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        if metric in _metric_names(alarm)
+    ]
+    watched = {
+        dimension["Value"]["Ref"]
+        for entry in alarm["Properties"]["Metrics"]
+        if "MetricStat" in entry
+        for dimension in entry["MetricStat"]["Metric"]["Dimensions"]
+    }
+
+    assert watched == set(HANDLERS)
+
+
 def test_every_environment_variable_is_one_the_function_reads(template: dict[str, Any]) -> None:
-    from dlf_status.config import VARIABLES
+    names = {variable.name for variable in VARIABLES}
 
-    [function] = resources(template, "AWS::Serverless::Function").values()
-    variables = set(function["Properties"]["Environment"]["Variables"])
-
-    assert variables <= {variable.name for variable in VARIABLES}
+    for properties in functions(template).values():
+        assert set(properties["Environment"]["Variables"]) <= names

@@ -19,6 +19,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from contract_tests.support import FIXTURES, load_exchange
+from dlf_status import bootstrap
 from dlf_status.adapters.signing import AkSkAuthenticator
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.store_s3 import S3Store
@@ -30,6 +31,7 @@ from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.ports import ObjectStore
 from dlf_status.service import StatusService
+from tests.support.root import root_settings
 from tests.support.seaweed import SeaweedServer
 from tests.support.transitions import assert_valid_records
 
@@ -188,14 +190,13 @@ def make_service(
         store: ObjectStore = store,
         **client: Any,
     ) -> StatusService:
-        return StatusService(
+        return bootstrap.build_status_service(
+            root_settings(VALIDATION_MODE=str(mode), SERVE_STALE=str(serve_stale).lower()),
             upstream=make_client(**client),
             store=store,
             validator=validator,
             clock=TickingClock(),
             metrics=metrics,
-            mode=mode,
-            serve_stale=serve_stale,
         )
 
     return make

@@ -13,11 +13,10 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from dlf_status.bootstrap import build_function_app
 from dlf_status.config import Settings
 from dlf_status.entrypoints.cli import main
-from dlf_status.observability import NullMetrics
 from tests.integration.conftest import PROJECT, exchange_response, match_path
+from tests.support.root import api_from
 from tests.support.serving import serving
 
 pytestmark = pytest.mark.integration
@@ -130,7 +129,7 @@ def test_get_without_configuration_says_which_variable_is_missing(
 
 @pytest.fixture
 def served(environment: dict[str, str]) -> Iterator[str]:
-    with serving(build_function_app(os.environ, NullMetrics())) as url:
+    with serving(api_from(os.environ)) as url:
         yield url
 
 

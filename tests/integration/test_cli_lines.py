@@ -76,7 +76,7 @@ def test_a_bad_flag_or_argument_is_one_line_and_exit_2(
         ({"DLF_ENDPOINT": "http://127.0.0.1:99999"}, "DLF_ENDPOINT must have a port"),
         ({"DLF_ENDPOINT": "http://127.0.0.1:0"}, "DLF_ENDPOINT must have a port"),
         ({"SNAPSHOT_URI": "s3://"}, "SNAPSHOT_URI 's3://' names no bucket"),
-        ({"SNAPSHOT_URI": "s3://Bad_Bucket/x"}, "names bucket 'Bad_Bucket'"),
+        ({"SNAPSHOT_URI": "s3://bad!bucket/x"}, "names bucket 'bad!bucket'"),
         ({"AWS_ENDPOINT_URL_S3": "localhost:8333"}, "AWS_ENDPOINT_URL_S3 must be an http"),
         ({"DLF_READ_TIMEOUT": "1e309"}, "DLF_READ_TIMEOUT must be a number of seconds"),
         ({"DLF_MAX_RESPONSE_BYTES": "9" * 5000}, "DLF_MAX_RESPONSE_BYTES must be a whole"),

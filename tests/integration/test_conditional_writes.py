@@ -22,10 +22,12 @@ from pytest_httpserver import HTTPServer
 
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
 from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
+from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.errors import ConditionalWritesIgnored, StoreError
-from dlf_status.service import SnapshotOutcome, SnapshotWriter
+from dlf_status.service import SnapshotWriter
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
 from tests.support.faults import NO_SUCH_KEY, S3Proxy
 from tests.support.rclone import RcloneS3Server
@@ -45,7 +47,7 @@ def _store_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
 
-def document(status: str = "NORMAL") -> dict[str, Any]:
+def document(status: str = "NORMAL") -> StatusDocument:
     return normalise(
         {"name": "job_sms", "status": status},
         source=Source(PROJECT, "job_sms"),
@@ -190,32 +192,30 @@ def test_the_cli_accepts_it_with_best_effort(cli_environment: dict[str, str]) ->
 def test_a_tick_reports_every_job_failed_with_the_reason(
     upstream: HTTPServer, rclone_s3: RcloneS3Server, validator: Any
 ) -> None:
-    from dlf_status.adapters.clock import SystemClock
-    from dlf_status.adapters.signing import AkSkAuthenticator
-    from dlf_status.adapters.upstream_http import HttpUpstreamClient
-    from dlf_status.config import Credentials, UpstreamSettings
-    from dlf_status.entrypoints.app import FunctionApp
-    from dlf_status.observability import NullMetrics
-    from dlf_status.poller import TickRunner
-    from dlf_status.service import StatusService
+    from dlf_status import bootstrap
+    from dlf_status.config import Settings
+    from dlf_status.entrypoints import schedule
 
     for name in ("job_a", "job_b"):
         upstream.expect_request(match_path(name)).respond_with_response(
             exchange_response("doc-2024-success")
         )
-    settings = UpstreamSettings(upstream.url_for("").rstrip("/"), 1.0, 2.0, 5.0, 1, 1.0, 1 << 20)
-    service = StatusService(
-        HttpUpstreamClient(settings, AkSkAuthenticator(Credentials(ak="A", sk="s"))),
-        fresh_store(rclone_s3.endpoint, rclone_s3.bucket),
-        validator,
-        SystemClock(),
-        NullMetrics(),
+    settings = Settings.from_environ(
+        {
+            "DLF_ENDPOINT": upstream.url_for("").rstrip("/"),
+            "DLF_AK": "CONDITIONALAK",
+            "DLF_SK": "conditional-sk-not-a-secret",
+            "DLF_MAX_ATTEMPTS": "1",
+            "POLL_CONCURRENCY": "2",
+        }
     )
-    runner = TickRunner(service, NullMetrics(), read_job_list=lambda _: [], concurrency=2)
-    app = FunctionApp(service, tick_runner_factory=lambda: runner)
+    service = bootstrap.build_status_service(
+        settings, store=fresh_store(rclone_s3.endpoint, rclone_s3.bucket), validator=validator
+    )
 
-    report = app.handle(
-        {"jobs": [{"project_id": PROJECT, "job_name": name} for name in ("job_a", "job_b")]}
+    report = schedule.run_tick(
+        bootstrap.build_tick_runner(settings, service=service),
+        {"jobs": [{"project_id": PROJECT, "job_name": name} for name in ("job_a", "job_b")]},
     )
 
     outcomes: list[dict[str, Any]] = report["outcomes"]

@@ -24,13 +24,14 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from contract_tests.support import INVALID_FIXTURES, ROOT, read_fixture, success_fixtures
+from dlf_status import bootstrap
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.domain.contract import ResponseValidator
-from dlf_status.domain.model import JobRef, ValidationMode
+from dlf_status.domain.model import JobRef
 from dlf_status.errors import InvalidInput
-from dlf_status.service import StatusService
 from tests.integration.conftest import PROJECT, ListMetrics, TickingClock
+from tests.support.root import root_settings
 
 pytestmark = pytest.mark.integration
 
@@ -168,14 +169,13 @@ def filled_store(
         return Response(serving[-1], status=200, content_type="application/json;charset=UTF-8")
 
     upstream.expect_request(re.compile(r"/v1/.*")).respond_with_handler(answer)
-    service = StatusService(
+    service = bootstrap.build_status_service(
+        root_settings(VALIDATION_MODE="lenient", SERVE_STALE="false"),
         upstream=make_client(),
         store=LocalDirectoryStore(tmp_path / "snapshots"),
         validator=validator,
         clock=TickingClock(),
         metrics=ListMetrics(),
-        mode=ValidationMode.LENIENT,
-        serve_stale=False,
     )
     names = accepted_names()
     jobs = [JobRef.parse(PROJECT, name) for name in names]

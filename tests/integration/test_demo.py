@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
+import socket
 from pathlib import Path
 
 import pytest
 
 from contract_tests.support import FIXTURES
 from dlf_status.devtools.replay import ReplayUpstream
-from dlf_status.entrypoints.demo import DEMO_AK, DEMO_SK, JOBS, PROJECT, run_demo
+from dlf_status.entrypoints.demo import DEMO_AK, DEMO_ENDPOINT, DEMO_SK, JOBS, PROJECT, run_demo
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +39,23 @@ def test_a_second_demo_run_finds_nothing_changed(tmp_path: Path) -> None:
     rows = [line for line in out.getvalue().splitlines() if " 200 " in f" {line} "]
     assert rows
     assert all(row.endswith("unchanged") for row in rows)
+
+
+def test_the_documents_name_the_replay_upstream_alike_whatever_port_it_listens_on(
+    tmp_path: Path,
+) -> None:
+    """The replay takes any free port; the content hash covers source.endpoint, so the
+    documents name the replay by a label that does not change with it."""
+    with socket.socket() as taken:  # whichever port the replay gets, it is not this one
+        taken.bind(("127.0.0.1", 0))
+        busy = taken.getsockname()[1]
+        out = io.StringIO()
+        run_demo(FIXTURES / "valid", tmp_path / "snapshots", out)
+
+    documents = [json.loads(path.read_text()) for path in tmp_path.rglob("latest.json")]
+    assert documents
+    assert {document["source"]["endpoint"] for document in documents} == {DEMO_ENDPOINT}
+    assert f"127.0.0.1:{busy}" not in out.getvalue()
 
 
 def test_the_replay_upstream_refuses_a_wrong_signature() -> None:

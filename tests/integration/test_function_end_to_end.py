@@ -11,11 +11,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from contract_tests.support import INVALID_FIXTURES, VALID_FIXTURES
+from dlf_status import bootstrap
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.ports import ObjectStore
-from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints.direct import DirectInvocation
+from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.service import StatusService
 from tests.integration.conftest import (
     JOB,
@@ -28,6 +30,7 @@ from tests.integration.conftest import (
     stored_keys,
 )
 from tests.support.events import http_api_event, rest_api_event
+from tests.support.root import root_settings
 from tests.support.seaweed import free_ports
 
 pytestmark = pytest.mark.integration
@@ -53,7 +56,7 @@ def test_a_gateway_request_returns_the_document_and_writes_history_and_latest(
     upstream: HTTPServer, make_service: MakeService, store: ObjectStore
 ) -> None:
     serve(upstream, "doc-2019-seven-nodes")
-    app = FunctionApp(make_service())
+    app = StatusApi(make_service().observe)
 
     answer = app.handle(http_api_event(PROJECT, "job_sms"))
 
@@ -112,7 +115,7 @@ def test_a_rest_api_event_gets_the_same_document(
     upstream: HTTPServer, make_service: MakeService
 ) -> None:
     serve(upstream, "doc-2024-success", job_name="job sms")
-    app = FunctionApp(make_service())
+    app = StatusApi(make_service().observe)
 
     answer = app.handle(rest_api_event(PROJECT, "job sms"))
 
@@ -124,7 +127,7 @@ def test_the_workspace_header_is_passed_on(upstream: HTTPServer, make_service: M
     upstream.expect_oneshot_request(
         status_path("job_sms"), headers={"workspace": "ws0123456789"}
     ).respond_with_response(exchange_response("doc-2024-success"))
-    app = FunctionApp(make_service())
+    app = StatusApi(make_service().observe)
 
     answer = app.handle(http_api_event(PROJECT, "job_sms", workspace="ws0123456789"))
 
@@ -137,10 +140,12 @@ def test_a_direct_invocation_returns_the_same_document(
 ) -> None:
     serve(upstream, "doc-2024-success")
     serve(upstream, "doc-2024-success")
-    app = FunctionApp(make_service())
+    service = make_service()
 
-    direct = app.handle({"project_id": PROJECT, "job_name": "job_sms", "workspace": None})
-    via_gateway = body_of(app.handle(http_api_event(PROJECT, "job_sms")))
+    direct = DirectInvocation(service.observe).handle(
+        {"project_id": PROJECT, "job_name": "job_sms", "workspace": None}
+    )
+    via_gateway = body_of(StatusApi(service.observe).handle(http_api_event(PROJECT, "job_sms")))
 
     for document in (direct, via_gateway):
         document.pop("observed_at")
@@ -175,6 +180,7 @@ EXPECTED_STATUS = {
     "server-502-text": 502,
     "server-503-json": 502,
     "status-unlisted-value": 200,
+    "timestamps-finer-than-milliseconds": 200,
     "timestamps-iso-offsets": 200,
     # known-bad answers: lenient mode still answers when the body is a JSON object
     "body-not-an-object": 502,
@@ -188,6 +194,7 @@ EXPECTED_STATUS = {
     "nodes-not-a-list": 200,
     "retry-after-not-a-time": 502,
     "status-number": 200,
+    "timestamp-fractional-epoch": 200,
     "timestamp-unreadable": 200,
 }
 EXPECTED_PROBLEM = {
@@ -213,7 +220,7 @@ def test_every_upstream_fixture_maps_to_its_http_answer(
     upstream.expect_request(status_path("job_sms")).respond_with_response(
         exchange_response(fixture)
     )
-    app = FunctionApp(make_service(max_attempts=1, serve_stale=False))
+    app = StatusApi(make_service(max_attempts=1, serve_stale=False).observe)
 
     answer = app.handle(http_api_event(PROJECT, "job_sms"))
 
@@ -232,7 +239,7 @@ def test_a_problem_carries_the_upstreams_codes(
     upstream: HTTPServer, make_service: MakeService
 ) -> None:
     serve(upstream, "gateway-401-signature")
-    app = FunctionApp(make_service(serve_stale=False))
+    app = StatusApi(make_service(serve_stale=False).observe)
 
     problem = body_of(app.handle(http_api_event(PROJECT, "job_sms")))
 
@@ -248,7 +255,7 @@ def test_strict_mode_turns_a_violation_into_a_502(
     upstream.expect_request(status_path("job_sms")).respond_with_response(
         exchange_response("status-number")
     )
-    app = FunctionApp(make_service(mode=ValidationMode.STRICT, serve_stale=False))
+    app = StatusApi(make_service(mode=ValidationMode.STRICT, serve_stale=False).observe)
 
     answer = app.handle(http_api_event(PROJECT, "job_sms"))
 
@@ -267,7 +274,7 @@ def test_when_the_upstream_fails_the_latest_snapshot_is_served_stale(
     upstream.expect_request(status_path("job_sms")).respond_with_response(
         exchange_response("server-503-json")
     )
-    app = FunctionApp(make_service(max_attempts=1))
+    app = StatusApi(make_service(max_attempts=1).observe)
     first = body_of(app.handle(http_api_event(PROJECT, "job_sms")))
 
     answer = app.handle(http_api_event(PROJECT, "job_sms"))
@@ -288,7 +295,7 @@ def test_a_missing_job_is_never_served_stale(
 ) -> None:
     serve(upstream, "doc-2023-epoch-millis")
     serve(upstream, "doc-2024-failure-dlf0100")
-    app = FunctionApp(make_service())
+    app = StatusApi(make_service().observe)
     app.handle(http_api_event(PROJECT, "job_sms"))
 
     answer = app.handle(http_api_event(PROJECT, "job_sms"))
@@ -301,7 +308,7 @@ def test_stale_serving_can_be_disabled(upstream: HTTPServer, make_service: MakeS
     upstream.expect_request(status_path("job_sms")).respond_with_response(
         exchange_response("server-503-json")
     )
-    app = FunctionApp(make_service(max_attempts=1, serve_stale=False))
+    app = StatusApi(make_service(max_attempts=1, serve_stale=False).observe)
     app.handle(http_api_event(PROJECT, "job_sms"))
 
     assert app.handle(http_api_event(PROJECT, "job_sms"))["statusCode"] == 502
@@ -313,15 +320,20 @@ def test_a_failed_snapshot_write_does_not_hide_the_answer(
     validator: Any,
     metrics: ListMetrics,
 ) -> None:
-    from dlf_status.adapters.clock import SystemClock
     from dlf_status.adapters.store_s3 import make_s3_client
 
     (closed_port,) = free_ports(1)
     unreachable = S3Store(make_s3_client(f"http://127.0.0.1:{closed_port}"), "snapshots", "p")
-    service = StatusService(make_client(), unreachable, validator, SystemClock(), metrics)
+    service = bootstrap.build_status_service(
+        root_settings(),
+        upstream=make_client(),
+        store=unreachable,
+        validator=validator,
+        metrics=metrics,
+    )
     serve(upstream, "doc-2024-success")
 
-    answer = FunctionApp(service).handle(http_api_event(PROJECT, "job_sms"))
+    answer = StatusApi(service.observe).handle(http_api_event(PROJECT, "job_sms"))
 
     assert answer["statusCode"] == 200
     assert answer["headers"]["X-Dlf-Snapshot"] == "failed"
@@ -339,7 +351,7 @@ def test_an_upstream_timeout_is_a_504(upstream: HTTPServer, make_service: MakeSe
         return exchange_response("doc-2024-success")
 
     upstream.expect_request(status_path("job_sms")).respond_with_handler(slow)
-    app = FunctionApp(make_service(read_timeout=0.2, serve_stale=False))
+    app = StatusApi(make_service(read_timeout=0.2, serve_stale=False).observe)
 
     answer = app.handle(http_api_event(PROJECT, "job_sms"))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,13 +17,11 @@ from huaweicloudsdkcore.signer.signer import Signer
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from dlf_status.adapters.clock import FixedClock
-from dlf_status.adapters.compiled_validator import CompiledValidator
+from dlf_status import bootstrap
 from dlf_status.adapters.signing import TokenAuthenticator, canonical_query_string
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.config import Credentials
-from dlf_status.discovery import Discovery, JobDiscovery
-from dlf_status.domain.contract import LIST_JOBS, packaged_contract
+from dlf_status.discovery import Discovery
 from dlf_status.domain.listing import DiscoverySpec, JobPageQuery, PagingMode
 from dlf_status.errors import (
     IncompleteJobList,
@@ -40,6 +37,7 @@ from tests.support.job_list_server import (
     SimulatedJobList,
     TotalMeaning,
 )
+from tests.support.root import root_settings
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +45,6 @@ MakeClient = Callable[..., HttpUpstreamClient]
 LIST_PATH = f"/v1/{PROJECT}/jobs"
 WORKSPACE = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 NAMES = [f"stream-{index:03d}" for index in range(230)]
-VALIDATOR = CompiledValidator(packaged_contract(LIST_JOBS))
-CLOCK = FixedClock(datetime(2026, 11, 25, tzinfo=UTC))
 BUSY = (503, {"error_code": "APIG.1000", "error_msg": "busy", "request_id": "r"})
 
 
@@ -81,7 +77,8 @@ def serve(upstream: HTTPServer) -> Callable[[SimulatedJobList], Served]:
 
 
 def discover(client: HttpUpstreamClient, spec: DiscoverySpec | None = None) -> Discovery:
-    return JobDiscovery(client, VALIDATOR, CLOCK).discover(spec or DiscoverySpec(PROJECT))
+    discovery = bootstrap.build_job_discovery(root_settings(), client=client)
+    return discovery.discover(spec or DiscoverySpec(PROJECT))
 
 
 def official_signature_of(request: Request) -> str:

@@ -19,9 +19,9 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from dlf_status.adapters.job_list import MAX_JOB_LIST_BYTES, read_job_list
-from dlf_status.adapters.queue_sqs import QueueError, SqsJobQueue
+from dlf_status.adapters.queue_sqs import SqsJobQueue
 from dlf_status.entrypoints.cli import main
-from dlf_status.errors import InvalidInput
+from dlf_status.errors import InvalidInput, QueueError
 from tests.integration.conftest import PROJECT, exchange_response, match_path
 from tests.support.seaweed import SeaweedServer
 
@@ -99,7 +99,9 @@ def test_an_s3_list_with_an_alias_bomb_is_refused(
     [
         ("s3://snapshots/config/absent.json", "cannot read the job list s3://snapshots/config/"),
         ("s3://", "names no bucket"),
-        ("s3://Bad_Bucket/jobs.json", "names bucket 'Bad_Bucket'"),
+        ("s3://bad!bucket/jobs.json", "names bucket 'bad!bucket'"),
+        # a legacy name this store does not hold fails at the request, not at start
+        ("s3://Bad_Bucket/jobs.json", "cannot read the job list s3://Bad_Bucket/jobs.json: "),
         ("s3://snapshots/", "names no object key"),
         ("s3://snapshots/a/../jobs.json", "'..' segment"),
     ],

@@ -1,5 +1,6 @@
-"""The Lambda entry module as the runtime loads it: configured from the environment
-at import, invoked with a recorded event, metrics flushed as EMF."""
+"""The Lambda entry modules as the runtime loads them (one per function): configured
+from the environment at import, invoked with recorded events, metrics flushed as EMF,
+and a function that could not start answering in its own way."""
 
 from __future__ import annotations
 
@@ -15,17 +16,26 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from dlf_status.errors import ConfigurationError, TickFailed
 from tests.integration.conftest import PROJECT, exchange_response, match_path
-from tests.support.events import http_api_event, lambda_context
+from tests.support.events import http_api_event, lambda_context, queue_event, scheduled_event
 
 pytestmark = pytest.mark.integration
 
 
-def load_handler(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]) -> ModuleType:
+HTTP = "dlf_status.entrypoints.lambda_http"
+DIRECT = "dlf_status.entrypoints.lambda_direct"
+SCHEDULE = "dlf_status.entrypoints.lambda_schedule"
+QUEUE = "dlf_status.entrypoints.lambda_queue"
+
+
+def load_handler(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], module: str = HTTP
+) -> ModuleType:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    sys.modules.pop("dlf_status.entrypoints.lambda_handler", None)
-    return importlib.import_module("dlf_status.entrypoints.lambda_handler")
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
 
 
 def test_the_handler_serves_a_gateway_event_and_emits_emf_metrics(
@@ -75,10 +85,58 @@ def test_a_misconfigured_function_answers_500_problems_instead_of_crashing(
     assert json.loads(answer["body"])["detail"] == "set DLF_ENDPOINT or DLF_REGION"
 
 
+def test_each_function_answers_its_own_event_type(
+    upstream: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upstream.expect_request(match_path("job_sms")).respond_with_response(
+        exchange_response("doc-2024-success")
+    )
+    environment = {
+        "DLF_ENDPOINT": upstream.url_for("").rstrip("/"),
+        "DLF_AUTH_TOKEN": "lambda-token-value",
+        "SNAPSHOT_URI": str(tmp_path / "snapshots"),
+    }
+    job = {"project_id": PROJECT, "job_name": "job_sms"}
+
+    direct = load_handler(monkeypatch, environment, DIRECT).handler(job, lambda_context())
+    report = load_handler(monkeypatch, environment, SCHEDULE).handler(
+        {"jobs": [job], "tick_id": "t-lambda"}, lambda_context()
+    )
+    batch = load_handler(monkeypatch, environment, QUEUE).handler(
+        queue_event([json.dumps(job)]), lambda_context()
+    )
+
+    assert direct["job"]["name"] == "job_sms"
+    assert (report["tick_id"], report["ok"]) == ("t-lambda", 1)
+    assert batch == {"batchItemFailures": []}
+
+
+def test_a_function_that_could_not_start_answers_in_its_own_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DLF_ENDPOINT", raising=False)
+    monkeypatch.delenv("DLF_REGION", raising=False)
+    environment = {"DLF_AUTH_TOKEN": "lambda-token-value"}
+    job = {"project_id": PROJECT, "job_name": "job_sms"}
+
+    direct = load_handler(monkeypatch, environment, DIRECT).handler(job, lambda_context())
+    schedule = load_handler(monkeypatch, environment, SCHEDULE)
+    queue = load_handler(monkeypatch, environment, QUEUE)
+
+    assert (direct["status"], direct["detail"]) == (500, "set DLF_ENDPOINT or DLF_REGION")
+    # A schedule fails its invocation: Lambda retries it, then the on-failure destination.
+    with pytest.raises(TickFailed, match="set DLF_ENDPOINT or DLF_REGION"):
+        schedule.handler(scheduled_event(), lambda_context())
+    # A queue batch goes back to the queue whole, rather than being dropped.
+    with pytest.raises(ConfigurationError, match="set DLF_ENDPOINT or DLF_REGION"):
+        queue.handler(queue_event([json.dumps(job)]), lambda_context())
+
+
 INIT_AND_INVOKE = """
 import json, sys
-from tests.support.events import http_api_event, lambda_context
-import dlf_status.entrypoints.lambda_handler as module
+from dlf_status.errors import ConfigurationError, TickFailed
+from tests.support.events import http_api_event, lambda_context, queue_event, scheduled_event
+import dlf_status.entrypoints.lambda_http as module
 answer = module.handler(http_api_event(sys.argv[1], "job_sms"), lambda_context())
 print("ANSWER " + json.dumps({"status": answer["statusCode"], "body": json.loads(answer["body"])}))
 """

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from dlf_status import bootstrap
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import ObjectStore
 from dlf_status.domain.readmodels import FleetDocument
@@ -17,6 +18,7 @@ from dlf_status.readers import StoreReader
 from dlf_status.service import SnapshotWriter
 from tests.support.listing_contract import hostile_jobs
 from tests.support.read_models import assert_valid, observe
+from tests.support.root import root_settings
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +33,11 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.moment
+
+
+def reader(store: ObjectStore, clock: FixedClock) -> StoreReader:
+    """The store reader as the root builds it, over this store and clock."""
+    return bootstrap.build_store_reader(root_settings(), store=store, clock=clock)
 
 
 def fleet_pages(store_reader: StoreReader, **options: Any) -> list[FleetDocument]:
@@ -61,7 +68,9 @@ def job(name: str, workspace: str | None = None) -> JobRef:
 
 
 def test_a_fleet_of_hundreds_pages_filters_and_counts(fleet_store: ObjectStore) -> None:
-    store_reader = StoreReader(fleet_store, FixedClock(NOW))
+    store_reader = bootstrap.build_store_reader(
+        root_settings(), store=fleet_store, clock=FixedClock(NOW)
+    )
 
     pages = fleet_pages(store_reader, limit=40, stale_after=900)
     exceptions = fleet_pages(
@@ -90,7 +99,9 @@ def test_a_fleet_of_hundreds_pages_filters_and_counts(fleet_store: ObjectStore) 
 
 
 def test_fail_on_answers_for_the_whole_fleet(fleet_store: ObjectStore) -> None:
-    store_reader = StoreReader(fleet_store, FixedClock(NOW))
+    store_reader = bootstrap.build_store_reader(
+        root_settings(), store=fleet_store, clock=FixedClock(NOW)
+    )
 
     normal_page = store_reader.fleet(
         PROJECT, statuses=frozenset({"NORMAL"}), limit=1, fail_on=frozenset({"EXCEPTION"})
@@ -107,7 +118,9 @@ def test_fail_on_answers_for_the_whole_fleet(fleet_store: ObjectStore) -> None:
 
 
 def test_a_warm_fleet_reads_only_what_changed(fleet_store: ObjectStore) -> None:
-    store_reader = StoreReader(fleet_store, FixedClock(NOW + timedelta(minutes=5)))
+    store_reader = bootstrap.build_store_reader(
+        root_settings(), store=fleet_store, clock=FixedClock(NOW + timedelta(minutes=5))
+    )
     store_reader.fleet(PROJECT)
     assert store_reader.last_cost.reads == 150
     assert store_reader.last_cost.listing_calls == 1
@@ -129,7 +142,9 @@ def test_a_corrupt_latest_json_is_one_unknown_row(store: ObjectStore) -> None:
     assert current is not None
     assert store.replace(latest_key(job("spoilt")), b"\x00not json", {}, current.version)
 
-    document = StoreReader(store, FixedClock(NOW)).fleet(PROJECT, fail_on=frozenset({"UNKNOWN"}))
+    document = bootstrap.build_store_reader(
+        root_settings(), store=store, clock=FixedClock(NOW)
+    ).fleet(PROJECT, fail_on=frozenset({"UNKNOWN"}))
 
     assert_valid(document, "fleet.v1.schema.json")
     assert [(row["job_name"], row["status"], row["valid"]) for row in document["jobs"]] == [
@@ -145,7 +160,7 @@ def test_hostile_job_names_come_back_whole_in_the_fleet(store: ObjectStore) -> N
     for ref in jobs:
         observe(store, ref, "NORMAL", NOW, writer=writer)
 
-    pages = fleet_pages(StoreReader(store, FixedClock(NOW)), limit=9)
+    pages = fleet_pages(reader(store, FixedClock(NOW)), limit=9)
 
     names = [row["job_name"] for page in pages for row in page["jobs"]]
     assert sorted(names) == sorted(ref.job_name for ref in jobs)
@@ -160,7 +175,7 @@ def test_history_and_transitions_across_days(store: ObjectStore) -> None:
     moments = [start + timedelta(hours=9 * step) for step in range(len(statuses))]
     for moment, status in zip(moments, statuses, strict=True):
         observe(store, ref, status, moment, {"node": status}, writer=writer)
-    store_reader = StoreReader(store, FixedClock(NOW))
+    store_reader = reader(store, FixedClock(NOW))
 
     history = [store_reader.history(ref, limit=2)]
     while history[-1]["next_cursor"]:

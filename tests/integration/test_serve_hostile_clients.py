@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from dlf_status.bootstrap import build_function_app
-from dlf_status.observability import NullMetrics
+from dlf_status.entrypoints.http_api import StatusApi
+from tests.support.root import fake_service
 from tests.support.seaweed import free_ports
 from tests.support.serving import serving
 
@@ -240,8 +240,7 @@ def test_a_body_on_a_get_is_read_and_the_connection_kept(served: Served) -> None
 def test_connections_beyond_the_bound_are_refused_without_a_thread() -> None:
     """Two slots, a long timeout: two idle clients hold both, the third is answered 503
     (or reset) at once; when one leaves, requests are served again."""
-    app = build_function_app({}, NullMetrics())
-    with serving(app, timeout=PATIENCE, max_connections=2) as url:
+    with serving(StatusApi(fake_service().observe), timeout=PATIENCE, max_connections=2) as url:
         port = int(url.rsplit(":", 1)[1])
         holders = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
         try:

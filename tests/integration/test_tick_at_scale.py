@@ -12,25 +12,29 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from dlf_status.adapters.clock import SystemClock
+from dlf_status import bootstrap
 from dlf_status.adapters.store_s3 import S3Store
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
-from dlf_status.entrypoints.app import FunctionApp
-from dlf_status.observability import NullMetrics
+from dlf_status.entrypoints import schedule
 from dlf_status.poller import TickRunner
-from dlf_status.service import StatusService
 from tests.integration.conftest import PROJECT, exchange_response, stored_keys
+from tests.support.root import root_settings
 
 
-def service_for(
+def runner_for(
     make_client: Callable[..., HttpUpstreamClient],
     store: S3Store,
     validator: ResponseValidator,
     **client: Any,
-) -> StatusService:
-    return StatusService(make_client(**client), store, validator, SystemClock(), NullMetrics())
+) -> TickRunner:
+    """The tick as the schedule function builds it, over this upstream and store."""
+    settings = root_settings()
+    service = bootstrap.build_status_service(
+        settings, upstream=make_client(**client), store=store, validator=validator
+    )
+    return bootstrap.build_tick_runner(settings, service=service)
 
 
 pytestmark = pytest.mark.integration
@@ -62,16 +66,14 @@ def test_a_tick_of_240_jobs_accounts_for_every_job_and_stores_every_healthy_one(
 ) -> None:
     upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(upstream_by_kind)
     names = [f"{KINDS[i % 4]}-{i:03d}" for i in range(240)]
-    service = service_for(make_client, s3_store, validator, read_timeout=0.5, max_attempts=2)
-    runner = TickRunner(service, NullMetrics(), read_job_list=lambda _: [], concurrency=16)
-    app = FunctionApp(service, tick_runner_factory=lambda: runner)
+    runner = runner_for(make_client, s3_store, validator, read_timeout=0.5, max_attempts=2)
     event = {
         "jobs": [{"project_id": PROJECT, "job_name": name} for name in names],
         "tick_id": "exec-240",
         "scheduled_time": "2026-11-25T10:00:00Z",
     }
 
-    report: dict[str, Any] = app.handle(event)
+    report = schedule.run_tick(runner, event)
 
     outcomes = {outcome["job_name"]: outcome for outcome in report["outcomes"]}
     assert sorted(outcomes) == sorted(names)
@@ -99,20 +101,18 @@ def test_a_retried_delivery_of_the_same_tick_writes_no_duplicate_history(
     validator: ResponseValidator,
 ) -> None:
     upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(upstream_by_kind)
-    service = service_for(make_client, s3_store, validator)
-    runner = TickRunner(service, NullMetrics(), read_job_list=lambda _: [])
-    app = FunctionApp(service, tick_runner_factory=lambda: runner)
+    runner = runner_for(make_client, s3_store, validator)
     event = {
         "jobs": [{"project_id": PROJECT, "job_name": f"healthy-{i}"} for i in range(20)],
         "tick_id": "exec-1",
         "scheduled_time": "2026-11-25T10:05:00Z",
     }
-    app.handle(event)
+    schedule.run_tick(runner, event)
     for key in stored_keys(s3_store):  # the first delivery died before any latest.json
         if key.startswith("latest/"):
             bucket, _, prefix = s3_store.location.removeprefix("s3://").partition("/")
             s3_store.client.delete_object(Bucket=bucket, Key=f"{prefix}/{key}")
 
-    app.handle(event)
+    schedule.run_tick(runner, event)
 
     assert len([key for key in stored_keys(s3_store) if key.startswith("history/")]) == 20

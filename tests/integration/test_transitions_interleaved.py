@@ -27,8 +27,8 @@ from werkzeug import Request, Response
 from dlf_status.adapters.store_s3 import S3Store
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.ports import ObjectStore
-from dlf_status.domain.snapshots import latest_key
-from dlf_status.service import SnapshotOutcome, StatusService
+from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
+from dlf_status.service import StatusService
 from tests.integration.conftest import JOB, PROJECT, TickingClock, match_path, stored_keys
 from tests.support.fakes import Killed
 from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer, free_ports

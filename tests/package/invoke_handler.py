@@ -1,6 +1,7 @@
 """Run inside the wheel's virtualenv (`python -I invoke_handler.py EVENT ANSWER`): import
-the Lambda handler as the runtime does, call it once with EVENT and a fake context, and
-write its answer, with where dlf_status was imported from, to ANSWER as JSON.
+the HTTP API function's handler as the Lambda runtime does, call it once with EVENT and
+a fake context, and write its answer, with where dlf_status was imported from, to
+ANSWER as JSON.
 
 Standard library only: this file runs where none of the test tools are installed.
 """
@@ -28,7 +29,7 @@ class FakeLambdaContext:
 
 
 def main(event_path: str, answer_path: str) -> int:
-    from dlf_status.entrypoints.lambda_handler import handler
+    from dlf_status.entrypoints.lambda_http import handler
 
     event = json.loads(Path(event_path).read_text(encoding="utf-8"))
     answer = handler(event, FakeLambdaContext())  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ the README as the long description, and the same wheel from the sdist as from a 
 from __future__ import annotations
 
 import configparser
+import hashlib
 import tomllib
 import zipfile
 from pathlib import PurePosixPath
@@ -16,6 +17,11 @@ from packaging.requirements import Requirement
 from tests.package.conftest import PACKAGE_DIR, Distributions, SourceTree
 
 pytestmark = pytest.mark.integration
+
+# sha256 of https://www.apache.org/licenses/LICENSE-2.0.txt, the Apache Software
+# Foundation's text of the license (its md5, 3b83ef96387f14655fc854ddc3c6bd57, is the
+# checksum license scanners such as Yocto's record for it).
+APACHE_2_0_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
 
 
 def _project(source_tree: SourceTree) -> dict[str, Any]:
@@ -80,6 +86,7 @@ def test_the_sdist_holds_the_build_inputs_and_the_sources_of_generated_files(
     expected = {
         "pyproject.toml",
         "README.md",
+        "LICENSE",
         "PKG-INFO",
         "openapi.yaml",
         *(name for name in source_tree.files if name.startswith("schemas/")),
@@ -121,3 +128,21 @@ def test_the_wheel_declares_the_dlf_status_command(
     assert dict(entry_points["console_scripts"]) == {
         "dlf-status": "dlf_status.entrypoints.cli:main"
     }
+
+
+def test_the_license_is_the_apache_2_0_text_and_both_distributions_carry_it(
+    source_tree: SourceTree,
+    wheel_members: dict[str, bytes],
+    sdist_members: set[str],
+) -> None:
+    project = _project(source_tree)
+    license_text = (source_tree.root / "LICENSE").read_bytes()
+    metadata = Metadata.from_email(wheel_members[f"{_dist_info(source_tree)}/METADATA"])
+    top = f"{project['name'].replace('-', '_')}-{project['version']}"
+
+    assert hashlib.sha256(license_text).hexdigest() == APACHE_2_0_SHA256
+    assert project["license"] == "Apache-2.0"
+    assert str(metadata.license_expression) == "Apache-2.0"
+    assert metadata.license_files == ["LICENSE"]
+    assert wheel_members[f"{_dist_info(source_tree)}/licenses/LICENSE"] == license_text
+    assert f"{top}/LICENSE" in sdist_members

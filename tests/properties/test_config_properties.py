@@ -4,6 +4,8 @@ names the variable, in one printable line; never another exception."""
 from __future__ import annotations
 
 import math
+import re
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -11,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlf_status import bootstrap
-from dlf_status.bootstrap import build_function_app
+from dlf_status.adapters.store_s3 import addressing_style_for
 from dlf_status.config import (
     ATTEMPTS,
     CONCURRENCY,
@@ -21,9 +23,8 @@ from dlf_status.config import (
     VARIABLES,
     Settings,
 )
-from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints import startup
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import NullMetrics
 from tests.properties.setting_strategies import setting_values
 
 MINIMAL = {"DLF_REGION": "cn-north-4", "DLF_AUTH_TOKEN": "token-value"}
@@ -94,19 +95,62 @@ def test_any_value_of_a_variable_is_accepted_in_range_or_refused_by_name(
         st.sampled_from([name for name in NAMES if name != "DLF_CREDENTIALS_SECRET"]),
         setting_values,
         max_size=8,
-    )
+    ),
+    build=st.sampled_from(
+        [
+            bootstrap.build_status_service,
+            bootstrap.build_tick_runner,
+            bootstrap.build_queue_worker,
+        ]
+    ),
 )
-def test_the_function_app_is_built_from_any_environment_without_raising(
-    environ: dict[str, str],
+def test_every_function_starts_from_any_environment_without_raising(
+    environ: dict[str, str], build: Any
 ) -> None:
-    """What the Lambda init runs: it must never raise, whatever the environment
-    (the secret is left out: reading it is a network call)."""
+    """What each Lambda function's init runs: it must never raise, whatever the
+    environment (the secret is left out: reading it is a network call)."""
     # Generated credentials must not stay registered with the process-wide log masker:
     # it would mask them (say "true" or '",') in every later test's log lines.
-    with mock.patch.object(bootstrap, "register_secrets"):
-        app = build_function_app({**MINIMAL, **environ}, NullMetrics())
+    with (
+        mock.patch.object(startup, "register_secrets"),
+        mock.patch.object(bootstrap, "register_secrets"),
+    ):
+        started = startup.start(build, {**MINIMAL, **environ})
 
-    assert isinstance(app, FunctionApp)
-    if app.service is None:
-        assert app.configuration_error is not None
-        assert_one_printable_line(app.configuration_error.detail)
+    if isinstance(started, ConfigurationError):
+        assert_one_printable_line(started.detail)
+    else:
+        assert type(started).__name__ in ("StatusService", "TickRunner", "QueueWorker")
+
+
+# The README's rule for the bucket of an s3:// URI, and for a DNS label (which
+# virtual-hosted addressing needs over https), written here from the README.
+README_BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
+DNS_LABEL = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+bucket_text = st.one_of(
+    st.text(st.sampled_from("aZ09._-"), min_size=1, max_size=260),
+    st.text(st.sampled_from("abc-"), min_size=1, max_size=70),
+    st.text(max_size=20),
+    st.sampled_from(["Legacy_Bucket", "my.Bucket-2017", "a" * 255, "a" * 256, "snapshots"]),
+).filter(lambda bucket: "/" not in bucket and bucket)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bucket=bucket_text, variable=st.sampled_from(["SNAPSHOT_URI", "JOBS_URI"]))
+def test_a_bucket_is_accepted_exactly_when_the_readme_rule_allows_it(
+    bucket: str, variable: str
+) -> None:
+    uri = f"s3://{bucket}/dlf/jobs.json"
+
+    outcome = settings_or_error({**MINIMAL, variable: uri})
+
+    if README_BUCKET.fullmatch(bucket):
+        assert isinstance(outcome, Settings)
+        assert getattr(outcome, variable.lower()) == uri
+        # and `auto` reaches it: virtual-hosted only where the name is a DNS label
+        style = addressing_style_for("auto", "https://s3.example.com", bucket)
+        assert style == ("virtual" if DNS_LABEL.fullmatch(bucket) else "path")
+    else:
+        assert isinstance(outcome, ConfigurationError)
+        assert variable in outcome.detail
+        assert_one_printable_line(outcome.detail)

@@ -7,7 +7,6 @@ and a listing called complete holds every job that stayed in the list throughout
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,7 +26,6 @@ from dlf_status.errors import IncompleteJobList, UpstreamRejected
 from tests.support.job_list_server import Mutation, OffsetMeaning, SimulatedJobList, TotalMeaning
 
 VALIDATOR = CompiledValidator(packaged_contract(LIST_JOBS))
-NOW = datetime(2026, 11, 25, tzinfo=UTC)
 MAX_REQUESTS = 40
 
 PAGED = st.sampled_from(
@@ -57,7 +55,6 @@ def listing_of(server: SimulatedJobList) -> Listing:
             server.response(offset, limit),
             validator=VALIDATOR,
             mode=ValidationMode.LENIENT,
-            now=NOW,
         )
 
     return read_job_list(fetch, max_requests=MAX_REQUESTS)  # type: ignore[arg-type]

@@ -10,12 +10,12 @@ latest.json held: no phantom, no missed transition.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, content_hash, normalise
 from dlf_status.errors import StoreError
@@ -30,7 +30,7 @@ NODES = st.dictionaries(st.sampled_from(["a", "b"]), STATUSES, max_size=2)
 WARM_WRITERS = 2
 
 
-def observation(status: str, nodes: dict[str, str], minute: int) -> dict[str, Any]:
+def observation(status: str, nodes: dict[str, str], minute: int) -> StatusDocument:
     return normalise(
         {
             "name": "job",

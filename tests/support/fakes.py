@@ -32,7 +32,7 @@ class MemoryStore:
     replaced: dict[str, list[bytes]] = field(default_factory=dict)
     # replace() calls that lose to an invisible concurrent writer before succeeding
     races_to_lose: int = 0
-    racer: dict[str, Any] | None = None
+    racer: Mapping[str, Any] | None = None
     listings: int = 0  # list_objects calls
     reads: list[str] = field(default_factory=list)  # the keys of get calls, in order
 

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
 from dlf_status.domain.ports import ObjectStore
@@ -50,7 +51,7 @@ def assert_valid(document: Mapping[str, Any], schema_file: str) -> None:
 
 def status_document(
     job: JobRef, status: str, observed_at: datetime, nodes: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+) -> StatusDocument:
     """The document the service would store for an upstream answer with these statuses."""
     body: dict[str, Any] = {"name": job.job_name, "status": status}
     if nodes is not None:

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.entrypoints.local_server import make_server
 
 
 @contextmanager
-def serving(app: FunctionApp, **options: Any) -> Iterator[str]:
-    """Serve `app` on a free loopback port; yields its base URL, stops on exit.
+def serving(api: StatusApi, **options: Any) -> Iterator[str]:
+    """Serve `api` on a free loopback port; yields its base URL, stops on exit.
     `options` go to make_server (timeout, max_connections)."""
-    server = make_server(app, "127.0.0.1", 0, **options)
+    server = make_server(api, "127.0.0.1", 0, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

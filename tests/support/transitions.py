@@ -18,10 +18,11 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.normalize import content_hash
 from dlf_status.domain.transitions import status_changes
 
@@ -95,7 +96,7 @@ def assert_chain(
     # ...and it is the history's: one record per pair of versions whose statuses differ.
     expected = []
     for before, after in itertools.pairwise(versions):
-        changes = status_changes(before, after)
+        changes = status_changes(cast("StatusDocument", before), cast("StatusDocument", after))
         if changes:
             expected.append(
                 {

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pytest
 
-from dlf_status.adapters.clock import FixedClock
-from dlf_status.adapters.compiled_validator import CompiledValidator
+from dlf_status import bootstrap
 from dlf_status.discovery import JobDiscovery
-from dlf_status.domain.contract import LIST_JOBS, packaged_contract
 from dlf_status.domain.listing import DiscoverySpec, JobPageQuery
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse, ValidationMode
 from dlf_status.domain.ports import UpstreamCall
 from dlf_status.errors import ContractViolation, UpstreamAuthRejected
 from tests.support.job_list_server import JSON, OffsetMeaning, SimulatedJobList
+from tests.support.root import root_settings
 
-VALIDATOR = CompiledValidator(packaged_contract(LIST_JOBS))
-CLOCK = FixedClock(datetime(2026, 11, 25, tzinfo=UTC))
 PROJECT, WORKSPACE = "b384b9e9ab9b4ee8994c8633aabc9505", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 
@@ -43,7 +39,7 @@ class FakeJobListClient:
 def discovery(
     client: FakeJobListClient, mode: ValidationMode = ValidationMode.LENIENT
 ) -> JobDiscovery:
-    return JobDiscovery(client, VALIDATOR, CLOCK, mode=mode)
+    return bootstrap.build_job_discovery(root_settings(VALIDATION_MODE=str(mode)), client=client)
 
 
 def test_every_real_time_job_of_the_workspace_is_discovered_sorted_once() -> None:

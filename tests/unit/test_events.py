@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from dlf_status.domain.model import JobRef
 from dlf_status.entrypoints import events
 from dlf_status.errors import InvalidInput
 from tests.support.events import http_api_event, rest_api_event, scheduled_event
@@ -9,12 +10,51 @@ from tests.support.events import http_api_event, rest_api_event, scheduled_event
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 
 
-def test_recorded_events_are_recognised_by_shape() -> None:
-    assert events.is_http_event(http_api_event(PROJECT, "j"))
-    assert events.is_http_event(rest_api_event(PROJECT, "j"))
-    assert not events.is_http_event(scheduled_event())
-    assert events.is_direct_invocation({"project_id": PROJECT, "job_name": "j"})
-    assert not events.is_direct_invocation(scheduled_event())
+def test_each_recorded_event_is_read_by_its_own_parser_and_refused_by_the_others() -> None:
+    direct = {"project_id": PROJECT, "job_name": "j"}
+    recorded = scheduled_event()
+
+    assert events.parse_http_event(http_api_event(PROJECT, "j")).method == "GET"
+    assert events.parse_http_event(rest_api_event(PROJECT, "j")).method == "GET"
+    assert events.parse_direct_event(direct) == JobRef(PROJECT, "j")
+    assert events.parse_tick_event(recorded) == events.TickEvent(
+        recorded["id"], recorded["time"], None
+    )
+    for parse, others in (
+        (events.parse_http_event, [direct, recorded]),
+        (events.parse_direct_event, [http_api_event(PROJECT, "j"), recorded]),
+        (events.parse_tick_event, [http_api_event(PROJECT, "j"), direct]),
+    ):
+        for other in others:
+            with pytest.raises(InvalidInput):
+                parse(other)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"job": [{"project_id": PROJECT, "job_name": "j"}]},  # a typo would poll JOBS_URI
+        {"source": "aws.events", "detail-type": "EC2 Instance State-change Notification"},
+        {"source": "my.app", "detail-type": "Scheduled Event"},
+        [],
+        "tick",
+    ],
+)
+def test_a_schedule_takes_its_own_input_or_a_scheduled_event_and_nothing_else(
+    event: object,
+) -> None:
+    with pytest.raises(InvalidInput):
+        events.parse_tick_event(event)
+
+
+def test_a_tick_input_may_name_nothing_and_then_polls_jobs_uri_now() -> None:
+    assert events.parse_tick_event({}) == events.TickEvent(None, None, None)
+
+
+def test_a_direct_invocation_with_an_unknown_key_is_refused_not_half_read() -> None:
+    """`workspace_id` for `workspace` would otherwise observe the job of no workspace."""
+    with pytest.raises(InvalidInput, match="workspace_id"):
+        events.parse_direct_event({"project_id": PROJECT, "job_name": "j", "workspace_id": "w"})
 
 
 def test_http_api_route_parameters_are_used_as_given() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from dlf_status import errors
 from dlf_status.domain.contract import MAX_LISTED, ValidationReport, Violation
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.interpret import (
     MAX_NODES,
     MAX_UPSTREAM_TEXT,
@@ -35,7 +36,7 @@ def interpret(
     response: UpstreamResponse,
     validator: StubValidator | None = None,
     mode: ValidationMode = ValidationMode.LENIENT,
-) -> dict[str, Any]:
+) -> StatusDocument:
     return interpret_response(
         response,
         source=SOURCE,
@@ -126,16 +127,14 @@ def test_a_dlf_0100_on_another_status_is_not_a_missing_job() -> None:
 def test_error_info_reads_every_known_spelling_and_cleans_it(
     body: dict[str, Any], code: str | None, message: str | None
 ) -> None:
-    info = error_info(answer(400, body), NOW)
+    info = error_info(answer(400, body))
 
     assert (info.error_code, info.error_msg) == (code, message)
 
 
 def test_request_id_comes_from_the_body_or_else_the_header() -> None:
-    from_body = error_info(
-        answer(401, {"request_id": "body-id"}, {**JSON, "X-Request-Id": "h"}), NOW
-    )
-    from_header = error_info(answer(500, b"<html/>", {"X-Request-Id": "header-id"}), NOW)
+    from_body = error_info(answer(401, {"request_id": "body-id"}, {**JSON, "X-Request-Id": "h"}))
+    from_header = error_info(answer(500, b"<html/>", {"X-Request-Id": "header-id"}))
 
     assert from_body.request_id == "body-id"
     assert from_header.request_id == "header-id"
@@ -171,9 +170,22 @@ def test_a_200_that_is_not_json_is_a_bad_response(body: bytes, content_type: str
         interpret(answer(200, body, {"Content-Type": content_type}))
 
 
-def test_a_200_that_is_json_but_not_an_object_is_a_bad_response() -> None:
-    with pytest.raises(errors.UpstreamBadResponse, match="JSON list, not an object"):
-        interpret(answer(200, [{"name": "job"}]))
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ([{"name": "job"}], "an array"),
+        ("job", "a string"),
+        (3, "a number"),
+        (0.5, "a number"),
+        (False, "a boolean"),
+        (None, "null"),
+    ],
+)
+def test_a_200_that_is_json_but_not_an_object_is_a_bad_response(body: Any, said: str) -> None:
+    with pytest.raises(errors.UpstreamBadResponse) as raised:
+        interpret(answer(200, body))
+
+    assert str(raised.value) == f"DataArts Studio's 200 answer is {said}, not an object"
 
 
 def test_strict_mode_refuses_an_answer_with_violations() -> None:
@@ -281,7 +293,7 @@ def test_echoed_upstream_text_is_masked_before_it_is_cut() -> None:
     body = json.dumps({"error_code": "APIGW.0301", "error_msg": message}).encode()
     headers = {**JSON, "X-Request-Id": secret}
 
-    info = error_info(answer(401, body, headers), NOW, redactor)
+    info = error_info(answer(401, body, headers), redactor)
 
     assert info.error_msg == "x" * (MAX_UPSTREAM_TEXT - 5) + "***"
     assert info.request_id == "***"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlf_status.adapters.clock import FixedClock
+from dlf_status import bootstrap
 from dlf_status.adapters.job_list import (
     MAX_JOB_LIST_BYTES,
     MAX_JOB_LIST_DEPTH,
@@ -21,16 +20,12 @@ from dlf_status.adapters.job_list import (
     MAX_YAML_NUMBER_CHARS,
     read_job_list,
 )
-from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.ticks import job_entries
-from dlf_status.entrypoints.app import FunctionApp, TickFailed
-from dlf_status.errors import InvalidInput
-from dlf_status.observability import NullMetrics
-from dlf_status.poller import TickRunner
-from dlf_status.service import StatusService
-from tests.conftest import StubValidator
+from dlf_status.entrypoints import schedule
+from dlf_status.errors import InvalidInput, TickFailed
 from tests.support.events import scheduled_event
-from tests.support.fakes import FakeUpstream, MemoryStore
+from tests.support.fakes import FakeUpstream
+from tests.support.root import fake_service, root_settings
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 # Three nested aliases: 9**3 strings from a few bytes; the real bombs go to 9**9.
@@ -180,18 +175,14 @@ def test_yaml_without_aliases_keeps_its_safe_types(tmp_path: Path) -> None:
 def test_a_tick_that_cannot_read_its_list_fails_the_invocation(tmp_path: Path) -> None:
     """The documented way: TickFailed, which Lambda retries and then sends on."""
     path = write(tmp_path, "jobs.yaml", ALIAS_BOMB)
-    service = StatusService(
-        upstream=FakeUpstream([]),
-        store=MemoryStore(),
-        validator=StubValidator(ValidationReport()),
-        clock=FixedClock(datetime(2026, 11, 25, tzinfo=UTC)),
-        metrics=NullMetrics(),
+    upstream = FakeUpstream([])
+    runner = bootstrap.build_tick_runner(
+        root_settings(JOBS_URI=path), service=fake_service(upstream)
     )
-    runner = TickRunner(service, NullMetrics(), read_job_list=read_job_list, jobs_uri=path)
-    app = FunctionApp(service, tick_runner_factory=lambda: runner)
 
     with pytest.raises(TickFailed, match="aliases are not accepted"):
-        app.handle(scheduled_event())
+        schedule.run_tick(runner, scheduled_event())
+    assert upstream.calls == []
 
 
 # -- hypothesis: whatever the bytes, a value the tick can take or one InvalidInput ------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -38,7 +37,6 @@ from tests.support.job_list_server import (
 )
 
 VALIDATOR = CompiledValidator(packaged_contract(LIST_JOBS))
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 NAMES = [f"job-{index:03d}" for index in range(250)]
 
 
@@ -50,7 +48,7 @@ def page_of(
 
 
 def read(response: UpstreamResponse, mode: ValidationMode = ValidationMode.LENIENT) -> JobPage:
-    return interpret_page(response, validator=VALIDATOR, mode=mode, now=NOW)
+    return interpret_page(response, validator=VALIDATOR, mode=mode)
 
 
 def listing_of(server: SimulatedJobList, **bounds: int) -> Listing:
@@ -105,8 +103,9 @@ def test_strict_mode_refuses_a_page_that_breaks_the_contract() -> None:
     ("body", "said"),
     [
         ({"total": 0}, "has no jobs"),
-        ({"total": 1, "jobs": {"name": "a"}}, "jobs as a JSON dict"),
-        ([JOB], "a JSON list, not an object"),
+        ({"total": 1, "jobs": {"name": "a"}}, "jobs as an object, not a list"),
+        ({"total": 1, "jobs": "a"}, "jobs as a string, not a list"),
+        ([JOB], "page is an array, not an object"),
         (b"<html>maintenance</html>", "not JSON"),
     ],
 )
@@ -174,7 +173,6 @@ def test_an_error_page_that_echoes_a_credential_is_masked_before_it_is_kept() ->
             page_of(body, 401),
             validator=VALIDATOR,
             mode=ValidationMode.LENIENT,
-            now=NOW,
             redactor=MASKED,
         )
 
@@ -187,7 +185,6 @@ def test_a_page_that_echoes_a_credential_keeps_its_jobs_masked() -> None:
         page_of({"total": 1, "jobs": [{**JOB, "owner": SECRET}]}),
         validator=VALIDATOR,
         mode=ValidationMode.LENIENT,
-        now=NOW,
         redactor=MASKED,
     )
 

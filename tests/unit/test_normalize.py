@@ -7,6 +7,7 @@ import pytest
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport, Violation
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.extra_keys import decode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.normalize import Source, content_hash, normalise
@@ -15,11 +16,11 @@ OBSERVED = datetime(2026, 5, 4, 3, 2, 1, 987654, tzinfo=UTC)
 SOURCE = Source("p1", "job", "ws1", "https://upstream.invalid")
 
 
-def run(body: Any, report: ValidationReport | None = None) -> dict[str, Any]:
+def run(body: Any, report: ValidationReport | None = None) -> StatusDocument:
     return normalise(body, source=SOURCE, observed_at=OBSERVED, report=report or ValidationReport())
 
 
-def violations_of(document: dict[str, Any]) -> dict[str, str]:
+def violations_of(document: StatusDocument) -> dict[str, str]:
     return {item["path"]: item["message"] for item in document["validation"]["violations"]}
 
 
@@ -169,6 +170,23 @@ def test_node_entries_that_are_not_objects_are_kept_in_extra_nodes() -> None:
     assert [node["name"] for node in document["nodes"]] == ["ok"]
     assert document["extra"] == {"nodes": ["oops", 7]}
     assert {"$.nodes[1]", "$.nodes[2]"} <= set(violations_of(document))
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[5, "x"], ["x", 5], [[2], [1], None, {"name": "n"}, False, 0.5, "b", "a"], [3, 3, 2]],
+)
+def test_node_entries_that_are_not_objects_keep_the_upstream_order(entries: list[Any]) -> None:
+    document = run({"name": "j", "nodes": entries})
+
+    kept = [entry for entry in entries if not isinstance(entry, dict)]
+    assert document["extra"]["nodes"] == kept
+    # each one's position is named by its violation
+    positions = [index for index, entry in enumerate(entries) if not isinstance(entry, dict)]
+    assert {f"$.nodes[{index}]" for index in positions} <= set(violations_of(document))
+    assert jsoncodec.canonical_bytes(run({"name": "j", "nodes": entries})) == (
+        jsoncodec.canonical_bytes(document)
+    )
 
 
 @pytest.mark.parametrize("body", [[1, 2], "text", 3, None, True])

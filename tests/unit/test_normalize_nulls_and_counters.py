@@ -11,6 +11,7 @@ import pytest
 from dlf_status.adapters.compiled_validator import CompiledValidator
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import packaged_contract
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import Headers, UpstreamResponse
 from dlf_status.domain.normalize import Source, normalise
 
@@ -19,7 +20,7 @@ SOURCE = Source("p1", "job", None, "https://upstream.invalid")
 OBSERVED = datetime(2026, 5, 4, tzinfo=UTC)
 
 
-def observe(body: Any) -> dict[str, Any]:
+def observe(body: Any) -> StatusDocument:
     """Validate and normalise `body` as a 200 answer, as the service does."""
     raw = jsoncodec.canonical_bytes(body)
     response = UpstreamResponse(200, Headers({"Content-Type": "application/json"}), raw)
@@ -27,7 +28,7 @@ def observe(body: Any) -> dict[str, Any]:
     return normalise(body, source=SOURCE, observed_at=OBSERVED, report=report)
 
 
-def violation_paths(document: dict[str, Any]) -> list[str]:
+def violation_paths(document: StatusDocument) -> list[str]:
     return [item["path"] for item in document["validation"]["violations"]]
 
 
@@ -138,7 +139,7 @@ def test_counters_are_exact_integers_beyond_53_and_64_bits() -> None:
 def test_an_integral_number_with_a_fraction_is_the_integer(key: str, field: str) -> None:
     document = observe({"name": "j", "nodes": [{"name": "n", key: 1e3}]})
 
-    node = document["nodes"][0]
+    node: dict[str, Any] = dict(document["nodes"][0])
     value = node["metrics"][field] if field in node["metrics"] else node[field]
     assert (value, type(value)) == (1000, int)
     assert document["validation"]["valid"] is True
@@ -158,3 +159,29 @@ def test_speed_is_a_rate_and_keeps_its_fraction() -> None:
 
     assert document["nodes"][0]["metrics"]["speed"] == 1523.75
     assert document["validation"]["valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [("bufferRecords", "buffer_records"), ("jobInstanceId", "job_instance_id")],
+)
+@pytest.mark.parametrize("value", [1e100, -1e100, 1e300, 1.7976931348623157e308])
+def test_an_integral_number_past_the_integer_bound_is_kept_as_sent(
+    key: str, field: str, value: float
+) -> None:
+    document = observe({"name": "j", "nodes": [{"name": "n", key: value}]})
+
+    node: dict[str, Any] = dict(document["nodes"][0])
+    assert (node["metrics"] | node)[field] is None
+    assert list(node["extra"].values()) == [value]
+    assert violation_paths(document) == [f"$.nodes[0].{key}"]
+    # and the document reads back as dlf-status reads its stored documents
+    assert jsoncodec.loads(jsoncodec.canonical_bytes(document), jsoncodec.STORED) == document
+
+
+def test_an_integral_number_of_a_hundred_digits_is_the_integer() -> None:
+    document = observe({"name": "j", "nodes": [{"name": "n", "bufferRecords": 9.999e99}]})
+
+    value = document["nodes"][0]["metrics"]["buffer_records"]
+    assert (type(value), len(str(value))) == (int, 100)
+    assert jsoncodec.loads(jsoncodec.canonical_bytes(document), jsoncodec.STORED) == document

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -416,7 +417,7 @@ def test_history_reads_only_the_objects_it_returns(three_days: MemoryStore) -> N
     assert three_days.listings - listings == 3
 
 
-def _hash_of(document: dict[str, Any]) -> str:
+def _hash_of(document: Mapping[str, Any]) -> str:
     from dlf_status.domain.normalize import content_hash
 
     return content_hash(document)

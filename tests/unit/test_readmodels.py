@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -286,7 +287,7 @@ def test_an_observation_from_the_future_is_zero_seconds_old() -> None:
 def broken(**changes: object) -> bytes:
     document = status_document(JOB, "NORMAL", NOW)
     for path, value in changes.items():
-        target = document
+        target: Any = document
         *parents, last = path.split("__")
         for parent in parents:
             target = target[parent]

@@ -101,6 +101,28 @@ AUTO_TABLE = [
         "/snap_shots/latest/x/latest.json",
     ),
     ("https://s3.example.com", "ab", "path", "s3.example.com", "/ab/latest/x/latest.json"),
+    # legacy us-east-1 names (before 2018): capitals, underscores, up to 255 characters
+    (
+        None,
+        "Legacy_Bucket",
+        "path",
+        "s3.eu-west-1.amazonaws.com",
+        "/Legacy_Bucket/latest/x/latest.json",
+    ),
+    (
+        None,
+        "l" * 255,
+        "path",
+        "s3.eu-west-1.amazonaws.com",
+        f"/{'l' * 255}/latest/x/latest.json",
+    ),
+    (
+        "http://s3.example.com",
+        "Team.Snapshots",
+        "path",
+        "s3.example.com",
+        "/Team.Snapshots/latest/x/latest.json",
+    ),
     (
         "https://s3.example.com",
         "-snapshots",
@@ -230,3 +252,28 @@ def test_the_configured_store_sends_where_the_settings_say(
     store: Any = build_store(settings)
 
     assert urlsplit(sent_url(store.client, "snapshots")).netloc == host
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "host"),
+    [
+        ("", "s3.eu-west-1.amazonaws.com"),
+        ("https://obs.cn-north-4.myhuaweicloud.com", "obs.cn-north-4.myhuaweicloud.com"),
+    ],
+)
+def test_a_legacy_bucket_name_in_the_settings_is_addressed_path_style(
+    endpoint: str, host: str
+) -> None:
+    settings = Settings.from_environ(
+        {
+            "DLF_REGION": "cn-north-4",
+            "DLF_AUTH_TOKEN": "token-value",
+            "SNAPSHOT_URI": "s3://Legacy_Bucket/prefix",
+            "AWS_ENDPOINT_URL_S3": endpoint,
+        }
+    )
+    store: Any = build_store(settings)
+
+    url = urlsplit(sent_url(store.client, "Legacy_Bucket"))
+
+    assert (url.netloc, url.path) == (host, "/Legacy_Bucket/latest/x/latest.json")

@@ -9,11 +9,12 @@ import pytest
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
-from dlf_status.domain.snapshots import latest_key
+from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
 from dlf_status.errors import StoreConflict, StoreError
-from dlf_status.service import SnapshotOutcome, SnapshotWriter
+from dlf_status.service import SnapshotWriter
 from tests.support.fakes import FaultyStore, Killed, MemoryStore
 from tests.support.transitions import assert_chain
 
@@ -21,7 +22,7 @@ JOB = JobRef.parse("p1", "job")
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
-def document(status: str, at: datetime) -> dict[str, Any]:
+def document(status: str, at: datetime) -> StatusDocument:
     return normalise(
         {"name": "job", "status": status},
         source=Source("p1", "job"),
@@ -191,7 +192,7 @@ def test_a_stale_memory_is_caught_by_the_conditional_write() -> None:
 # -- transitions: exactly once, against the version the compare-and-swap replaced --
 
 
-def nodes_document(status: str, nodes: dict[str, str], at: datetime) -> dict[str, Any]:
+def nodes_document(status: str, nodes: dict[str, str], at: datetime) -> StatusDocument:
     return normalise(
         {
             "name": "job",

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from dlf_status.domain.contract import ValidationReport
+from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.normalize import Source, content_hash, normalise
 from dlf_status.domain.transitions import status_changes, transition_record
 from tests.support.transitions import assert_valid_records, transition_schema
@@ -11,7 +11,7 @@ from tests.support.transitions import assert_valid_records, transition_schema
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 
 
-def doc(status: str, nodes: dict[str, str]) -> dict[str, Any]:
+def doc(status: str, nodes: dict[str, str]) -> StatusDocument:
     body = {
         "name": "j",
         "status": status,

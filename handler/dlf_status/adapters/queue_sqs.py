@@ -8,14 +8,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dlf_status.domain import jsoncodec
-from dlf_status.errors import StoreError
+from dlf_status.errors import QueueError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-
-class QueueError(StoreError):
-    """The queue refused a batch (unreachable, denied, throttled)."""
 
 
 class SqsJobQueue:

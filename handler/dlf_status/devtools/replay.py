@@ -30,11 +30,7 @@ class ReplayJob:
 
 
 def _bind(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    """Listen on `port` when it is free, else on any free port."""
-    try:
-        server = ThreadingHTTPServer((host, port), handler)
-    except OSError:
-        server = ThreadingHTTPServer((host, 0), handler)
+    server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 

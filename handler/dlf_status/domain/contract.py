@@ -12,10 +12,13 @@ import functools
 import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any, Final, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.model import UpstreamResponse
+
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import ViolationEntry
 
 
 class Operation(NamedTuple):
@@ -65,7 +68,7 @@ class Violation(NamedTuple):
             message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
         return cls(path, message)
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> ViolationEntry:
         return {"path": self.path, "message": self.message}
 
 

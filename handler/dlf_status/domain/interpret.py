@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import email.utils
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.contract import MAX_LISTED, ResponseValidator
@@ -26,6 +26,9 @@ from dlf_status.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import StatusDocument, Validation
 
 JOB_NOT_FOUND_CODE = "DLF.0100"
 # The bounds on what one answer may cost beyond its JSON (README: "Bounds on one answer").
@@ -80,13 +83,12 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
         return None
 
 
-def error_info(
-    response: UpstreamResponse, now: datetime, redactor: Redactor = NO_SECRETS
-) -> UpstreamErrorInfo:
+def error_info(response: UpstreamResponse, redactor: Redactor = NO_SECRETS) -> UpstreamErrorInfo:
     """What the upstream said about a failure, from whichever error spelling it used.
 
     The body is read leniently (`errorbody.read_members`): whatever else it holds, a
-    code it spells plainly is read."""
+    code it spells plainly is read. Retry-After is the HTTP client's business (it
+    waits, capped, between its own attempts): it is not part of what is reported."""
     code = message = None
     from dlf_status.domain.errorbody import read_members  # only for error answers
 
@@ -102,7 +104,6 @@ def error_info(
         error_code=code,
         error_msg=message,
         request_id=request_id or clean_text(response.headers.get("X-Request-Id"), redactor),
-        retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After"), now),
     )
 
 
@@ -121,13 +122,10 @@ def _job_label(source: Source) -> str:
 
 
 def classify_error(
-    response: UpstreamResponse,
-    source: Source,
-    now: datetime,
-    redactor: Redactor = NO_SECRETS,
+    response: UpstreamResponse, source: Source, redactor: Redactor = NO_SECRETS
 ) -> UpstreamError:
     """The error a non-200 answer means. Decided by status and error code only."""
-    info = error_info(response, now, redactor)
+    info = error_info(response, redactor)
     status, said = response.status, _said(info)
     if status == 400 and info.error_code == JOB_NOT_FOUND_CODE:
         return JobNotFound(f"{_job_label(source)} does not exist{said}", info)
@@ -176,7 +174,7 @@ def parse_object(
         ) from None
     if not isinstance(body, dict):
         raise UpstreamBadResponse(
-            f"DataArts Studio's {what} is a JSON {type(body).__name__}, not an object",
+            f"DataArts Studio's {what} is {jsoncodec.json_type(body)}, not an object",
             _success_info(response, redactor),
         )
     masked: dict[str, Any] = redactor.body(response.body, body)
@@ -197,10 +195,10 @@ def _parse(response: UpstreamResponse, redactor: Redactor) -> dict[str, Any]:
     return body
 
 
-def _list_at_most(validation: dict[str, Any]) -> None:
+def _list_at_most(validation: Validation) -> None:
     """Cut the violations and unknown fields past MAX_LISTED; a last violation says so."""
-    violations: list[dict[str, str]] = validation["violations"]
-    unknown: list[str] = validation["unknown_fields"]
+    violations = validation["violations"]
+    unknown = validation["unknown_fields"]
     notes = []
     if len(unknown) > MAX_LISTED:
         notes.append(
@@ -227,14 +225,14 @@ def interpret_response(
     validator: ResponseValidator,
     mode: ValidationMode,
     redactor: Redactor = NO_SECRETS,
-) -> dict[str, Any]:
+) -> StatusDocument:
     """The normalised document for a 200, or raise the `UpstreamError` the answer means.
 
     Never anything else: a body past the bounds on one answer is an UpstreamBadResponse
     before any of it is built, and everything after the parse takes whatever it accepts.
     """
     if response.status != 200:
-        raise classify_error(response, source, observed_at, redactor)
+        raise classify_error(response, source, redactor)
     body = _parse(response, redactor)
     report = validator.validate(response, body)
     document = normalise(

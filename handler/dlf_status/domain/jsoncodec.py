@@ -29,6 +29,8 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 import orjson
@@ -214,7 +216,40 @@ def canonical_bytes(document: Any) -> bytes:
     except orjson.JSONEncodeError:
         # Integers beyond 64 bits. ensure_ascii keeps the output valid UTF-8 even
         # for lone surrogates, which `loads` never lets in.
-        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("ascii")
+        return _standard_json(document).encode("ascii")
+
+
+class CanonicalMembers(NamedTuple):
+    """An object's members as `canonical_bytes` writes them (`"key":value`), in its
+    order: `{` + the members joined by `,` + `}` are exactly its canonical bytes."""
+
+    members: list[tuple[str, bytes]]
+    # orjson wrote them: then any subset, joined so, is also the canonical form of
+    # that part of the object. Not after the fallback: a part without the long
+    # integers would be written by orjson, which escapes less.
+    subsets_canonical: bool
+
+
+def _standard_json(value: Any) -> str:
+    """canonical_bytes's fallback, as text: sorted keys, compact, ASCII escapes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def canonical_members(obj: Mapping[str, Any]) -> CanonicalMembers:
+    """Each member of `obj`, each value serialised once (see CanonicalMembers)."""
+    members = sorted(obj.items(), key=itemgetter(0))
+    try:
+        fast = [
+            (key, orjson.dumps(key) + b":" + orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+            for key, value in members
+        ]
+        return CanonicalMembers(fast, subsets_canonical=True)
+    except orjson.JSONEncodeError:
+        exact = [
+            (key, (json.dumps(key) + ":" + _standard_json(value)).encode("ascii"))
+            for key, value in members
+        ]
+        return CanonicalMembers(exact, subsets_canonical=False)
 
 
 def sort_key(value: Any) -> bytes:
@@ -231,6 +266,25 @@ def pretty_bytes(document: Any) -> bytes:
         return orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
     except orjson.JSONEncodeError:
         return json.dumps(document, sort_keys=True, indent=2).encode("ascii")
+
+
+def json_type(value: Any) -> str:
+    """What a parsed value is, in JSON's words ('an array', 'null'), for messages:
+    Python's class names (list, NoneType) mean nothing to someone reading JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return _JSON_TYPES.get(type(value), f"a {type(value).__name__}")
+
+
+_JSON_TYPES: Final = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+}
 
 
 def sha256_hex(data: bytes) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any, Final, NamedTuple
 
@@ -111,19 +110,15 @@ class JobPage(NamedTuple):
         return len(self.identities)
 
 
-def _answer_info(
-    response: UpstreamResponse, now: datetime, redactor: Redactor
-) -> UpstreamErrorInfo:
+def _answer_info(response: UpstreamResponse, redactor: Redactor) -> UpstreamErrorInfo:
     """The answer's status and request id, cleaned as the error reader cleans them."""
-    return error_info(UpstreamResponse(response.status, response.headers), now, redactor)
+    return error_info(UpstreamResponse(response.status, response.headers), redactor)
 
 
-def list_error(
-    response: UpstreamResponse, now: datetime, redactor: Redactor = NO_SECRETS
-) -> UpstreamError:
+def list_error(response: UpstreamResponse, redactor: Redactor = NO_SECRETS) -> UpstreamError:
     """The error a non-200 page means: the status call's classification, except that
     no answer to a list means "this job does not exist"."""
-    error = classify_error(response, Source(None, None), now, redactor)
+    error = classify_error(response, Source(None, None), redactor)
     if isinstance(error, UpstreamRejected | JobNotFound):
         info = error.info
         said = ": ".join(part for part in (info.error_code, info.error_msg) if part)
@@ -156,7 +151,6 @@ def interpret_page(
     *,
     validator: ResponseValidator,
     mode: ValidationMode,
-    now: datetime,
     redactor: Redactor = NO_SECRETS,
 ) -> JobPage:
     """The jobs of one page, or raise the `UpstreamError` the answer means.
@@ -165,7 +159,7 @@ def interpret_page(
     a list of jobs is refused in both modes, because it cannot be counted.
     """
     if response.status != 200:
-        raise list_error(response, now, redactor)
+        raise list_error(response, redactor)
     body = parse_object(response, redactor, "job list page")
     report = validator.validate(response, body)
     if mode is ValidationMode.STRICT and report.violations:
@@ -177,10 +171,10 @@ def interpret_page(
         )
     items = body.get("jobs")
     if not isinstance(items, list):
-        shown = "no jobs" if items is None else f"jobs as a JSON {type(items).__name__}"
+        shown = "no jobs" if items is None else f"jobs as {jsoncodec.json_type(items)}"
         raise UpstreamBadResponse(
             f"DataArts Studio's job list page has {shown}, not a list: it cannot be counted",
-            _answer_info(response, now, redactor),
+            _answer_info(response, redactor),
         )
     identities, jobs = [], []
     for item in items:

@@ -7,7 +7,10 @@ The rules, in the order a reader needs them:
   first spelling present wins and any other spelling present is kept in `extra`
   under its own key, so no value and no spelling is lost;
 * statuses fold into six (see `statuses.py`), `status_raw` keeps the upstream word;
-* times become RFC 3339 UTC with milliseconds;
+* times become RFC 3339 UTC with milliseconds, read in the contract's forms only
+  (`timestamps.py`); a time whose conversion is not the whole value (finer than a
+  millisecond, a leap second) is set and its raw value kept in `extra` too, with no
+  violation: the answer is valid;
 * an optional field sent as null is absent (Java services write absent fields
   as null): the field is null, nothing goes to `extra`, no violation; a null
   spelling never outranks another spelling that has a value;
@@ -19,23 +22,33 @@ The rules, in the order a reader needs them:
   name, and deep subtrees are kept as JSON text (`extra_keys.py`): engines that
   infer a schema (DuckDB, Athena, Spark) read every document;
 * nodes are sorted by name (ties by content) and every key comes out sorted, so
-  one body always gives the same bytes apart from `observed_at`.
+  one body always gives the same bytes apart from `observed_at`; node entries that
+  are not objects stay in `extra.nodes` in the order sent.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.contract import ValidationReport, Violation, ViolationList
 from dlf_status.domain.extra_keys import encode_extra
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.statuses import STATUS_MAP, STATUSES, UNKNOWN, normalise_status
-from dlf_status.domain.timestamps import format_utc, to_rfc3339
+from dlf_status.domain.timestamps import format_utc, read_time
+
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import (
+        JobFields,
+        NodeFields,
+        StatusDocument,
+        ViolationEntry,
+    )
 
 # 1.1: keys inside `extra` are encoded (extra_keys.py); 1.0 wrote them verbatim.
 SCHEMA_VERSION: Final = "1.1"
@@ -140,6 +153,10 @@ _NODE_FIELDS: Final = dict(
     )
 )
 _NO_METRICS: Final = dict.fromkeys(NODE_METRICS)
+# An integral float (1e300) as an int would have more digits than any integer the
+# upstream may send, and than dlf-status reads back from a stored document: past
+# this bound it is kept as the float it is, in extra.
+_INTEGRAL_FLOAT_BOUND: Final = float(10**jsoncodec.MAX_INTEGER_DIGITS)
 _NODES_PATH: Final = paths.child(paths.ROOT, "nodes")
 
 
@@ -169,15 +186,26 @@ def _read_slowly(
         destinations[destination][target] = value
         return
     if value.__class__ is float and accepted is _INTEGER[0] and value.is_integer():
-        destinations[destination][target] = int(value)
-        return
-    if accepted:
-        why: str | None = f"expected {expected}, got {type(value).__name__}"
+        if abs(value) < _INTEGRAL_FLOAT_BOUND:
+            destinations[destination][target] = int(value)
+            return
+        why: str | None = (
+            f"{value!r} is an integer of more than {jsoncodec.MAX_INTEGER_DIGITS} digits, "
+            "past the bound on one answer's integers"
+        )
+        whole = False
+    elif accepted:
+        why = f"expected {expected}, got {type(value).__name__}"
+        whole = False  # the field is null: the value goes to extra
     else:
-        converted, why = to_rfc3339(value)
-        destinations[destination][target] = converted
-    if why is not None:
+        # A time is converted; when the conversion is not the whole value (a fraction
+        # finer than a millisecond) the raw value is kept too, without a violation.
+        reading = read_time(value)
+        destinations[destination][target] = reading.time
+        why, whole = reading.problem, reading.exact
+    if not whole:
         extra[key] = value
+    if why is not None:
         where = paths.ROOT if node_index is None else paths.child(_NODES_PATH, node_index)
         problems.append(Violation(paths.child(where, key), f"{why}; kept in extra"))
 
@@ -210,7 +238,7 @@ def _read(
     return extra
 
 
-def _sort_nodes(nodes: list[dict[str, Any]]) -> None:
+def _sort_nodes(nodes: list[NodeFields]) -> None:
     """Unnamed nodes first, then by name; equal names by content, so the order never
     depends on the upstream's. Content is serialised only when names repeat."""
     names = [node["name"] for node in nodes]
@@ -228,12 +256,12 @@ def _sort_nodes(nodes: list[dict[str, Any]]) -> None:
         )
 
 
-def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str, Any]], list[Any]]:
+def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[NodeFields], list[Any]]:
     """Normalised nodes, plus the entries that are not objects (kept verbatim)."""
     if not isinstance(raw, list):
         problems.append(Violation(_NODES_PATH, "expected a list of nodes; kept in extra"))
         return [], []
-    nodes: list[dict[str, Any]] = []
+    nodes: list[NodeFields] = []
     unreadable: list[Any] = []
     for index, entry in enumerate(raw):
         if isinstance(entry, dict):
@@ -241,17 +269,19 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[dict[str
             extra = _read(entry, _NODE_RULES, (fields, metrics), problems, index)
             fields["extra"] = encode_extra(extra) if extra else extra
             fields["metrics"] = metrics
-            nodes.append(fields)
+            # Built from the tables above, key by key: every NodeFields key is there.
+            nodes.append(cast("NodeFields", fields))
         else:
             unreadable.append(entry)
             where = paths.child(_NODES_PATH, index)
             problems.append(Violation(where, "a node must be an object; kept in extra.nodes"))
     _sort_nodes(nodes)
-    unreadable.sort(key=jsoncodec.sort_key)
+    # Not sorted: the order sent is all that says where each one was (with the
+    # violations' paths), and one body still gives one order.
     return nodes, unreadable
 
 
-def _merge(report: ValidationReport, problems: list[Violation]) -> list[dict[str, str]]:
+def _merge(report: ValidationReport, problems: list[Violation]) -> list[ViolationEntry]:
     """The validator's violations, plus ours where it said nothing about that place."""
     seen = {violation.path for violation in report.violations}
     merged = set(report.violations)
@@ -266,13 +296,13 @@ def normalise(
     observed_at: datetime,
     report: ValidationReport,
     mode: ValidationMode = ValidationMode.LENIENT,
-) -> dict[str, Any]:
+) -> StatusDocument:
     """Build the v1 document. Any JSON value is accepted; none raises."""
     problems: list[Violation] = ViolationList()  # bounded: see contract.MAX_LISTED
     if isinstance(body, dict):
         job = _JOB_FIELDS.copy()
         extra = _read(body, _JOB_RULES, (job,), problems, None)
-        nodes: list[dict[str, Any]] = []
+        nodes: list[NodeFields] = []
         if "nodes" in body:
             del extra["nodes"]
         if body.get("nodes") is not None:  # optional: null is absent
@@ -297,7 +327,7 @@ def normalise(
             "job_name": source.job_name,
             "endpoint": source.endpoint,
         },
-        "job": job,
+        "job": cast("JobFields", job),
         "nodes": nodes,
         "summary": {"node_count": len(nodes), "nodes_by_status": by_status},
         "validation": {
@@ -311,9 +341,43 @@ def normalise(
 
 
 def content_hash(document: Mapping[str, Any]) -> str:
-    """sha256 of the canonical document without the fields that change every poll."""
+    """sha256 of the canonical document without the fields that change every poll.
+
+    The definition (README: Snapshots). A document being written is hashed by
+    `encode_document`, from the one serialisation it is stored and served as."""
     stable = {key: value for key, value in document.items() if key not in VOLATILE_FIELDS}
     return jsoncodec.sha256_hex(jsoncodec.canonical_bytes(stable))
+
+
+class EncodedDocument(NamedTuple):
+    """A document serialised once: the canonical bytes that are stored and served, and
+    its content hash."""
+
+    body: bytes
+    content_hash: str
+
+
+def encode_document(document: Mapping[str, Any]) -> EncodedDocument:
+    """`canonical_bytes(document)` and `content_hash(document)` from one serialisation.
+
+    Top-level keys are sorted, so the canonical document without its volatile members
+    is the same member bytes, those left out: the hash is fed the members, not a
+    second serialisation. (A document with integers past 64 bits, written by the
+    standard library, is hashed by the definition instead.) A property test holds both
+    equal to the definitions."""
+    members, subsets_canonical = jsoncodec.canonical_members(document)
+    body = b"{" + b",".join(member for _, member in members) + b"}"
+    if not subsets_canonical:
+        return EncodedDocument(body, content_hash(document))
+    digest = hashlib.sha256(b"{")
+    separator = b""
+    for key, member in members:
+        if key not in VOLATILE_FIELDS:
+            digest.update(separator)
+            digest.update(member)
+            separator = b","
+    digest.update(b"}")
+    return EncodedDocument(body, digest.hexdigest())
 
 
 # Fields that say when or how a document was served, not what the upstream said.

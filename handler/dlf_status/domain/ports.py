@@ -126,6 +126,15 @@ class ObjectStore(Protocol):
         ...
 
 
+class JobQueue(Protocol):
+    """Where a fanned-out tick's jobs go (SQS in production)."""
+
+    def send(self, messages: list[dict[str, Any]]) -> list[int]:
+        """Send up to ten messages; return the indices that could not be sent. Raises
+        `QueueError` when the whole batch was refused."""
+        ...
+
+
 class Metrics(Protocol):
     def add(self, name: str, value: float, unit: str = "Count") -> None: ...
 

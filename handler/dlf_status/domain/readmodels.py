@@ -28,6 +28,7 @@ from typing import Any, Final, NamedTuple, TypedDict
 from urllib.parse import unquote
 
 from dlf_status.domain import jsoncodec
+from dlf_status.domain.documents import StatusDocument, TransitionRecord
 from dlf_status.domain.statuses import STATUSES
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.errors import InvalidInput
@@ -448,7 +449,7 @@ HistoryDocument = TypedDict(
         "generated_at": str,
         "from": str | None,
         "to": str,
-        "documents": list[dict[str, Any]],
+        "documents": list[StatusDocument],
         "unreadable": list[Unreadable],
         "limit": int,
         "next_cursor": str | None,
@@ -464,7 +465,7 @@ class TransitionsDocument(TypedDict):
     job_name: str
     generated_at: str
     since: str | None
-    records: list[dict[str, Any]]
+    records: list[TransitionRecord]
     unreadable: list[Unreadable]
     limit: int
     has_more: bool

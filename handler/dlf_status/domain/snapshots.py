@@ -25,12 +25,27 @@ table otherwise). The encoding is injective, so two jobs never share a key:
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
 
 from dlf_status.domain.model import JobRef
+
+
+class SnapshotOutcome(enum.StrEnum):
+    """What happened in the store; sent to HTTP callers as X-Dlf-Snapshot."""
+
+    CHANGED = "changed"  # new content: a history object and latest.json written
+    UNCHANGED = "unchanged"  # same content: latest.json refreshed only
+    # Same content, and the latest.json this process wrote still in place: no store
+    # call, the tick's freshness record says it was seen (ticks only, never on HTTP).
+    CONFIRMED = "confirmed"
+    SUPERSEDED = "superseded"  # a newer observation is already latest; history kept
+    FAILED = "failed"  # the store failed; the answer is still served
+    NOT_WRITTEN = "not-written"  # a stale answer: nothing new to store
+
 
 HISTORY_ROOT: Final = "history"
 LATEST_ROOT: Final = "latest"

@@ -28,7 +28,19 @@ STATUS_MAP: Final[dict[str, str]] = {
 }
 
 
+# White space around a word does not change which status it names: the status
+# drives transitions and alerts, and a padded " NORMAL" folded to UNKNOWN would
+# record two false transitions. `status_raw` keeps the word as sent.
+_WHITE_SPACE: Final = " \t\n\r\f\v"
+
+
 def normalise_status(raw: str) -> str:
-    """Map case-insensitively; anything unlisted (or empty) is UNKNOWN."""
+    """Map without regard to ASCII case or ASCII white space around the word;
+    anything unlisted (or empty) is UNKNOWN. Only ASCII folds: Unicode would also
+    turn look-alikes (a long s or a dotless i upper-cases to S or I) and control
+    characters around the word (str.strip() removes '\\x1f') into a known status."""
     exact = STATUS_MAP.get(raw)  # the common case, without building new strings
-    return exact if exact is not None else STATUS_MAP.get(raw.strip().upper(), UNKNOWN)
+    if exact is not None:
+        return exact
+    word = raw.strip(_WHITE_SPACE)
+    return STATUS_MAP.get(word.upper(), UNKNOWN) if word.isascii() else UNKNOWN

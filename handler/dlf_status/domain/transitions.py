@@ -12,28 +12,37 @@ Records are published as `schemas/status-transition.v1.schema.json`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    from dlf_status.domain.documents import (
+        StatusChange,
+        StatusDocument,
+        StatusView,
+        TransitionRecord,
+    )
+
+    # What statuses are read from: a whole document, or the view a writer remembers.
+    Statuses: TypeAlias = StatusDocument | StatusView
 
 TRANSITION_SCHEMA_VERSION: Final = "1.0"
 TRANSITION_KIND: Final = "status-transition"
 
-Document = Mapping[str, Any]
 
-
-def status_view(document: Document) -> dict[str, Any]:
+def status_view(document: StatusDocument) -> StatusView:
     """The part of a document that transitions compare: small enough to remember."""
+    job = document["job"]
     return {
         "observed_at": document["observed_at"],
-        "job": {key: document["job"][key] for key in ("status", "status_raw")},
+        "job": {"status": job["status"], "status_raw": job["status_raw"]},
         "nodes": [
-            {key: node[key] for key in ("name", "status", "status_raw")}
+            {"name": node["name"], "status": node["status"], "status_raw": node["status_raw"]}
             for node in document["nodes"]
         ],
     }
 
 
-def _node_statuses(document: Document) -> dict[str, tuple[str, str | None]]:
+def _node_statuses(document: Statuses) -> dict[str, tuple[str, str | None]]:
     statuses: dict[str, tuple[str, str | None]] = {}
     for node in document.get("nodes", ()):
         name = node.get("name")
@@ -42,7 +51,7 @@ def _node_statuses(document: Document) -> dict[str, tuple[str, str | None]]:
     return statuses
 
 
-def status_changes(previous: Document, current: Document) -> list[dict[str, Any]]:
+def status_changes(previous: Statuses, current: Statuses) -> list[StatusChange]:
     """Job and node status changes, job first, then nodes by name. Empty: no change.
 
     A change is also a change of the upstream word (`status_raw`) under the same
@@ -50,7 +59,7 @@ def status_changes(previous: Document, current: Document) -> list[dict[str, Any]
     Nodes without a name cannot be followed from one document to the next and
     are left out.
     """
-    changes: list[dict[str, Any]] = []
+    changes: list[StatusChange] = []
     before, after = previous["job"], current["job"]
     if (before["status"], before["status_raw"]) != (after["status"], after["status_raw"]):
         changes.append(
@@ -70,11 +79,11 @@ def status_changes(previous: Document, current: Document) -> list[dict[str, Any]
 
 
 def _change(
-    scope: str,
+    scope: Literal["job", "node"],
     node: str | None,
     before: tuple[str, str | None] | None,
     after: tuple[str, str | None] | None,
-) -> dict[str, Any]:
+) -> StatusChange:
     return {
         "scope": scope,
         "node": node,
@@ -86,13 +95,13 @@ def _change(
 
 
 def transition_record(
-    previous: Document,
-    current: Document,
-    changes: list[dict[str, Any]],
+    previous: Statuses,
+    current: StatusDocument,
+    changes: list[StatusChange],
     *,
     previous_hash: str,
     current_hash: str,
-) -> dict[str, Any]:
+) -> TransitionRecord:
     """The record stored under transitions/: small, self-describing, versioned.
 
     The content hashes tie it to the history objects of both documents.

@@ -47,8 +47,7 @@ from dlf_status.domain.ticks import TickReport
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
-from dlf_status.observability import NullMetrics, log_to, logger
-from dlf_status.poller import TickRunner
+from dlf_status.observability import log_to, logger
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
 
 Command = Callable[[argparse.Namespace], int]
@@ -143,11 +142,9 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 def cmd_get(args: argparse.Namespace) -> int:
     job = JobRef.parse(args.project_id, args.job_name, args.workspace)
-    settings = Settings.from_environ(os.environ)
-    service = bootstrap.build_service(settings, NullMetrics())
+    service = bootstrap.build_status_service(Settings.from_environ(os.environ))
     # A person at a terminal wants today's status or an error, not a stale copy.
-    service.serve_stale = False
-    observation = service.observe(job)
+    observation = service.observe(job, serve_stale=False)
     _write(jsoncodec.pretty_bytes(observation.document) + b"\n")
     if observation.store_error is not None:
         print(f"dlf-status: {observation.store_error.detail}", file=sys.stderr)
@@ -156,13 +153,12 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from dlf_status.entrypoints.http_api import StatusApi
     from dlf_status.entrypoints.local_server import make_server
 
-    app = bootstrap.build_function_app(os.environ, NullMetrics(), apply_log_level=False)
-    if app.configuration_error is not None:
-        raise app.configuration_error
+    service = bootstrap.build_status_service(Settings.from_environ(os.environ))
     server = make_server(
-        app,
+        StatusApi(service.observe),
         args.host,
         args.port,
         timeout=args.timeout,
@@ -210,19 +206,14 @@ def _poll_table(report: TickReport) -> str:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from dlf_status.adapters.job_list import read_job_list
     from dlf_status.entrypoints.progress import Progress
 
     settings = Settings.from_environ(os.environ)
-    raw_jobs = read_job_list(str(args.jobs), settings.s3_endpoint_url)
-    service = bootstrap.build_service(settings, NullMetrics(), pool_size=args.concurrency)
-    runner = TickRunner(
-        service,
-        NullMetrics(),
-        read_job_list=lambda uri: read_job_list(uri, settings.s3_endpoint_url),
-        concurrency=args.concurrency,
-    )
-    tick = runner.build_tick(None, None, raw_jobs, service.clock.now())
+    # The list first: a list it cannot read is exit 2 before any credential is read.
+    raw_jobs = bootstrap.build_job_list_reader(settings)(str(args.jobs))
+    # A tick run here polls in place, whatever FANOUT_QUEUE_URL says.
+    runner = bootstrap.build_tick_runner(settings, concurrency=args.concurrency, fan_out=False)
+    tick = runner.build_tick(None, None, raw_jobs, runner.service.clock.now())
     report = runner.run(tick, on_outcome=Progress(len(tick.entries), sys.stderr))
     _write(_poll_table(report))
     return ExitCode.OK if report.all_succeeded else ExitCode.VIOLATIONS
@@ -233,7 +224,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if not args.fixtures.is_dir():
         raise InvalidInput(f"no recorded fixtures at {args.fixtures}; run from the repository")
-    return run_demo(args.fixtures, args.snapshots, sys.stdout, verbose=args.verbose)
+    return run_demo(args.fixtures, args.snapshots, sys.stdout)
 
 
 class _Parser(argparse.ArgumentParser):

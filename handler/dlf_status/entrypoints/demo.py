@@ -1,8 +1,9 @@
 """`dlf-status demo` (what `make demo` runs): the main job, no cloud account needed.
 
 A replay upstream on loopback serves recorded answers for a handful of jobs; each
-is polled through the real stack (gateway event -> FunctionApp -> signed HTTP
-call -> validation -> normalisation -> snapshot store) and summarised in a table.
+is polled through the real stack (gateway event -> HTTP API handler -> signed HTTP
+call -> validation -> normalisation -> snapshot store), built by the composition
+root, and summarised in a table.
 """
 
 from __future__ import annotations
@@ -10,21 +11,26 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO, cast
 from urllib.parse import quote
 
-from dlf_status.bootstrap import build_function_app
+from dlf_status import bootstrap
+from dlf_status.config import Settings
 from dlf_status.devtools.replay import ReplayJob, ReplayUpstream
+from dlf_status.domain.documents import StatusDocument
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.ports import UpstreamCall, UpstreamClient
+from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.entrypoints.local_server import gateway_event
-from dlf_status.observability import NullMetrics
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 # Demo-only credentials: the replay upstream checks signatures made with them.
 DEMO_AK = "DEMOACCESSKEY"
 DEMO_SK = "demo-secret-key-for-the-replay-upstream"
-# A fixed port keeps source.endpoint, and so the content hash, the same from one
-# run to the next; any free port is used when it is taken.
-DEMO_PORT = 18765
+# What the documents name as their upstream (`source.endpoint`), wherever the replay
+# listens: the content hash covers the source, so a name that changed with the port
+# would make every run after the first a change. `.invalid` never resolves (RFC 6761).
+DEMO_ENDPOINT = "http://replay-upstream.invalid"
 JOBS: Sequence[ReplayJob] = (
     ReplayJob("orders_stream", "doc-2023-epoch-millis", "healthy"),
     ReplayJob("sms_pipeline", "doc-2019-seven-nodes", "one failing node"),
@@ -34,7 +40,17 @@ JOBS: Sequence[ReplayJob] = (
 )
 
 
-def _nodes(document: dict[str, Any]) -> str:
+class _NamedUpstream(NamedTuple):
+    """The replay's client, under the demo's stable endpoint name."""
+
+    client: UpstreamClient
+    endpoint: str
+
+    def fetch_status(self, job: JobRef) -> UpstreamCall:
+        return self.client.fetch_status(job)
+
+
+def _nodes(document: StatusDocument) -> str:
     summary = document["summary"]
     counts = ", ".join(
         f"{count} {status}" for status, count in summary["nodes_by_status"].items() if count
@@ -42,7 +58,7 @@ def _nodes(document: dict[str, Any]) -> str:
     return f"{summary['node_count']} ({counts})" if counts else str(summary["node_count"])
 
 
-def _validation(document: dict[str, Any]) -> str:
+def _validation(document: StatusDocument) -> str:
     validation = document["validation"]
     parts = ["valid" if validation["valid"] else f"{len(validation['violations'])} violation(s)"]
     if validation["unknown_fields"]:
@@ -64,13 +80,14 @@ def _row(job: ReplayJob, answer: dict[str, Any]) -> list[str]:
             "-",
             f"none ({code})" if code else "none",
         ]
+    document = cast("StatusDocument", body)
     return [
         job.job_name,
         job.description,
         "200",
-        body["job"]["status"],
-        _nodes(body),
-        _validation(body),
+        document["job"]["status"],
+        _nodes(document),
+        _validation(document),
         answer["headers"]["X-Dlf-Snapshot"],
     ]
 
@@ -85,31 +102,32 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def run_demo(fixtures: Path, snapshots: Path, out: TextIO, *, verbose: bool = False) -> int:
+def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
     replay_jobs = {job.job_name: job.fixture for job in JOBS if job.fixture}
-    with ReplayUpstream(fixtures, replay_jobs, ak=DEMO_AK, sk=DEMO_SK, port=DEMO_PORT) as replay:
-        environ = {
-            "DLF_ENDPOINT": replay.endpoint,
-            "DLF_AK": DEMO_AK,
-            "DLF_SK": DEMO_SK,
-            "SNAPSHOT_URI": str(snapshots),
-            "LOG_LEVEL": "INFO" if verbose else "CRITICAL",
-        }
-        app = build_function_app(environ, NullMetrics())
-        if app.configuration_error is not None:
-            raise app.configuration_error
+    with ReplayUpstream(fixtures, replay_jobs, ak=DEMO_AK, sk=DEMO_SK) as replay:
+        settings = Settings.from_environ(
+            {
+                "DLF_ENDPOINT": replay.endpoint,
+                "DLF_AK": DEMO_AK,
+                "DLF_SK": DEMO_SK,
+                "SNAPSHOT_URI": str(snapshots),
+            }
+        )
+        upstream = _NamedUpstream(bootstrap.build_upstream_client(settings), DEMO_ENDPOINT)
+        api = StatusApi(bootstrap.build_status_service(settings, upstream=upstream).observe)
         rows = []
         for job in JOBS:
             path = f"/v1/{PROJECT}/jobs/{quote(job.job_name, safe='')}/status"
             event = gateway_event("GET", path, {"Accept": "application/json"}, "127.0.0.1")
-            rows.append(_row(job, app.handle(event)))
+            rows.append(_row(job, api.handle(event)))
     example = (
         f"{snapshots}/latest/project_id={PROJECT}/workspace=__HIVE_DEFAULT_PARTITION__/"
         "job_name=sms_pipeline/latest.json"
     )
     out.write(
         f"dlf-status demo: {len(JOBS)} jobs polled from a replay upstream at {replay.endpoint}\n"
-        "(every request AK/SK-signed and checked by the replay upstream)\n\n"
+        f"(named {DEMO_ENDPOINT} in the documents; every request AK/SK-signed and checked\n"
+        "by the replay upstream)\n\n"
         f"{_table(rows)}\n\n"
         f"Snapshots: {snapshots}/history/... (one object per content change) and "
         f"{snapshots}/latest/... (one per job)\n"

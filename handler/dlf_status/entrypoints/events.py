@@ -1,5 +1,8 @@
-"""Invocation shapes: API Gateway HTTP API (2.0) and REST API (1.0) proxy events,
-and direct invocations. Parsing only; a malformed event is `InvalidInput`.
+"""The events each function takes, parsed: API Gateway proxy events (HTTP API payload
+2.0, REST API payload 1.0), direct invocations, and schedules. Each function knows its
+event type and calls its own parser: nothing here guesses a type from a shape. Parsing
+only; a malformed event is `InvalidInput`. (Queue batches are parsed by Powertools'
+batch utility in `queue.py`.)
 
 API Gateway hands path parameters to the function already percent-decoded, and so
 does `dlf-status serve`: a job name arrives as the job's real name. The raw path
@@ -13,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote
 
+from dlf_status.domain.model import JobRef
 from dlf_status.errors import InvalidInput
 
 ROUTE: Final = "/v1/{project_id}/jobs/{job_name}/status"
@@ -32,26 +36,17 @@ class HttpRequest(NamedTuple):
         return self.headers.get(name.lower())
 
 
-def is_http_event(event: object) -> bool:
-    if not isinstance(event, dict):
-        return False
-    if event.get("version") == "2.0" and "requestContext" in event:
-        return True
-    return "httpMethod" in event and "requestContext" in event
-
-
-def is_direct_invocation(event: object) -> bool:
-    return isinstance(event, dict) and "job_name" in event and "project_id" in event
-
-
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"malformed gateway event: {what} is not a string")
     return value
 
 
-def parse_http_event(event: Mapping[str, Any]) -> HttpRequest:
-    """The parts of a gateway event we use, from either payload version."""
+def parse_http_event(event: object) -> HttpRequest:
+    """The parts of a gateway event we use, from either payload version (the event
+    says which: payload 2.0 carries `"version": "2.0"`)."""
+    if not isinstance(event, dict):
+        raise InvalidInput("malformed gateway event: not a JSON object")
     context = event.get("requestContext")
     if not isinstance(context, dict):
         raise InvalidInput("malformed gateway event: no requestContext")
@@ -119,7 +114,24 @@ def correlation_id(request: HttpRequest, fallback: str | None) -> str | None:
     return request.request_id or fallback
 
 
-# -- scheduled ticks and queue records -------------------------------------------------------
+# -- direct invocations --------------------------------------------------------------------
+
+_DIRECT_KEYS: Final = frozenset({"project_id", "job_name", "workspace"})
+
+
+def parse_direct_event(event: object) -> JobRef:
+    """`{"project_id", "job_name", "workspace"?}`: the job to observe."""
+    if not isinstance(event, dict):
+        raise InvalidInput("a direct invocation is a JSON object: {project_id, job_name}")
+    unknown = sorted(str(key)[:40] for key in event.keys() - _DIRECT_KEYS)[:5]
+    if unknown:
+        raise InvalidInput(
+            f"a direct invocation takes project_id, job_name and workspace, not {unknown}"
+        )
+    return JobRef.parse(event.get("project_id"), event.get("job_name"), event.get("workspace"))
+
+
+# -- scheduled ticks -------------------------------------------------------------------------
 
 _TICK_KEYS: Final = frozenset({"jobs", "tick_id", "scheduled_time"})
 
@@ -133,30 +145,6 @@ class TickEvent(NamedTuple):
     jobs: Any | None
 
 
-def is_scheduled_event(event: object) -> bool:
-    """A classic EventBridge rule event, or our tick input (EventBridge Scheduler,
-    or a rule with a constant input)."""
-    if not isinstance(event, dict):
-        return False
-    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
-        return True
-    return bool(_TICK_KEYS & event.keys()) and not is_direct_invocation(event)
-
-
-def is_queue_event(event: object) -> bool:
-    if not isinstance(event, dict):
-        return False
-    records = event.get("Records")
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and all(
-            isinstance(record, dict) and record.get("eventSource") == "aws:sqs"
-            for record in records
-        )
-    )
-
-
 def _optional_text(event: Mapping[str, Any], key: str) -> str | None:
     value = event.get(key)
     if value is None or value == "":
@@ -166,13 +154,26 @@ def _optional_text(event: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def parse_tick_event(event: Mapping[str, Any]) -> TickEvent:
-    if event.get("source") == "aws.events":
+def parse_tick_event(event: object) -> TickEvent:
+    """A classic EventBridge rule event (`"detail-type": "Scheduled Event"`: its id and
+    time name the tick, the jobs come from JOBS_URI), or the tick input of
+    EventBridge Scheduler (or of a rule with a constant input): an object of `jobs`,
+    `tick_id` and `scheduled_time`, each optional (`{}` polls JOBS_URI now)."""
+    if not isinstance(event, dict):
+        raise InvalidInput("a scheduled event is a JSON object")
+    if "source" in event or "detail-type" in event:
+        if event.get("source") != "aws.events" or event.get("detail-type") != "Scheduled Event":
+            raise InvalidInput(
+                "an EventBridge event for a tick must be a Scheduled Event from aws.events"
+            )
         return TickEvent(
             tick_id=_optional_text(event, "id"),
             scheduled_time=_optional_text(event, "time"),
             jobs=None,
         )
+    unknown = sorted(str(key)[:40] for key in event.keys() - _TICK_KEYS)[:5]
+    if unknown:
+        raise InvalidInput(f"a tick's input takes jobs, tick_id and scheduled_time, not {unknown}")
     return TickEvent(
         tick_id=_optional_text(event, "tick_id"),
         scheduled_time=_optional_text(event, "scheduled_time"),

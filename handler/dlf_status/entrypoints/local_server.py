@@ -1,4 +1,4 @@
-"""`dlf-status serve`: a local HTTP endpoint in front of the same FunctionApp.
+"""`dlf-status serve`: a local HTTP endpoint in front of the same HTTP API handler.
 
 Each request becomes an API Gateway HTTP API (payload 2.0) event, decoded the way
 API Gateway decodes it, so development and tests exercise the deployed path.
@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from dlf_status.config import shown
 from dlf_status.domain import jsoncodec
-from dlf_status.entrypoints.app import FunctionApp
+from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.entrypoints.problems import PROBLEM_CONTENT_TYPE, problem_document
 from dlf_status.errors import InvalidInput, one_line
 from dlf_status.observability import logger
@@ -190,14 +190,14 @@ def _listening_family(host: str, port: int) -> socket.AddressFamily:
 
 
 def make_server(
-    app: FunctionApp,
+    api: StatusApi,
     host: str,
     port: int,
     *,
     timeout: float = SERVE_TIMEOUT_SECONDS,
     max_connections: int = SERVE_MAX_CONNECTIONS,
 ) -> LocalServer:
-    """A server for `app` on host:port (port 0: a free one); InvalidInput when it
+    """A server for `api` on host:port (port 0: a free one); InvalidInput when it
     cannot listen there (in use, not an address of this machine, not a host)."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -228,7 +228,7 @@ def make_server(
                 event = gateway_event(
                     self.command, self.path, dict(self.headers), self.client_address[0]
                 )
-                answer = app.handle(event)
+                answer = api.handle(event)
                 body = answer["body"].encode("utf-8")
                 status, headers = answer["statusCode"], answer["headers"]
             except Exception:  # noqa: BLE001 - one request's bug is its own 500, not a dead thread

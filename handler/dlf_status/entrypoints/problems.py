@@ -1,7 +1,9 @@
 """The one place where errors become HTTP statuses, RFC 9457 problems and exit codes.
 
-Lookup is by exception class (most specific first, through the MRO), never by
-message text.
+Lookup is by exception class (most specific first, through the MRO), never by name
+or message text: a subclass answers as its parent does until it gets a row of its
+own. Every class of `errors.py` is decided here (a test keeps the two in step); the
+retry policy lives on the classes themselves (`errors.is_retryable`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Final, NamedTuple
 
 from dlf_status import errors
+from dlf_status.observability import logger
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 PROBLEM_TYPE_PREFIX: Final = "urn:dlf-status:problem:"
@@ -65,12 +68,36 @@ _MAPPINGS: Final[dict[type[errors.DlfStatusError], ErrorMapping]] = {
     errors.StoreError: ErrorMapping(
         500, "store-failure", "Snapshot store failure", ExitCode.STORE_FAILURE
     ),
+    # The bounds of one read of the store (the read models): narrow the query.
+    errors.ReadLimitExceeded: ErrorMapping(
+        422, "read-limit-exceeded", "The query reads more than one request may", ExitCode.BAD_INPUT
+    ),
+    # Our own outputs beside the store: written, like a snapshot, or not.
+    errors.EventPublishError: ErrorMapping(
+        500, "event-publish-failure", "Event bus failure", ExitCode.STORE_FAILURE
+    ),
+    errors.QueueError: ErrorMapping(
+        500, "queue-failure", "Fan-out queue failure", ExitCode.STORE_FAILURE
+    ),
+    # Raised to fail an invocation (a schedule, a queued job), never answered to a
+    # caller; mapped all the same, so that no error of ours is ever `internal`.
+    errors.TickFailed: ErrorMapping(
+        500, "tick-failed", "The scheduled tick could not run", ExitCode.BAD_INPUT
+    ),
+    errors.RetryLater: ErrorMapping(
+        503, "retry-later", "Try again later", ExitCode.UPSTREAM_FAILURE
+    ),
 }
 _INTERNAL: Final = ErrorMapping(500, "internal", "Internal error", ExitCode.INTERNAL)
 
 
 def mapping_for(error: BaseException) -> ErrorMapping:
-    for cls in type(error).__mro__:
+    return mapping_for_class(type(error))
+
+
+def mapping_for_class(error_class: type[BaseException]) -> ErrorMapping:
+    """The row of the class or of its nearest ancestor that has one; a bug's otherwise."""
+    for cls in error_class.__mro__:
         found = _MAPPINGS.get(cls)
         if found is not None:
             return found
@@ -117,3 +144,16 @@ def problem_document(
             {"path": path, "message": message} for path, message in error.violations
         ]
     return problem
+
+
+def logged_problem(
+    error: BaseException, *, instance: str | None = None, correlation_id: str | None = None
+) -> dict[str, Any]:
+    """The problem document for `error`, logged on the way: a 5xx as an error, a
+    caller's mistake as information, a bug with its traceback (never in the answer)."""
+    if isinstance(error, errors.DlfStatusError):
+        log = logger.error if mapping_for(error).http_status >= 500 else logger.info
+        log("request failed", extra={"error": type(error).__name__, "detail": error.detail})
+    else:
+        logger.exception("unexpected error")
+    return problem_document(error, instance=instance, correlation_id=correlation_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
-from dlf_status.domain.ticks import JobOutcome
+from dlf_status.domain.ticks import JobOutcome, JobResult
 
 _WIDTH = 30
 
@@ -22,7 +22,7 @@ class Progress:
     def __call__(self, outcome: JobOutcome) -> None:
         with self._lock:
             self._done += 1
-            self._failed += outcome.result != "ok"
+            self._failed += outcome.result is not JobResult.OK
             if self._tty:
                 filled = _WIDTH * self._done // max(self._total, 1)
                 bar = "#" * filled + "." * (_WIDTH - filled)

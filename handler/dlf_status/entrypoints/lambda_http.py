@@ -1,0 +1,39 @@
+"""The HTTP API function: `dlf_status.entrypoints.lambda_http.handler`.
+
+API Gateway proxy events only (HTTP API payload 2.0, REST API payload 1.0). Built
+once per container, at import (the init phase), through the composition root;
+each invocation parses, observes and maps errors (`http_api.py`). A function that
+could not start answers every request with the `configuration` problem.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from dlf_status import bootstrap
+from dlf_status.entrypoints import startup
+from dlf_status.entrypoints.http_api import StatusApi
+from dlf_status.errors import ConfigurationError
+from dlf_status.observability import EmfMetrics, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+METRICS = EmfMetrics()
+STARTED = startup.start(
+    lambda settings: bootstrap.build_status_service(settings, metrics=METRICS), os.environ
+)
+API = StatusApi(
+    startup.refuse(STARTED) if isinstance(STARTED, ConfigurationError) else STARTED.observe
+)
+
+
+# Never log whole events: an event carries the caller's headers.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    METRICS.add("Invocations", 1)
+    try:
+        return API.handle(event, request_id=context.aws_request_id)
+    finally:
+        METRICS.flush()

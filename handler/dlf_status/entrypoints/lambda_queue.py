@@ -1,0 +1,36 @@
+"""The queue worker function: `dlf_status.entrypoints.lambda_queue.handler`.
+
+SQS batches of fanned-out jobs, answered with partial batch responses (`queue.py`).
+Built once per container, at import; a function that could not start fails every
+invocation, so that the whole batch goes back to the queue (and, after its last
+receipt, to the dead-letter queue) rather than being dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from dlf_status import bootstrap
+from dlf_status.entrypoints import queue, startup
+from dlf_status.errors import ConfigurationError
+from dlf_status.observability import EmfMetrics, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+METRICS = EmfMetrics()
+STARTED = startup.start(
+    lambda settings: bootstrap.build_queue_worker(settings, metrics=METRICS), os.environ
+)
+
+
+@logger.inject_lambda_context(clear_state=True, log_event=False)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    METRICS.add("Invocations", 1)
+    try:
+        if isinstance(STARTED, ConfigurationError):
+            raise STARTED
+        return queue.handle_batch(STARTED, event)
+    finally:
+        METRICS.flush()

@@ -1,0 +1,62 @@
+"""Queued jobs: an SQS batch in, a partial batch response out.
+
+Each record is one fanned-out job. A job whose failure a retry may mend (its outcome
+says `retryable`, decided from the error's class) is reported back to SQS, which
+delivers it again and, after the queue's last receipt, to the dead-letter queue; the
+others are logged and dropped (never retried: five failed signatures lock an AK).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dlf_status.entrypoints.problems import logged_problem
+from dlf_status.errors import InvalidInput, RetryLater
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from dlf_status.poller import QueueWorker
+
+
+def handle_batch(worker: QueueWorker, event: Any) -> dict[str, Any]:
+    """Poll each record's job; the records to deliver again are the response's
+    `batchItemFailures`. An event that is not an SQS batch gets a problem document."""
+    # Imported here: only the queue function pays for the batch utility (Powertools'
+    # SQS data classes come with it).
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
+    try:
+        _check_batch(event)
+    except InvalidInput as error:
+        return logged_problem(error)
+
+    def poll(record: SQSRecord) -> None:
+        outcome = worker.poll_message(record.body)
+        if outcome.failed and outcome.retryable:
+            raise RetryLater(f"{outcome.error}: {outcome.detail}")
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event=event, record_handler=poll, processor=processor))
+
+
+def _check_batch(event: Any) -> None:
+    """What the batch utility needs: at least one record (SQS never sends none), each
+    with an id and a body, from SQS."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if (
+        not isinstance(records, list)
+        or not records
+        or not all(
+            isinstance(record, dict)
+            and record.get("eventSource") == "aws:sqs"
+            and isinstance(record.get("messageId"), str)
+            and isinstance(record.get("body"), str)
+            for record in records
+        )
+    ):
+        raise InvalidInput("not an SQS batch: expected Records of SQS messages")

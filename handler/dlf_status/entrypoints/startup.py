@@ -1,0 +1,60 @@
+"""What each Lambda function does once per container: read the settings, build its
+part through the composition root, or hold the reason it could not.
+
+The init must never crash: an exception there is a container that answers nothing
+(and a cold start repeated on every call). So whatever fails becomes a
+ConfigurationError that the function answers every call with, in its own way (the
+HTTP API: the `configuration` problem; a schedule: a failed invocation). That
+degraded behaviour belongs to the entry points, never to the root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+from dlf_status.config import CREDENTIAL_VARIABLES, Settings
+from dlf_status.errors import ConfigurationError
+from dlf_status.observability import IGNORED_POWERTOOLS_VARIABLES, logger, register_secrets
+
+if TYPE_CHECKING:
+    from dlf_status.domain.model import JobRef
+    from dlf_status.service import Observation
+
+T = TypeVar("T")
+
+
+def start(build: Callable[[Settings], T], environ: Mapping[str, str]) -> T | ConfigurationError:
+    """`build(settings)`, or the ConfigurationError that says why not. Never raises.
+
+    A failure that is not a ConfigurationError (a bug, or a library refusing its own
+    part of the environment) becomes one that says where to look; its traceback goes
+    to the log."""
+    # Masked from the first line on, even if parsing stops half-way.
+    register_secrets(*(environ.get(name, "").strip() for name in CREDENTIAL_VARIABLES.values()))
+    if IGNORED_POWERTOOLS_VARIABLES:
+        logger.warning(
+            "unreadable powertools variables ignored",
+            extra={"variables": list(IGNORED_POWERTOOLS_VARIABLES)},
+        )
+    try:
+        settings = Settings.from_environ(environ)
+        logger.setLevel(settings.log_level)
+        return build(settings)
+    except ConfigurationError as error:
+        logger.error("configuration error", extra={"detail": error.detail})
+        return error
+    except Exception as error:  # noqa: BLE001 - the init must not crash, whatever happened
+        logger.exception("start-up failed", extra={"error": type(error).__name__})
+        return ConfigurationError(
+            f"dlf-status could not start ({type(error).__name__}); the cause is in the logs"
+        )
+
+
+def refuse(problem: ConfigurationError) -> Callable[[JobRef], Observation]:
+    """An `observe` for a function that could not start: every call is the problem."""
+
+    def observe(job: JobRef) -> NoReturn:
+        raise problem
+
+    return observe
