@@ -26,12 +26,18 @@ import bisect
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, cast
 
+from dlf_status.domain.freshness import (
+    FRESHNESS_LOOKBACK_SECONDS,
+    Confirmed,
+    merge_newest,
+    read_confirmations,
+)
 from dlf_status.domain.model import JobRef, validate_project_id, validate_workspace
 from dlf_status.domain.ports import MAX_LIST_PAGE, Clock, ListedObject, ObjectStore
 from dlf_status.domain.readmodels import (
@@ -62,6 +68,7 @@ from dlf_status.domain.readmodels import (
     unreadable_entry,
 )
 from dlf_status.domain.snapshots import (
+    FRESHNESS_ROOT,
     HISTORY_ROOT,
     LATEST_ROOT,
     TRANSITIONS_ROOT,
@@ -85,6 +92,11 @@ MAX_FLEET_READS: Final = 2000
 MAX_FLEET_JOBS: Final = 100_000
 # Fleet entries a process keeps (about half a kilobyte each).
 FLEET_CACHE_ENTRIES: Final = 20_000
+# Freshness records a fleet request reads (the newest of the lookback: twelve ticks an
+# hour on the default schedule), listing calls to find them, and records a process keeps.
+MAX_FRESHNESS_RECORDS: Final = 32
+MAX_FRESHNESS_LISTINGS: Final = 4
+FRESHNESS_CACHE_RECORDS: Final = 64
 # Concurrent GETs of one request.
 READ_WORKERS: Final = 16
 # History: date partitions listed by one request, and listing calls for one day.
@@ -130,6 +142,30 @@ class FleetCache:
         return len(self._entries)
 
 
+class FreshnessCache:
+    """Freshness records already read, by key (a record never changes); the least
+    recently used go first."""
+
+    def __init__(self, capacity: int = FRESHNESS_CACHE_RECORDS) -> None:
+        self._capacity = capacity
+        self._records: OrderedDict[str, dict[str, Confirmed]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Confirmed] | None:
+        with self._lock:
+            found = self._records.get(key)
+            if found is not None:
+                self._records.move_to_end(key)
+            return found
+
+    def put(self, key: str, confirmations: dict[str, Confirmed]) -> None:
+        with self._lock:
+            self._records[key] = confirmations
+            self._records.move_to_end(key)
+            while len(self._records) > self._capacity:
+                self._records.popitem(last=False)
+
+
 class ReadCost(NamedTuple):
     """What the last request of a reader cost: for logs, tests and benchmarks."""
 
@@ -144,6 +180,7 @@ class StoreReader:
     store: ObjectStore
     clock: Clock
     cache: FleetCache = field(default_factory=FleetCache)
+    freshness_cache: FreshnessCache = field(default_factory=FreshnessCache)
     max_fleet_reads: int = MAX_FLEET_READS
     max_fleet_jobs: int = MAX_FLEET_JOBS
     workers: int = READ_WORKERS
@@ -177,10 +214,11 @@ class StoreReader:
         now = self.clock.now()
         prefix = workspace_prefix(LATEST_ROOT, project_id, workspace)
         counts = FleetCounts()
+        cost = _Cost()
+        confirmations = self._confirmations(project_id, workspace, now, cost)
         # The page: the `limit` + 1 smallest keys after the position, sorted here (a
         # store's listing order need not be byte order: SeaweedFS's is not).
         page: list[tuple[str, FleetRow]] = []
-        cost = _Cost()
         start_after = ""
         while True:
             listing = self.store.list_objects(prefix, start_after=start_after)
@@ -192,7 +230,9 @@ class StoreReader:
                     f"{self.max_fleet_jobs} jobs: more than one request may read",
                     limit=self.max_fleet_jobs,
                 )
-            for relative, entry in self._fleet_entries(listing.objects, prefix, cost):
+            for relative, entry in self._fleet_entries(
+                listing.objects, prefix, cost, confirmations
+            ):
                 row = fleet_row(entry, now, stale_after)
                 counts.add(row)
                 if (statuses is None or row["status"] in statuses) and (
@@ -220,10 +260,28 @@ class StoreReader:
         )
 
     def _fleet_entries(
-        self, objects: Sequence[ListedObject], prefix: str, cost: _Cost
+        self,
+        objects: Sequence[ListedObject],
+        prefix: str,
+        cost: _Cost,
+        confirmations: Mapping[str, Confirmed] | None = None,
     ) -> list[tuple[str, FleetEntry]]:
         """Each listed latest.json's entry: from the cache when its version is known,
-        read otherwise (concurrently, within the request's read budget)."""
+        read otherwise (concurrently, within the request's read budget); its
+        `observed_at` the newest of its own and a tick's confirmation of that version."""
+        confirmations = confirmations or {}
+
+        def confirmed(entry: FleetEntry, version: str) -> FleetEntry:
+            found = confirmations.get(entry.job_name)
+            if (
+                found is None
+                or found.latest_version != version
+                or entry.observed_at is None
+                or found.observed_at <= entry.observed_at
+            ):
+                return entry
+            return entry._replace(observed_at=found.observed_at)
+
         entries: list[tuple[str, FleetEntry]] = []
         missing: list[tuple[str, str, ListedObject]] = []
         for listed in objects:
@@ -234,7 +292,7 @@ class StoreReader:
             cached = self.cache.get(listed.key, listed.version)
             if cached is not None:
                 cost.cache_hits += 1
-                entries.append((relative, cached))
+                entries.append((relative, confirmed(cached, listed.version)))
             elif cost.reads < self.max_fleet_reads:
                 cost.reads += 1
                 missing.append((relative, name, listed))
@@ -260,10 +318,55 @@ class StoreReader:
                 return None  # replaced by nothing since the listing: the job is gone
             entry = fleet_entry(stored.body, name)
             self.cache.put(listed.key, stored.version, entry)
-            return relative, entry
+            return relative, confirmed(entry, stored.version)
 
         entries.extend(found for found in self._map(read, missing) if found is not None)
         return entries
+
+    def _confirmations(
+        self, project_id: str, workspace: str | None, now: datetime, cost: _Cost
+    ) -> dict[str, Confirmed]:
+        """Each job's newest confirmation in the workspace's freshness records of the
+        last `FRESHNESS_LOOKBACK_SECONDS` (the newest `MAX_FRESHNESS_RECORDS`). Records
+        never change: each is read once per process."""
+        prefix = workspace_prefix(FRESHNESS_ROOT, project_id, workspace)
+        start_after = prefix + compact_time(now - timedelta(seconds=FRESHNESS_LOOKBACK_SECONDS))
+        keys: list[str] = []
+        for _ in range(MAX_FRESHNESS_LISTINGS):
+            listing = self.store.list_objects(prefix, start_after=start_after)
+            cost.listing_calls += 1
+            cost.keys_listed += len(listing.objects)
+            keys.extend(
+                item.key
+                for item in listing.objects
+                if parse_object_time(item.key[len(prefix) :]) is not None
+            )
+            if listing.resume_after is None:
+                break
+            start_after = listing.resume_after
+        keys = sorted(keys)[-MAX_FRESHNESS_RECORDS:]
+
+        def read(key: str) -> dict[str, Confirmed]:
+            known = self.freshness_cache.get(key)
+            if known is not None:
+                cost.cache_hits += 1
+                return known
+            cost.reads += 1
+            try:
+                stored = self.store.get(key)
+            except StoreError as error:
+                logger.warning(
+                    "freshness record not read", extra={"key": key, "detail": error.detail}
+                )
+                return {}
+            found = read_confirmations(stored.body) if stored is not None else None
+            self.freshness_cache.put(key, found or {})
+            return found or {}
+
+        newest: dict[str, Confirmed] = {}
+        for found in self._map(read, keys):
+            merge_newest(newest, found)
+        return newest
 
     # --- history -----------------------------------------------------------------------
 

@@ -196,6 +196,7 @@ def test_the_bucket_is_private_encrypted_versioned_and_tls_only(template: dict[s
     assert {rule["Id"] for rule in bucket["LifecycleConfiguration"]["Rules"]} >= {
         "expire-history",
         "expire-transitions",
+        "expire-freshness-records",
         "expire-replaced-versions",
     }
     [deny] = policy["Statement"]
@@ -256,6 +257,7 @@ def test_a_function_may_write_every_key_it_writes(template: dict[str, Any], func
     from dlf_status.adapters.store_s3 import PROBE_KEY
     from dlf_status.domain.model import JobRef
     from dlf_status.domain.snapshots import (
+        freshness_key,
         history_key,
         latest_key,
         staged_transition_key,
@@ -277,6 +279,7 @@ def test_a_function_may_write_every_key_it_writes(template: dict[str, Any], func
         latest_key(job),
         transition_key(job, moment, "0" * 64),
         staged_transition_key(job, moment, "0" * 64, "1" * 64),
+        freshness_key("p", None, moment, "tick"),
         PROBE_KEY,
     ]
 
@@ -290,6 +293,7 @@ def test_a_function_may_list_every_prefix_the_read_models_list(
 ) -> None:
     from dlf_status.domain.model import JobRef
     from dlf_status.domain.snapshots import (
+        FRESHNESS_ROOT,
         HISTORY_ROOT,
         LATEST_ROOT,
         TRANSITIONS_ROOT,
@@ -308,6 +312,7 @@ def test_a_function_may_list_every_prefix_the_read_models_list(
         workspace_prefix(LATEST_ROOT, "p", "w"),
         job_prefix(HISTORY_ROOT, job) + "date=2026-11-25/",
         job_prefix(TRANSITIONS_ROOT, job),
+        workspace_prefix(FRESHNESS_ROOT, "p", "w"),
     ]
 
     assert listing["Resource"] == {"Fn::GetAtt": "SnapshotBucket.Arn"}
