@@ -664,6 +664,33 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
 
+@store_fault(
+    Fault(
+        "a conditional PUT the store applied whose answer was lost",
+        "200 with `X-Dlf-Snapshot: changed`",
+        "history + latest.json (the retried PUT refused by its own write: success)",
+        "`job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    once = iter([True])
+    proxy = stack.enter_context(
+        S3Proxy(
+            seaweed.endpoint,
+            lambda method, path: False,
+            drop=lambda method, path: (
+                method == "PUT" and path.endswith("/latest.json") and next(once, False)
+            ),
+        )
+    )
+    store = S3Store(make_s3_client(proxy.url), seaweed.bucket, f"lost-{uuid.uuid4().hex[:6]}")
+    return Setup(_serve(upstream, "doc-2024-success"), store)
+
+
 class _LosesFirstRace:
     """A store whose first latest.json write loses to a competing writer."""
 

@@ -244,3 +244,39 @@ def test_replacing_a_version_that_is_gone_is_a_lost_race_not_a_failure(
             store.replace(key, b"{}", {}, expected_version=None)  # no race: a failure
 
     assert replaced is None
+
+
+def test_a_swap_applied_but_never_acknowledged_is_this_writers_success(
+    seaweed: SeaweedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The proxy forwards the PUT of latest.json, SeaweedFS applies it, and the answer
+    # is lost: the client retries the same conditional PUT and meets its own write.
+    armed = {"drop": False}
+
+    def drop(method: str, path: str) -> bool:
+        if method == "PUT" and path.endswith("/latest.json") and armed["drop"]:
+            armed["drop"] = False
+            return True
+        return False
+
+    with S3Proxy(seaweed.endpoint, lambda method, path: False, drop=drop) as proxy:
+        store = fresh_store(proxy.url, seaweed.bucket)
+        writer = SnapshotWriter(store)
+        writer.write(JOB, document("NORMAL"), datetime.now(UTC))
+        armed["drop"] = True
+        exception = document("EXCEPTION")
+
+        written = writer.write(JOB, exception, datetime.now(UTC))
+
+    assert proxy.dropped == 1
+    assert (written.outcome, written.transitions, written.repaired) == (
+        SnapshotOutcome.CHANGED,
+        1,
+        0,
+    )
+    assert "transition record published late" not in {r.getMessage() for r in caplog.records}
+    [latest] = [key for key in stored_keys(store) if key.startswith("latest/")]
+    stored = store.get(latest)
+    assert stored is not None
+    assert json.loads(stored.body)["observed_at"] == exception["observed_at"]
+    assert len([key for key in stored_keys(store) if key.startswith("transitions/")]) == 1

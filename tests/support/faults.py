@@ -5,7 +5,8 @@
 * `black_hole`: a listening socket whose accept queue is full: connections to it
   neither succeed nor fail, so the client's connect timeout is what ends them.
 * `S3Proxy`: forwards to SeaweedFS, answering `503 SlowDown` instead for the
-  requests it is told to throttle.
+  requests it is told to throttle, or dropping the connection after SeaweedFS
+  applied the requests it is told to drop (the answer lost, the write done).
 """
 
 from __future__ import annotations
@@ -107,9 +108,12 @@ class S3Proxy:
         *,
         status: int = 503,
         error: bytes = SLOW_DOWN,
+        drop: Callable[[str, str], bool] = lambda method, path: False,
     ) -> None:
         self.target = target.removeprefix("http://")
         self.throttle = throttle
+        self.drop = drop
+        self.dropped = 0
         self.throttled = 0
         self.forwarded = 0
         proxy = self
@@ -134,6 +138,12 @@ class S3Proxy:
                 upstream.request(self.command, self.path, body=body, headers=dict(self.headers))
                 answer = upstream.getresponse()
                 data = answer.read()
+                if answer.status == 200 and proxy.drop(self.command, self.path):
+                    proxy.dropped += 1  # applied by the store; the client never hears it
+                    upstream.close()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(answer.status)
                 for name, value in answer.getheaders():
                     if name.lower() not in ("content-length", "transfer-encoding", "connection"):
