@@ -390,3 +390,44 @@ def test_a_latest_json_with_an_unreadable_time_is_replaced_without_a_record() ->
         0,
     )
     assert store.latest(JOB)["job"]["status"] == "EXCEPTION"
+
+
+def test_remembered_versions_are_bounded_in_bytes_not_only_in_count() -> None:
+    # Node names and upstream words are remembered: upstream text of any length.
+    store = MemoryStore()
+    bounded = SnapshotWriter(store, sleep=lambda _: None, remembered_bytes=64 * 1024)
+    for index in range(40):
+        job = JobRef.parse("p1", f"job-{index}")
+        doc = normalise(
+            {"name": job.job_name, "status": "RUNNING", "nodes": [{"name": "n" * 4000}]},
+            source=Source("p1", job.job_name),
+            observed_at=T0,
+            report=ValidationReport(),
+        )
+        bounded.write(job, doc, T0)
+
+    assert bounded._seen_bytes <= 64 * 1024
+    assert 0 < len(bounded._seen) < 40
+    assert bounded._seen_bytes == sum(size for _, size in bounded._seen.values())
+
+
+def test_a_job_whose_statuses_alone_pass_the_per_job_bound_is_not_remembered() -> None:
+    store = MemoryStore()
+    doc = normalise(
+        {"name": "job", "status": "RUNNING", "nodes": [{"name": "n" * 300_000}]},
+        source=Source("p1", "job"),
+        observed_at=T0,
+        report=ValidationReport(),
+    )
+    same = writer(store)
+    same.write(JOB, doc, T0)
+
+    assert len(same._seen) == 0
+    # Not remembered: the next observation reads latest.json again, and is still right.
+    later = normalise(
+        {"name": "job", "status": "RUNNING", "nodes": [{"name": "n" * 300_000}]},
+        source=Source("p1", "job"),
+        observed_at=T0 + timedelta(minutes=1),
+        report=ValidationReport(),
+    )
+    assert same.write(JOB, later, T0).outcome is SnapshotOutcome.UNCHANGED
