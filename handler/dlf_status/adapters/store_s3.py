@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
 import boto3
+import urllib3
 from botocore import handlers
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
@@ -169,6 +170,8 @@ class DirectPut:
         self._bucket = bucket
         self._target: tuple[str, str] | None = None  # (URL before the key, region)
         self._key: tuple[tuple[str, str, str], bytes] | None = None  # the day's signing key
+        self._session: Any = client._endpoint.http_session  # type: ignore[attr-defined]
+        self._pools: dict[str, Any] = {}
         self._hook_id = f"dlf-status-direct-put-{id(self)}"
         client.meta.events.register(self._HOOK, self._learn, unique_id=self._hook_id)
 
@@ -269,18 +272,47 @@ class DirectPut:
             signer: Any = self._client._request_signer  # type: ignore[attr-defined]
             credentials = signer._credentials.get_frozen_credentials()
             signed = self.sign(url, body, headers, credentials, region, datetime.now(UTC))
-            request = AWSRequest(method="PUT", url=url, data=body, headers=signed)
-            session: Any = self._client._endpoint.http_session  # type: ignore[attr-defined]
-            answer = session.send(request.prepare())
-        except BotoCoreError:
+            pool = self._pool(base)
+            if pool is None:  # through a proxy: botocore's session knows how
+                request = AWSRequest(method="PUT", url=url, data=body, headers=signed)
+                answer = self._session.send(request.prepare())
+                status, etag, content = answer.status_code, answer.headers.get("ETag"), b""
+                if status == 404:
+                    content = answer.content
+            else:
+                raw = pool.urlopen(
+                    "PUT",
+                    urlsplit(url).path,
+                    body=body,
+                    headers=signed,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    preload_content=True,
+                    decode_content=False,
+                )
+                status, etag, content = raw.status, raw.headers.get("ETag"), raw.data
+        except (BotoCoreError, urllib3.exceptions.HTTPError, OSError):
             return None
-        if answer.status_code == 200 and "ETag" in answer.headers:
-            return 200, str(answer.headers["ETag"])
-        if answer.status_code in (409, 412) or (
-            answer.status_code == 404 and b"NoSuchBucket" not in answer.content
-        ):
-            return answer.status_code, ""
+        if status == 200 and etag:
+            return 200, str(etag)
+        if status in (409, 412) or (status == 404 and b"NoSuchBucket" not in content):
+            return status, ""
         return None
+
+    def _pool(self, base: str) -> Any:
+        """The connection pool of botocore's session for the store's host (TLS
+        verification set as the session sets it), or None when a proxy is in the way."""
+        pool = self._pools.get(base)
+        if pool is None and base not in self._pools:
+            session = self._session
+            if session._proxy_config.proxy_url_for(base) is not None:
+                self._pools[base] = None
+                return None
+            pool = session._get_connection_manager(base).connection_from_url(base)
+            session._setup_ssl_cert(pool, base, session._verify)
+            self._pools[base] = pool
+        return pool
 
 
 class S3Store:
