@@ -123,7 +123,7 @@ def test_a_warm_fleet_reads_only_what_changed(fleet_store: ObjectStore) -> None:
     )
     store_reader.fleet(PROJECT)
     assert store_reader.last_cost.reads == 150
-    assert store_reader.last_cost.listing_calls == 1
+    assert store_reader.last_cost.listing_calls == 2  # latest/, and freshness/
 
     for name in ("job-010", "job-140"):
         observe(fleet_store, job(name), "EXCEPTION", NOW + timedelta(minutes=2))
