@@ -203,7 +203,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "FANOUT_THRESHOLD",
-        "1000",
+        "2000",
         "Jobs per tick above which a tick is fanned out to FANOUT_QUEUE_URL "
         f"({describe_range(FANOUT_JOBS)}).",
     ),
@@ -336,7 +336,7 @@ class Settings:
     jobs_uri: str | None = None
     poll_concurrency: int = 16
     fanout_queue_url: str | None = None
-    fanout_threshold: int = 1000
+    fanout_threshold: int = 2000
     s3_addressing_style: S3AddressingStyle = "auto"
     snapshot_consistency: SnapshotConsistency = SnapshotConsistency.STRICT
 
