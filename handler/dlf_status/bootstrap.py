@@ -69,7 +69,7 @@ def build_validator(operation: Operation = SHOW_JOB_STATUS) -> ResponseValidator
     return CompiledValidator(packaged_contract(operation))
 
 
-def build_reference_validator() -> ResponseValidator:
+def build_reference_validator(operation: Operation = SHOW_JOB_STATUS) -> ResponseValidator:
     """openapi-core against the packaged spec, for `validate --validator reference` and
     the differential tests; imported only when asked for (dlf-status[reference])."""
     try:
@@ -78,7 +78,7 @@ def build_reference_validator() -> ResponseValidator:
         raise ConfigurationError(
             "the reference validator needs openapi-core: pip install 'dlf-status[reference]'"
         ) from None
-    return OpenAPICoreValidator(packaged_contract())
+    return OpenAPICoreValidator(packaged_contract(operation))
 
 
 def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:

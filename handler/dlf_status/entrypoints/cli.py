@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NamedTuple, NoReturn
 
 from dlf_status import __version__, bootstrap
 from dlf_status.adapters.clock import SystemClock
@@ -31,7 +31,14 @@ from dlf_status.config import (
     whole_number,
 )
 from dlf_status.domain import jsoncodec
-from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.contract import (
+    NOT_JSON,
+    OPERATIONS,
+    SHOW_JOB_STATUS,
+    Operation,
+    ResponseValidator,
+    parsed_or_not_json,
+)
 from dlf_status.domain.interpret import interpret_response
 from dlf_status.domain.model import (
     Headers,
@@ -66,37 +73,53 @@ def _read_file(path: Path) -> bytes:
     return read_at_most(path, MAX_INPUT_FILE_BYTES, what="the file", regular_only=False)
 
 
-def _load_response(args: argparse.Namespace) -> tuple[UpstreamResponse, Any]:
-    """The response in FILE and its parsed body (None when the body is not JSON)."""
+class LoadedAnswer(NamedTuple):
+    """An upstream answer read from FILE: the response, its parsed body (NOT_JSON when
+    it is not JSON; None is a body that is `null`), and the operation it answers."""
+
+    response: UpstreamResponse
+    body: Any
+    operation: Operation
+
+
+def _load_response(args: argparse.Namespace) -> LoadedAnswer:
+    """The answer in FILE: a recorded exchange (its own operation) or a raw body (the
+    operation `--operation` names)."""
     data = _read_file(args.file)
+    operation = OPERATIONS[args.operation or SHOW_JOB_STATUS.operation_id]
     if args.status is None:
         try:
             parsed = jsoncodec.loads(data)
         except jsoncodec.JsonDecodeError as exc:
             raise InvalidInput(f"{args.file} is not JSON: {exc}") from None
         if is_recorded_exchange(parsed):
-            response = exchange_from_json(parsed).to_response()
-            try:
-                return response, jsoncodec.loads(response.body)
-            except jsoncodec.JsonDecodeError:
-                return response, None
+            exchange = exchange_from_json(parsed)
+            recorded = OPERATIONS[exchange.operation]
+            if args.operation is not None and recorded.operation_id != args.operation:
+                raise InvalidInput(
+                    f"{args.file} records a {recorded.operation_id} answer, not {args.operation}"
+                )
+            response = exchange.to_response()
+            return LoadedAnswer(response, parsed_or_not_json(response.body), recorded)
         status = 200
     else:
         status = args.status
-        parsed = None
+        parsed = NOT_JSON
         if "json" in args.content_type:
             try:
                 parsed = jsoncodec.loads(data)
             except jsoncodec.JsonDecodeError as exc:
                 raise InvalidInput(f"{args.file} is not JSON: {exc}") from None
     headers = Headers({"Content-Type": args.content_type})
-    return UpstreamResponse(status=status, headers=headers, body=data), parsed
+    return LoadedAnswer(
+        UpstreamResponse(status=status, headers=headers, body=data), parsed, operation
+    )
 
 
-def _validator(kind: str) -> ResponseValidator:
+def _validator(kind: str, operation: Operation = SHOW_JOB_STATUS) -> ResponseValidator:
     if kind == "reference":
-        return bootstrap.build_reference_validator()
-    return bootstrap.build_validator()
+        return bootstrap.build_reference_validator(operation)
+    return bootstrap.build_validator(operation)
 
 
 def _write(text: bytes | str) -> None:
@@ -106,8 +129,8 @@ def _write(text: bytes | str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    response, body = _load_response(args)
-    report = _validator(args.validator).validate(response, body)
+    loaded = _load_response(args)
+    report = _validator(args.validator, loaded.operation).validate(loaded.response, loaded.body)
     lines = [
         f"{one_line(path, VIOLATION_TEXT)}: {one_line(message, VIOLATION_TEXT)}\n"
         for path, message in report.violations
@@ -128,9 +151,14 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         workspace=validate_workspace(args.workspace),
         endpoint=None,
     )
-    response, _ = _load_response(args)
+    loaded = _load_response(args)
+    if loaded.operation != SHOW_JOB_STATUS:
+        raise InvalidInput(
+            f"{args.file} holds a {loaded.operation.operation_id} answer: normalize turns a "
+            f"status answer ({SHOW_JOB_STATUS.operation_id}) into a document"
+        )
     document = interpret_response(
-        response,
+        loaded.response,
         source=source,
         observed_at=SystemClock().now(),
         validator=_validator(args.validator),
@@ -294,6 +322,12 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         default="compiled",
         help="compiled: jsonschema-rs, what the function runs (default); "
         "reference: openapi-core, the referee (needs dlf-status[reference])",
+    )
+    parser.add_argument(
+        "--operation",
+        choices=sorted(OPERATIONS),
+        help="the call the answer belongs to (default: what a recorded exchange names; "
+        f"{SHOW_JOB_STATUS.operation_id} for a raw body)",
     )
     parser.add_argument(
         "--content-type",
