@@ -19,6 +19,16 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.gone import (
+    GONE_RECORD_SCHEMA_VERSION,
+    GONE_SCHEMA_VERSION,
+    gone_document,
+    gone_record,
+    gone_view,
+    is_gone_document,
+    record_schema_version,
+    statuses_of,
+)
 from dlf_status.domain.interpret import clean_text, interpret_response
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.normalize import (
@@ -39,16 +49,6 @@ from dlf_status.domain.snapshots import (
     transition_key,
 )
 from dlf_status.domain.timestamps import format_utc, to_rfc3339
-from dlf_status.domain.gone import (
-    GONE_RECORD_SCHEMA_VERSION,
-    GONE_SCHEMA_VERSION,
-    gone_document,
-    gone_record,
-    gone_view,
-    is_gone_document,
-    record_schema_version,
-    statuses_of,
-)
 from dlf_status.domain.transitions import (
     TRANSITION_SCHEMA_VERSION,
     status_changes,
