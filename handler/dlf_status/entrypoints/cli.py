@@ -13,9 +13,9 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, NoReturn
 
 from dlf_status import __version__, bootstrap
 from dlf_status.adapters.clock import SystemClock
@@ -39,6 +39,7 @@ from dlf_status.domain.contract import (
     ResponseValidator,
     parsed_or_not_json,
 )
+from dlf_status.domain.discovered import spec_json
 from dlf_status.domain.interpret import interpret_response
 from dlf_status.domain.model import (
     Headers,
@@ -50,12 +51,16 @@ from dlf_status.domain.model import (
     validate_workspace,
 )
 from dlf_status.domain.normalize import Source
-from dlf_status.domain.ticks import TickReport
+from dlf_status.domain.ticks import JobOutcome, Tick, TickReport
+from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
 from dlf_status.observability import log_to, logger
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
+
+if TYPE_CHECKING:
+    from dlf_status.domain.listing import DiscoverySpec
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -210,8 +215,16 @@ def _poll_table(report: TickReport) -> str:
     lines = [
         f"tick {summary['tick_id']}: {summary['jobs']} jobs, {summary['ok']} ok, "
         f"{summary['failed']} failed, {summary['not_reached']} not reached"
+        + (f", {summary['gone']} gone" if summary["gone"] else "")
         + (f", {summary['duplicates']} duplicates dropped" if summary["duplicates"] else ""),
     ]
+    for found in report.discoveries:
+        said = (
+            f"{found.jobs} job(s) found, {found.requests} list request(s)"
+            if found.ok
+            else f"failed ({found.error})"
+        )
+        lines.append(one_line(f"discovery of {found.describe()}: {said}", 400))
     rows = [
         [
             one_line(cell, 57)
@@ -233,16 +246,119 @@ def _poll_table(report: TickReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _discovery_spec(project_id: str, args: argparse.Namespace) -> DiscoverySpec:
+    """The discovery the flags ask for; bad flags are exit 2 before any call."""
+    from dlf_status.domain.listing import DiscoverySpec
+
+    return DiscoverySpec.parse(project_id, args.workspace, args.tags, args.name_pattern)
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else one_line(str(value), 60)
+
+
+def _listed_time(value: object) -> str | None:
+    converted, _ = to_rfc3339(value)
+    return converted
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    spec = _discovery_spec(args.project_id, args)
+    settings = Settings.from_environ(os.environ)
+    discovery = bootstrap.build_job_discovery(settings).discover(spec)
+    jobs = [
+        {
+            "name": found.listed.name,
+            "status": found.listed.status,
+            "job_type": found.listed.job_type,
+            "owner": found.listed.raw.get("owner"),
+            "create_user": found.listed.raw.get("createUser"),
+            "create_time": _listed_time(found.listed.raw.get("createTime")),
+        }
+        for found in discovery.jobs
+    ]
+    if args.json:
+        _write(jsoncodec.pretty_bytes(jobs) + b"\n")
+    else:
+        rows = [
+            [_cell(job[key]) for key in ("name", "status", "owner", "create_user", "create_time")]
+            for job in jobs
+        ]
+        _write(_table(["NAME", "STATUS", "OWNER", "CREATED BY", "CREATED"], rows))
+    said = f"{len(jobs)} real-time job(s) of {_where(spec)} ({discovery.requests} list request(s))"
+    if not discovery.complete:
+        said += "; the list kept changing while it was read: every job seen is shown"
+    print(f"dlf-status: {said}", file=sys.stderr)
+    for finding in discovery.findings:
+        print(f"dlf-status: {one_line(finding, 300)}", file=sys.stderr)
+    if discovery.unpollable:
+        print(
+            f"dlf-status: {len(discovery.unpollable)} listed name(s) no status call can take "
+            "are not shown",
+            file=sys.stderr,
+        )
+    return ExitCode.OK
+
+
+def _where(spec: DiscoverySpec) -> str:
+    words = [f"project {spec.project_id}"]
+    if spec.workspace is not None:
+        words.append(f"workspace {spec.workspace}")
+    if spec.tags:
+        words.append("tags " + ",".join(spec.tags))
+    if spec.name_pattern is not None:
+        words.append(f"name pattern {spec.name_pattern}")
+    return one_line(", ".join(words), 400)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _poll_entries(args: argparse.Namespace, settings: Settings) -> list[Any]:
+    """The tick's list: the entries of --jobs, then the discovery --discover asks for."""
+    entries: list[Any] = []
+    # A bad flag is exit 2 before anything is read.
+    spec = None if args.discover is None else _discovery_spec(args.discover, args)
+    if args.jobs is not None:
+        raw = bootstrap.build_job_list_reader(settings)(str(args.jobs))
+        if isinstance(raw, Mapping) and "jobs" in raw:
+            raw = raw["jobs"]
+        if not isinstance(raw, list):
+            raise InvalidInput("the job list must be a list of {project_id, job_name, workspace}")
+        entries.extend(raw)
+    if spec is not None:
+        entries.append({**spec_json(spec), "discover": True})
+    return entries
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
     from dlf_status.entrypoints.progress import Progress
 
+    if args.jobs is None and args.discover is None:
+        raise InvalidInput("poll needs --jobs FILE, --discover PROJECT_ID, or both")
+    if args.discover is None and (args.workspace or args.tags or args.name_pattern):
+        raise InvalidInput("--workspace, --tags and --name-pattern go with --discover")
     settings = Settings.from_environ(os.environ)
     # The list first: a list it cannot read is exit 2 before any credential is read.
-    raw_jobs = bootstrap.build_job_list_reader(settings)(str(args.jobs))
+    entries = _poll_entries(args, settings)
     # A tick run here polls in place, whatever FANOUT_QUEUE_URL says.
     runner = bootstrap.build_tick_runner(settings, concurrency=args.concurrency, fan_out=False)
-    tick = runner.build_tick(None, None, raw_jobs, runner.service.clock.now())
-    report = runner.run(tick, on_outcome=Progress(len(tick.entries), sys.stderr))
+    tick = runner.build_tick(None, None, entries, runner.service.clock.now())
+    progress: list[Progress] = []
+
+    def expanded(tick: Tick) -> None:
+        progress.append(Progress(len(tick.entries), sys.stderr))
+
+    def polled(outcome: JobOutcome) -> None:
+        progress[0](outcome)
+
+    report = runner.run(tick, on_outcome=polled, on_expanded=expanded)
     _write(_poll_table(report))
     return ExitCode.OK if report.all_succeeded else ExitCode.VIOLATIONS
 
@@ -337,6 +453,26 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _tags(value: str) -> list[str]:
+    """`t1,t2`: each tag is then checked as a discovery entry's are."""
+    return value.split(",")
+
+
+def _add_discovery_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", metavar="W", help="the workspace id (default: none)")
+    parser.add_argument(
+        "--tags",
+        type=_tags,
+        metavar="T1,T2",
+        help="only jobs that carry every one of these tags",
+    )
+    parser.add_argument(
+        "--name-pattern",
+        metavar="GLOB",
+        help="only jobs whose whole name matches (*, ?, [seq]; case-sensitive)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dlf-status",
@@ -406,12 +542,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=cmd_serve)
 
+    jobs = commands.add_parser(
+        "jobs",
+        help="list the real-time jobs of a project (and workspace) from DataArts Studio",
+        description="The job list API's real-time jobs, with the list's own status: a table, "
+        "or a JSON array with --json. Exit 4 when the list cannot be read whole.",
+    )
+    jobs.add_argument("project_id", metavar="PROJECT_ID")
+    _add_discovery_arguments(jobs)
+    jobs.add_argument("--json", action="store_true", help="a JSON array of objects")
+    jobs.set_defaults(run=cmd_jobs)
+
     poll = commands.add_parser(
         "poll",
         help="poll every job of a list, as a scheduled tick does, and print a summary",
         description="Exit 0 when every job succeeded, 1 otherwise (2 for a bad list).",
     )
-    poll.add_argument("--jobs", required=True, metavar="FILE", help="JSON or YAML job list")
+    poll.add_argument("--jobs", metavar="FILE", help="JSON or YAML job list")
+    poll.add_argument(
+        "--discover",
+        metavar="PROJECT_ID",
+        help="also poll every real-time job of this project that the job list names",
+    )
+    _add_discovery_arguments(poll)
     poll.add_argument(
         "--concurrency",
         type=_whole(CONCURRENCY),
