@@ -10,6 +10,7 @@ start. Logs are JSON on stderr, silent unless --verbose; stdout is only for resu
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -363,6 +364,54 @@ def cmd_poll(args: argparse.Namespace) -> int:
     return ExitCode.OK if report.all_succeeded else ExitCode.VIOLATIONS
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    """One live answer, recorded as a fixture with nothing in it that authenticates."""
+    from dlf_status.adapters.local_files import write_new_file
+    from dlf_status.domain.contract import LIST_JOBS
+    from dlf_status.domain.listing import JobPageQuery
+    from dlf_status.observability import REDACTOR
+    from dlf_status.recorded import recording
+
+    if args.list == (args.job_name is not None):
+        raise InvalidInput(
+            "record takes PROJECT_ID JOB_NAME (the status call), or --list PROJECT_ID"
+        )
+    if not args.list and (args.offset or args.limit is not None):
+        raise InvalidInput("--offset and --limit go with --list")
+    out = Path(args.out)
+    if not args.force and os.path.lexists(out):  # before any call: a call costs quota
+        raise InvalidInput(f"{one_line(str(out), 200)} exists: pass --force to replace it")
+    settings = Settings.from_environ(os.environ)
+    client = bootstrap.build_upstream_client(settings, pool_size=1)
+    if args.list:
+        project_id = validate_project_id(args.project_id)
+        query = JobPageQuery(
+            project_id, validate_workspace(args.workspace), args.offset, args.limit or 100
+        )
+        operation, call = LIST_JOBS, client.fetch_job_page(query)
+    else:
+        job = JobRef.parse(args.project_id, args.job_name, args.workspace)
+        operation, call = SHOW_JOB_STATUS, client.fetch_status(job)
+    exchange = recording(
+        call.response,
+        operation=operation.operation_id,
+        endpoint=settings.upstream.endpoint,
+        recorded_on=SystemClock().now().date(),
+        redactor=REDACTOR,
+    )
+    data = json.dumps(exchange, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    write_new_file(out, data, replace=args.force)
+    loaded = exchange_from_json(exchange).to_response()
+    report = bootstrap.build_validator(operation).validate(loaded, parsed_or_not_json(loaded.body))
+    print(
+        f"dlf-status: recorded a {operation.operation_id} answer (HTTP {call.response.status}) "
+        f"in {one_line(str(out), 200)}: {len(report.violations)} violation(s), "
+        f"{len(report.unknown_fields)} unknown field(s); dlf-status validate shows them",
+        file=sys.stderr,
+    )
+    return ExitCode.OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from dlf_status.entrypoints.demo import run_demo
 
@@ -572,6 +621,40 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"jobs at once, {describe_range(CONCURRENCY)} (default 16)",
     )
     poll.set_defaults(run=cmd_poll)
+
+    record = commands.add_parser(
+        "record",
+        help="record one live answer of DataArts Studio as a fixture, credentials removed",
+        description="Calls the upstream with the configured credentials and writes the "
+        "answer (status, headers, body) in the format of contract_tests/fixtures/, with "
+        "every credential, token, cookie and signature removed. Writes FILE whole or not "
+        "at all, and never over an existing file without --force. Exit 0 when a file was "
+        "written (whatever the answer's status), 4 when no answer came.",
+    )
+    record.add_argument("project_id", metavar="PROJECT_ID")
+    record.add_argument("job_name", metavar="JOB_NAME", nargs="?", help="the status call's job")
+    record.add_argument("--workspace", metavar="W")
+    record.add_argument(
+        "--list",
+        action="store_true",
+        help="record a page of the job list (ListJobs) instead of a status answer",
+    )
+    record.add_argument(
+        "--offset",
+        type=_whole(Limits(0, 100_000)),
+        default=0,
+        metavar="N",
+        help="with --list: the page's offset, as sent (default 0)",
+    )
+    record.add_argument(
+        "--limit",
+        type=_whole(Limits(1, 1000)),
+        metavar="N",
+        help="with --list: the page's limit, as sent (default 100)",
+    )
+    record.add_argument("--out", required=True, metavar="FILE", help="where to write")
+    record.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    record.set_defaults(run=cmd_record)
 
     demo = commands.add_parser(
         "demo",
