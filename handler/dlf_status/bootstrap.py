@@ -14,6 +14,7 @@ What it builds, and for whom:
     build_queue_worker     QueueWorker: one fanned-out job    queue
     build_job_discovery    JobDiscovery: the job list         (discovery routes, next)
     build_store_reader     StoreReader: fleet, history        (read routes, next)
+    build_drift_reader     DriftReader: the drift report      CLI drift
 
 Nothing here knows about an entry point, and no error is turned into an answer here:
 a failure raises (ConfigurationError when the settings or the environment cannot
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
     from dlf_status.discovery import JobDiscovery
     from dlf_status.domain.ports import JobPageClient, JobQueue
+    from dlf_status.drift import DriftReader
     from dlf_status.poller import QueueWorker, TickRunner
     from dlf_status.readers import StoreReader
     from dlf_status.tick_discovery import TickDiscovery
@@ -328,3 +330,10 @@ def build_store_reader(
         build_store(settings, READ_WORKERS) if store is None else store,
         SystemClock() if clock is None else clock,
     )
+
+
+def build_drift_reader(settings: Settings, *, store: ObjectStore | None = None) -> DriftReader:
+    """The drift report over every status document of the store (drift.py)."""
+    from dlf_status.drift import READ_WORKERS, DriftReader
+
+    return DriftReader(build_store(settings, READ_WORKERS) if store is None else store)

@@ -13,8 +13,10 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, NoReturn
 
@@ -61,6 +63,7 @@ from dlf_status.observability import log_to, logger
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
 
 if TYPE_CHECKING:
+    from dlf_status.domain.drift import DriftReport, FindingEntry
     from dlf_status.domain.listing import DiscoverySpec
 
 Command = Callable[[argparse.Namespace], int]
@@ -412,6 +415,70 @@ def cmd_record(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Unknown fields and unlisted statuses in every stored document."""
+    from dlf_status.domain.drift import skipped_words
+
+    settings = Settings.from_environ(os.environ)
+    reader = bootstrap.build_drift_reader(settings)
+    report = reader.report(args.since)
+    if args.json:
+        _write(jsoncodec.pretty_bytes(report) + b"\n")
+    else:
+        _write(_drift_text(report))
+    said = (
+        f"read {report['documents_read']} document(s) of {report['jobs_read']} job(s) "
+        f"from {one_line(reader.store.location, 200)}"
+    )
+    skipped = skipped_words(report["skipped"])
+    if skipped:
+        said += f"; not counted: {', '.join(skipped)}"
+    print(f"dlf-status: {said}", file=sys.stderr)
+    if report["findings_not_kept"] or report["findings_cut_in_documents"]:
+        print(
+            f"dlf-status: {report['findings_not_kept']} finding(s) past the report's bound "
+            f"and {report['findings_cut_in_documents']} document(s) past a document's bound "
+            "were counted, not listed",
+            file=sys.stderr,
+        )
+    return ExitCode.OK
+
+
+def _example(job: Mapping[str, Any]) -> str:
+    workspace = job["workspace"] if job["workspace"] is not None else "-"
+    return one_line(f"{job['project_id']}/{workspace}/{job['job_name']}", 160)
+
+
+def _seen_cells(entry: FindingEntry) -> list[str]:
+    return [entry["first_seen"], entry["last_seen"], str(entry["jobs"]), str(entry["documents"])]
+
+
+def _drift_text(report: DriftReport) -> str:
+    text = report["summary"] + "\n"
+    if report["unknown_fields"]:
+        rows = [
+            [entry["value"], *_seen_cells(entry), _example(entry["example_job"])]
+            for entry in report["unknown_fields"]
+        ]
+        text += "\n" + _table(
+            ["UNKNOWN FIELD", "FIRST SEEN", "LAST SEEN", "JOBS", "DOCUMENTS", "EXAMPLE JOB"], rows
+        )
+    if report["statuses"]:
+        rows = [
+            [
+                entry["value"] if entry["value"] else '""',
+                entry["scope"],
+                entry["folded_to"],
+                *_seen_cells(entry),
+                _example(entry["example_job"]),
+            ]
+            for entry in report["statuses"]
+        ]
+        header = ["STATUS", "OF", "READ AS", "FIRST SEEN", "LAST SEEN", "JOBS", "DOCUMENTS"]
+        text += "\n" + _table([*header, "EXAMPLE JOB"], rows)
+    return text
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from dlf_status.entrypoints.demo import run_demo
 
@@ -457,6 +524,16 @@ def _host(value: str) -> str:
     if not 0 < len(value) <= 253 or not value.isprintable() or " " in value:
         raise argparse.ArgumentTypeError(f"must be a host name or address, got {shown(value)}")
     return value
+
+
+def _day(value: str) -> date:
+    """An argparse type: a calendar day, YYYY-MM-DD exactly."""
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value, re.ASCII):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"must be a day as YYYY-MM-DD, got {shown(value)}")
 
 
 def _content_type(value: str) -> str:
@@ -655,6 +732,24 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--out", required=True, metavar="FILE", help="where to write")
     record.add_argument("--force", action="store_true", help="replace FILE if it exists")
     record.set_defaults(run=cmd_record)
+
+    drift = commands.add_parser(
+        "drift",
+        help="report unknown fields and statuses outside the documented five in the store",
+        description="Reads every status document of SNAPSHOT_URI (history and latest, "
+        "streamed) and reports each unknown field and each upstream status outside the "
+        "documented five: first and last seen, in how many jobs and documents, one "
+        "example job. A summary line first; a table, or one JSON object with --json. "
+        "Exit 5 when the store cannot be read.",
+    )
+    drift.add_argument(
+        "--since",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="only documents observed on or after this day (UTC)",
+    )
+    drift.add_argument("--json", action="store_true", help="one JSON object")
+    drift.set_defaults(run=cmd_drift)
 
     demo = commands.add_parser(
         "demo",
