@@ -9,18 +9,29 @@ operation it names. The file is written whole or not at all, never over another.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import io
 import json
+import os
+import re
+import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
+from unittest import mock
+from urllib.parse import quote, quote_plus, unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dlf_status.domain.model import Headers, UpstreamResponse
 from dlf_status.domain.redaction import Redactor, forms
 from dlf_status.entrypoints.cli import main
-from dlf_status.recorded import exchange_from_json, scrub_value
+from dlf_status.recorded import exchange_from_json, recording, recording_redactor, scrub_value
 from tests.hostile.test_hostile_upstream import AKSK, TOKEN, Credentials, encodings
 from tests.hostile.upstream_corpus import _echo_text
 from tests.support.scripted_upstream import RawAnswer, ScriptedUpstream
@@ -259,3 +270,154 @@ def test_a_scrubbed_value_written_as_a_fixture_spells_no_credential(value: Any) 
     text = json.dumps(scrub_value(value, REDACTOR), ensure_ascii=False, indent=2)
 
     assert [form for form in every_form(SECRETS) if form in text] == []
+
+
+# -- credentials hypothesis makes up, echoed in every encoding ---------------------------
+
+# Obviously fake, each with a fixed start no text of ours holds; the rest any characters
+# the configuration accepts (an SK any printable text, the others visible ASCII).
+_VISIBLE = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
+# What str.isprintable() accepts (the configuration's test): no other separator or
+# control, format, private or unassigned character.
+_PRINTABLE = st.characters(blacklist_categories=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"])
+GENERATED = st.one_of(
+    st.builds(
+        lambda ak, sk, token: Credentials(
+            {"DLF_AK": ak, "DLF_SK": sk, **({"DLF_SECURITY_TOKEN": token} if token else {})}
+        ),
+        st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=4, max_size=20).map(
+            lambda tail: "FAKEAK" + tail
+        ),
+        st.text(alphabet=_PRINTABLE, min_size=1, max_size=40).map(lambda tail: "fake-sk-" + tail),
+        st.none()
+        | st.text(alphabet=_VISIBLE, min_size=1, max_size=60).map(lambda tail: "fake-st-" + tail),
+    ),
+    st.text(alphabet=_VISIBLE, min_size=1, max_size=80).map(
+        lambda tail: Credentials({"DLF_AUTH_TOKEN": "fake-iam-" + tail})
+    ),
+)
+
+
+def echoes(credentials: Credentials) -> list[str]:
+    """Every way an upstream could quote our credentials back: as they are, URL-
+    and JSON-escaped, in hex, in base64 alone and inside a `Basic` pair at each of
+    base64's three alignments, in a JSON document inside a string."""
+    secrets = credentials.secrets
+    found: list[str] = []
+    for secret in secrets:
+        raw = secret.encode("utf-8")
+        found += [
+            secret,
+            quote(secret, safe=""),
+            quote_plus(secret),
+            json.dumps(secret)[1:-1],
+            json.dumps(json.dumps(secret))[1:-1],
+            raw.hex(),
+            raw.hex().upper(),
+            base64.b64encode(raw).decode(),
+            base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        ]
+    pair = ":".join(secrets).encode("utf-8")
+    for lead in (b"", b"u", b"us"):
+        found.append("Basic " + base64.b64encode(lead + pair).decode())
+        found.append(quote(base64.b64encode(lead + pair).decode(), safe=""))
+    return found
+
+
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
+
+
+def decodings(text: str) -> list[bytes]:
+    """What any run of base64 or hex characters in `text` decodes to, from every
+    alignment: written here from the encodings' definitions, not from the masker."""
+    text = unquote(text.replace("\\/", "/"))
+    decoded: list[bytes] = []
+    for run in _BASE64_RUN.findall(text):
+        for start in range(4):
+            piece = run[start:]
+            piece = piece[: len(piece) - len(piece) % 4]
+            for alphabet in (piece, piece.replace("-", "+").replace("_", "/")):
+                with contextlib.suppress(binascii.Error):
+                    decoded.append(base64.b64decode(alphabet, validate=True))
+    for run in _HEX_RUN.findall(text):
+        for start in range(2):
+            piece = run[start:]
+            decoded.append(bytes.fromhex(piece[: len(piece) - len(piece) % 2]))
+    return decoded
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(GENERATED, st.booleans())
+def test_generated_credentials_echoed_in_any_encoding_leave_no_trace(
+    credentials: Credentials, listing: bool
+) -> None:
+    quoted = echoes(credentials)
+    body: dict[str, Any] = {"name": "job", "status": "NORMAL", "echo": quoted}
+    body["nodes"] = [{"name": f"n{index}", form: form} for index, form in enumerate(quoted)]
+    body["runningData"] = json.dumps({"header": quoted})
+    if listing:
+        body = {"total": 1, "jobs": [{**body, "jobType": "REAL_TIME"}]}
+    headers = [(f"X-Echo-{index}", form) for index, form in enumerate(quoted)]
+    headers += [("Authorization", quoted[-2]), ("X-Auth-Token", quoted[0])]
+    response = UpstreamResponse(200, Headers(dict(headers)), json.dumps(body).encode())
+
+    recorded = recording(
+        response,
+        operation="ListJobs" if listing else "ShowJobStatus",
+        endpoint="https://dayu-dlf.cn-north-4.myhuaweicloud.com",
+        recorded_on=date(2026, 11, 25),
+        redactor=recording_redactor(credentials.secrets),
+    )
+
+    text = json.dumps(recorded, ensure_ascii=False, indent=2)  # as `record` writes it
+    secrets = credentials.secrets
+    assert [form for form in every_form(secrets) if form in text] == []
+    for secret in secrets:
+        raw = secret.encode("utf-8")
+        assert raw.hex() not in text.lower()
+        assert not [found for found in decodings(text) if raw in found]
+    assert "Authorization" not in recorded["headers"]
+    assert "X-Auth-Token" not in recorded["headers"]
+    exchange_from_json(recorded)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(credentials=GENERATED)
+def test_record_with_generated_credentials_writes_none_of_them(
+    credentials: Credentials, upstream: ScriptedUpstream
+) -> None:
+    """The whole command over HTTP: configured with made-up credentials, against an
+    upstream that quotes them back in every encoding."""
+    quoted = echoes(credentials)
+    body = {"name": "job", "status": "NORMAL", "echo": quoted}
+    upstream.serve(
+        RawAnswer(
+            200,
+            [JSON_TYPE, ("X-Request-Id", quoted[6]), ("X-Echo", quoted[-1])],
+            json.dumps(body).encode(),
+            "OK",
+        )
+    )
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        mock.patch.dict(os.environ, environment(upstream, credentials)),
+        contextlib.redirect_stderr(io.StringIO()) as err,
+    ):
+        for name in ("DLF_AK", "DLF_SK", "DLF_SECURITY_TOKEN", "DLF_AUTH_TOKEN"):
+            if name not in credentials.environment:
+                os.environ.pop(name, None)
+        out = Path(directory) / "recorded.json"
+
+        code = main(["record", PROJECT, "job", "--out", str(out)])
+
+        assert code == 0, err.getvalue()
+        text = out.read_text(encoding="utf-8")
+    secrets = credentials.secrets
+    assert [form for form in every_form(secrets) if form in text + err.getvalue()] == []
+    for secret in secrets:
+        assert not [found for found in decodings(text) if secret.encode("utf-8") in found]

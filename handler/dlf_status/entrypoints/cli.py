@@ -10,6 +10,7 @@ start. Logs are JSON on stderr, silent unless --verbose; stdout is only for resu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -372,8 +373,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from dlf_status.adapters.local_files import write_new_file
     from dlf_status.domain.contract import LIST_JOBS
     from dlf_status.domain.listing import JobPageQuery
-    from dlf_status.observability import REDACTOR
-    from dlf_status.recorded import recording
+    from dlf_status.recorded import recording, recording_redactor
 
     if args.list == (args.job_name is not None):
         raise InvalidInput(
@@ -385,6 +385,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     if not args.force and os.path.lexists(out):  # before any call: a call costs quota
         raise InvalidInput(f"{one_line(str(out), 200)} exists: pass --force to replace it")
     settings = Settings.from_environ(os.environ)
+    # Read once (a secret's read costs a call), for the client and for the masker.
+    credentials = bootstrap.load_credentials(settings)
+    settings = dataclasses.replace(settings, credentials=credentials, credentials_secret=None)
     client = bootstrap.build_upstream_client(settings, pool_size=1)
     if args.list:
         project_id = validate_project_id(args.project_id)
@@ -400,7 +403,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         operation=operation.operation_id,
         endpoint=settings.upstream.endpoint,
         recorded_on=SystemClock().now().date(),
-        redactor=REDACTOR,
+        redactor=recording_redactor(credentials.secrets),
     )
     data = json.dumps(exchange, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     write_new_file(out, data, replace=args.force)
