@@ -33,6 +33,7 @@ from dlf_status.drift import DriftReader
 from dlf_status.entrypoints.cli import main
 from dlf_status.service import SnapshotWriter
 from tests.integration.conftest import PROJECT
+from tests.support.read_models import assert_valid
 from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
 
 pytestmark = pytest.mark.integration
@@ -132,6 +133,7 @@ def test_every_unknown_field_and_unlisted_status_with_when_where_and_how_often(
 
     report = DriftReader(paged).report()
 
+    assert_valid(report, "drift-report.v1.schema.json")
     found = entries(report)
     assert sorted(found) == ["$.jobId", "$.labels", "job:DEGRADED", "job:INIT", "node:PAUSE"]
     labels = found["$.labels"]
@@ -165,6 +167,7 @@ def test_since_skips_older_days_and_older_observations(store: ObjectStore) -> No
 
     report = DriftReader(store).report(date(2026, 11, 3))
 
+    assert_valid(report, "drift-report.v1.schema.json")
     found = entries(report)
     assert sorted(found) == ["$.labels", "job:DEGRADED", "job:INIT", "node:PAUSE"]
     assert found["$.labels"]["first_seen"] == spelt(day(3))
@@ -206,6 +209,7 @@ def test_a_hostile_store_gives_a_bounded_report_and_says_what_it_skipped(
 
     report = DriftReader(store, max_document_bytes=LIMIT, max_findings=500).report()
 
+    assert_valid(report, "drift-report.v1.schema.json")
     assert report["skipped"] == {
         "too_large": 1,
         "unreadable": 2,

@@ -4,12 +4,16 @@ the report hold."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dlf_status.domain import drift
 from dlf_status.domain.drift import (
     MAX_FINDING_TEXT,
     MAX_FINDINGS_PER_DOCUMENT,
@@ -22,6 +26,13 @@ from dlf_status.domain.drift import (
     observe,
 )
 from dlf_status.domain.snapshots import encode_partition_value
+from tests.unit.test_documents import keys_of, keys_of_type
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schemas" / "drift-report.v1.schema.json").read_text(
+        encoding="utf-8"
+    )
+)
 
 JOB_A = JobName(project_id="p", workspace=None, job_name="a")
 JOB_B = JobName(project_id="p", workspace="w", job_name="b")
@@ -217,3 +228,24 @@ def test_any_stored_json_gives_a_report_and_never_an_error(documents: list[Any])
     for entry in [*report["unknown_fields"], *report["statuses"]]:
         assert entry["value"].isprintable()
         assert 1 <= entry["documents"] <= report["documents_read"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "schema"),
+    [
+        (drift.DriftReport, SCHEMA),
+        (drift.Skipped, SCHEMA["properties"]["skipped"]),
+        (drift.FindingEntry, SCHEMA["$defs"]["finding"]),
+        (drift.JobName, SCHEMA["$defs"]["finding"]["properties"]["example_job"]),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_the_report_s_typed_dicts_name_the_keys_its_schema_names(typed: Any, schema: Any) -> None:
+    assert keys_of_type(typed) == keys_of(schema)
+
+
+def test_a_status_entry_adds_what_its_schema_adds() -> None:
+    items = SCHEMA["properties"]["statuses"]["items"]
+    added = set(drift.StatusEntry.__required_keys__) - set(drift.FindingEntry.__required_keys__)
+
+    assert added == set(items["properties"]) == set(items["required"])
