@@ -5,7 +5,7 @@ the report hold."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlf_status.domain import drift
+from dlf_status.domain import drift, jsoncodec
 from dlf_status.domain.drift import (
     MAX_FINDING_TEXT,
     MAX_FINDINGS_PER_DOCUMENT,
@@ -25,7 +25,11 @@ from dlf_status.domain.drift import (
     job_of_key,
     observe,
 )
-from dlf_status.domain.snapshots import encode_partition_value
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.ports import MAX_LIST_PAGE, ObjectListing, StoredObject
+from dlf_status.domain.snapshots import encode_partition_value, history_key, latest_key
+from dlf_status.drift import MAX_DOCUMENT_BYTES, DriftReader
+from tests.support.fakes import MemoryStore
 from tests.unit.test_documents import keys_of, keys_of_type
 
 SCHEMA = json.loads(
@@ -249,3 +253,49 @@ def test_a_status_entry_adds_what_its_schema_adds() -> None:
     added = set(drift.StatusEntry.__required_keys__) - set(drift.FindingEntry.__required_keys__)
 
     assert added == set(items["properties"]) == set(items["required"])
+
+
+class _Sizes(MemoryStore):
+    """A memory store whose listing says what `listed_sizes` says, and whose reads of
+    `grown` keys return more than was listed (replaced since), recording every read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listed_sizes: dict[str, int] = {}
+        self.grown: dict[str, bytes] = {}
+        self.reads: list[str] = []
+
+    def get(self, key: str) -> StoredObject | None:
+        self.reads.append(key)
+        if key in self.grown:
+            return StoredObject(self.grown[key], "v")
+        return super().get(key)
+
+    def list_objects(
+        self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
+    ) -> ObjectListing:
+        listing = super().list_objects(prefix, start_after=start_after, limit=limit)
+        objects = tuple(
+            listed._replace(size=self.listed_sizes.get(listed.key, listed.size))
+            for listed in listing.objects
+        )
+        return listing._replace(objects=objects)
+
+
+def test_a_document_listed_past_the_bound_is_never_read_and_one_that_grew_is_dropped() -> None:
+    store = _Sizes()
+    job = JobRef.parse("p", "a")
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    body = jsoncodec.canonical_bytes(document("2026-11-01T00:00:00.000Z", ["$.x"]))
+    huge, grown = history_key(job, at, "0" * 64), history_key(job, at, "1" * 64)
+    for key in (huge, grown, latest_key(job)):
+        store.create(key, body, {})
+    store.listed_sizes[huge] = MAX_DOCUMENT_BYTES + 1
+    store.grown[grown] = b" " * (MAX_DOCUMENT_BYTES + 1)
+
+    report = DriftReader(store).report()
+
+    assert huge not in store.reads
+    assert report["skipped"]["too_large"] == 2
+    assert report["documents_read"] == 1  # latest.json
+    assert [entry["value"] for entry in report["unknown_fields"]] == ["$.x"]
