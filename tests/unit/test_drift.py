@@ -28,7 +28,7 @@ from dlf_status.domain.drift import (
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import MAX_LIST_PAGE, ObjectListing, StoredObject
 from dlf_status.domain.snapshots import encode_partition_value, history_key, latest_key
-from dlf_status.drift import MAX_DOCUMENT_BYTES, DriftReader
+from dlf_status.drift import MAX_DOCUMENT_BYTES, READ_AHEAD, DriftReader
 from tests.support.fakes import MemoryStore
 from tests.unit.test_documents import keys_of, keys_of_type
 
@@ -299,3 +299,29 @@ def test_a_document_listed_past_the_bound_is_never_read_and_one_that_grew_is_dro
     assert report["skipped"]["too_large"] == 2
     assert report["documents_read"] == 1  # latest.json
     assert [entry["value"] for entry in report["unknown_fields"]] == ["$.x"]
+
+
+def test_a_fleet_larger_than_the_read_ahead_counts_every_job_once_per_finding() -> None:
+    store = MemoryStore()
+    jobs = READ_AHEAD * 3 + 5
+    for index in range(jobs):
+        job = JobRef.parse("p", f"job-{index:04d}", None if index % 2 else "ws")
+        for day in (1, 2):
+            at = datetime(2026, 11, day, tzinfo=UTC)
+            spelt = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            body = jsoncodec.canonical_bytes(document(spelt, [f"$.f{index % 3}", f"$.d{day}"]))
+            store.create(history_key(job, at, f"{day}" * 64), body, {})
+        store.create(latest_key(job), body, {})
+
+    report = DriftReader(store, workers=3).report()
+
+    counts = {
+        entry["value"]: (entry["jobs"], entry["documents"]) for entry in report["unknown_fields"]
+    }
+    expected_f = [len(range(remainder, jobs, 3)) for remainder in range(3)]
+    assert counts == {
+        "$.d1": (jobs, jobs),
+        "$.d2": (jobs, jobs),
+        **{f"$.f{remainder}": (n, 2 * n) for remainder, n in enumerate(expected_f)},
+    }
+    assert (report["documents_read"], report["jobs_read"]) == (2 * jobs, jobs)
