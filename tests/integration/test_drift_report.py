@@ -339,3 +339,17 @@ def test_the_command_reads_an_s3_store_as_configured(secret: str, seaweed: Seawe
         assert (result.returncode, result.stdout) == (5, "")
         assert result.stderr.count("\n") == 1
         assert secret not in result.stderr
+
+
+def test_an_empty_store_is_a_report_of_nothing_that_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SNAPSHOT_URI", str(tmp_path / "never-written"))
+    monkeypatch.setenv("DLF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("DLF_AUTH_TOKEN", "fake-token-for-the-tests")
+
+    code = main(["drift"])
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (0, "no drift in 0 document(s) of 0 job(s)\n")
+    assert err.endswith("; it holds no status document (is SNAPSHOT_URI right?)\n")

@@ -436,6 +436,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     skipped = skipped_words(report["skipped"])
     if skipped:
         said += f"; not counted: {', '.join(skipped)}"
+    elif not report["documents_read"]:
+        said += "; it holds no status document (is SNAPSHOT_URI right?)"
     print(f"dlf-status: {said}", file=sys.stderr)
     if report["findings_not_kept"] or report["findings_cut_in_documents"]:
         print(
