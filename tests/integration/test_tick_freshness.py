@@ -26,6 +26,7 @@ from dlf_status.errors import StoreError
 from dlf_status.poller import TickRunner
 from dlf_status.readers import StoreReader
 from tests.integration.conftest import PROJECT, exchange_response, stored_keys
+from tests.support.read_models import assert_valid
 from tests.support.root import root_settings
 
 pytestmark = pytest.mark.integration
@@ -152,6 +153,7 @@ def test_a_warm_tick_confirms_unchanged_jobs_in_one_record_and_no_call_per_job(
     stored = s3_store.get(record_key)
     assert stored is not None
     record = jsoncodec.loads(stored.body)
+    assert_valid(record, "status-freshness.v1.schema.json")
     assert record["kind"] == "status-freshness"
     assert record["tick_id"] == "second"
     listed = {
