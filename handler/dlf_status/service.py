@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
-from dlf_status.domain.freshness import LATEST_REFRESH_SECONDS, Confirmation, freshness_record
+from dlf_status.domain.freshness import (
+    LATEST_REFRESH_SECONDS,
+    Confirmation,
+    freshness_record,
+    read_record,
+)
 from dlf_status.domain.gone import (
     GONE_RECORD_SCHEMA_VERSION,
     GONE_SCHEMA_VERSION,
@@ -43,9 +48,11 @@ from dlf_status.domain.normalize import (
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
 from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
+    FRESHNESS_ROOT,
     LATEST_ROOT,
     SnapshotMetadata,
     SnapshotOutcome,
+    compact_time,
     freshness_key,
     history_key,
     latest_key,
@@ -60,7 +67,14 @@ from dlf_status.domain.transitions import (
     status_view,
     transition_record,
 )
-from dlf_status.errors import ClockAhead, JobNotFound, StoreConflict, StoreError, UpstreamError
+from dlf_status.errors import (
+    ClockAhead,
+    InvalidInput,
+    JobNotFound,
+    StoreConflict,
+    StoreError,
+    UpstreamError,
+)
 from dlf_status.observability import REDACTOR, logger
 
 if TYPE_CHECKING:
@@ -88,6 +102,8 @@ CLOCK_TOLERANCE: Final = timedelta(minutes=2)
 # A tick lists a workspace's latest/ only when the keys there are not many more than
 # the tick's jobs in it: at most one listing page more per this many jobs.
 JOBS_PER_LISTING_PAGE: Final = 250
+# Listing calls a new container spends finding a workspace's newest freshness record.
+SEED_LISTINGS: Final = 4
 
 
 class Observation(NamedTuple):
@@ -174,6 +190,10 @@ class TickFreshness:
 
     listed: dict[str, str]  # latest key -> version, for the prefixes listed
     prefixes: frozenset[str]  # workspace prefixes listed whole
+    # What the newest freshness record confirmed of listed versions this process does
+    # not remember (a new container): enough to confirm them again, never to compute
+    # a transition, so never remembered.
+    seeds: dict[str, Confirmation] = field(default_factory=dict)
     confirmed: dict[tuple[str, str | None], list[tuple[str, Confirmation]]] = field(
         default_factory=dict
     )
@@ -296,7 +316,43 @@ class SnapshotWriter:
                 logger.warning(
                     "latest/ not listed", extra={"prefix": prefix, "detail": error.detail}
                 )
-        return TickFreshness(listed, frozenset(prefixes))
+        seeds: dict[str, Confirmation] = {}
+        for project_id, workspace in {(job.project_id, job.workspace) for job in jobs}:
+            prefix = workspace_prefix(LATEST_ROOT, project_id, workspace)
+            if prefix in prefixes and any(
+                key.startswith(prefix) and self._recall(key) is None for key in listed
+            ):
+                seeds.update(self._seeds(project_id, workspace, listed))
+        return TickFreshness(listed, frozenset(prefixes), seeds=seeds)
+
+    def _seeds(
+        self, project_id: str, workspace: str | None, listed: dict[str, str]
+    ) -> dict[str, Confirmation]:
+        """The confirmations of the workspace's newest freshness record whose version
+        of latest.json is still listed and not remembered: one listing and one GET."""
+        prefix = workspace_prefix(FRESHNESS_ROOT, project_id, workspace)
+        since = self._now() - timedelta(seconds=LATEST_REFRESH_SECONDS)
+        start_after, newest = prefix + compact_time(since), ""
+        try:
+            for _ in range(SEED_LISTINGS):
+                page = self.store.list_objects(prefix, start_after=start_after)
+                newest = max([newest, *(item.key for item in page.objects)])
+                if page.resume_after is None:
+                    break
+                start_after = page.resume_after
+            stored = self.store.get(newest) if newest else None
+        except StoreError as error:
+            logger.warning("freshness not read", extra={"prefix": prefix, "detail": error.detail})
+            return {}
+        seeds: dict[str, Confirmation] = {}
+        for confirmation in read_record(stored.body) if stored is not None else ():
+            try:
+                key = latest_key(JobRef.parse(project_id, confirmation.job_name, workspace))
+            except InvalidInput:
+                continue
+            if listed.get(key) == confirmation.latest_version and self._recall(key) is None:
+                seeds[key] = confirmation
+        return seeds
 
     def finish_tick(
         self, tick: TickFreshness, tick_id: str, scheduled_time: datetime
@@ -367,6 +423,11 @@ class SnapshotWriter:
             if remembered is not None and remembered.version != listed:
                 self._forget(key)  # another writer replaced it since, or it is gone
                 remembered = None
+            seed = tick.seeds.get(key) if remembered is None else None
+            if seed is not None and seed.latest_version == listed:
+                known = _Latest(listed, seed.latest_observed_at, seed.content_hash, None)
+                if self._unchanged_since(known, observed_at, digest):
+                    remembered = known  # confirmed below, never remembered
             if self._unchanged_since(remembered, observed_at, digest):
                 assert remembered is not None
                 tick.confirm(

@@ -258,3 +258,43 @@ def test_a_freshness_record_that_cannot_be_written_fails_its_jobs_and_the_next_t
     # Forgotten: the next tick reads and refreshes latest.json instead of confirming.
     assert set(outcomes(third).values()) == {("ok", "unchanged")}
     assert "create freshness" not in failing.take()
+
+
+def test_a_new_container_confirms_from_the_newest_record_and_reads_only_what_changed(
+    upstream: HTTPServer,
+    make_client: Callable[..., HttpUpstreamClient],
+    s3_store: S3Store,
+    validator: ResponseValidator,
+) -> None:
+    statuses: dict[str, str] = {}
+    upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(
+        answer_with(statuses)
+    )
+    old = runner_for(make_client, CountingStore(s3_store), validator)
+    tick(old, "first")
+    tick(old, "second")  # confirms every job: the newest record names them all
+    statuses["job-03"] = "EXCEPTION"
+    new = CountingStore(s3_store)  # a new container: it remembers nothing
+
+    report = tick(runner_for(make_client, new, validator), "third")
+
+    results = outcomes(report)
+    assert results.pop("job-03") == ("ok", "changed")
+    assert set(results.values()) == {("ok", "confirmed")}
+    calls = new.take()
+    # latest/ and freshness/ listed once each, the record read once; job-03 read (its
+    # statuses make the transition) and written; one new record.
+    assert calls == Counter(
+        {
+            "list": 2,
+            "get": 2,
+            "create history": 1,
+            "create _dlf-status": 1,
+            "create transitions": 1,
+            "replace": 1,
+            "create freshness": 1,
+        }
+    )
+    transitions = [key for key in stored_keys(s3_store) if key.startswith("transitions/")]
+    [transition] = transitions
+    assert "job_name=job-03" in transition

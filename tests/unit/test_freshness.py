@@ -14,6 +14,7 @@ from dlf_status.domain.freshness import (
     freshness_record,
     merge_newest,
     read_confirmations,
+    read_record,
 )
 
 AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -76,3 +77,24 @@ def test_the_newest_confirmation_of_a_job_wins() -> None:
 
     assert merge_newest(dict(newer), older) == newer
     assert merge_newest(dict(older), newer) == newer
+
+
+def test_a_new_container_takes_only_whole_confirmations_from_a_record() -> None:
+    whole = Confirmation(
+        "a", '"e1"', "ab" * 32, "2026-11-25T08:00:01.000Z", "2026-11-25T07:55:00.000Z"
+    )
+    body = jsoncodec.canonical_bytes(
+        {
+            "kind": "status-freshness",
+            "jobs": [
+                whole._asdict(),
+                {**whole._asdict(), "job_name": "b", "content_hash": "not a hash"},
+                {**whole._asdict(), "job_name": "c", "latest_observed_at": None},
+                {**whole._asdict(), "job_name": "d", "observed_at": "yesterday"},
+            ],
+        }
+    )
+
+    assert read_record(body) == [whole]
+    assert read_record(b"[]") == []
+    assert read_record(b"not json") == []

@@ -21,6 +21,7 @@ needs to look back only `FRESHNESS_LOOKBACK_SECONDS` for records.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, NamedTuple
@@ -107,6 +108,39 @@ def read_confirmations(body: bytes) -> dict[str, Confirmed] | None:
         except ValueError:
             continue
         found[name] = Confirmed(version, observed_at)
+    return found
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def read_record(body: bytes) -> list[Confirmation]:
+    """Every well-formed confirmation of a freshness record (none for anything else):
+    what a new container takes as known of the versions a record confirmed."""
+    try:
+        record = jsoncodec.loads(body)
+    except jsoncodec.JsonDecodeError:
+        return []
+    if not isinstance(record, dict) or record.get("kind") != FRESHNESS_KIND:
+        return []
+    jobs = record.get("jobs")
+    found: list[Confirmation] = []
+    for job in jobs if isinstance(jobs, list) else ():
+        if not isinstance(job, dict):
+            continue
+        values = [job.get(name) for name in Confirmation._fields]
+        texts = [value for value in values if isinstance(value, str)]
+        if len(texts) != len(values):
+            continue
+        confirmation = Confirmation(*texts)
+        if not _SHA256_HEX.fullmatch(confirmation.content_hash):
+            continue
+        try:
+            datetime.fromisoformat(confirmation.observed_at)
+            datetime.fromisoformat(confirmation.latest_observed_at)
+        except ValueError:
+            continue
+        found.append(confirmation)
     return found
 
 
