@@ -346,3 +346,32 @@ def test_an_unreadable_latest_json_is_an_unknown_invalid_row(body: bytes, why: s
 )
 def test_a_fleet_key_names_its_job(relative: str, name: str | None) -> None:
     assert fleet_key_job_name(relative) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # RFC 3339 times that leave the years 1 to 9999 once in UTC: the first or the
+        # last millisecond there is (no object lies beyond), not a refusal.
+        ("0001-01-01T00:00:00+05:00", datetime(1, 1, 1, tzinfo=UTC)),
+        ("9999-12-31T23:00:00-05:00", datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+    ],
+)
+def test_times_beyond_the_calendar_in_utc_are_its_ends(text: str, expected: datetime) -> None:
+    assert parse_time(text, "to") == expected
+
+
+@pytest.mark.parametrize("value", ["\u017ftopped", "NORMAL\u00a0", "exception,\u0130"])
+def test_status_words_fold_ascii_only(value: str) -> None:
+    """U+017F (long s) upper-cases to S, U+0130 to I with a dot: no look-alike is a
+    status, as documents fold them (README: Statuses)."""
+    with pytest.raises(InvalidInput) as refused:
+        parse_statuses(value)
+
+    assert refused.value.field == "status"
+
+
+def test_status_words_tolerate_ascii_blanks_only() -> None:
+    assert parse_statuses(" normal\t,STOPPED ") == frozenset({"NORMAL", "STOPPED"})
+    with pytest.raises(InvalidInput):
+        parse_statuses("NORMAL\x0b")  # a vertical tab: Python's strip() would take it
