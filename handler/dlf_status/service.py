@@ -65,6 +65,9 @@ class Observation(NamedTuple):
     upstream_error: UpstreamError | None = None
     store_error: StoreError | None = None
     attempts: int = 0
+    # The document's content hash (sha256 of the canonical document without
+    # observed_at): the HTTP answer's entity tag.
+    content_hash: str = ""
 
 
 # latest.json's metadata: the sha256 of the transition record its compare-and-swap
@@ -389,6 +392,7 @@ class StatusService:
                 SnapshotOutcome.FAILED,
                 store_error=error,
                 attempts=attempts,
+                content_hash=encoded.content_hash,
             )
         if written.transitions or written.repaired:
             self.metrics.add("Transitions", written.transitions + written.repaired)
@@ -402,7 +406,13 @@ class StatusService:
                 "transitions_repaired": written.repaired,
             },
         )
-        return Observation(document, encoded.body, written.outcome, attempts=attempts)
+        return Observation(
+            document,
+            encoded.body,
+            written.outcome,
+            attempts=attempts,
+            content_hash=encoded.content_hash,
+        )
 
     def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
         """The latest snapshot, marked stale, or None when there is none to serve."""
@@ -424,6 +434,7 @@ class StatusService:
             return None
         # What this service wrote (a 1.0 or 1.1 document): served as it was stored.
         document = cast("StatusDocument", parsed)
+        digest = content_hash(document)  # of the stored document, before it is marked
         age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
         document["stale"] = True
         document["stale_age_seconds"] = round(max(age, 0.0), 3)
@@ -438,4 +449,5 @@ class StatusService:
             SnapshotOutcome.NOT_WRITTEN,
             stale=True,
             upstream_error=error,
+            content_hash=digest,
         )

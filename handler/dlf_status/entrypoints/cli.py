@@ -153,12 +153,12 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from dlf_status.entrypoints.http_api import StatusApi
+    from dlf_status.entrypoints.http_api import api_for
     from dlf_status.entrypoints.local_server import make_server
 
-    service = bootstrap.build_status_service(Settings.from_environ(os.environ))
+    settings = Settings.from_environ(os.environ)
     server = make_server(
-        StatusApi(service.observe),
+        api_for(settings, bootstrap.build_status_service(settings)),
         args.host,
         args.port,
         timeout=args.timeout,
@@ -167,7 +167,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = str(server.server_address[0]), server.server_address[1]
     host = f"[{host}]" if ":" in host else host
     print(
-        f"dlf-status: serving GET http://{host}:{port}/v1/{{project_id}}/jobs/{{job_name}}/status",
+        f"dlf-status: serving GET http://{host}:{port}/v1/{{project_id}}/jobs"
+        "[/{job_name}/status|history|transitions]",
         file=sys.stderr,
     )
     try:
