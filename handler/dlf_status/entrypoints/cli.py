@@ -44,6 +44,7 @@ from dlf_status.domain.model import (
 )
 from dlf_status.domain.normalize import Source
 from dlf_status.domain.ticks import TickReport
+from dlf_status.entrypoints import cli_reads
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
@@ -404,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write snapshots (default: %(default)s)",
     )
     demo.set_defaults(run=cmd_demo)
+
+    cli_reads.add_commands(commands)  # fleet, history: the store's read models
 
     for command in commands.choices.values():
         command.add_argument("-v", "--verbose", action="store_true", help="JSON logs on stderr")
