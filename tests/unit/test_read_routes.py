@@ -174,6 +174,7 @@ def test_fleet_filters_and_pages_from_the_query() -> None:
         ({"fail-on": "EXCEPTION"}, "query"),  # misspelt: never silently ignored
         ({"limit": "0"}, "limit"),
         ({"limit": "1,2"}, "limit"),  # a parameter given twice
+        ({"limit": ""}, "limit"),  # left out is the default; empty is refused
         ({"status": "RUNNING"}, "status"),
         ({"fail_on": "EXCEPTION,"}, "fail_on"),
         ({"cursor": "bm90LWEtY3Vyc29y"}, "cursor"),
@@ -205,9 +206,12 @@ def test_a_rest_api_parameter_given_twice_is_read_whole_not_the_last_one() -> No
         ("history", {"to": "2026-11-25T08:00:00"}, "to"),
         ("history", {"from": "2026-11-25T09:00:00Z", "to": "2026-11-25T08:00:00Z"}, "from"),
         ("history", {"limit": "101"}, "limit"),
+        ("history", {"from": ""}, "from"),
+        ("history", {"to": ""}, "to"),
         ("history", {"since": "2026-11-25T08:00:00Z"}, "query"),
         ("transitions", {"since": "yesterday"}, "since"),
         ("transitions", {"limit": "501"}, "limit"),
+        ("transitions", {"since": ""}, "since"),
         ("transitions", {"to": "2026-11-25T08:00:00Z"}, "query"),
     ],
 )

@@ -151,6 +151,7 @@ def test_page_bounds_match_the_published_schemas() -> None:
         ("2026-11-25T09:30:00+01:30", NOW),
         ("2026-11-25T08:00:00.123456789Z", NOW.replace(microsecond=123000)),
         ("2026-11-25T08:00:00.0009Z", NOW),
+        ("2026-11-25T08:00:00.1234567890123Z", NOW.replace(microsecond=123000)),
     ],
 )
 def test_times_are_rfc3339_with_an_offset_read_to_the_millisecond(
@@ -238,13 +239,23 @@ def test_any_cursor_text_is_read_or_refused_as_input(text: str) -> None:
 
 @pytest.mark.parametrize(
     "cursor",
-    ["x" * 3000, "é", "!!!!", "bm90IGpzb24", "W10", "eyJ2IjoyfQ", "e30"],
+    ["x" * 3000, "é", "!!!!", "bm90IGpzb24", "W10", "eyJ2IjoyfQ", "e30", "e3 0", "e3=0", "e3\n0"],
 )
 def test_malformed_cursors_are_refused(cursor: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         decode_cursor(cursor, "fleet", query_scope("fleet", "p", None))
 
     assert refused.value.field == "cursor"
+
+
+def test_a_cursor_with_a_character_base64_would_skip_is_refused() -> None:
+    """base64 decoding drops what is not in its alphabet: "a.b" would read as "ab"."""
+    scope = query_scope("fleet", "p", None)
+    cursor = encode_cursor("fleet", scope, "job_name=a/latest.json")
+
+    for spoiled in (cursor[:4] + "." + cursor[4:], cursor + "=", " " + cursor):
+        with pytest.raises(InvalidInput, match="cursor is not one"):
+            decode_cursor(spoiled, "fleet", scope)
 
 
 def test_a_row_reads_the_document_and_its_age() -> None:

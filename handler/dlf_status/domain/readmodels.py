@@ -65,9 +65,10 @@ TRANSITIONS_PAGE: Final = (100, 500)
 MAX_CURSOR_LENGTH: Final = 2048
 _CURSOR_VERSION: Final = 1
 _RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 _FLEET_KEY = re.compile(r"job_name=([A-Za-z0-9._%~-]+)/latest\.json")
+_CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")  # base64url without padding
 
 
 # --- request parameters ------------------------------------------------------------
@@ -190,8 +191,12 @@ def decode_cursor(cursor: object, kind: str, scope: str) -> str | None:
     refused = InvalidInput(
         "cursor is not one this query returned: start again without it", field="cursor"
     )
-    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise refused
+    if (
+        not isinstance(cursor, str)
+        or len(cursor) > MAX_CURSOR_LENGTH
+        or not _CURSOR_ALPHABET.fullmatch(cursor)
+    ):
+        raise refused  # base64 would skip other characters, and read another cursor
     try:
         payload = jsoncodec.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError):

@@ -66,6 +66,7 @@ class ReadRoutes:
         workspace = request.header("workspace")
         query = request.query
         _refuse_unknown(query, QUERY_PARAMETERS[match.route])
+        _refuse_empty(query, ("limit", "from", "to", "since"))
         if match.route is Route.FLEET:
             return self._fleet(parameters["project_id"], workspace, query)
         job = JobRef.parse(parameters["project_id"], parameters["job_name"], workspace)
@@ -160,3 +161,11 @@ def _refuse_unknown(query: Mapping[str, str], known: tuple[str, ...]) -> None:
             f"unknown query parameter {shown}: this route takes {', '.join(known)}",
             field="query",
         )
+
+
+def _refuse_empty(query: Mapping[str, str], names: tuple[str, ...]) -> None:
+    """`?limit=` is a number left out, not the default: refused, as the API's own
+    contract says (an empty status, fail_on or cursor is documented as none)."""
+    for name in names:
+        if query.get(name) == "":
+            raise InvalidInput(f"{name} is empty: leave it out for the default", field=name)
