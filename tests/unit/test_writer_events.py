@@ -100,9 +100,9 @@ def test_writers_that_race_publish_each_transition_once() -> None:
 
     def run(writer_number: int) -> None:
         writer = SnapshotWriter(LockedStore(), events=events, sleep=lambda _: None)
-        for step in range(12):
+        for step in range(10):  # the last, step 9, is EXCEPTION
             moment = at(step) + timedelta(milliseconds=writer_number)
-            status = statuses[(step + writer_number) % len(statuses)]
+            status = statuses[step % len(statuses)]
             writer.write(JOB, status_document(JOB, status, moment), moment)
 
     threads = [threading.Thread(target=run, args=(number,)) for number in range(4)]
@@ -112,7 +112,9 @@ def test_writers_that_race_publish_each_transition_once() -> None:
         thread.join()
 
     records = store.transitions()
-    assert records  # every step changes the status: some observation is a transition
+    # The first write (NORMAL, into an empty store) and the newest observation
+    # (EXCEPTION) always stand: some transition is recorded whatever the interleaving.
+    assert records
     assert events.ids() == Counter({event_id(record): 1 for record in records})
 
 
