@@ -15,6 +15,7 @@ import pytest
 
 from dlf_status import bootstrap
 from dlf_status.adapters.events_eventbridge import EventBridgePublisher
+from dlf_status.domain.documents import DocumentSource, GoneReason
 from dlf_status.domain.events import NoEvents, event_id
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome
@@ -216,3 +217,36 @@ def test_the_root_publishes_to_the_configured_bus_from_every_writer() -> None:
     assert tick.service.writer.events is mine
     worker = bootstrap.build_queue_worker(with_bus, events=mine)
     assert worker.service.writer.events is mine
+
+
+def test_a_gone_job_and_its_return_are_published_once_each() -> None:
+    """A job reported gone (its change to null) and back (from null) are transitions:
+    each record is sent once, whoever reports the job gone and however often."""
+    store = MemoryStore()
+    events = RecordingPublisher()
+    source: DocumentSource = {
+        "project_id": PROJECT,
+        "workspace": None,
+        "job_name": JOB.job_name,
+        "endpoint": "https://dayu-dlf.cn-north-4.myhuaweicloud.com",
+    }
+    reason: GoneReason = {"error_code": "DLF.0100", "error_msg": "The job not found"}
+    observe(store, JOB, "EXCEPTION", at(0), writer=SnapshotWriter(store, events=events))
+
+    for minute in (1, 2):  # two writers report it gone
+        SnapshotWriter(store, events=events).write_gone(JOB, source, observed(minute), reason)
+    observe(store, JOB, "NORMAL", at(3), writer=SnapshotWriter(store, events=events))
+
+    gone, back = store.transitions()
+    assert [record for record, _ in events.published] == [gone, back]
+    assert events.ids() == Counter({event_id(gone): 1, event_id(back): 1})
+    assert [(c["from"], c["to"]) for c in gone["changes"] if c["scope"] == "job"] == [
+        ("EXCEPTION", None)
+    ]
+    assert [(c["from"], c["to"]) for c in back["changes"] if c["scope"] == "job"] == [
+        (None, "NORMAL")
+    ]
+
+
+def observed(minutes: int) -> str:
+    return at(minutes).isoformat(timespec="milliseconds").replace("+00:00", "Z")
