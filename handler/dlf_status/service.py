@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.events import NoEvents
 from dlf_status.domain.freshness import (
     LATEST_REFRESH_SECONDS,
     Confirmation,
@@ -45,7 +46,14 @@ from dlf_status.domain.normalize import (
     content_hash,
     encode_document,
 )
-from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
+from dlf_status.domain.ports import (
+    Clock,
+    EventPublisher,
+    Metrics,
+    ObjectStore,
+    StoredObject,
+    UpstreamClient,
+)
 from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
     FRESHNESS_ROOT,
@@ -69,13 +77,14 @@ from dlf_status.domain.transitions import (
 )
 from dlf_status.errors import (
     ClockAhead,
+    EventPublishError,
     InvalidInput,
     JobNotFound,
     StoreConflict,
     StoreError,
     UpstreamError,
 )
-from dlf_status.observability import REDACTOR, logger
+from dlf_status.observability import REDACTOR, NullMetrics, logger
 
 if TYPE_CHECKING:
     from dlf_status.domain.documents import (
@@ -114,6 +123,9 @@ class Observation(NamedTuple):
     upstream_error: UpstreamError | None = None
     store_error: StoreError | None = None
     attempts: int = 0
+    # The document's content hash (sha256 of the canonical document without
+    # observed_at): the HTTP answer's entity tag.
+    content_hash: str = ""
 
 
 # latest.json's metadata: the sha256 of the transition record its compare-and-swap
@@ -242,6 +254,12 @@ class SnapshotWriter:
     (a killed Lambda, a store error) leaves a latest.json that owes its record, and
     the next writer that replaces it publishes the staged copy first. Keys are
     deterministic and writes create-only, so publishing twice is harmless.
+
+    Each record is also sent to `events` (EVENT_BUS_NAME) by the writer whose
+    create-only write published it, and by no other: exactly once whatever the
+    number of writers, and again by the repairing writer when a writer stopped
+    before the record was published. A publish that fails (after the publisher's
+    own retries) is logged and counted; the snapshot stands as the store has it.
     """
 
     store: ObjectStore
@@ -254,6 +272,8 @@ class SnapshotWriter:
     remembered: int = REMEMBERED_JOBS
     remembered_bytes: int = REMEMBERED_BYTES
     clock: Callable[[], datetime] | None = None
+    events: EventPublisher = field(default_factory=NoEvents)
+    metrics: Metrics = field(default_factory=NullMetrics)
     _seen: OrderedDict[str, tuple[_Latest, int]] = field(default_factory=OrderedDict, init=False)
     _seen_bytes: int = field(default=0, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -632,10 +652,39 @@ class SnapshotWriter:
                 f"the transition record of {job.job_name!r} at {latest.observed_at} is not "
                 f"published yet ({error.detail}); the next observation of the job publishes it"
             ) from None
+        if created:
+            self._publish_event(published_key, body, context)
         self._settled(key, latest.version)
         if created and due.body is None:
             logger.warning("transition record published late", extra=context)
         return int(created)
+
+    def _publish_event(self, published_key: str, body: bytes, context: dict[str, str]) -> None:
+        """The record just published, sent as a CloudEvent. Never raises: the snapshot
+        and the record are written, and the outcome is the store's."""
+        location = self.store.location
+        dataref = f"{location}/{published_key}" if location.startswith("s3://") else None
+        try:
+            record = jsoncodec.loads(body, jsoncodec.STORED)
+            event_id = self.events.publish_transition(record, dataref=dataref)
+        except EventPublishError as error:
+            self.metrics.add("EventPublishFailures", 1)
+            logger.error(
+                "transition event not published",
+                extra={
+                    **context,
+                    "error_code": error.error_code,
+                    "retryable": error.retryable,
+                    "detail": error.detail,
+                },
+            )
+        except Exception as error:  # noqa: BLE001 - a publisher's bug must not fail the snapshot
+            self.metrics.add("EventPublishFailures", 1)
+            logger.exception(
+                "transition event not published", extra={**context, "error": type(error).__name__}
+            )
+        else:
+            logger.debug("transition event published", extra={**context, "event_id": event_id})
 
 
 def _clock_ahead(observed_at: datetime, date_header: str | None) -> timedelta | None:
@@ -672,10 +721,12 @@ class StatusService:
     serve_stale: bool = True
     # The credentials to mask in what the upstream sends: the process's, by default.
     redactor: Redactor = field(default=REDACTOR)
+    # Where transition records also go (EVENT_BUS_NAME); none by default.
+    events: EventPublisher = field(default_factory=NoEvents)
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = SnapshotWriter(self.store)
+        self.writer = SnapshotWriter(self.store, events=self.events, metrics=self.metrics)
 
     def observe(
         self,
@@ -837,6 +888,7 @@ class StatusService:
                 SnapshotOutcome.FAILED,
                 store_error=error,
                 attempts=attempts,
+                content_hash=encoded.content_hash,
             )
         if written.transitions or written.repaired:
             self.metrics.add("Transitions", written.transitions + written.repaired)
@@ -853,7 +905,13 @@ class StatusService:
                 "transitions_repaired": written.repaired,
             },
         )
-        return Observation(document, encoded.body, written.outcome, attempts=attempts)
+        return Observation(
+            document,
+            encoded.body,
+            written.outcome,
+            attempts=attempts,
+            content_hash=encoded.content_hash,
+        )
 
     def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
         """The latest snapshot, marked stale, or None when there is none to serve."""
@@ -877,6 +935,7 @@ class StatusService:
             return None
         # What this service wrote (a 1.0 or 1.1 document): served as it was stored.
         document = cast("StatusDocument", parsed)
+        digest = content_hash(document)  # of the stored document, before it is marked
         age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
         document["stale"] = True
         document["stale_age_seconds"] = round(max(age, 0.0), 3)
@@ -891,4 +950,5 @@ class StatusService:
             SnapshotOutcome.NOT_WRITTEN,
             stale=True,
             upstream_error=error,
+            content_hash=digest,
         )
