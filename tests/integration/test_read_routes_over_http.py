@@ -196,7 +196,7 @@ def test_a_failing_fleet_is_a_503_even_to_a_matching_if_none_match(served: Serve
     assert again.json() == first.json()
 
 
-def test_the_fleet_is_304_until_a_job_changes_and_costs_one_listing(served: Served) -> None:
+def test_the_fleet_is_304_until_a_job_changes_and_costs_listings_only(served: Served) -> None:
     """In a workspace of its own, so that the other tests' fleet stays as filled."""
     workspace = f"ws-{uuid.uuid4().hex[:8]}"
     for number, status in enumerate(["NORMAL", "NORMAL", "STOPPED"]):
@@ -221,8 +221,9 @@ def test_the_fleet_is_304_until_a_job_changes_and_costs_one_listing(served: Serv
     assert unchanged.headers["ETag"] == tag
     assert unchanged.headers["Cache-Control"] == first.headers["Cache-Control"] == "max-age=30"
     assert unchanged.headers["Vary"] == "workspace"
-    # Warm: one listing call, no GET: every latest.json is known by its listed ETag.
-    assert (cost.listing_calls, cost.reads) == (1, 0)
+    # Warm: a listing of latest/ and one of freshness/, no GET: every latest.json is
+    # known by its listed ETag (and there is no freshness record to read).
+    assert (cost.listing_calls, cost.reads) == (2, 0)
     # w-2 is not on the page, but the summary (and so the answer) changed.
     assert changed.headers["ETag"] != tag
     assert changed.json()["jobs"] == first.json()["jobs"]
