@@ -163,11 +163,13 @@ class DirectPut:
     the CPU of `put_object`, the biggest cost of a tick that writes.
 
     Everything a user configures still comes from the boto3 client: its credentials
-    (the whole chain, refreshed as botocore refreshes them), its HTTP session
-    (proxies, TLS verification, the connection pool, timeouts) and botocore's own
-    SigV4 signer; the URL (endpoint, addressing style) and the signing region are the
-    ones botocore resolved for the first PutObject this client sent, which is always
-    `put_object` itself. Only the answers a write expects are read here: 200 (the new
+    (the whole chain, refreshed as botocore refreshes them) and its HTTP session (the
+    connection pool and its timeouts and TLS verification; a proxied request goes
+    through the session's own send); the URL (endpoint, addressing style) and the
+    signing region are the ones botocore resolved for the first PutObject this client
+    sent, which is always `put_object` itself, signed with SigV4 (S3 Express and
+    other schemes stay with `put_object`). The signature is the one botocore's
+    S3SigV4Auth computes (a test compares them), with the day's signing key kept. Only the answers a write expects are read here: 200 (the new
     ETag), 412/409 (the condition failed) and 404 on If-Match (the key is gone). Any
     other answer, and any transport failure, is handed to `put_object`, which then
     retries (503 SlowDown, 5xx, a dropped connection) and reports as always: a PUT
@@ -187,8 +189,8 @@ class DirectPut:
 
     @staticmethod
     def usable(client: object, bucket: str) -> bool:
-        """Whether `client` is a botocore client that signs with SigV4, and `bucket` a
-        bucket name (not an access point or outpost ARN)."""
+        """Whether `client` is a botocore client with credentials (not anonymous), and
+        `bucket` a bucket name (not an access point or outpost ARN)."""
         signer = getattr(client, "_request_signer", None)
         return (
             ":" not in bucket
