@@ -169,11 +169,13 @@ class DirectPut:
     signing region are the ones botocore resolved for the first PutObject this client
     sent, which is always `put_object` itself, signed with SigV4 (S3 Express and
     other schemes stay with `put_object`). The signature is the one botocore's
-    S3SigV4Auth computes (a test compares them), with the day's signing key kept. Only the answers a write expects are read here: 200 (the new
-    ETag), 412/409 (the condition failed) and 404 on If-Match (the key is gone). Any
-    other answer, and any transport failure, is handed to `put_object`, which then
-    retries (503 SlowDown, 5xx, a dropped connection) and reports as always: a PUT
-    that may have been applied is retried exactly as botocore would have."""
+    S3SigV4Auth computes (a test compares them), with the day's signing key kept.
+
+    Only the answers a write expects are read here: 200 (the new ETag), 412/409 (the
+    condition failed) and 404 on If-Match (the key is gone). Any other answer, and any
+    transport failure, is handed to `put_object`, which then retries (503 SlowDown,
+    5xx, a dropped connection) and reports as always: a PUT that may have been
+    applied is retried exactly as botocore would have."""
 
     _HOOK: Final = "before-sign.s3.PutObject"
 
