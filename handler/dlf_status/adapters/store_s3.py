@@ -320,11 +320,12 @@ class DirectPut:
         pool = self._pools.get(base)
         if pool is None and base not in self._pools:
             session = self._session
-            if session._proxy_config.proxy_url_for(base) is not None:
-                self._pools[base] = None
-                return None
-            pool = session._get_connection_manager(base).connection_from_url(base)
-            session._setup_ssl_cert(pool, base, session._verify)
+            try:
+                if session._proxy_config.proxy_url_for(base) is None:
+                    pool = session._get_connection_manager(base).connection_from_url(base)
+                    session._setup_ssl_cert(pool, base, session._verify)
+            except AttributeError:  # a botocore whose session is built otherwise
+                pool = None
             self._pools[base] = pool
         return pool
 
