@@ -15,13 +15,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from dlf_status import __version__, bootstrap
 from dlf_status.adapters.clock import SystemClock
 from dlf_status.adapters.local_files import read_at_most
 from dlf_status.config import (
     CONCURRENCY,
+    DEFAULTS,
     SECONDS,
     Limits,
     Settings,
@@ -49,6 +50,9 @@ from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
 from dlf_status.observability import log_to, logger
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
+
+if TYPE_CHECKING:
+    from dlf_status.poller import TickRunner
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -205,14 +209,19 @@ def _poll_table(report: TickReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def poll_runner(settings: Settings, args: argparse.Namespace) -> TickRunner:
+    """The tick runner of `poll`: in place, whatever FANOUT_QUEUE_URL says, with
+    `--concurrency` when given and POLL_CONCURRENCY otherwise."""
+    return bootstrap.build_tick_runner(settings, concurrency=args.concurrency, fan_out=False)
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
     from dlf_status.entrypoints.progress import Progress
 
     settings = Settings.from_environ(os.environ)
     # The list first: a list it cannot read is exit 2 before any credential is read.
     raw_jobs = bootstrap.build_job_list_reader(settings)(str(args.jobs))
-    # A tick run here polls in place, whatever FANOUT_QUEUE_URL says.
-    runner = bootstrap.build_tick_runner(settings, concurrency=args.concurrency, fan_out=False)
+    runner = poll_runner(settings, args)
     tick = runner.build_tick(None, None, raw_jobs, runner.service.clock.now())
     report = runner.run(tick, on_outcome=Progress(len(tick.entries), sys.stderr))
     _write(_poll_table(report))
@@ -381,8 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument(
         "--concurrency",
         type=_whole(CONCURRENCY),
-        default=16,
-        help=f"jobs at once, {describe_range(CONCURRENCY)} (default 16)",
+        default=None,
+        help=f"jobs at once, {describe_range(CONCURRENCY)} (default: POLL_CONCURRENCY, "
+        f"{DEFAULTS['POLL_CONCURRENCY']})",
     )
     poll.set_defaults(run=cmd_poll)
 
