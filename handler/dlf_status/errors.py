@@ -53,6 +53,30 @@ class MethodNotAllowed(InvalidInput):
     """The route exists; only GET is served."""
 
 
+class RequestNotReadable(InvalidInput):
+    """`dlf-status serve` cannot read the request as HTTP/1.1 (its framing: the request
+    line, a header, Content-Length): answered, then the connection is closed. A
+    subclass per refusal that has its own HTTP status."""
+
+
+class RequestTargetTooLong(RequestNotReadable):
+    """The request line is longer than `serve` reads (414)."""
+
+
+class RequestHeadersTooLarge(RequestNotReadable):
+    """Too many header lines, or one too long (431)."""
+
+
+class HttpVersionNotSupported(RequestNotReadable):
+    """An HTTP version `serve` does not speak (505)."""
+
+
+class ServerBusy(DlfStatusError):
+    """`dlf-status serve` has no free connection slot: the client may try again soon."""
+
+    retryable = True
+
+
 class ConfigurationError(DlfStatusError):
     """The deployment is misconfigured (an environment variable, a secret).
 

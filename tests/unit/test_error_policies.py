@@ -32,6 +32,15 @@ POLICIES: dict[type[errors.DlfStatusError], Policy] = {
     errors.InvalidInput: Policy(False, 400, "invalid-input", ExitCode.BAD_INPUT),
     errors.RouteNotFound: Policy(False, 404, "route-not-found", ExitCode.BAD_INPUT),
     errors.MethodNotAllowed: Policy(False, 405, "method-not-allowed", ExitCode.BAD_INPUT),
+    errors.RequestNotReadable: Policy(False, 400, "invalid-input", ExitCode.BAD_INPUT),
+    errors.RequestTargetTooLong: Policy(False, 414, "request-target-too-long", ExitCode.BAD_INPUT),
+    errors.RequestHeadersTooLarge: Policy(
+        False, 431, "request-headers-too-large", ExitCode.BAD_INPUT
+    ),
+    errors.HttpVersionNotSupported: Policy(
+        False, 505, "http-version-not-supported", ExitCode.BAD_INPUT
+    ),
+    errors.ServerBusy: Policy(True, 503, "server-busy", ExitCode.UPSTREAM_FAILURE),
     errors.ConfigurationError: Policy(True, 500, "configuration", ExitCode.BAD_INPUT),
     errors.UpstreamError: Policy(True, 502, "upstream-failure", ExitCode.UPSTREAM_FAILURE),
     errors.JobNotFound: Policy(False, 404, "job-not-found", ExitCode.JOB_NOT_FOUND),
