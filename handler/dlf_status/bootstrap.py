@@ -26,12 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlf_status.adapters.aws import aws_client
 from dlf_status.adapters.clock import SystemClock
-from dlf_status.config import Credentials, Settings, SnapshotConsistency
+from dlf_status.config import Credentials, S3Location, Settings, SnapshotConsistency
 from dlf_status.domain.contract import (
     SHOW_JOB_STATUS,
     Operation,
@@ -82,33 +81,26 @@ def build_reference_validator() -> ResponseValidator:
 
 
 def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:
-    if settings.snapshot_uri.startswith("s3://"):
-        from dlf_status.adapters.store_s3 import (
-            S3Store,
-            addressing_style_for,
-            make_s3_client,
-            parse_s3_uri,
-        )
+    location = settings.snapshot_location
+    if isinstance(location, S3Location):
+        from dlf_status.adapters.store_s3 import S3Store, addressing_style_for, make_s3_client
 
-        bucket, prefix = parse_s3_uri(settings.snapshot_uri)
-        style = addressing_style_for(settings.s3_addressing_style, settings.s3_endpoint_url, bucket)
+        style = addressing_style_for(
+            settings.s3_addressing_style, settings.s3_endpoint_url, location.bucket
+        )
         client = aws_client(
             "S3",
             lambda: make_s3_client(settings.s3_endpoint_url, pool_size, addressing_style=style),
         )
         return S3Store(
             client,
-            bucket,
-            prefix,
+            location.bucket,
+            location.key,
             require_conditional_writes=settings.snapshot_consistency is SnapshotConsistency.STRICT,
-        )
-    if "://" in settings.snapshot_uri:
-        raise ConfigurationError(
-            f"SNAPSHOT_URI must be s3://bucket/prefix or a directory, got {settings.snapshot_uri!r}"
         )
     from dlf_status.adapters.store_local import LocalDirectoryStore
 
-    return LocalDirectoryStore(Path(settings.snapshot_uri))
+    return LocalDirectoryStore(location)
 
 
 def load_credentials(settings: Settings) -> Credentials:

@@ -11,6 +11,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal, NamedTuple
 from urllib.parse import urlsplit
 
@@ -329,7 +330,7 @@ class Settings:
     credentials: Credentials | None  # None: read DLF_CREDENTIALS_SECRET at bootstrap
     credentials_secret: str | None
     validation_mode: ValidationMode
-    snapshot_uri: str
+    snapshot_location: S3Location | Path  # SNAPSHOT_URI, parsed once: the store's only reading
     s3_endpoint_url: str | None
     serve_stale: bool
     log_level: str
@@ -390,7 +391,7 @@ class Settings:
             credentials=credentials,
             credentials_secret=secret,
             validation_mode=mode,
-            snapshot_uri=_snapshot_uri(get("SNAPSHOT_URI")),
+            snapshot_location=_snapshot_location(get("SNAPSHOT_URI")),
             s3_endpoint_url=s3_endpoint,
             serve_stale=_boolean("SERVE_STALE", get("SERVE_STALE")),
             log_level=_log_level(get("LOG_LEVEL")),
@@ -628,14 +629,13 @@ def split_s3_uri(uri: str, *, key_required: bool) -> S3Location:
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-def _location(name: str, value: str, *, key_required: bool) -> str:
-    """s3://bucket/... checked, or a local path (any other scheme is refused)."""
+def _location(name: str, value: str, *, key_required: bool) -> S3Location | None:
+    """s3://bucket/... parsed, or None for a local path (any other scheme is refused)."""
     if value.startswith("s3://"):
         try:
-            split_s3_uri(value, key_required=key_required)
+            return split_s3_uri(value, key_required=key_required)
         except ValueError as error:
             raise ConfigurationError(f"{name} {shown(value)} {error}") from None
-        return value
     scheme = _SCHEME.match(value)
     if scheme is not None:
         raise ConfigurationError(
@@ -643,12 +643,16 @@ def _location(name: str, value: str, *, key_required: bool) -> str:
         )
     if len(value.encode("utf-8")) > MAX_PATH_BYTES:
         raise ConfigurationError(f"{name} is a path longer than {MAX_PATH_BYTES} bytes")
-    return value
+    return None
 
 
-def _snapshot_uri(value: str) -> str:
-    return _location("SNAPSHOT_URI", value, key_required=False)
+def _snapshot_location(value: str) -> S3Location | Path:
+    return _location("SNAPSHOT_URI", value, key_required=False) or Path(value)
 
 
 def _jobs_uri(value: str) -> str | None:
-    return _location("JOBS_URI", value, key_required=True) if value else None
+    """Checked here, kept as text: a tick reads it as `poll --jobs` reads its argument
+    (adapters/job_list.py, with the same `split_s3_uri`)."""
+    if value:
+        _location("JOBS_URI", value, key_required=True)
+    return value or None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from huaweicloudsdkdgc.v1.region.dgc_region import DgcRegion
 
@@ -7,6 +9,7 @@ from dlf_status.config import (
     KNOWN_REGIONS,
     VARIABLES,
     Credentials,
+    S3Location,
     Settings,
     SnapshotConsistency,
     endpoint_for_region,
@@ -15,6 +18,7 @@ from dlf_status.domain.model import ValidationMode
 from dlf_status.errors import ConfigurationError
 
 MINIMAL = {"DLF_REGION": "cn-north-4", "DLF_AUTH_TOKEN": "token-value"}
+LOCATION = "snapshot_location"
 
 
 def test_the_region_table_is_the_official_sdks() -> None:
@@ -30,7 +34,7 @@ def test_defaults_give_a_working_configuration() -> None:
     assert settings.upstream.deadline == 20
     assert settings.upstream.max_attempts == 3
     assert settings.validation_mode is ValidationMode.LENIENT
-    assert settings.snapshot_uri == "./snapshots"
+    assert settings.snapshot_location == Path("snapshots")
     assert settings.serve_stale is True
     assert settings.credentials == Credentials(auth_token="token-value")
 
@@ -195,16 +199,18 @@ def test_each_class_of_bad_value_is_refused_by_name(name: str, value: str, messa
             "https://host.example:443/proxy",
         ),
         ("DLF_ENDPOINT", "http://my_service:65535", "endpoint", "http://my_service:65535"),
-        ("SNAPSHOT_URI", "s3://snapshots-1.example/", "snapshot_uri", "s3://snapshots-1.example/"),
+        ("SNAPSHOT_URI", "s3://snap-1.example/", LOCATION, S3Location("snap-1.example", "")),
         # legacy names (us-east-1 before 2018) and what S3-compatible stores allow
-        ("SNAPSHOT_URI", "s3://Legacy_Bucket/dlf", "snapshot_uri", "s3://Legacy_Bucket/dlf"),
-        ("SNAPSHOT_URI", "s3://a..b/x", "snapshot_uri", "s3://a..b/x"),
-        ("SNAPSHOT_URI", "s3://192.168.1.1/x", "snapshot_uri", "s3://192.168.1.1/x"),
-        ("SNAPSHOT_URI", "s3://-_.", "snapshot_uri", "s3://-_."),
-        ("SNAPSHOT_URI", "s3://" + "B" * 255, "snapshot_uri", "s3://" + "B" * 255),
+        ("SNAPSHOT_URI", "s3://Legacy_Bucket/dlf", LOCATION, S3Location("Legacy_Bucket", "dlf")),
+        ("SNAPSHOT_URI", "s3://a..b/x", LOCATION, S3Location("a..b", "x")),
+        ("SNAPSHOT_URI", "s3://192.168.1.1/x/y/", LOCATION, S3Location("192.168.1.1", "x/y")),
+        ("SNAPSHOT_URI", "s3://-_.", LOCATION, S3Location("-_.", "")),
+        ("SNAPSHOT_URI", "s3://" + "B" * 255, LOCATION, S3Location("B" * 255, "")),
         ("JOBS_URI", "s3://Config_2016/jobs.json", "jobs_uri", "s3://Config_2016/jobs.json"),
-        ("SNAPSHOT_URI", "  ", "snapshot_uri", "./snapshots"),
-        ("SNAPSHOT_URI", "/srv/\u5feb\u7167", "snapshot_uri", "/srv/\u5feb\u7167"),
+        ("SNAPSHOT_URI", "  ", LOCATION, Path("snapshots")),
+        ("SNAPSHOT_URI", "/srv/\u5feb\u7167", LOCATION, Path("/srv/\u5feb\u7167")),
+        # a scheme only at the start makes a URI: the rest is a path, for config and store
+        ("SNAPSHOT_URI", "out/a://b", LOCATION, Path("out/a:/b")),
         ("JOBS_URI", "s3://bucket/config/jobs.yaml", "jobs_uri", "s3://bucket/config/jobs.yaml"),
         ("DLF_DEADLINE", ".5", "deadline", 0.5),
         ("DLF_DEADLINE", "900", "deadline", 900.0),

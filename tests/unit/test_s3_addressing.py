@@ -7,6 +7,7 @@ the request there.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from dlf_status.adapters.store_s3 import addressing_style_for, make_s3_client
 from dlf_status.bootstrap import build_store
 from dlf_status.config import S3AddressingStyle, Settings
 from dlf_status.errors import ConfigurationError
+from tests.support.root import root_settings
 
 
 class _Sent(Exception):
@@ -277,3 +279,22 @@ def test_a_legacy_bucket_name_in_the_settings_is_addressed_path_style(
     url = urlsplit(sent_url(store.client, "Legacy_Bucket"))
 
     assert (url.netloc, url.path) == (host, "/Legacy_Bucket/latest/x/latest.json")
+
+
+@pytest.mark.parametrize(
+    ("uri", "location"),
+    [
+        ("s3://snapshots/dlf/prod/", "s3://snapshots/dlf/prod"),
+        ("s3://Legacy_Bucket", "s3://Legacy_Bucket"),
+        # no scheme at the start: a path, for the settings and the store alike
+        ("{tmp}/out/a://b", "{tmp}/out/a:/b"),
+    ],
+)
+def test_the_store_is_where_the_settings_parsed_snapshot_uri_says(
+    tmp_path: Path, uri: str, location: str
+) -> None:
+    settings = root_settings(SNAPSHOT_URI=uri.format(tmp=tmp_path))
+
+    store = build_store(settings)
+
+    assert store.location == location.format(tmp=tmp_path.resolve())

@@ -54,15 +54,6 @@ _DOTTED_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[
 Addressing = Literal["virtual", "path"]
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix")."""
-    rest = uri.removeprefix("s3://")
-    bucket, _, prefix = rest.partition("/")
-    if not bucket:
-        raise StoreError(f"SNAPSHOT_URI {uri!r} names no bucket")
-    return bucket, prefix.strip("/")
-
-
 def _bucket_is_a_host_name(bucket: str, secure: bool) -> bool:
     if not 3 <= len(bucket) <= 63:
         return False
