@@ -50,11 +50,6 @@ if TYPE_CHECKING:
     from dlf_status.poller import QueueWorker, TickRunner
     from dlf_status.readers import StoreReader
 
-# Time a polled job may need beyond the upstream deadline: storing its snapshot. A job
-# is started only while the function has the deadline and this left; template.yaml
-# sizes each function's timeout on the same sum.
-STORE_ALLOWANCE_SECONDS = 2.0
-
 JobListReader = Callable[[str], Any]
 
 
@@ -90,7 +85,12 @@ def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:
         )
         client = aws_client(
             "S3",
-            lambda: make_s3_client(settings.s3_endpoint_url, pool_size, addressing_style=style),
+            lambda: make_s3_client(
+                settings.s3_endpoint_url,
+                pool_size,
+                call_seconds=settings.store_timeout,
+                addressing_style=style,
+            ),
         )
         return S3Store(
             client,
@@ -144,6 +144,7 @@ def build_job_list_reader(settings: Settings) -> JobListReader:
         read_job_list,
         s3_endpoint_url=settings.s3_endpoint_url,
         s3_addressing_style=settings.s3_addressing_style,
+        s3_call_seconds=settings.store_timeout,
     )
 
 
@@ -223,7 +224,8 @@ def build_tick_runner(
         read_job_list=build_job_list_reader(settings) if read_job_list is None else read_job_list,
         jobs_uri=settings.jobs_uri,
         concurrency=threads,
-        job_allowance_seconds=settings.upstream.deadline + STORE_ALLOWANCE_SECONDS,
+        # A job is started only while a whole upstream deadline and a store call are left.
+        job_allowance_seconds=settings.upstream.deadline + settings.store_timeout,
         dispatcher=Dispatcher(queue, metrics) if fan_out and queue is not None else None,
         fanout_threshold=settings.fanout_threshold,
     )

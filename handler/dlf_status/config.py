@@ -159,6 +159,15 @@ VARIABLES: tuple[Variable, ...] = (
         f"at most {MAX_S3_PREFIX_BYTES} bytes) or a local directory.",
     ),
     Variable(
+        "STORE_TIMEOUT",
+        "2",
+        "Seconds one snapshot-store call may take, its one retry included "
+        f"({describe_range(SECONDS)}): the S3 client waits a quarter of it to connect and "
+        "a quarter for the answer, on each of two attempts. A tick starts a job only while "
+        "DLF_DEADLINE plus this is left; template.yaml sizes the functions' timeouts on "
+        "the same sum.",
+    ),
+    Variable(
         "AWS_ENDPOINT_URL_S3",
         "",
         "S3-compatible endpoint (Huawei OBS, SeaweedFS, MinIO); empty for AWS S3.",
@@ -331,6 +340,7 @@ class Settings:
     credentials_secret: str | None
     validation_mode: ValidationMode
     snapshot_location: S3Location | Path  # SNAPSHOT_URI, parsed once: the store's only reading
+    store_timeout: float  # seconds per store call, retries included (adapters/store_s3.py)
     s3_endpoint_url: str | None
     serve_stale: bool
     log_level: str
@@ -392,6 +402,7 @@ class Settings:
             credentials_secret=secret,
             validation_mode=mode,
             snapshot_location=_snapshot_location(get("SNAPSHOT_URI")),
+            store_timeout=_seconds("STORE_TIMEOUT", get("STORE_TIMEOUT")),
             s3_endpoint_url=s3_endpoint,
             serve_stale=_boolean("SERVE_STALE", get("SERVE_STALE")),
             log_level=_log_level(get("LOG_LEVEL")),

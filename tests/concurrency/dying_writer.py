@@ -17,6 +17,7 @@ from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, normalise
 from dlf_status.service import SnapshotWriter
+from tests.support.seaweed import PATIENT_STORE_SECONDS
 
 JOB = JobRef.parse("b384b9e9ab9b4ee8994c8633aabc9505", "dying")
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -40,7 +41,9 @@ class DiesBeforePublishing(S3Store):
 
 
 def main(endpoint: str, bucket: str, prefix: str, status: str, minute: int) -> None:
-    store = DiesBeforePublishing(make_s3_client(endpoint), bucket, prefix)
+    store = DiesBeforePublishing(
+        make_s3_client(endpoint, call_seconds=PATIENT_STORE_SECONDS), bucket, prefix
+    )
     SnapshotWriter(store).write(JOB, observation(status, minute), T0 + timedelta(minutes=minute))
 
 

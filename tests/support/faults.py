@@ -4,6 +4,7 @@
   connection politely (FIN) or abruptly (RST): truncated bodies, resets mid-body.
 * `black_hole`: a listening socket whose accept queue is full: connections to it
   neither succeed nor fail, so the client's connect timeout is what ends them.
+* `SilentServer`: accepts connections and never answers them.
 * `S3Proxy`: forwards to SeaweedFS, answering `503 SlowDown` instead for the
   requests it is told to throttle.
 """
@@ -63,6 +64,41 @@ class RawHttpServer:
                     connection.setsockopt(
                         socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                     )
+
+
+class SilentServer:
+    """Accepts every connection and never answers: a store that hangs once connected
+    (the connect succeeds, so only the client's read timeout ends a call). Each
+    connection is held open until the server closes; `connections` counts them, one
+    per attempt of a client that gives up on a connection that timed out."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(connection)
 
 
 @contextmanager

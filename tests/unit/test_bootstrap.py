@@ -107,6 +107,7 @@ def test_the_root_sizes_a_tick_from_the_settings() -> None:
         root_settings(
             POLL_CONCURRENCY="7",
             DLF_DEADLINE="8.5",
+            STORE_TIMEOUT="1.5",
             JOBS_URI="jobs.yaml",
             FANOUT_THRESHOLD="50",
             FANOUT_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
@@ -116,7 +117,7 @@ def test_the_root_sizes_a_tick_from_the_settings() -> None:
     )
 
     assert (runner.service, runner.concurrency, runner.jobs_uri) == (service, 7, "jobs.yaml")
-    assert runner.job_allowance_seconds == 8.5 + bootstrap.STORE_ALLOWANCE_SECONDS
+    assert runner.job_allowance_seconds == 10.0
     assert runner.fanout_threshold == 50
     assert runner.dispatcher is not None
 

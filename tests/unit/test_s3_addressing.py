@@ -19,6 +19,7 @@ from dlf_status.bootstrap import build_store
 from dlf_status.config import S3AddressingStyle, Settings
 from dlf_status.errors import ConfigurationError
 from tests.support.root import root_settings
+from tests.support.seaweed import PATIENT_STORE_SECONDS
 
 
 class _Sent(Exception):
@@ -178,7 +179,12 @@ def test_auto_chooses_path_style_only_where_virtual_hosted_cannot_work(
 ) -> None:
     chosen = addressing_style_for("auto", endpoint, bucket)
 
-    url = urlsplit(sent_url(make_s3_client(endpoint, addressing_style=chosen), bucket))
+    url = urlsplit(
+        sent_url(
+            make_s3_client(endpoint, addressing_style=chosen, call_seconds=PATIENT_STORE_SECONDS),
+            bucket,
+        )
+    )
 
     assert chosen == style
     assert (url.netloc, url.path) == (host, path)
@@ -199,7 +205,12 @@ def test_auto_chooses_path_style_only_where_virtual_hosted_cannot_work(
 def test_path_forces_path_style_everywhere(endpoint: str | None, bucket: str, host: str) -> None:
     chosen = addressing_style_for("path", endpoint, bucket)
 
-    url = urlsplit(sent_url(make_s3_client(endpoint, addressing_style=chosen), bucket))
+    url = urlsplit(
+        sent_url(
+            make_s3_client(endpoint, addressing_style=chosen, call_seconds=PATIENT_STORE_SECONDS),
+            bucket,
+        )
+    )
 
     assert (url.netloc, url.path) == (host, f"/{bucket}/latest/x/latest.json")
 
@@ -208,7 +219,12 @@ def test_virtual_forces_virtual_hosted_even_on_a_loopback_name() -> None:
     chosen = addressing_style_for("virtual", "http://localhost:9000", "snapshots")
 
     url = urlsplit(
-        sent_url(make_s3_client("http://localhost:9000", addressing_style=chosen), "snapshots")
+        sent_url(
+            make_s3_client(
+                "http://localhost:9000", addressing_style=chosen, call_seconds=PATIENT_STORE_SECONDS
+            ),
+            "snapshots",
+        )
     )
 
     assert (url.netloc, url.path) == ("snapshots.localhost:9000", "/latest/x/latest.json")
@@ -298,3 +314,15 @@ def test_the_store_is_where_the_settings_parsed_snapshot_uri_says(
     store = build_store(settings)
 
     assert store.location == location.format(tmp=tmp_path.resolve())
+
+
+def test_the_root_bounds_each_store_call_by_store_timeout() -> None:
+    """Two attempts of a quarter to connect and a quarter to answer: a store that never
+    answers costs one call STORE_TIMEOUT, what the functions' timeouts allow it."""
+    settings = root_settings(SNAPSHOT_URI="s3://snapshots/p", STORE_TIMEOUT="3")
+
+    store: Any = build_store(settings)
+    config = store.client.meta.config
+
+    assert (config.connect_timeout, config.read_timeout) == (0.75, 0.75)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}

@@ -41,26 +41,37 @@ MAX_YAML_NUMBER_CHARS: Final = 320  # a 64-bit float's range fits in 310
 
 
 def read_job_list(
-    uri: str, s3_endpoint_url: str | None = None, s3_addressing_style: S3AddressingStyle = "auto"
+    uri: str,
+    s3_endpoint_url: str | None = None,
+    s3_addressing_style: S3AddressingStyle = "auto",
+    s3_call_seconds: float = 2.0,
 ) -> Any:
     """The parsed list (or {"jobs": list}); YAML for .yaml/.yml, JSON otherwise."""
     where = one_line(uri, 200)
-    data = _read_bytes(uri, where, s3_endpoint_url, s3_addressing_style)
+    data = _read_bytes(uri, where, s3_endpoint_url, s3_addressing_style, s3_call_seconds)
     if uri.lower().endswith((".yaml", ".yml")):
         return _parse_yaml(data, where)
     return _parse_json(data, where)
 
 
 def _read_bytes(
-    uri: str, where: str, s3_endpoint_url: str | None, s3_addressing_style: S3AddressingStyle
+    uri: str,
+    where: str,
+    s3_endpoint_url: str | None,
+    s3_addressing_style: S3AddressingStyle,
+    s3_call_seconds: float,
 ) -> bytes:
     if uri.startswith("s3://"):
-        return _read_s3(uri, where, s3_endpoint_url, s3_addressing_style)
+        return _read_s3(uri, where, s3_endpoint_url, s3_addressing_style, s3_call_seconds)
     return read_at_most(uri, MAX_JOB_LIST_BYTES, what="the job list", regular_only=True)
 
 
 def _read_s3(
-    uri: str, where: str, s3_endpoint_url: str | None, s3_addressing_style: S3AddressingStyle
+    uri: str,
+    where: str,
+    s3_endpoint_url: str | None,
+    s3_addressing_style: S3AddressingStyle,
+    s3_call_seconds: float,
 ) -> bytes:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -71,7 +82,12 @@ def _read_s3(
     except ValueError as error:
         raise InvalidInput(f"the job list {where} {error}") from None
     style = addressing_style_for(s3_addressing_style, s3_endpoint_url, location.bucket)
-    client = aws_client("S3", lambda: make_s3_client(s3_endpoint_url, addressing_style=style))
+    client = aws_client(
+        "S3",
+        lambda: make_s3_client(
+            s3_endpoint_url, call_seconds=s3_call_seconds, addressing_style=style
+        ),
+    )
     too_large = InvalidInput(f"the job list {where} is larger than {MAX_JOB_LIST_BYTES:,} bytes")
     try:
         answer = client.get_object(Bucket=location.bucket, Key=location.key)

@@ -13,7 +13,7 @@ import ipaddress
 import re
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import boto3
@@ -52,6 +52,23 @@ _HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{1,61})[a-z0-9]")
 _DOTTED_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 Addressing = Literal["virtual", "path"]
+# Attempts per store call: one retry, for a dropped connection or throttling.
+STORE_ATTEMPTS: Final = 2
+
+
+class S3Timeouts(NamedTuple):
+    connect: float
+    read: float
+    attempts: int
+
+
+def s3_timeouts(call_seconds: float) -> S3Timeouts:
+    """Timeouts that end a call to a store that accepts and never answers within
+    `call_seconds` (STORE_TIMEOUT): each attempt may take a quarter to connect and a
+    quarter to answer, so two attempts take at most the whole. Between them botocore
+    pauses at most 50 ms after a timeout (a second after a fast throttling answer)."""
+    share = call_seconds / (2 * STORE_ATTEMPTS)
+    return S3Timeouts(connect=share, read=share, attempts=STORE_ATTEMPTS)
 
 
 def _bucket_is_a_host_name(bucket: str, secure: bool) -> bool:
@@ -102,19 +119,25 @@ def addressing_style_for(
 
 
 def make_s3_client(
-    endpoint_url: str | None, pool_size: int = 10, *, addressing_style: Addressing | None = None
+    endpoint_url: str | None,
+    pool_size: int = 10,
+    *,
+    call_seconds: float,
+    addressing_style: Addressing | None = None,
 ) -> S3Client:
-    """One client per process. The addressing style is decided by
-    `addressing_style_for` (for the endpoint alone when none is given); checksums
-    on demand only, as S3-compatible stores do not all support CRC defaults. The
-    connection pool matches the tick's threads: a smaller one makes threads open
-    and drop connections on every call."""
+    """One client per process. Each call ends within `call_seconds` when the store
+    does not answer (`s3_timeouts`): the time the functions' timeouts allow the store.
+    The addressing style is decided by `addressing_style_for` (for the endpoint alone
+    when none is given); checksums on demand only, as S3-compatible stores do not all
+    support CRC defaults. The connection pool matches the tick's threads: a smaller
+    one makes threads open and drop connections on every call."""
     style = addressing_style or addressing_style_for("auto", endpoint_url, None)
+    timeouts = s3_timeouts(call_seconds)
     config = Config(
         max_pool_connections=pool_size,
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
+        retries={"mode": "standard", "total_max_attempts": timeouts.attempts},
         s3={"addressing_style": style},
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
