@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -130,6 +131,31 @@ def test_a_function_that_could_not_start_answers_in_its_own_way(
     # A queue batch goes back to the queue whole, rather than being dropped.
     with pytest.raises(ConfigurationError, match="set DLF_ENDPOINT or DLF_REGION"):
         queue.handler(queue_event([json.dumps(job)]), lambda_context())
+
+
+@pytest.mark.parametrize(
+    ("module", "failure"), [(QUEUE, ConfigurationError), (SCHEDULE, TickFailed)]
+)
+def test_a_function_that_could_not_start_raises_a_new_error_each_time(
+    monkeypatch: pytest.MonkeyPatch, module: str, failure: type[Exception]
+) -> None:
+    """The held start-up error is never raised again: each raise would add that
+    invocation's frames (with its event) to the one traceback the container keeps."""
+    monkeypatch.delenv("DLF_ENDPOINT", raising=False)
+    monkeypatch.delenv("DLF_REGION", raising=False)
+    loaded = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "lambda-token-value"}, module)
+    event = queue_event(["{}"]) if module == QUEUE else scheduled_event()
+    held = len(traceback.extract_tb(loaded.STARTED.__traceback__))
+
+    raised = []
+    for _ in range(3):
+        with pytest.raises(failure) as caught:
+            loaded.handler(event, lambda_context())
+        raised.append(caught.value)
+
+    assert len(traceback.extract_tb(loaded.STARTED.__traceback__)) == held
+    assert len({id(error) for error in raised}) == 3
+    assert len({len(traceback.extract_tb(error.__traceback__)) for error in raised}) == 1
 
 
 INIT_AND_INVOKE = """

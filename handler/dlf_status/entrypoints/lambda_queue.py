@@ -30,7 +30,9 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     METRICS.add("Invocations", 1)
     try:
         if isinstance(STARTED, ConfigurationError):
-            raise STARTED
+            # A new error each time: raising the held one again would chain every
+            # failed invocation's frames (and their events) onto its traceback.
+            raise ConfigurationError(STARTED.detail)
         return queue.handle_batch(STARTED, event)
     finally:
         METRICS.flush()
