@@ -201,10 +201,16 @@ class EventPublishError(DlfStatusError):
 
 
 class QueueError(DlfStatusError):
-    """The fan-out queue refused a batch (unreachable, denied, throttled). Not a store
-    failure: a tick reports the jobs it could not hand over as failed."""
+    """The fan-out queue refused a batch (unreachable, denied, throttled), or one
+    message of it. Not a store failure: a tick reports the jobs it could not hand over
+    as failed. Retryable, unless the queue says the message itself is at fault
+    (SQS's SenderFault): then `retryable` is False for that error."""
 
     retryable = True
+
+    def __init__(self, detail: str, *, retryable: bool = True) -> None:
+        super().__init__(detail)
+        self.retryable = retryable
 
 
 class TickFailed(DlfStatusError):

@@ -228,10 +228,37 @@ def test_the_queue_sends_one_message_per_job(sqs: Any) -> None:
     failed = SqsJobQueue(url, sqs).send(messages)
 
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    assert failed == []
+    assert failed == {}
     assert sorted(json.loads(m["Body"])["job_name"] for m in received) == sorted(
         f"j{i}" for i in range(10)
     )
+
+
+def test_each_message_the_queue_refuses_keeps_its_own_retry_policy(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQS refuses messages one by one in a 200 answer: SenderFault says the message
+    itself is at fault (never worth sending again), otherwise the queue is."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    answer = {
+        "Successful": [{"Id": "0", "MessageId": "m0", "MD5OfMessageBody": "x"}],
+        "Failed": [
+            {"Id": "1", "SenderFault": True, "Code": "InvalidParameterValue", "Message": "no"},
+            {"Id": "2", "SenderFault": False, "Code": "InternalError", "Message": "later"},
+        ],
+    }
+    httpserver.expect_request("/", method="POST").respond_with_data(
+        json.dumps(answer), content_type="application/x-amz-json-1.0"
+    )
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=httpserver.url_for(""))
+    queue = SqsJobQueue(httpserver.url_for("/123456789012/jobs"), sqs)
+
+    failed = queue.send([{"job_name": name} for name in ("a", "b", "c")])
+
+    assert sorted(failed) == [1, 2]
+    assert (failed[1].retryable, failed[2].retryable) == (False, True)
+    assert "InvalidParameterValue" in failed[1].detail
 
 
 def test_an_unknown_queue_is_a_queue_error(sqs: Any) -> None:

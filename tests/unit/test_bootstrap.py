@@ -19,7 +19,7 @@ from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import ValidationMode
 from dlf_status.entrypoints import startup
 from dlf_status.entrypoints.http_api import StatusApi
-from dlf_status.errors import ConfigurationError, one_line
+from dlf_status.errors import ConfigurationError, QueueError, one_line
 from dlf_status.observability import NullMetrics, drop_unreadable_powertools_variables
 from tests.conftest import StubValidator
 from tests.support.events import http_api_event
@@ -149,8 +149,8 @@ def test_the_queue_worker_and_the_readers_are_built_over_the_adapters_given() ->
 
 
 class FakeQueue:
-    def send(self, messages: list[dict[str, object]]) -> list[int]:
-        return []
+    def send(self, messages: list[dict[str, object]]) -> dict[int, QueueError]:
+        return {}
 
 
 def _imports(path: Path) -> set[str]:

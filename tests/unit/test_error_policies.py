@@ -114,6 +114,13 @@ def test_the_event_publisher_decides_retries_per_error() -> None:
     assert (errors.is_retryable(later), errors.is_retryable(never)) == (True, False)
 
 
+def test_the_queue_adapter_decides_retries_per_refused_message() -> None:
+    outage = errors.QueueError("the queue is down")
+    refused = errors.QueueError("the message itself is refused", retryable=False)
+
+    assert (errors.is_retryable(outage), errors.is_retryable(refused)) == (True, False)
+
+
 def test_an_error_that_is_not_ours_is_retried_and_answered_as_internal() -> None:
     bug = KeyError("a bug")
 

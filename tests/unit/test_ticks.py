@@ -18,6 +18,7 @@ from dlf_status.domain.ticks import InvalidJobEntry, JobResult, Tick, job_entrie
 from dlf_status.entrypoints import events, queue, schedule
 from dlf_status.errors import (
     InvalidInput,
+    QueueError,
     TickFailed,
     UpstreamAuthRejected,
     UpstreamTimeout,
@@ -170,12 +171,18 @@ def test_invalid_entries_are_failed_outcomes_without_an_upstream_call() -> None:
 
 
 class ListQueue:
+    """Refuses the messages of the jobs in `refuse`, for good (as SQS's SenderFault)."""
+
     def __init__(self, refuse: set[str] | None = None) -> None:
         self.sent: list[dict[str, Any]] = []
         self.refuse = refuse or set()
 
-    def send(self, messages: list[dict[str, Any]]) -> list[int]:
-        failed = [i for i, m in enumerate(messages) if m["job_name"] in self.refuse]
+    def send(self, messages: list[dict[str, Any]]) -> dict[int, QueueError]:
+        failed = {
+            i: QueueError("the message is refused", retryable=False)
+            for i, m in enumerate(messages)
+            if m["job_name"] in self.refuse
+        }
         self.sent.extend(m for i, m in enumerate(messages) if i not in failed)
         return failed
 
@@ -191,7 +198,12 @@ def test_a_big_tick_is_fanned_out_in_batches_of_ten_and_refusals_are_reported() 
     assert {m["tick_id"] for m in queue.sent} == {"tick-1"}
     assert {m["scheduled_time"] for m in queue.sent} == {"2026-11-25T09:00:00.000Z"}
     assert report.count(JobResult.ENQUEUED) == 22
-    assert [o.job_name for o in report.outcomes if o.result == "failed"] == ["healthy-7"]
+    [refused] = [o for o in report.outcomes if o.result == "failed"]
+    assert (refused.job_name, refused.error, refused.retryable) == (
+        "healthy-7",
+        "QueueError",
+        False,
+    )
 
 
 def test_a_small_tick_is_polled_in_place_even_with_a_queue() -> None:
