@@ -28,7 +28,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from dlf_status.adapters.aws import aws_client
+from dlf_status.adapters.aws import aws_client, s3_clients
 from dlf_status.adapters.clock import SystemClock
 from dlf_status.config import Credentials, S3Location, Settings, SnapshotConsistency
 from dlf_status.domain.contract import (
@@ -137,15 +137,16 @@ def build_upstream_client(
 
 
 def build_job_list_reader(settings: Settings) -> JobListReader:
-    """Reads a job list (a file, or s3://bucket/key with the store's S3 settings)."""
+    """Reads a job list (a file, or s3://bucket/key with the store's S3 settings); its
+    S3 client is made at the first S3 read and kept for the next ticks."""
     from dlf_status.adapters.job_list import read_job_list
 
-    return partial(
-        read_job_list,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_addressing_style=settings.s3_addressing_style,
-        s3_call_seconds=settings.store_timeout,
+    clients = s3_clients(
+        settings.s3_endpoint_url,
+        settings.s3_addressing_style,
+        call_seconds=settings.store_timeout,
     )
+    return partial(read_job_list, s3_client=clients)
 
 
 def build_job_queue(settings: Settings) -> JobQueue | None:

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from dlf_status.adapters.job_list import read_job_list
-from dlf_status.bootstrap import build_store
+from dlf_status.bootstrap import build_job_list_reader, build_store
 from dlf_status.config import Settings
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import JobRef
@@ -123,4 +122,4 @@ def test_a_job_list_is_read_from_a_legacy_bucket(endpoint: str, legacy_s3: Rclon
     )
 
     assert settings.jobs_uri == uri
-    assert read_job_list(uri, settings.s3_endpoint_url, settings.s3_addressing_style) == jobs
+    assert build_job_list_reader(settings)(uri) == jobs

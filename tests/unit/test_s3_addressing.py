@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from dlf_status.adapters.aws import s3_clients
 from dlf_status.adapters.store_s3 import addressing_style_for, make_s3_client
 from dlf_status.bootstrap import build_store
 from dlf_status.config import S3AddressingStyle, Settings
@@ -326,3 +327,18 @@ def test_the_root_bounds_each_store_call_by_store_timeout() -> None:
 
     assert (config.connect_timeout, config.read_timeout) == (0.75, 0.75)
     assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+def test_a_job_list_client_is_made_once_per_addressing_style() -> None:
+    """Made at the first read and kept: a tick's read opens no new pool."""
+    client_for = s3_clients("https://s3.example.com", "auto", call_seconds=2)
+
+    hosted, again, legacy = client_for("jobs"), client_for("other-jobs"), client_for("Old_Jobs")
+
+    assert hosted is again
+    assert legacy is not hosted
+    assert legacy is client_for("Another_Legacy")
+    assert (hosted.meta.config.s3, legacy.meta.config.s3) == (
+        {"addressing_style": "virtual"},
+        {"addressing_style": "path"},
+    )
