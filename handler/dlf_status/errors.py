@@ -216,7 +216,8 @@ class QueueError(DlfStatusError):
 class TickFailed(DlfStatusError):
     """A scheduled tick could not run at all (no job list, an unreadable one, the
     configuration): the invocation fails, so that Lambda retries it and then sends it
-    to the on-failure destination."""
+    to the on-failure destination. Lambda's asynchronous retries do not read
+    `retryable`: it is set for the policy table (every class decides), nothing more."""
 
     retryable = True
 

@@ -17,6 +17,7 @@ from dlf_status.domain.model import JobRef, UpstreamResponse
 from dlf_status.domain.ticks import InvalidJobEntry, JobResult, Tick, job_entries
 from dlf_status.entrypoints import events, queue, schedule
 from dlf_status.errors import (
+    ConfigurationError,
     InvalidInput,
     QueueError,
     TickFailed,
@@ -250,8 +251,11 @@ def test_scheduler_input_carries_its_own_jobs_id_and_time() -> None:
 
 
 def test_a_tick_without_jobs_or_jobs_uri_fails_the_invocation() -> None:
-    with pytest.raises(TickFailed, match="JOBS_URI is not set"):
+    with pytest.raises(TickFailed, match="JOBS_URI is not set") as caught:
         schedule.run_tick(runner(), scheduled_event())
+
+    # The traceback Lambda logs names the cause's class, not only its text.
+    assert type(caught.value.__cause__) is ConfigurationError
 
 
 def test_a_tick_event_returns_the_report() -> None:
