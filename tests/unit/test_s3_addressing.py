@@ -338,7 +338,5 @@ def test_a_job_list_client_is_made_once_per_addressing_style() -> None:
     assert hosted is again
     assert legacy is not hosted
     assert legacy is client_for("Another_Legacy")
-    assert (hosted.meta.config.s3, legacy.meta.config.s3) == (
-        {"addressing_style": "virtual"},
-        {"addressing_style": "path"},
-    )
+    assert urlsplit(sent_url(hosted, "jobs")).netloc == "jobs.s3.example.com"
+    assert urlsplit(sent_url(legacy, "Old_Jobs")).path.startswith("/Old_Jobs/")
