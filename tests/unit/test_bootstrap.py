@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,21 @@ def test_unreadable_powertools_variables_are_dropped_and_named() -> None:
 )
 def test_one_line_escapes_and_cuts(text: str, expected: str) -> None:
     assert one_line(text, limit=4 if len(text) == 10 else 300) == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "loaded"),
+    [("dlf_status.entrypoints.queue", True), ("dlf_status.entrypoints.http_api", False)],
+)
+def test_only_the_queue_function_imports_the_batch_utility_and_at_its_init(
+    module: str, loaded: bool
+) -> None:
+    """Imported with the module (the init), not at the first invocation; and no other
+    function's part imports it."""
+    code = f"import sys, {module}; print('aws_lambda_powertools.utilities.batch' in sys.modules)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == str(loaded)
