@@ -1,7 +1,11 @@
 """Configuration: read from the environment once, at start, into one typed object.
 
-Nothing else in dlf-status reads `os.environ`. Every variable is listed in
-`VARIABLES` (name, default, meaning), which is also the README's table.
+Every variable is listed in `VARIABLES` (name, default, meaning), which is also the
+README's table, and read here only. Two deliberate exceptions read the environment
+before `Settings` exists: `observability.py` drops unreadable `POWERTOOLS_*` variables
+at import (Powertools reads them itself and would crash the init), and
+`entrypoints/startup.py` registers the credential variables with the log masker
+before parsing, so that a half-parsed configuration never logs them.
 """
 
 from __future__ import annotations

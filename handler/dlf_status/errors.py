@@ -19,12 +19,14 @@ from typing import NamedTuple
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    """`text` as one printable line, cut at `limit` characters: what may be shown to
-    a person (an error line, a problem detail) when the text came from outside."""
-    cut = text[:limit]
-    if not cut.isprintable():
-        cut = "".join(char if char.isprintable() else repr(char)[1:-1] for char in cut)
-    return cut + ("..." if len(text) > limit else "")
+    """`text` as one printable line of at most `limit` characters, then "..." if it was
+    cut: what may be shown to a person (an error line, a problem detail) when the text
+    came from outside. Escaped first (a control character as Python writes it: `\n`,
+    `\x1b`, up to ten characters for one), then cut, so the limit holds."""
+    shown = text[:limit]  # escaping never shortens: the rest cannot fit
+    if not shown.isprintable():
+        shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in shown)
+    return shown[:limit] + ("..." if len(text) > limit or len(shown) > limit else "")
 
 
 class DlfStatusError(Exception):

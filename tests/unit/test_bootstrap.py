@@ -221,6 +221,20 @@ def test_one_line_escapes_and_cuts(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("\U0010ffff" * 300, 300, "\\U0010ffff" * 30 + "..."),
+        ("ab\ncd", 4, "ab\\n..."),
+        ("\x1b", 2, "\\x..."),
+    ],
+)
+def test_one_line_is_cut_after_escaping_so_its_limit_holds(
+    text: str, limit: int, expected: str
+) -> None:
+    assert one_line(text, limit) == expected
+
+
+@pytest.mark.parametrize(
     ("module", "loaded"),
     [("dlf_status.entrypoints.queue", True), ("dlf_status.entrypoints.http_api", False)],
 )
