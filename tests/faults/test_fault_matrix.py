@@ -25,7 +25,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.adapters.signing import AkSkAuthenticator
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
@@ -37,6 +36,7 @@ from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.observability import NullMetrics, register_secrets
 from dlf_status.service import StatusService
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
+from tests.support.clock import FixedClock
 from tests.support.events import http_api_event
 from tests.support.faults import RawHttpServer, S3Proxy, SilentServer, black_hole
 from tests.support.rclone import RcloneS3Server as Rclone

@@ -15,7 +15,6 @@ from botocore.exceptions import InvalidRegionError
 import dlf_status
 from dlf_status import bootstrap
 from dlf_status.adapters.aws import aws_client
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.config import Settings
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import ValidationMode
@@ -24,6 +23,7 @@ from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.errors import ConfigurationError, QueueError, one_line
 from dlf_status.observability import NullMetrics, drop_unreadable_powertools_variables
 from tests.conftest import StubValidator
+from tests.support.clock import FixedClock
 from tests.support.events import http_api_event
 from tests.support.fakes import FakeUpstream, MemoryStore
 from tests.support.root import NOW, root_settings

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.domain.model import JobRef, UpstreamResponse
 from dlf_status.domain.ticks import InvalidJobEntry, JobResult, Tick, job_entries
 from dlf_status.entrypoints import events, queue, schedule
@@ -26,6 +25,7 @@ from dlf_status.errors import (
 )
 from dlf_status.poller import TickRunner
 from dlf_status.service import StatusService
+from tests.support.clock import FixedClock
 from tests.support.events import queue_event, scheduled_event
 from tests.support.fakes import FakeUpstream, MemoryStore, json_answer
 from tests.support.root import fake_service, root_settings
