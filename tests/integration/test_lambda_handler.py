@@ -158,6 +158,39 @@ def test_a_function_that_could_not_start_raises_a_new_error_each_time(
     assert len({len(traceback.extract_tb(error.__traceback__)) for error in raised}) == 1
 
 
+@pytest.mark.parametrize("module", [HTTP, DIRECT, SCHEDULE, QUEUE])
+def test_every_function_counts_and_flushes_each_invocation_even_a_failed_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], module: str
+) -> None:
+    """A function that could not start still counts its invocations, in the invocation's
+    log context; the schedule and queue functions fail theirs by raising."""
+    monkeypatch.delenv("DLF_ENDPOINT", raising=False)
+    monkeypatch.delenv("DLF_REGION", raising=False)
+    loaded = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "lambda-token-value"}, module)
+    event: Any = {
+        HTTP: http_api_event(PROJECT, "job_sms"),
+        DIRECT: {"project_id": PROJECT, "job_name": "job_sms"},
+        SCHEDULE: scheduled_event(),
+        QUEUE: queue_event(["{}"]),
+    }[module]
+    capsys.readouterr()
+
+    try:
+        loaded.handler(event, lambda_context())
+    except (ConfigurationError, TickFailed):
+        assert module in (SCHEDULE, QUEUE)
+
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    [emf] = [line for line in lines if "_aws" in line]
+    assert emf["Invocations"] == [1.0]
+    logs = [line for line in lines if "message" in line]
+    # The queue function raises without a line of its own (the runtime logs the error).
+    assert len(logs) > 0 or module == QUEUE
+    assert all(line["function_request_id"] == "0f1e2d3c-request" for line in logs)
+
+
 INIT_AND_INVOKE = """
 import json, sys
 from dlf_status.errors import ConfigurationError, TickFailed
