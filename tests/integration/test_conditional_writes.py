@@ -21,14 +21,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
-from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.normalize import Source, normalise
 from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.errors import ConditionalWritesIgnored, StoreError
 from dlf_status.service import SnapshotWriter
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
+from tests.support.documents import status_document
 from tests.support.faults import NO_SUCH_KEY, S3Proxy
 from tests.support.rclone import RcloneS3Server
 from tests.support.seaweed import (
@@ -54,12 +53,7 @@ def _store_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def document(status: str = "NORMAL") -> StatusDocument:
-    return normalise(
-        {"name": "job_sms", "status": status},
-        source=Source(PROJECT, "job_sms"),
-        observed_at=datetime.now(UTC),
-        report=ValidationReport(),
-    )
+    return status_document(JOB, status, datetime.now(UTC))
 
 
 def counted(store: S3Store) -> list[tuple[str, str]]:

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.normalize import Source, content_hash, normalise
+from dlf_status.domain.normalize import content_hash
 from dlf_status.errors import StoreError
 from dlf_status.service import SnapshotWriter
+from tests.support.documents import status_document
 from tests.support.fakes import FaultyStore, Killed
 from tests.support.transitions import assert_chain
 
@@ -31,16 +31,7 @@ WARM_WRITERS = 2
 
 
 def observation(status: str, nodes: dict[str, str], minute: int) -> StatusDocument:
-    return normalise(
-        {
-            "name": "job",
-            "status": status,
-            "nodes": [{"name": n, "status": s} for n, s in nodes.items()],
-        },
-        source=Source("p1", "job"),
-        observed_at=T0 + timedelta(minutes=minute),
-        report=ValidationReport(),
-    )
+    return status_document(JOB, status, T0 + timedelta(minutes=minute), nodes)
 
 
 OPERATIONS = st.lists(
