@@ -42,6 +42,13 @@ def status_view(document: StatusDocument) -> StatusView:
     }
 
 
+def _job_status(document: Statuses) -> tuple[str, str | None] | None:
+    """The job's status and word; None for a job that is gone (see domain/gone.py)."""
+    job = document["job"]
+    status = job["status"]
+    return None if status is None else (status, job["status_raw"])
+
+
 def _node_statuses(document: Statuses) -> dict[str, tuple[str, str | None]]:
     statuses: dict[str, tuple[str, str | None]] = {}
     for node in document.get("nodes", ()):
@@ -55,21 +62,15 @@ def status_changes(previous: Statuses, current: Statuses) -> list[StatusChange]:
     """Job and node status changes, job first, then nodes by name. Empty: no change.
 
     A change is also a change of the upstream word (`status_raw`) under the same
-    normalised status (PAUSE -> DISABLE are both STOPPED): consumers may care.
+    normalised status (PAUSE -> DISABLE are both STOPPED): consumers may care. A job
+    that is gone has no status: its change is to or from `null`.
     Nodes without a name cannot be followed from one document to the next and
     are left out.
     """
     changes: list[StatusChange] = []
-    before, after = previous["job"], current["job"]
-    if (before["status"], before["status_raw"]) != (after["status"], after["status_raw"]):
-        changes.append(
-            _change(
-                "job",
-                None,
-                (before["status"], before["status_raw"]),
-                (after["status"], after["status_raw"]),
-            )
-        )
+    before, after = _job_status(previous), _job_status(current)
+    if before != after:
+        changes.append(_change("job", None, before, after))
     old_nodes, new_nodes = _node_statuses(previous), _node_statuses(current)
     for name in sorted(old_nodes.keys() | new_nodes.keys()):
         old, new = old_nodes.get(name), new_nodes.get(name)
