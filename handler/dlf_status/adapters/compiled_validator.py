@@ -69,6 +69,17 @@ _FIRST_PREFIX = 64
 _ITEMS_ONLY = frozenset({"type", "items", "description", "title"})
 
 
+def _is_items_only_array(schema: JsonObject) -> bool:
+    """An array described by `items` alone, perhaps also allowed to be null (`type:
+    [array, null]`, as optional upstream fields are): a prefix of such an array has
+    exactly the errors of its elements. Checked on the schema, so that a nullable
+    array is not silently read whole (it was, once nulls became absence: the node
+    list of a 5,000-node answer wrong in every field then took 245 MB)."""
+    kinds = schema.get("type")
+    allowed = {kinds} if isinstance(kinds, str) else set(kinds or ())
+    return "array" in allowed and allowed <= {"array", "null"} and set(schema) <= _ITEMS_ONLY
+
+
 def _errors(plan: _Plan, instance: Any) -> list[jsonschema_rs.ValidationError]:
     """Enough errors to list MAX_LISTED and say there are more, without all of them.
 
@@ -142,8 +153,7 @@ class CompiledValidator:
         return tuple(
             str(name)
             for name, declared in properties.items()
-            if self._contract.resolve(declared).get("type") == "array"
-            and set(self._contract.resolve(declared)) <= _ITEMS_ONLY
+            if _is_items_only_array(self._contract.resolve(declared))
         )
 
     def validate(self, response: UpstreamResponse, body: Any) -> ValidationReport:
