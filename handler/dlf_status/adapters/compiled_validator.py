@@ -67,6 +67,7 @@ class _Plan(NamedTuple):
 # The first prefix read for errors; each next one is four times longer.
 _FIRST_PREFIX = 64
 _ITEMS_ONLY = frozenset({"type", "items", "description", "title"})
+_CACHED_MEDIA_TYPE_LENGTH = 64
 
 
 def _is_items_only_array(schema: JsonObject) -> bool:
@@ -116,19 +117,36 @@ class CompiledValidator:
         self._components: JsonObject = contract.spec.get("components", {})
         self._responses: JsonObject = contract.operation["responses"]
 
-    # One instance per process. Bounded: a hostile upstream chooses the status and the
-    # content type, and an unbounded cache would keep every pair it ever sent.
-    @functools.lru_cache(maxsize=64)  # noqa: B019
     def _plan(self, status: int, mimetype: str) -> _Plan:
+        """The plan for an answer's status and media type. Both are the upstream's:
+        the plans are cached by what the spec declares for them, and the lookup by
+        (status, media type) only for short media types, so that no upstream text of
+        any length (a content type of 64 KB, sent anew each time) is ever kept."""
+        if len(mimetype) <= _CACHED_MEDIA_TYPE_LENGTH:
+            return self._plan_cached(status, mimetype)
+        return self._find_plan(status, mimetype)
+
+    # One instance per process; at most 64 entries of at most 64 characters.
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def _plan_cached(self, status: int, mimetype: str) -> _Plan:
+        return self._find_plan(status, mimetype)
+
+    def _find_plan(self, status: int, mimetype: str) -> _Plan:
         key = next(
             (k for k in (str(status), f"{str(status)[0]}XX", "default") if k in self._responses),
             None,
         )
         if key is None:
             return _Plan(None, (), None, None, None, ())
+        content: JsonObject = self._contract.resolve(self._responses[key]).get("content", {})
+        media = next((m for m in content if _media_matches(m, mimetype)), None)
+        return self._compiled_plan(key, media)
+
+    # One instance per process; keyed by the spec's own strings, so bounded by the spec.
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def _compiled_plan(self, key: str, media: str | None) -> _Plan:
         declared = self._contract.resolve(self._responses[key])
         content: JsonObject = declared.get("content", {})
-        media = next((m for m in content if _media_matches(m, mimetype)), None)
         schema = None if media is None else content[media].get("schema")
         headers = []
         for name, header in declared.get("headers", {}).items():
