@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 import jsonschema_rs
@@ -24,6 +25,7 @@ import jsonschema_rs
 from dlf_status.domain import paths
 from dlf_status.domain.contract import (
     MAX_LISTED,
+    MAX_MESSAGE_LENGTH,
     Contract,
     JsonObject,
     ValidationReport,
@@ -34,11 +36,58 @@ from dlf_status.domain.model import UpstreamResponse
 _JSON_MEDIA = "json"
 
 
+# jsonschema-rs writes this in its messages where it would quote the value (`mask`):
+# a value of megabytes, quoted in full by each of its errors (and again by each branch
+# of an `anyOf`), took 150 MB for one field. The value is quoted by `_shown` instead,
+# at most as much of it as a message keeps. A NUL is never part of a message otherwise.
+_MASK = "\x00"
+
+
 def _compile(schema: JsonObject, components: JsonObject) -> jsonschema_rs.Validator:
     """A validator for `schema`, with the spec's components as the resolution root."""
     return jsonschema_rs.Draft202012Validator(
-        {"allOf": [dict(schema)], "components": dict(components)}
+        {"allOf": [dict(schema)], "components": dict(components)}, mask=_MASK
     )
+
+
+def _pieces(value: Any, limit: int) -> Iterator[str]:
+    """Compact JSON of `value` with sorted keys, a piece at a time, every string cut
+    to `limit` characters: exact as far as a consumer of `limit` characters reads."""
+    if isinstance(value, dict):
+        yield "{"
+        for index, key in enumerate(sorted(value)):
+            yield ("," if index else "") + json.dumps(key[:limit], ensure_ascii=False) + ":"
+            yield from _pieces(value[key], limit)
+        yield "}"
+    elif isinstance(value, list):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ","
+            yield from _pieces(item, limit)
+        yield "]"
+    elif isinstance(value, str):
+        yield json.dumps(value[:limit], ensure_ascii=False)
+    else:
+        yield json.dumps(value)
+
+
+def _shown(value: Any, limit: int = MAX_MESSAGE_LENGTH) -> str:
+    """The value as a message quotes it (compact JSON), its first `limit` characters
+    exact: rendered no further than that, whatever the value's size."""
+    pieces: list[str] = []
+    size = 0
+    for piece in _pieces(value, limit):
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
+            break
+    return "".join(pieces)
+
+
+def _message(error: jsonschema_rs.ValidationError) -> str:
+    message = error.message
+    return message.replace(_MASK, _shown(error.instance)) if _MASK in message else message
 
 
 def _media_matches(declared: str, actual: str) -> bool:
@@ -211,7 +260,7 @@ class CompiledValidator:
         if plan.body is None or plan.body.is_valid(instance):
             return []
         errors = itertools.islice(_errors(plan, instance), MAX_LISTED + 1)
-        return [Violation.of(paths.join(error.instance_path), error.message) for error in errors]
+        return [Violation.of(paths.join(error.instance_path), _message(error)) for error in errors]
 
     @staticmethod
     def _header_violations(plan: _Plan, headers: Mapping[str, str]) -> list[Violation]:
@@ -226,7 +275,7 @@ class CompiledValidator:
                 continue
             if validator is not None and not validator.is_valid(value):
                 found.extend(
-                    Violation.of(paths.header_path(name), error.message)
+                    Violation.of(paths.header_path(name), _message(error))
                     for error in validator.iter_errors(value)
                 )
         return found
