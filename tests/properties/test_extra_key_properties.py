@@ -160,8 +160,10 @@ KEYS_AROUND_THE_LENGTH = st.builds(
 )
 TREES_WITH_LONG_KEYS = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=2)
-    | st.dictionaries(KEYS | KEYS_AROUND_THE_LENGTH, children, max_size=2),
+    lambda children: (
+        st.lists(children, max_size=2)
+        | st.dictionaries(KEYS | KEYS_AROUND_THE_LENGTH, children, max_size=2)
+    ),
     max_leaves=12,
 )
 

@@ -26,8 +26,10 @@ LONG_TEXT = st.builds(
 )
 VALUES = st.recursive(
     json_values | LONG_TEXT,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=5) | LONG_TEXT, children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=5) | LONG_TEXT, children, max_size=3)
+    ),
     max_leaves=10,
 ).filter(lambda value: value is not None and not isinstance(value, str))
 

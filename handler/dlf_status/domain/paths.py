@@ -39,9 +39,7 @@ def child(path: str, key: str | int) -> str:
     MAX_KEY_LENGTH characters a key is cut, and the path ends in `...`."""
     if isinstance(key, str) and len(key) > MAX_KEY_LENGTH:
         return _spell(path, key[:MAX_KEY_LENGTH]) + "..."
-    if len(path) > _CACHED_KEY_LENGTH or (
-        isinstance(key, str) and len(key) > _CACHED_KEY_LENGTH
-    ):
+    if len(path) > _CACHED_KEY_LENGTH or (isinstance(key, str) and len(key) > _CACHED_KEY_LENGTH):
         return _spell(path, key)
     return _spell_cached(path, key)
 
