@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 from dlf_status.adapters.allocator import give_large_blocks_back
 from dlf_status.config import CREDENTIAL_VARIABLES, Settings
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import IGNORED_POWERTOOLS_VARIABLES, logger, register_secrets
+from dlf_status.observability import (
+    IGNORED_POWERTOOLS_VARIABLES,
+    logger,
+    mask_every_handler,
+    register_secrets,
+)
 
 if TYPE_CHECKING:
     from dlf_status.domain.model import JobRef
@@ -33,6 +38,8 @@ def start(build: Callable[[Settings], T], environ: Mapping[str, str]) -> T | Con
     to the log."""
     # A function process serves answers for hours: large ones must not stay behind.
     give_large_blocks_back()
+    # Other libraries' log records, masked too, whichever handler writes them.
+    mask_every_handler()
     # Masked from the first line on, even if parsing stops half-way.
     register_secrets(*(environ.get(name, "").strip() for name in CREDENTIAL_VARIABLES.values()))
     if IGNORED_POWERTOOLS_VARIABLES:
