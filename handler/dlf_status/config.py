@@ -118,7 +118,8 @@ VARIABLES: tuple[Variable, ...] = (
         "DLF_CREDENTIALS_SECRET",
         "",
         "AWS Secrets Manager secret (name or ARN) holding the credentials as JSON: "
-        '{"ak", "sk", "security_token"} or {"auth_token"}. Read once per container.',
+        '{"ak", "sk", "security_token"} or {"auth_token"}. Read at start; if that '
+        "fails, again at each call until a read succeeds, then kept per container.",
     ),
     Variable(
         "DLF_CONNECT_TIMEOUT",
