@@ -26,16 +26,17 @@ from tests.support.transitions import assert_chain
 JOB = JobRef.parse("p1", "job")
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 STATUSES = st.sampled_from(["NORMAL", "EXCEPTION", "STOPPED", "PAUSE"])
-NODES = st.dictionaries(st.sampled_from(["a", "b"]), STATUSES, max_size=2)
+# Names may repeat: nodes that share a name are followed as a multiset.
+NODES = st.lists(st.tuples(st.sampled_from(["a", "b"]), STATUSES), max_size=3)
 WARM_WRITERS = 2
 
 
-def observation(status: str, nodes: dict[str, str], minute: int) -> StatusDocument:
+def observation(status: str, nodes: list[tuple[str, str]], minute: int) -> StatusDocument:
     return normalise(
         {
             "name": "job",
             "status": status,
-            "nodes": [{"name": n, "status": s} for n, s in nodes.items()],
+            "nodes": [{"name": n, "status": s} for n, s in nodes],
         },
         source=Source("p1", "job"),
         observed_at=T0 + timedelta(minutes=minute),
@@ -63,7 +64,7 @@ def new_writer(store: FaultyStore) -> SnapshotWriter:
 @settings(max_examples=300, deadline=None)
 @given(OPERATIONS)
 def test_any_interleaving_of_writers_and_faults_leaves_one_matching_chain(
-    operations: list[tuple[int, str, dict[str, str], int, str]],
+    operations: list[tuple[int, str, list[tuple[str, str]], int, str]],
 ) -> None:
     store = FaultyStore()
     warm = [new_writer(store) for _ in range(WARM_WRITERS)]
@@ -83,7 +84,7 @@ def test_any_interleaving_of_writers_and_faults_leaves_one_matching_chain(
                 warm[slot] = new_writer(store)  # the process is gone, and its memory
         store.fail_publish.clear()  # a fault is for one write only
 
-    new_writer(store).write(JOB, observation("NORMAL", {}, 60), T0 + timedelta(minutes=60))
+    new_writer(store).write(JOB, observation("NORMAL", [], 60), T0 + timedelta(minutes=60))
 
     versions = store.latest_versions(JOB)
     # An older observation never replaced a newer one...
