@@ -89,8 +89,6 @@ def assert_chain(
                 gone = (*where, change["from"], change["from_raw"])
                 assert state[gone] > 0, (where, state, record)
                 state[gone] -= 1
-            else:  # an appearance: the job, or a node of that name, was not there before
-                assert change["scope"] == "node", record
             if change["to"] is not None:
                 state[(*where, change["to"], change["to_raw"])] += 1
         state = +state  # drop what went to zero
