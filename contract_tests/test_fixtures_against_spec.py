@@ -25,17 +25,19 @@ from contract_tests.support import (
     operation_of,
     read_fixture,
 )
-from dlf_status.domain import jsoncodec
-from dlf_status.domain.contract import LIST_JOBS, SHOW_JOB_STATUS, Operation, ResponseValidator
+from dlf_status.domain.contract import (
+    LIST_JOBS,
+    SHOW_JOB_STATUS,
+    Operation,
+    ResponseValidator,
+    parsed_or_not_json,
+)
 
 Reference = Callable[[Operation], ResponseValidator]
 
 
 def _parsed_body(body: bytes) -> object:
-    try:
-        return jsoncodec.loads(body)
-    except jsoncodec.JsonDecodeError:
-        return None
+    return parsed_or_not_json(body)
 
 
 def test_there_are_enough_fixtures_to_mean_something() -> None:

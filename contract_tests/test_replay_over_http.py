@@ -12,8 +12,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from contract_tests.support import EVERY_FIXTURE, fixture_id, load_exchange, operation_of
-from dlf_status.domain import jsoncodec
-from dlf_status.domain.contract import LIST_JOBS, Operation, ResponseValidator
+from dlf_status.domain.contract import LIST_JOBS, Operation, ResponseValidator, parsed_or_not_json
 from dlf_status.domain.model import Headers, UpstreamResponse
 
 PATH = "/v1/b384b9e9ab9b4ee8994c8633aabc9505/jobs/job_sms/status"
@@ -38,10 +37,7 @@ def _fetch(upstream: HTTPServer, fixture: Path) -> tuple[UpstreamResponse, Upstr
 
 
 def _parsed(body: bytes) -> object:
-    try:
-        return jsoncodec.loads(body)
-    except jsoncodec.JsonDecodeError:
-        return None
+    return parsed_or_not_json(body)
 
 
 @pytest.mark.parametrize("fixture", EVERY_FIXTURE, ids=fixture_id)

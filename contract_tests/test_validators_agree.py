@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from contract_tests.support import EVERY_FIXTURE, fixture_id, load_exchange, operation_of
 from dlf_status.adapters.compiled_validator import CompiledValidator
-from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import (
     LIST_JOBS,
     SHOW_JOB_STATUS,
@@ -23,6 +22,7 @@ from dlf_status.domain.contract import (
     ResponseValidator,
     ValidationReport,
     packaged_contract,
+    parsed_or_not_json,
 )
 from dlf_status.domain.model import Headers, UpstreamResponse
 from tests.properties.list_strategies import job_list_pages
@@ -36,10 +36,7 @@ Reference = Callable[[Operation], ResponseValidator]
 
 
 def _parsed(body: bytes) -> Any:
-    try:
-        return jsoncodec.loads(body)
-    except jsoncodec.JsonDecodeError:
-        return None
+    return parsed_or_not_json(body)
 
 
 def verdicts(report: ValidationReport) -> tuple[bool, set[str], tuple[str, ...]]:

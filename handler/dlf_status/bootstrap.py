@@ -10,9 +10,11 @@ What it builds, and for whom:
 
     build_status_service   StatusService: observe one job    HTTP, direct, CLI get/serve, demo
     build_tick_runner      TickRunner: poll a job list        schedule, CLI poll
+    build_tick_discovery   TickDiscovery: a tick's discovery  (made by the tick runner)
     build_queue_worker     QueueWorker: one fanned-out job    queue
     build_job_discovery    JobDiscovery: the job list         (discovery routes, next)
     build_store_reader     StoreReader: fleet, history        (read routes, next)
+    build_drift_reader     DriftReader: the drift report      CLI drift
 
 Nothing here knows about an entry point, and no error is turned into an answer here:
 a failure raises (ConfigurationError when the settings or the environment cannot
@@ -24,10 +26,11 @@ imports the tick machinery, the queue client or the YAML reader.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dlf_status.adapters.aws import aws_client
 from dlf_status.adapters.clock import SystemClock
@@ -49,8 +52,10 @@ if TYPE_CHECKING:
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
     from dlf_status.discovery import JobDiscovery
     from dlf_status.domain.ports import JobPageClient, JobQueue
+    from dlf_status.drift import DriftReader
     from dlf_status.poller import QueueWorker, TickRunner
     from dlf_status.readers import StoreReader
+    from dlf_status.tick_discovery import TickDiscovery
 
 # Time a polled job may need beyond the upstream deadline: storing its snapshot. A job
 # is started only while the function has the deadline and this left; template.yaml
@@ -70,7 +75,7 @@ def build_validator(operation: Operation = SHOW_JOB_STATUS) -> ResponseValidator
     return CompiledValidator(packaged_contract(operation))
 
 
-def build_reference_validator() -> ResponseValidator:
+def build_reference_validator(operation: Operation = SHOW_JOB_STATUS) -> ResponseValidator:
     """openapi-core against the packaged spec, for `validate --validator reference` and
     the differential tests; imported only when asked for (dlf-status[reference])."""
     try:
@@ -79,7 +84,7 @@ def build_reference_validator() -> ResponseValidator:
         raise ConfigurationError(
             "the reference validator needs openapi-core: pip install 'dlf-status[reference]'"
         ) from None
-    return OpenAPICoreValidator(packaged_contract())
+    return OpenAPICoreValidator(packaged_contract(operation))
 
 
 def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:
@@ -235,12 +240,16 @@ def build_tick_runner(
     queue: JobQueue | None = None,
     fan_out: bool = True,
     concurrency: int | None = None,
+    job_pages: JobPageClient | None = None,
 ) -> TickRunner:
     """Poll a tick's job list in place, or fan it out to the queue (poller.py).
 
     `service` defaults to the production one with pools sized for the tick's threads.
     `queue` defaults to SQS when FANOUT_QUEUE_URL is set; `fan_out=False` always polls
-    in place (the CLI). `concurrency` overrides POLL_CONCURRENCY."""
+    in place (the CLI). `concurrency` overrides POLL_CONCURRENCY. Discovery entries are
+    listed through `job_pages`, by default the service's own upstream client (the HTTP
+    client serves both calls), and the ListJobs validator is compiled at the first
+    tick that has one."""
     from dlf_status.poller import Dispatcher, TickRunner
 
     threads = settings.poll_concurrency if concurrency is None else concurrency
@@ -249,15 +258,56 @@ def build_tick_runner(
         service = build_status_service(settings, metrics=metrics, pool_size=threads)
     if fan_out and queue is None:
         queue = build_job_queue(settings)
+    allowance = settings.upstream.deadline + STORE_ALLOWANCE_SECONDS
     return TickRunner(
         service,
         metrics,
         read_job_list=build_job_list_reader(settings) if read_job_list is None else read_job_list,
         jobs_uri=settings.jobs_uri,
         concurrency=threads,
-        job_allowance_seconds=settings.upstream.deadline + STORE_ALLOWANCE_SECONDS,
+        job_allowance_seconds=allowance,
         dispatcher=Dispatcher(queue, metrics) if fan_out and queue is not None else None,
         fanout_threshold=settings.fanout_threshold,
+        discovery=functools.cache(
+            partial(build_tick_discovery, settings, service, metrics, job_pages, threads)
+        ),
+    )
+
+
+def build_tick_discovery(
+    settings: Settings,
+    service: StatusService,
+    metrics: Metrics,
+    job_pages: JobPageClient | None = None,
+    concurrency: int | None = None,
+) -> TickDiscovery:
+    """Expands a tick's discovery entries (tick_discovery.py) through `job_pages`, or
+    the service's upstream client when it pages the job list too, into `service`'s store."""
+    from dlf_status.discovery import JobDiscovery
+    from dlf_status.domain.contract import LIST_JOBS
+    from dlf_status.tick_discovery import TickDiscovery
+
+    if job_pages is None:
+        upstream = service.upstream
+        job_pages = (
+            cast("JobPageClient", upstream)
+            if hasattr(upstream, "fetch_job_page")
+            else build_upstream_client(settings, pool_size=1)
+        )
+    validator = build_validator(LIST_JOBS)
+    return TickDiscovery(
+        job_pages,
+        partial(
+            JobDiscovery,
+            validator=validator,
+            mode=settings.validation_mode,
+            redactor=service.redactor,
+        ),
+        service.store,
+        service.clock,
+        metrics,
+        concurrency=settings.poll_concurrency if concurrency is None else concurrency,
+        allowance_seconds=settings.upstream.deadline + STORE_ALLOWANCE_SECONDS,
     )
 
 
@@ -304,3 +354,10 @@ def build_store_reader(
         build_store(settings, READ_WORKERS) if store is None else store,
         SystemClock() if clock is None else clock,
     )
+
+
+def build_drift_reader(settings: Settings, *, store: ObjectStore | None = None) -> DriftReader:
+    """The drift report over every status document of the store (drift.py)."""
+    from dlf_status.drift import READ_WORKERS, DriftReader
+
+    return DriftReader(build_store(settings, READ_WORKERS) if store is None else store)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
@@ -27,6 +27,7 @@ from dlf_status.domain.ticks import (
     Tick,
     TickReport,
     job_entries,
+    parse_job_list,
     tick_slot,
 )
 from dlf_status.domain.timestamps import format_utc
@@ -34,11 +35,15 @@ from dlf_status.errors import (
     ConfigurationError,
     DlfStatusError,
     InvalidInput,
+    JobNotFound,
     StoreError,
     is_retryable,
 )
 from dlf_status.observability import logger
 from dlf_status.service import StatusService
+
+if TYPE_CHECKING:
+    from dlf_status.tick_discovery import TickDiscovery
 
 # SQS takes at most ten messages per SendMessageBatch call.
 QUEUE_BATCH: Final = 10
@@ -71,8 +76,13 @@ def _not_reached(job: JobRef) -> JobOutcome:
     )
 
 
-def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
-    """Observe one job for a tick; every failure becomes an outcome, none escapes."""
+def poll_job(
+    service: StatusService, job: JobRef, slot: datetime, *, gone_candidate: bool = False
+) -> JobOutcome:
+    """Observe one job for a tick; every failure becomes an outcome, none escapes.
+
+    A `gone_candidate` left a complete job listing (tick_discovery.py): if its status
+    call says it does not exist, it is marked gone (once) rather than failed."""
     started = time.monotonic()
 
     def outcome(result: JobResult, **details: Any) -> JobOutcome:
@@ -93,6 +103,18 @@ def poll_job(service: StatusService, job: JobRef, slot: datetime) -> JobOutcome:
 
     try:
         observation = service.observe(job, slot=slot, serve_stale=False)
+    except JobNotFound as error:
+        if not gone_candidate:
+            return failed(error, error.detail)
+        mark = service.record_gone(job, error)
+        if mark.store_error is not None:
+            return failed(mark.store_error, mark.store_error.detail, snapshot=mark.snapshot)
+        if mark.snapshot is SnapshotOutcome.SUPERSEDED:
+            # latest.json holds an observation made after this answer: the job is back.
+            detail = f"{error.detail}; not marked gone: a later observation is its latest"
+            return failed(error, detail, snapshot=mark.snapshot)
+        # `changed`: this tick reported it gone; `unchanged`: another writer had.
+        return outcome(JobResult.GONE, snapshot=mark.snapshot, detail=error.detail)
     except DlfStatusError as error:
         return failed(error, error.detail)
     except Exception as error:  # noqa: BLE001 - one job's bug must not stop the tick
@@ -137,7 +159,15 @@ class Poller:
                 if not self._has_time():
                     record(index, _not_reached(entry))
                     continue
-                running[pool.submit(poll_job, self.service, entry, tick.scheduled_time)] = index
+                candidate = entry in tick.gone_candidates
+                future = pool.submit(
+                    poll_job,
+                    self.service,
+                    entry,
+                    tick.scheduled_time,
+                    gone_candidate=candidate,
+                )
+                running[future] = index
             self._collect(running, record, None)
         report = TickReport(
             tick_id=tick.tick_id,
@@ -170,9 +200,17 @@ class Poller:
         self.metrics.add("Polled", summary["ok"])
         self.metrics.add("PollFailures", summary["failed"])
         self.metrics.add("NotReached", summary["not_reached"])
+        gone = sum(
+            1
+            for outcome in report.outcomes
+            if outcome.result is JobResult.GONE and outcome.snapshot is SnapshotOutcome.CHANGED
+        )
+        self.metrics.add("JobsGone", gone)
         self.metrics.add("TickDuration", elapsed * 1000, "Milliseconds")
         for outcome in report.outcomes:
-            if outcome.result is not JobResult.OK:
+            if outcome.result is JobResult.GONE:
+                logger.info("job gone", extra=outcome.as_json())
+            elif outcome.result is not JobResult.OK:
                 logger.warning("job not polled", extra=outcome.as_json())
         logger.info("tick finished", extra={**summary, "elapsed_ms": round(elapsed * 1000, 1)})
 
@@ -250,6 +288,8 @@ class TickRunner:
     job_allowance_seconds: float = 22.0
     dispatcher: Dispatcher | None = None
     fanout_threshold: int = 1000
+    # Expands discovery entries (tick_discovery.py); made at the first tick that has one.
+    discovery: Callable[[], TickDiscovery] | None = None
 
     def build_tick(
         self, tick_id: str | None, scheduled_time: str | None, jobs: Any | None, now: datetime
@@ -261,19 +301,45 @@ class TickRunner:
                     "the scheduled event carries no jobs and JOBS_URI is not set"
                 )
             jobs = self.read_job_list(self.jobs_uri)
-        entries, duplicates = job_entries(jobs)
+        parsed = parse_job_list(jobs)
         slot = tick_slot(scheduled_time, now)
-        return Tick(tick_id or uuid.uuid4().hex, slot, entries, duplicates)
+        return Tick(
+            tick_id or uuid.uuid4().hex,
+            slot,
+            parsed.entries,
+            parsed.duplicates,
+            parsed.discoveries,
+        )
 
     def run(
         self,
         tick: Tick,
         remaining_seconds: Callable[[], float] | None = None,
         on_outcome: Callable[[JobOutcome], None] | None = None,
+        on_expanded: Callable[[Tick], None] | None = None,
     ) -> TickReport:
-        jobs = sum(1 for entry in tick.entries if isinstance(entry, JobRef))
-        if self.dispatcher is not None and jobs > self.fanout_threshold:
-            return self.dispatcher.run(tick)
+        """Expand the tick's discovery entries, then poll its jobs in place or fan them
+        out; `on_expanded` sees the tick once its jobs are known (the CLI's progress)."""
+        expansion = None
+        if tick.discoveries:
+            if self.discovery is None:
+                raise ConfigurationError("this tick runner cannot discover jobs")
+            discovery = self.discovery()
+            expansion = discovery.expand(tick, remaining_seconds)
+            tick = expansion.tick
+        if on_expanded is not None:
+            on_expanded(tick)
+        report = self._poll(tick, remaining_seconds, on_outcome)
+        if expansion is not None:
+            discovery.settle(expansion, report)
+        return report
+
+    def _poll(
+        self,
+        tick: Tick,
+        remaining_seconds: Callable[[], float] | None,
+        on_outcome: Callable[[JobOutcome], None] | None,
+    ) -> TickReport:
         poller = Poller(
             self.service,
             self.metrics,
@@ -281,7 +347,30 @@ class TickRunner:
             job_allowance_seconds=self.job_allowance_seconds,
             remaining_seconds=remaining_seconds,
         )
-        return poller.run(tick, on_outcome)
+        suspects = tick.gone_candidates
+        jobs = sum(
+            1 for entry in tick.entries if isinstance(entry, JobRef) and entry not in suspects
+        )
+        if self.dispatcher is None or jobs <= self.fanout_threshold:
+            return poller.run(tick, on_outcome)
+        # Suspects are checked here, never fanned out: what the tick keeps for the next
+        # one is settled by what happened to them (tick_discovery.py).
+        report = self.dispatcher.run(
+            tick._replace(
+                entries=tuple(entry for entry in tick.entries if entry not in suspects),
+                gone_candidates=frozenset(),
+            )
+        )
+        if suspects:
+            checked = poller.run(
+                tick._replace(
+                    entries=tuple(entry for entry in tick.entries if entry in suspects),
+                    duplicates=0,
+                ),
+                on_outcome,
+            )
+            report.outcomes.extend(checked.outcomes)
+        return report
 
 
 @dataclass

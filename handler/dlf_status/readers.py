@@ -193,6 +193,8 @@ class StoreReader:
                     limit=self.max_fleet_jobs,
                 )
             for relative, entry in self._fleet_entries(listing.objects, prefix, cost):
+                if entry.gone:
+                    continue  # reported gone: no longer in the fleet (domain/gone.py)
                 row = fleet_row(entry, now, stale_after)
                 counts.add(row)
                 if (statuses is None or row["status"] in statuses) and (

@@ -15,14 +15,20 @@ the right part of the contract.
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, Final
+from urllib.parse import urlsplit
 
+from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import OPERATIONS, SHOW_JOB_STATUS
 from dlf_status.domain.model import Headers, UpstreamResponse
-from dlf_status.errors import InvalidInput
+from dlf_status.domain.redaction import MASK, Redactor
+from dlf_status.errors import InvalidInput, one_line
 
 _REQUIRED = ("status", "headers")
 
@@ -88,3 +94,143 @@ def exchange_from_json(data: Any) -> RecordedExchange:
         body=body,
         operation=operation,
     )
+
+
+# -- recording a live answer (`dlf-status record`) -------------------------------------
+
+# Header names that may carry a credential, a signature, a token or a session, in any
+# spelling: none is written, whatever its value. Matched as parts of the lower-cased
+# name, so `X-Auth-Token`, `X-Security-Token`, `X-Subject-Token`, `Set-Cookie`,
+# `Proxy-Authorization` and `WWW-Authenticate` all go.
+SENSITIVE_HEADER_PARTS: Final = (
+    "auth",
+    "token",
+    "cookie",
+    "signature",
+    "secret",
+    "credential",
+    "password",
+    "session",
+    "api-key",
+    "apikey",
+    "x-sdk-date",
+)
+# What frames the bytes on the wire: the body written is the decoded one, and a replay
+# frames it anew (a kept Content-Encoding: gzip would describe bytes no longer there).
+FRAMING_HEADERS: Final = frozenset(
+    {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive"}
+)
+# What an echoed Authorization header holds beside our AK: the request's signature and
+# the signed header list (`Access=..., SignedHeaders=..., Signature=...`).
+_SIGNATURE_PARTS = re.compile(r"(?i)\b(access|signature|signedheaders)=[^,;\s\"'&<>]+")
+_REGION_HOST = re.compile(r"dayu(?:-dlf)?\.([a-z0-9-]+)\.myhuaweicloud\.com")
+
+
+def encoded_forms(secret: str) -> frozenset[str]:
+    """What else a credential may be echoed as, beyond the texts the log masker knows:
+    its bytes in hex (either case), and in base64, standard or URL-safe, at each of the
+    three places it may start at inside a longer encoded text (a `Basic` header holds
+    `base64(ak:sk)`): the characters there that only the credential's bytes decide.
+    Masking those leaves at most two characters of it on either side."""
+    raw = secret.encode("utf-8", errors="surrogatepass")
+    found = {raw.hex(), raw.hex().upper()}
+    for shift in range(3):
+        first = -(-8 * shift // 6)  # the first character made of its bits alone
+        end = 8 * (shift + len(raw)) // 6  # past the last one
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            found.add(encode(b"\0" * shift + raw).decode("ascii")[first:end])
+    return frozenset(found)
+
+
+def recording_redactor(secrets: Iterable[str]) -> Redactor:
+    """A masker of `secrets` in every form the log masker knows, and of their hex and
+    base64 forms (`encoded_forms`) in every one of those: a recording leaves this
+    machine, so it is masked for more than a log line is."""
+    known = tuple(secrets)
+    return Redactor([*known, *(form for secret in known for form in encoded_forms(secret))])
+
+
+def is_sensitive_header(name: str) -> bool:
+    lowered = name.lower()
+    return any(part in lowered for part in SENSITIVE_HEADER_PARTS)
+
+
+def scrub_text(text: str, redactor: Redactor) -> str:
+    """`text` with our credentials masked (every form the redactor knows) and any
+    signature parts an echoed Authorization header would carry."""
+    return _SIGNATURE_PARTS.sub(lambda found: f"{found[1]}={MASK}", redactor.text(text))
+
+
+def scrub_value(value: Any, redactor: Redactor) -> Any:
+    """A parsed JSON value scrubbed as `scrub_text` scrubs text: strings and keys
+    (a key that becomes another key's name is suffixed, never merged)."""
+    return _scrub_signatures(redactor.value(value))
+
+
+def _scrub_signatures(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SIGNATURE_PARTS.sub(lambda found: f"{found[1]}={MASK}", value)
+    if isinstance(value, list):
+        return [_scrub_signatures(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    scrubbed: dict[str, Any] = {}
+    renamed: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        name = _scrub_signatures(key)
+        if name == key:
+            scrubbed[key] = _scrub_signatures(item)
+        else:
+            renamed.append((name, item))
+    for name, item in renamed:
+        while name in scrubbed or name in value:
+            name += "~"
+        scrubbed[name] = _scrub_signatures(item)
+    return scrubbed
+
+
+def region_of(endpoint: str) -> str:
+    """The region an endpoint's host names (`dayu-dlf.<region>.myhuaweicloud.com`), or
+    what the host is when it names none."""
+    host = urlsplit(endpoint).hostname or ""
+    found = _REGION_HOST.fullmatch(host)
+    if found is not None:
+        return found[1]
+    return f"unknown (endpoint host {host})" if host else "unknown"
+
+
+def recording(
+    response: UpstreamResponse,
+    *,
+    operation: str,
+    endpoint: str,
+    recorded_on: date,
+    redactor: Redactor,
+) -> dict[str, Any]:
+    """One live answer as a recorded exchange (the format above), with nothing in it
+    that can authenticate: headers that may carry a credential, a token, a cookie or
+    a signature are left out, every other value and the whole body are masked for our
+    credentials and for signature parts."""
+    headers = {
+        scrub_text(name, redactor): scrub_text(value, redactor)
+        for name, value in response.headers.items()
+        if not is_sensitive_header(name) and name.lower() not in FRAMING_HEADERS
+    }
+    notes = []
+    exchange: dict[str, Any] = {"operation": operation, "status": response.status}
+    try:
+        parsed = jsoncodec.loads(response.body)
+    except jsoncodec.JsonDecodeError:
+        text = response.body.decode("utf-8", errors="replace")
+        if "\ufffd" in text and b"\xef\xbf\xbd" not in response.body:
+            notes.append("bytes that are not UTF-8 replaced by U+FFFD")
+        exchange["body_text"] = scrub_text(text, redactor)
+    else:
+        exchange["body"] = scrub_value(parsed, redactor)
+    source = (
+        f"recorded by dlf-status record on {recorded_on.isoformat()} from region "
+        f"{region_of(endpoint)}: a live {operation} answer (HTTP {response.status})"
+    )
+    if notes:
+        source += f"; {'; '.join(notes)}"
+    return {"source": one_line(source, 500), **exchange, "headers": headers}

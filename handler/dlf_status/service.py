@@ -19,6 +19,16 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.gone import (
+    GONE_RECORD_SCHEMA_VERSION,
+    GONE_SCHEMA_VERSION,
+    gone_document,
+    gone_record,
+    gone_view,
+    is_gone_document,
+    record_schema_version,
+    statuses_of,
+)
 from dlf_status.domain.interpret import clean_text, interpret_response
 from dlf_status.domain.model import JobRef, ValidationMode
 from dlf_status.domain.normalize import (
@@ -38,7 +48,7 @@ from dlf_status.domain.snapshots import (
     staged_transition_key,
     transition_key,
 )
-from dlf_status.domain.timestamps import to_rfc3339
+from dlf_status.domain.timestamps import format_utc, to_rfc3339
 from dlf_status.domain.transitions import (
     TRANSITION_SCHEMA_VERSION,
     status_changes,
@@ -49,7 +59,13 @@ from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamEr
 from dlf_status.observability import REDACTOR, logger
 
 if TYPE_CHECKING:
-    from dlf_status.domain.documents import StatusDocument, StatusView
+    from dlf_status.domain.documents import (
+        DocumentSource,
+        GoneReason,
+        StatusDocument,
+        StatusView,
+        TransitionRecord,
+    )
 
 # Attempts at replacing latest.json when concurrent writers keep winning.
 MAX_LATEST_ATTEMPTS: Final = 8
@@ -90,6 +106,7 @@ class _Latest(NamedTuple):
     content_hash: str
     statuses: StatusView | None
     due: _DueRecord | None = None
+    gone: bool = False  # a gone document (domain/gone.py), not a status document
 
 
 def _read_latest(stored: StoredObject | None) -> _Latest | None:
@@ -105,17 +122,32 @@ def _read_latest(stored: StoredObject | None) -> _Latest | None:
             stored.version,
             observed_at,
             content_hash(document),
-            status_view(cast("StatusDocument", document)),
+            statuses_of(document),
             _DueRecord(record_hash) if _SHA256.fullmatch(record_hash) else None,
+            gone=is_gone_document(document),
         )
     except (jsoncodec.JsonDecodeError, KeyError, TypeError, AttributeError, ValueError):
         return _Latest(stored.version, "", "", None)
+
+
+class GoneMark(NamedTuple):
+    """How marking a job gone went in the store (`StatusService.record_gone`)."""
+
+    snapshot: SnapshotOutcome
+    store_error: StoreError | None = None
 
 
 class SnapshotWrite(NamedTuple):
     outcome: SnapshotOutcome
     transitions: int = 0  # records published for this observation (0 or 1)
     repaired: int = 0  # records of earlier observations that this write published
+
+
+def _record_version(body: bytes) -> str:
+    """The schema version a staged record's canonical bytes declare (1.0 or 1.1)."""
+    if b'"schema_version":"' + GONE_RECORD_SCHEMA_VERSION.encode() + b'"' in body:
+        return GONE_RECORD_SCHEMA_VERSION
+    return TRANSITION_SCHEMA_VERSION
 
 
 @dataclass
@@ -237,11 +269,79 @@ class SnapshotWriter:
             previous_hash=latest.content_hash,
             current_hash=digest,
         )
+        # A job back after it was reported gone: its job change is from null (1.1).
+        record["schema_version"] = record_schema_version(
+            latest.statuses, view, record["schema_version"]
+        )
+        return self._stage_record(job, record, document["observed_at"], digest)
+
+    def _stage_record(
+        self, job: JobRef, record: TransitionRecord, observed_at: str, digest: str
+    ) -> _DueRecord:
         body = jsoncodec.canonical_bytes(record)
         record_hash = hashlib.sha256(body).hexdigest()
-        observed = datetime.fromisoformat(document["observed_at"])
+        observed = datetime.fromisoformat(observed_at)
         self.store.create(staged_transition_key(job, observed, digest, record_hash), body, {})
         return _DueRecord(record_hash, body)
+
+    def write_gone(
+        self, job: JobRef, source: DocumentSource, observed_at: str, reason: GoneReason
+    ) -> SnapshotWrite:
+        """Mark `job` gone: its status call said it does not exist (domain/gone.py).
+
+        latest.json is replaced, by the same compare-and-swap as an observation, with
+        a gone document, and the record whose job change goes to null is staged and
+        published as a transition's is. No history object. `CHANGED` when this call
+        wrote it; `UNCHANGED` when latest.json was a gone document already (another
+        writer reported it), `SUPERSEDED` when it holds an observation made after
+        `observed_at` (the job is back).
+        """
+        key = latest_key(job)
+        repaired = 0
+        latest = self._recall(key) or _read_latest(self.store.get(key))
+        for attempt in range(1, self.max_attempts + 1):
+            if latest is not None and latest.due is not None:
+                repaired += self._publish_owed(job, key, latest, latest.due)
+            if latest is not None and latest.gone:
+                return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
+            known = latest is not None and latest.statuses is not None
+            gone = gone_document(
+                source,
+                observed_at,
+                error_code=reason["error_code"],
+                error_msg=reason["error_msg"],
+                last_observed_at=latest.observed_at if latest is not None and known else None,
+                last_content_hash=latest.content_hash if latest is not None and known else None,
+            )
+            body = jsoncodec.canonical_bytes(gone)
+            digest = content_hash(gone)
+            if latest is not None and (latest.observed_at, latest.content_hash) >= (
+                observed_at,
+                digest,
+            ):
+                return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
+            due = None
+            if latest is not None and latest.statuses is not None:
+                record = gone_record(
+                    latest.statuses, gone, previous_hash=latest.content_hash, current_hash=digest
+                )
+                if record is not None:
+                    due = self._stage_record(job, record, observed_at, digest)
+            metadata = SnapshotMetadata(GONE_SCHEMA_VERSION, digest, observed_at).as_headers()
+            headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
+            expected = None if latest is None else latest.version
+            version = self.store.replace(key, body, headers, expected)
+            if version is not None:
+                mine = _Latest(version, observed_at, digest, gone_view(observed_at), due, gone=True)
+                self._remember(key, mine)
+                published = 0 if due is None else self._publish_owed(job, key, mine, due)
+                return SnapshotWrite(SnapshotOutcome.CHANGED, published, repaired)
+            self._forget(key)
+            self.sleep(self.jitter() * 0.02 * attempt)
+            latest = _read_latest(self.store.get(key))
+        raise StoreConflict(
+            f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
+        )
 
     def _publish_owed(self, job: JobRef, key: str, latest: _Latest, due: _DueRecord) -> int:
         """Publish the record `latest` owes; 1 when this call made it appear.
@@ -264,7 +364,7 @@ class SnapshotWriter:
                 return 0
             body = staged.body
         record_metadata = {
-            "schema-version": TRANSITION_SCHEMA_VERSION,
+            "schema-version": _record_version(body),
             "content-hash": latest.content_hash,
             "observed-at": latest.observed_at,
         }
@@ -345,6 +445,38 @@ class StatusService:
         self._report_validation(job, document)
         return self._store(job, document, slot or observed_at, context)
 
+    def record_gone(self, job: JobRef, error: JobNotFound) -> GoneMark:
+        """Mark `job` gone after its status call raised `error` (domain/gone.py): its
+        latest.json becomes a gone document, with a transition record to null. A store
+        failure is reported in the result, as for an observation."""
+        info = error.info
+        source: DocumentSource = {
+            "project_id": job.project_id,
+            "workspace": job.workspace,
+            "job_name": job.job_name,
+            "endpoint": self.upstream.endpoint,
+        }
+        observed_at = format_utc(self.clock.now())
+        reason: GoneReason = {"error_code": info.error_code, "error_msg": info.error_msg}
+        context = {"project_id": job.project_id, "job_name": job.job_name}
+        try:
+            written = self.writer.write_gone(job, source, observed_at, reason)
+        except StoreError as store_error:
+            self.metrics.add("SnapshotWriteFailures", 1)
+            logger.error(
+                "gone job not recorded",
+                extra={
+                    **context,
+                    "error": type(store_error).__name__,
+                    "detail": store_error.detail,
+                },
+            )
+            return GoneMark(SnapshotOutcome.FAILED, store_error)
+        if written.transitions or written.repaired:
+            self.metrics.add("Transitions", written.transitions + written.repaired)
+        logger.info("job gone", extra={**context, "snapshot": str(written.outcome)})
+        return GoneMark(written.outcome)
+
     def _report_validation(self, job: JobRef, document: StatusDocument) -> None:
         validation = document["validation"]
         context = {"job_name": job.job_name}
@@ -419,6 +551,8 @@ class StatusService:
             return None
         if not isinstance(parsed, dict) or "observed_at" not in parsed:
             return None
+        if is_gone_document(parsed):
+            return None  # the job was reported gone: there is no status to serve
         observed, _ = to_rfc3339(parsed["observed_at"])
         if observed is None:
             return None

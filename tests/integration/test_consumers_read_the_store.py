@@ -29,7 +29,7 @@ from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.model import JobRef
-from dlf_status.errors import InvalidInput
+from dlf_status.errors import InvalidInput, JobNotFound, UpstreamErrorInfo
 from tests.integration.conftest import PROJECT, ListMetrics, TickingClock
 from tests.support.root import root_settings
 
@@ -188,7 +188,16 @@ def filled_store(
         for turn in range(1 + index % 2):
             serving.append(answers[(index + turn) % len(answers)][1])
             service.observe(job)
+    for job in gone_jobs(jobs):  # their latest.json becomes a gone document
+        service.record_gone(job, JobNotFound("gone", UpstreamErrorInfo(400, "DLF.0100")))
     return tmp_path / "snapshots", jobs
+
+
+def gone_jobs(jobs: list[JobRef]) -> list[JobRef]:
+    """Jobs the fixture reports gone: a few, a cut name among them."""
+    return [job for job in jobs if job.workspace == "ws1"][:3] + [
+        job for job in jobs if job.job_name == "作" * 128
+    ][:1]
 
 
 def documents(root: Path, part: str) -> list[dict[str, Any]]:
@@ -207,8 +216,29 @@ def test_the_readme_queries_read_every_document_of_the_store(
         part = "latest" if "snapshots/latest/" in query else "history"
         rows = connect().sql(query.replace("snapshots/", f"{root}/")).fetchall()
 
-        assert len(rows) == len(documents(root, part)), query
+        read = documents(root, part)
+        if "'job-gone'" in query:  # the query of the jobs reported gone
+            read = [document for document in read if document.get("kind") == "job-gone"]
+            assert len(read) == len(gone_jobs(jobs))
+        assert len(rows) == len(read), query
     assert len(documents(root, "latest")) == len(set(jobs))
+
+
+def test_a_gone_job_reads_as_no_status_never_as_its_last_one(
+    filled_store: tuple[Path, list[JobRef]],
+) -> None:
+    root, jobs = filled_store
+    query = """
+        SELECT source.job_name, source.workspace, job.status
+        FROM read_json($files, hive_partitioning = true)
+    """
+
+    rows = scan(query, root / "latest")
+
+    gone = {(job.job_name, job.workspace) for job in gone_jobs(jobs)}
+    assert len(gone) == 4
+    statuses = {(name, workspace): status for name, workspace, status in rows}
+    assert {key for key, status in statuses.items() if status is None} == gone
 
 
 @pytest.mark.parametrize("part", ["history", "latest"])

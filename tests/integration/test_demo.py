@@ -11,7 +11,15 @@ import pytest
 
 from contract_tests.support import FIXTURES
 from dlf_status.devtools.replay import ReplayUpstream
-from dlf_status.entrypoints.demo import DEMO_AK, DEMO_ENDPOINT, DEMO_SK, JOBS, PROJECT, run_demo
+from dlf_status.entrypoints.demo import (
+    DEMO_AK,
+    DEMO_ENDPOINT,
+    DEMO_SK,
+    JOBS,
+    LISTED,
+    PROJECT,
+    run_demo,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +29,8 @@ def test_the_demo_polls_every_job_and_writes_snapshots(tmp_path: Path) -> None:
 
     assert run_demo(FIXTURES / "valid", tmp_path / "snapshots", out) == 0
 
-    table = {line.split()[0]: line for line in out.getvalue().splitlines() if line.split()}
+    polled = out.getvalue().split("Discovery: ")[0]
+    table = {line.split()[0]: line for line in polled.splitlines() if line.split()}
     assert "200   NORMAL" in table["orders_stream"]
     assert "1 EXCEPTION" in table["sms_pipeline"]
     assert "4 drift field(s)" in table["clickstream"]
@@ -69,7 +78,9 @@ def test_the_replay_upstream_refuses_a_wrong_signature() -> None:
     assert bad[0] == 401
 
 
-def _signed_headers(sk: str) -> dict[str, str]:
+def _signed_headers(
+    sk: str, path: str = f"/v1/{PROJECT}/jobs/j/status", query: dict[str, str] | None = None
+) -> dict[str, str]:
     from dlf_status.adapters.signing import AkSkAuthenticator
     from dlf_status.config import Credentials
 
@@ -77,8 +88,44 @@ def _signed_headers(sk: str) -> dict[str, str]:
     AkSkAuthenticator(Credentials(ak=DEMO_AK, sk=sk)).authenticate(
         method="GET",
         host="127.0.0.1",
-        path=f"/v1/{PROJECT}/jobs/j/status",
+        path=path,
         headers=headers,
         project_id=PROJECT,
+        query=query,
     )
     return headers
+
+
+def test_the_demo_discovers_every_real_time_job_of_the_replay_list(tmp_path: Path) -> None:
+    out = io.StringIO()
+
+    assert run_demo(FIXTURES / "valid", tmp_path / "snapshots", out) == 0
+
+    text = out.getvalue()
+    section = text[text.index("Discovery: ") :]
+    real_time = sorted(job.name for job in LISTED if job.job_type == "REAL_TIME")
+    assert f"{len(real_time)} real-time job(s) found in " in section
+    rows = {line.split()[0]: line.split()[1:] for line in section.splitlines() if line.split()}
+    for name in real_time:
+        assert rows[name][:1] == ["ok"]
+    assert not [job.name for job in LISTED if job.job_type != "REAL_TIME" and job.name in rows]
+
+
+def test_the_replay_pages_its_list_at_its_own_limit_and_checks_the_signed_query() -> None:
+    path = f"/v1/{PROJECT}/jobs"
+    with ReplayUpstream(
+        FIXTURES / "valid", {}, ak=DEMO_AK, sk=DEMO_SK, listed=LISTED, page_limit=2
+    ) as replay:
+        pages = []
+        for offset in ("0", "2", "4"):
+            query = {"jobType": "REAL_TIME", "limit": "100", "offset": offset}
+            pages.append(replay.answer(path, _signed_headers(DEMO_SK, path, query), query))
+        signed = _signed_headers(DEMO_SK, path, {"jobType": "REAL_TIME", "offset": "0"})
+        tampered = replay.answer(path, signed, {"jobType": "BATCH", "offset": "0"})
+
+    bodies = [json.loads(body) for status, _, body in pages if status == 200]
+    assert len(bodies) == 3
+    names = [job["name"] for body in bodies for job in body["jobs"]]
+    assert names == sorted(job.name for job in LISTED if job.job_type == "REAL_TIME")
+    assert [len(body["jobs"]) for body in bodies] == [2, 2, 0]
+    assert tampered[0] == 401

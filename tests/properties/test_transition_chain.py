@@ -9,13 +9,14 @@ latest.json held: no phantom, no missed transition.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlf_status.domain.contract import ValidationReport
-from dlf_status.domain.documents import StatusDocument
+from dlf_status.domain.documents import DocumentSource, GoneReason, StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.normalize import Source, content_hash, normalise
 from dlf_status.errors import StoreError
@@ -91,4 +92,72 @@ def test_any_interleaving_of_writers_and_faults_leaves_one_matching_chain(
     moments = [(v["observed_at"], content_hash(v)) for v in versions]
     assert moments == sorted(set(moments))
     # ...and the records are the chain of what latest.json went through.
+    assert_chain(store.transitions(), versions)
+
+
+GONE = "GONE"  # the status call said DLF.0100: the writer marks the job gone
+WITH_GONE = st.lists(
+    st.tuples(
+        st.integers(0, WARM_WRITERS),
+        st.one_of(STATUSES, st.just(GONE)),
+        NODES,
+        st.integers(0, 30),
+        st.sampled_from(["none", "none", "store error", "killed"]),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def at(minute: int) -> str:
+    return (T0 + timedelta(minutes=minute)).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(WITH_GONE, st.booleans())
+def test_jobs_going_and_coming_back_leave_one_matching_chain(
+    operations: list[tuple[int, str, dict[str, str], int, str]], ends_gone: bool
+) -> None:
+    """Gone documents among the versions: the job's change goes to null once per
+    disappearance, comes back from null, and the chain still matches latest.json."""
+    store = FaultyStore()
+    warm = [new_writer(store) for _ in range(WARM_WRITERS)]
+    source: DocumentSource = {
+        "project_id": "p1",
+        "workspace": None,
+        "job_name": "job",
+        "endpoint": None,
+    }
+    reason: GoneReason = {"error_code": "DLF.0100", "error_msg": "The job not found"}
+    for slot, status, nodes, minute, fault in operations:
+        writer = warm[slot] if slot < WARM_WRITERS else new_writer(store)
+        if fault == "store error":
+            store.fail_publish.append(StoreError("SlowDown (HTTP 503)"))
+        elif fault == "killed":
+            store.fail_publish.append(Killed())
+        try:
+            if status == GONE:
+                writer.write_gone(JOB, source, at(minute), reason)
+            else:
+                writer.write(
+                    JOB, observation(status, nodes, minute), T0 + timedelta(minutes=minute)
+                )
+        except StoreError:
+            pass
+        except Killed:
+            if slot < WARM_WRITERS:
+                warm[slot] = new_writer(store)
+        store.fail_publish.clear()
+
+    if ends_gone:
+        new_writer(store).write_gone(JOB, source, at(60), reason)
+    else:
+        new_writer(store).write(JOB, observation("NORMAL", {}, 60), T0 + timedelta(minutes=60))
+
+    versions = store.latest_versions(JOB)
+    moments = [(v["observed_at"], content_hash(v)) for v in versions]
+    assert moments == sorted(set(moments))
+    # A gone document never follows a gone document: each disappearance is one version.
+    kinds = [v.get("kind") for v in versions]
+    assert all(not (a == b == "job-gone") for a, b in itertools.pairwise(kinds))
     assert_chain(store.transitions(), versions)

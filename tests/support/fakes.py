@@ -170,3 +170,39 @@ def json_answer(status: int, body: Any, **headers: str) -> UpstreamResponse:
         Headers({"Content-Type": "application/json", **headers}),
         jsoncodec.canonical_bytes(body),
     )
+
+
+@dataclass
+class FakeDataArts:
+    """Both calls of one simulated DataArts Studio workspace, in memory: the job list
+    (a `SimulatedJobList`, paged however it is told to) and the status call, which
+    answers 200 for a job the list holds and DLF.0100 for any other. `status_answers`
+    overrides the status call of a job (a response or an error to raise)."""
+
+    listing: Any  # tests.support.job_list_server.SimulatedJobList
+    status_answers: dict[str, UpstreamResponse | BaseException] = field(default_factory=dict)
+    list_error: BaseException | None = None
+    status_calls: list[JobRef] = field(default_factory=list)
+    page_calls: list[Any] = field(default_factory=list)
+    endpoint: str = "https://dayu-dlf.cn-north-4.myhuaweicloud.com"
+
+    def fetch_status(self, job: JobRef) -> UpstreamCall:
+        self.status_calls.append(job)
+        answer = self.status_answers.get(job.job_name)
+        if isinstance(answer, BaseException):
+            raise answer
+        if answer is None:
+            if job.job_name in self.listing.names:
+                answer = json_answer(200, {"name": job.job_name, "status": "NORMAL"})
+            else:
+                answer = json_answer(
+                    400, {"error_code": "DLF.0100", "error_msg": "The job not found"}
+                )
+        return UpstreamCall(answer, attempts=1, elapsed_seconds=0.01)
+
+    def fetch_job_page(self, query: Any) -> UpstreamCall:
+        self.page_calls.append(query)
+        if self.list_error is not None:
+            raise self.list_error
+        response = self.listing.response(query.offset, query.limit)
+        return UpstreamCall(response, attempts=1, elapsed_seconds=0.01)

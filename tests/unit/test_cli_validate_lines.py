@@ -74,7 +74,7 @@ def test_each_violation_is_exactly_one_printable_line(
 ) -> None:
     body = tmp_path / "body.json"
     body.write_text("{}")
-    monkeypatch.setattr(cli, "_validator", lambda _kind: _Saying(violations))
+    monkeypatch.setattr(cli, "_validator", lambda _kind, _operation: _Saying(violations))
 
     code = cli.main(["validate", str(body)])
 

@@ -16,6 +16,7 @@ from dlf_status.domain import documents
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 DOCUMENT = json.loads((SCHEMAS / "status-document.v1.schema.json").read_text(encoding="utf-8"))
 RECORD = json.loads((SCHEMAS / "status-transition.v1.schema.json").read_text(encoding="utf-8"))
+GONE = json.loads((SCHEMAS / "job-gone.v1.schema.json").read_text(encoding="utf-8"))
 
 
 def keys_of(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
@@ -46,6 +47,9 @@ def keys_of_type(typed: Any) -> tuple[set[str], set[str]]:
         (documents.TransitionRecord, RECORD),
         (documents.DocumentSource, RECORD["properties"]["source"]),
         (documents.StatusChange, RECORD["$defs"]["change"]),
+        (documents.GoneDocument, GONE),
+        (documents.DocumentSource, GONE["properties"]["source"]),
+        (documents.GoneReason, GONE["properties"]["reason"]),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )

@@ -88,7 +88,7 @@ def test_the_schema_refuses_what_a_record_never_is() -> None:
     job_change = good["changes"][0]
     bad_records = [
         {**good, "changes": []},
-        {**good, "changes": [{**job_change, "to": None}]},
+        {**good, "changes": [{**job_change, "from": None, "to": None}]},
         {**good, "changes": [{**job_change, "node": "n"}]},
         {
             **good,

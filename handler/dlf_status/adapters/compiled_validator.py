@@ -26,6 +26,7 @@ from dlf_status.domain import paths
 from dlf_status.domain.contract import (
     MAX_LISTED,
     MAX_MESSAGE_LENGTH,
+    NOT_JSON,
     Contract,
     JsonObject,
     ValidationReport,
@@ -255,7 +256,7 @@ class CompiledValidator:
         instance = body
         if _JSON_MEDIA not in plan.media:
             instance = response.body.decode("utf-8", errors="replace")
-        elif body is None:
+        elif body is NOT_JSON:
             return [Violation.of(paths.ROOT, "the body is not valid JSON")]
         if plan.body is None or plan.body.is_valid(instance):
             return []

@@ -2,21 +2,24 @@
 
 It answers `GET /v1/{project_id}/jobs/{job_name}/status` with the recorded
 exchange assigned to that job (the body's `name` set to the job asked for), and
-checks the AK/SK signature the way the gateway does, answering the recorded
-gateway 401 when it does not match. Unknown jobs get DLF.0100. Not for tests:
-tests use pytest-httpserver.
+`GET /v1/{project_id}/jobs` (the job list) with its catalogue of jobs, filtered by
+`jobType` and paged as the Terraform provider pages it (`offset` counts records)
+with at most `page_limit` jobs a page, whatever `limit` asks: discovery has to
+find that out. It checks the AK/SK signature (query string included) the way the
+gateway does, answering the recorded gateway 401 when it does not match. Unknown
+jobs get DLF.0100. Not for tests: tests use pytest-httpserver.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dlf_status.adapters.signing import sign
 from dlf_status.recorded import RecordedExchange, exchange_from_json
@@ -29,10 +32,33 @@ class ReplayJob:
     description: str
 
 
+@dataclass(frozen=True)
+class ListedReplayJob:
+    """A job of the replay's job list, in the list's own words."""
+
+    name: str
+    job_type: str  # REAL_TIME or BATCH
+    status: str
+    create_time: int  # epoch milliseconds
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "jobType": self.job_type,
+            "status": self.status,
+            "createUser": "demo",
+            "createTime": self.create_time,
+        }
+
+
 def _bind(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
+
+
+def _whole(value: str | None, default: int) -> int:
+    return int(value) if value is not None and value.isdigit() and value.isascii() else default
 
 
 def load_exchange(directory: Path, name: str) -> RecordedExchange:
@@ -58,10 +84,15 @@ class ReplayUpstream:
         *,
         ak: str,
         sk: str,
+        listed: Sequence[ListedReplayJob] = (),
+        page_limit: int = 100,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self._exchanges = {job: load_exchange(directory, fixture) for job, fixture in jobs.items()}
+        self._listed = tuple(listed)
+        self._page_limit = page_limit
+        self.list_requests = 0
         self._not_found = load_exchange(directory, "doc-2024-failure-dlf0100")
         self._bad_signature = load_exchange(directory, "gateway-401-signature")
         self._ak, self._sk = ak, sk
@@ -81,16 +112,32 @@ class ReplayUpstream:
         self._server.shutdown()
         self._server.server_close()
 
-    def answer(self, path: str, headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
-        if not self._signature_ok(path, headers):
+    def answer(
+        self, path: str, headers: Mapping[str, str], query: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        if not self._signature_ok(path, headers, query or {}):
             exchange = self._bad_signature
             return exchange.status, dict(exchange.headers), exchange.body
         segments = path.split("/")
+        if len(segments) == 4 and segments[3] == "jobs":
+            return self._job_page(query or {})
         job_name = unquote(segments[4]) if len(segments) == 6 else ""
         exchange = self._exchanges.get(job_name, self._not_found)
         return exchange.status, dict(exchange.headers), _renamed(exchange, job_name)
 
-    def _signature_ok(self, path: str, headers: Mapping[str, str]) -> bool:
+    def _job_page(self, query: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
+        self.list_requests += 1
+        job_type = query.get("jobType", "BATCH")
+        jobs = [job for job in self._listed if job.job_type == job_type]
+        offset, limit = _whole(query.get("offset"), 0), _whole(query.get("limit"), 10)
+        page = jobs[offset : offset + min(limit, self._page_limit)]
+        body = {"total": len(jobs), "jobs": [job.as_json() for job in page]}
+        headers = {"Content-Type": "application/json;charset=UTF-8"}
+        return 200, headers, json.dumps(body).encode("utf-8")
+
+    def _signature_ok(
+        self, path: str, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> bool:
         authorization = headers.get("Authorization", "")
         if not authorization.startswith(f"SDK-HMAC-SHA256 Access={self._ak}, SignedHeaders="):
             return False
@@ -99,7 +146,9 @@ class ReplayUpstream:
         if any(name not in lowered for name in names):
             return False
         signed = {name: lowered[name] for name in names}
-        expected = sign(ak=self._ak, sk=self._sk, method="GET", path=path, headers=signed)
+        expected = sign(
+            ak=self._ak, sk=self._sk, method="GET", path=path, headers=signed, query=query
+        )
         return expected == authorization
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -109,8 +158,9 @@ class ReplayUpstream:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                path = urlsplit(self.path).path
-                status, headers, body = replay.answer(path, dict(self.headers))
+                parts = urlsplit(self.path)
+                query = dict(parse_qsl(parts.query, keep_blank_values=True))
+                status, headers, body = replay.answer(parts.path, dict(self.headers), query)
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

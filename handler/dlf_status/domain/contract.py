@@ -8,6 +8,7 @@ validator (openapi-core) and a faster one can be swapped without touching the co
 
 from __future__ import annotations
 
+import enum
 import functools
 import re
 from collections.abc import Mapping
@@ -101,11 +102,30 @@ class ValidationReport(NamedTuple):
         return not self.violations
 
 
+class NotJson(enum.Enum):
+    """The one value that says "this body is not JSON" to a validator. Not None:
+    a body that is literally `null` is JSON, and is checked as JSON."""
+
+    NOT_JSON = "not JSON"
+
+
+NOT_JSON: Final = NotJson.NOT_JSON
+
+
+def parsed_or_not_json(body: bytes) -> Any:
+    """The JSON value of `body` (None for `null`), or NOT_JSON: what `validate` takes."""
+    try:
+        return jsoncodec.loads(body)
+    except jsoncodec.JsonDecodeError:
+        return NOT_JSON
+
+
 class ResponseValidator(Protocol):
     """The validation port: a whole upstream response in, a report out.
 
-    `body` is the already parsed JSON body (or None when it is not JSON), so a
-    validator need not parse again; one that prefers the raw bytes may ignore it.
+    `body` is the already parsed JSON body (None for a body that is `null`), or
+    NOT_JSON when it is not JSON, so a validator need not parse again; one that
+    prefers the raw bytes may ignore it.
     """
 
     def validate(self, response: UpstreamResponse, body: Any) -> ValidationReport: ...

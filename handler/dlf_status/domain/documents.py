@@ -122,7 +122,7 @@ class TransitionRecord(TypedDict):
 
 
 class JobStatus(TypedDict):
-    status: str
+    status: str | None  # None: the job is gone (its latest.json a GoneDocument)
     status_raw: str | None
 
 
@@ -138,3 +138,23 @@ class StatusView(TypedDict):
     observed_at: str
     job: JobStatus
     nodes: list[NodeStatus]
+
+
+class GoneReason(TypedDict):
+    """What the upstream said when asked for a job that had left the job list."""
+
+    error_code: str | None
+    error_msg: str | None
+
+
+class GoneDocument(TypedDict):
+    """What latest.json holds once a job is reported gone (`schemas/job-gone.v1.schema.json`):
+    not a status document, so that no consumer reads a status into it."""
+
+    kind: str  # gone.GONE_KIND
+    schema_version: str
+    observed_at: str  # when the status call confirmed that the job does not exist
+    source: DocumentSource
+    reason: GoneReason
+    last_observed_at: str | None  # the job's last status document; None if it had none
+    last_content_hash: str | None

@@ -29,6 +29,7 @@ from urllib.parse import unquote
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.documents import StatusDocument, TransitionRecord
+from dlf_status.domain.gone import is_gone_document
 from dlf_status.domain.statuses import STATUSES
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.errors import InvalidInput
@@ -210,6 +211,8 @@ class FleetEntry(NamedTuple):
     nodes_by_status: dict[str, int] | None
     valid: bool
     error: str | None
+    # latest.json is a gone document (domain/gone.py): the job left the fleet.
+    gone: bool = False
 
 
 class FleetRow(TypedDict):
@@ -274,6 +277,8 @@ def fleet_entry(body: bytes, key_job_name: str) -> FleetEntry:
         document = jsoncodec.loads(body)
     except jsoncodec.JsonDecodeError as error:
         return unreadable_entry(key_job_name, f"latest.json is not JSON: {str(error)[:120]}")
+    if is_gone_document(document):
+        return FleetEntry(key_job_name, UNKNOWN, None, None, None, None, False, None, gone=True)
     problem = _not_a_status_document(document)
     if problem is not None:
         return unreadable_entry(key_job_name, f"latest.json is not a status document: {problem}")

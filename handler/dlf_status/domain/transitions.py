@@ -46,6 +46,13 @@ def status_view(document: StatusDocument) -> StatusView:
 _Status: TypeAlias = tuple[str, str | None]
 
 
+def _job_status(document: Statuses) -> _Status | None:
+    """The job's status and word; None for a job that is gone (see domain/gone.py)."""
+    job = document["job"]
+    status = job["status"]
+    return None if status is None else (status, job["status_raw"])
+
+
 def _node_statuses(document: Statuses) -> dict[str, Counter[_Status]]:
     """Each node name's statuses, as a multiset: several nodes may share a name."""
     statuses: dict[str, Counter[_Status]] = {}
@@ -60,7 +67,8 @@ def status_changes(previous: Statuses, current: Statuses) -> list[StatusChange]:
     """Job and node status changes, job first, then nodes by name. Empty: no change.
 
     A change is also a change of the upstream word (`status_raw`) under the same
-    normalised status (PAUSE -> DISABLE are both STOPPED): consumers may care.
+    normalised status (PAUSE -> DISABLE are both STOPPED): consumers may care. A job
+    that is gone has no status: its change is to or from `null`.
     Nodes without a name cannot be followed from one document to the next and
     are left out. Nodes that share a name cannot be told apart: their statuses are
     compared as a multiset, and each status that went away is paired, in sort
@@ -68,16 +76,9 @@ def status_changes(previous: Statuses, current: Statuses) -> list[StatusChange]:
     (to null) or appeared (from null). So any change among them is a change.
     """
     changes: list[StatusChange] = []
-    before, after = previous["job"], current["job"]
-    if (before["status"], before["status_raw"]) != (after["status"], after["status_raw"]):
-        changes.append(
-            _change(
-                "job",
-                None,
-                (before["status"], before["status_raw"]),
-                (after["status"], after["status_raw"]),
-            )
-        )
+    before, after = _job_status(previous), _job_status(current)
+    if before != after:
+        changes.append(_change("job", None, before, after))
     old_nodes, new_nodes = _node_statuses(previous), _node_statuses(current)
     for name in sorted(old_nodes.keys() | new_nodes.keys()):
         old, new = old_nodes.get(name, Counter()), new_nodes.get(name, Counter())

@@ -10,12 +10,16 @@ start. Logs are JSON on stderr, silent unless --verbose; stdout is only for resu
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, NoReturn
 
 from dlf_status import __version__, bootstrap
 from dlf_status.adapters.clock import SystemClock
@@ -31,7 +35,15 @@ from dlf_status.config import (
     whole_number,
 )
 from dlf_status.domain import jsoncodec
-from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.contract import (
+    NOT_JSON,
+    OPERATIONS,
+    SHOW_JOB_STATUS,
+    Operation,
+    ResponseValidator,
+    parsed_or_not_json,
+)
+from dlf_status.domain.discovered import spec_json
 from dlf_status.domain.interpret import interpret_response
 from dlf_status.domain.model import (
     Headers,
@@ -43,12 +55,17 @@ from dlf_status.domain.model import (
     validate_workspace,
 )
 from dlf_status.domain.normalize import Source
-from dlf_status.domain.ticks import TickReport
+from dlf_status.domain.ticks import JobOutcome, Tick, TickReport
+from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
 from dlf_status.observability import log_to, logger
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
+
+if TYPE_CHECKING:
+    from dlf_status.domain.drift import DriftReport, FindingEntry
+    from dlf_status.domain.listing import DiscoverySpec
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -66,37 +83,53 @@ def _read_file(path: Path) -> bytes:
     return read_at_most(path, MAX_INPUT_FILE_BYTES, what="the file", regular_only=False)
 
 
-def _load_response(args: argparse.Namespace) -> tuple[UpstreamResponse, Any]:
-    """The response in FILE and its parsed body (None when the body is not JSON)."""
+class LoadedAnswer(NamedTuple):
+    """An upstream answer read from FILE: the response, its parsed body (NOT_JSON when
+    it is not JSON; None is a body that is `null`), and the operation it answers."""
+
+    response: UpstreamResponse
+    body: Any
+    operation: Operation
+
+
+def _load_response(args: argparse.Namespace) -> LoadedAnswer:
+    """The answer in FILE: a recorded exchange (its own operation) or a raw body (the
+    operation `--operation` names)."""
     data = _read_file(args.file)
+    operation = OPERATIONS[args.operation or SHOW_JOB_STATUS.operation_id]
     if args.status is None:
         try:
             parsed = jsoncodec.loads(data)
         except jsoncodec.JsonDecodeError as exc:
             raise InvalidInput(f"{args.file} is not JSON: {exc}") from None
         if is_recorded_exchange(parsed):
-            response = exchange_from_json(parsed).to_response()
-            try:
-                return response, jsoncodec.loads(response.body)
-            except jsoncodec.JsonDecodeError:
-                return response, None
+            exchange = exchange_from_json(parsed)
+            recorded = OPERATIONS[exchange.operation]
+            if args.operation is not None and recorded.operation_id != args.operation:
+                raise InvalidInput(
+                    f"{args.file} records a {recorded.operation_id} answer, not {args.operation}"
+                )
+            response = exchange.to_response()
+            return LoadedAnswer(response, parsed_or_not_json(response.body), recorded)
         status = 200
     else:
         status = args.status
-        parsed = None
+        parsed = NOT_JSON
         if "json" in args.content_type:
             try:
                 parsed = jsoncodec.loads(data)
             except jsoncodec.JsonDecodeError as exc:
                 raise InvalidInput(f"{args.file} is not JSON: {exc}") from None
     headers = Headers({"Content-Type": args.content_type})
-    return UpstreamResponse(status=status, headers=headers, body=data), parsed
+    return LoadedAnswer(
+        UpstreamResponse(status=status, headers=headers, body=data), parsed, operation
+    )
 
 
-def _validator(kind: str) -> ResponseValidator:
+def _validator(kind: str, operation: Operation = SHOW_JOB_STATUS) -> ResponseValidator:
     if kind == "reference":
-        return bootstrap.build_reference_validator()
-    return bootstrap.build_validator()
+        return bootstrap.build_reference_validator(operation)
+    return bootstrap.build_validator(operation)
 
 
 def _write(text: bytes | str) -> None:
@@ -106,8 +139,8 @@ def _write(text: bytes | str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    response, body = _load_response(args)
-    report = _validator(args.validator).validate(response, body)
+    loaded = _load_response(args)
+    report = _validator(args.validator, loaded.operation).validate(loaded.response, loaded.body)
     lines = [
         f"{one_line(path, VIOLATION_TEXT)}: {one_line(message, VIOLATION_TEXT)}\n"
         for path, message in report.violations
@@ -128,9 +161,14 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         workspace=validate_workspace(args.workspace),
         endpoint=None,
     )
-    response, _ = _load_response(args)
+    loaded = _load_response(args)
+    if loaded.operation != SHOW_JOB_STATUS:
+        raise InvalidInput(
+            f"{args.file} holds a {loaded.operation.operation_id} answer: normalize turns a "
+            f"status answer ({SHOW_JOB_STATUS.operation_id}) into a document"
+        )
     document = interpret_response(
-        response,
+        loaded.response,
         source=source,
         observed_at=SystemClock().now(),
         validator=_validator(args.validator),
@@ -182,8 +220,16 @@ def _poll_table(report: TickReport) -> str:
     lines = [
         f"tick {summary['tick_id']}: {summary['jobs']} jobs, {summary['ok']} ok, "
         f"{summary['failed']} failed, {summary['not_reached']} not reached"
+        + (f", {summary['gone']} gone" if summary["gone"] else "")
         + (f", {summary['duplicates']} duplicates dropped" if summary["duplicates"] else ""),
     ]
+    for found in report.discoveries:
+        said = (
+            f"{found.jobs} job(s) found, {found.requests} list request(s)"
+            if found.ok
+            else f"failed ({found.error})"
+        )
+        lines.append(one_line(f"discovery of {found.describe()}: {said}", 400))
     rows = [
         [
             one_line(cell, 57)
@@ -205,18 +251,237 @@ def _poll_table(report: TickReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _discovery_spec(project_id: str, args: argparse.Namespace) -> DiscoverySpec:
+    """The discovery the flags ask for; bad flags are exit 2 before any call."""
+    from dlf_status.domain.listing import DiscoverySpec
+
+    return DiscoverySpec.parse(project_id, args.workspace, args.tags, args.name_pattern)
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else one_line(str(value), 60)
+
+
+def _listed_time(value: object) -> str | None:
+    converted, _ = to_rfc3339(value)
+    return converted
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    spec = _discovery_spec(args.project_id, args)
+    settings = Settings.from_environ(os.environ)
+    discovery = bootstrap.build_job_discovery(settings).discover(spec)
+    jobs = [
+        {
+            "name": found.listed.name,
+            "status": found.listed.status,
+            "job_type": found.listed.job_type,
+            "owner": found.listed.raw.get("owner"),
+            "create_user": found.listed.raw.get("createUser"),
+            "create_time": _listed_time(found.listed.raw.get("createTime")),
+        }
+        for found in discovery.jobs
+    ]
+    if args.json:
+        _write(jsoncodec.pretty_bytes(jobs) + b"\n")
+    else:
+        rows = [
+            [_cell(job[key]) for key in ("name", "status", "owner", "create_user", "create_time")]
+            for job in jobs
+        ]
+        _write(_table(["NAME", "STATUS", "OWNER", "CREATED BY", "CREATED"], rows))
+    said = f"{len(jobs)} real-time job(s) of {_where(spec)} ({discovery.requests} list request(s))"
+    if not discovery.complete:
+        said += "; the list kept changing while it was read: every job seen is shown"
+    print(f"dlf-status: {said}", file=sys.stderr)
+    for finding in discovery.findings:
+        print(f"dlf-status: {one_line(finding, 300)}", file=sys.stderr)
+    if discovery.unpollable:
+        print(
+            f"dlf-status: {len(discovery.unpollable)} listed name(s) no status call can take "
+            "are not shown",
+            file=sys.stderr,
+        )
+    return ExitCode.OK
+
+
+def _where(spec: DiscoverySpec) -> str:
+    words = [f"project {spec.project_id}"]
+    if spec.workspace is not None:
+        words.append(f"workspace {spec.workspace}")
+    if spec.tags:
+        words.append("tags " + ",".join(spec.tags))
+    if spec.name_pattern is not None:
+        words.append(f"name pattern {spec.name_pattern}")
+    return one_line(", ".join(words), 400)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _poll_entries(args: argparse.Namespace, settings: Settings) -> list[Any]:
+    """The tick's list: the entries of --jobs, then the discovery --discover asks for."""
+    entries: list[Any] = []
+    # A bad flag is exit 2 before anything is read.
+    spec = None if args.discover is None else _discovery_spec(args.discover, args)
+    if args.jobs is not None:
+        raw = bootstrap.build_job_list_reader(settings)(str(args.jobs))
+        if isinstance(raw, Mapping) and "jobs" in raw:
+            raw = raw["jobs"]
+        if not isinstance(raw, list):
+            raise InvalidInput("the job list must be a list of {project_id, job_name, workspace}")
+        entries.extend(raw)
+    if spec is not None:
+        entries.append({**spec_json(spec), "discover": True})
+    return entries
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
     from dlf_status.entrypoints.progress import Progress
 
+    if args.jobs is None and args.discover is None:
+        raise InvalidInput("poll needs --jobs FILE, --discover PROJECT_ID, or both")
+    if args.discover is None and (args.workspace or args.tags or args.name_pattern):
+        raise InvalidInput("--workspace, --tags and --name-pattern go with --discover")
     settings = Settings.from_environ(os.environ)
     # The list first: a list it cannot read is exit 2 before any credential is read.
-    raw_jobs = bootstrap.build_job_list_reader(settings)(str(args.jobs))
+    entries = _poll_entries(args, settings)
     # A tick run here polls in place, whatever FANOUT_QUEUE_URL says.
     runner = bootstrap.build_tick_runner(settings, concurrency=args.concurrency, fan_out=False)
-    tick = runner.build_tick(None, None, raw_jobs, runner.service.clock.now())
-    report = runner.run(tick, on_outcome=Progress(len(tick.entries), sys.stderr))
+    tick = runner.build_tick(None, None, entries, runner.service.clock.now())
+    progress: list[Progress] = []
+
+    def expanded(tick: Tick) -> None:
+        progress.append(Progress(len(tick.entries), sys.stderr))
+
+    def polled(outcome: JobOutcome) -> None:
+        progress[0](outcome)
+
+    report = runner.run(tick, on_outcome=polled, on_expanded=expanded)
     _write(_poll_table(report))
     return ExitCode.OK if report.all_succeeded else ExitCode.VIOLATIONS
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """One live answer, recorded as a fixture with nothing in it that authenticates."""
+    from dlf_status.adapters.local_files import write_new_file
+    from dlf_status.domain.contract import LIST_JOBS
+    from dlf_status.domain.listing import JobPageQuery
+    from dlf_status.recorded import recording, recording_redactor
+
+    if args.list == (args.job_name is not None):
+        raise InvalidInput(
+            "record takes PROJECT_ID JOB_NAME (the status call), or --list PROJECT_ID"
+        )
+    if not args.list and (args.offset or args.limit is not None):
+        raise InvalidInput("--offset and --limit go with --list")
+    out = Path(args.out)
+    if not args.force and os.path.lexists(out):  # before any call: a call costs quota
+        raise InvalidInput(f"{one_line(str(out), 200)} exists: pass --force to replace it")
+    settings = Settings.from_environ(os.environ)
+    # Read once (a secret's read costs a call), for the client and for the masker.
+    credentials = bootstrap.load_credentials(settings)
+    settings = dataclasses.replace(settings, credentials=credentials, credentials_secret=None)
+    client = bootstrap.build_upstream_client(settings, pool_size=1)
+    if args.list:
+        project_id = validate_project_id(args.project_id)
+        query = JobPageQuery(
+            project_id, validate_workspace(args.workspace), args.offset, args.limit or 100
+        )
+        operation, call = LIST_JOBS, client.fetch_job_page(query)
+    else:
+        job = JobRef.parse(args.project_id, args.job_name, args.workspace)
+        operation, call = SHOW_JOB_STATUS, client.fetch_status(job)
+    exchange = recording(
+        call.response,
+        operation=operation.operation_id,
+        endpoint=settings.upstream.endpoint,
+        recorded_on=SystemClock().now().date(),
+        redactor=recording_redactor(credentials.secrets),
+    )
+    data = json.dumps(exchange, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    write_new_file(out, data, replace=args.force)
+    loaded = exchange_from_json(exchange).to_response()
+    report = bootstrap.build_validator(operation).validate(loaded, parsed_or_not_json(loaded.body))
+    print(
+        f"dlf-status: recorded a {operation.operation_id} answer (HTTP {call.response.status}) "
+        f"in {one_line(str(out), 200)}: {len(report.violations)} violation(s), "
+        f"{len(report.unknown_fields)} unknown field(s); dlf-status validate shows them",
+        file=sys.stderr,
+    )
+    return ExitCode.OK
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Unknown fields and unlisted statuses in every stored document."""
+    from dlf_status.domain.drift import skipped_words
+
+    settings = Settings.from_environ(os.environ)
+    reader = bootstrap.build_drift_reader(settings)
+    report = reader.report(args.since)
+    if args.json:
+        _write(jsoncodec.pretty_bytes(report) + b"\n")
+    else:
+        _write(_drift_text(report))
+    said = (
+        f"read {report['documents_read']} document(s) of {report['jobs_read']} job(s) "
+        f"from {one_line(reader.store.location, 200)}"
+    )
+    skipped = skipped_words(report["skipped"])
+    if skipped:
+        said += f"; not counted: {', '.join(skipped)}"
+    elif not report["documents_read"]:
+        said += "; it holds no status document (is SNAPSHOT_URI right?)"
+    print(f"dlf-status: {said}", file=sys.stderr)
+    if report["findings_not_kept"] or report["findings_cut_in_documents"]:
+        print(
+            f"dlf-status: {report['findings_not_kept']} finding(s) past the report's bound "
+            f"and {report['findings_cut_in_documents']} document(s) past a document's bound "
+            "were counted, not listed",
+            file=sys.stderr,
+        )
+    return ExitCode.OK
+
+
+def _example(job: Mapping[str, Any]) -> str:
+    workspace = job["workspace"] if job["workspace"] is not None else "-"
+    return one_line(f"{job['project_id']}/{workspace}/{job['job_name']}", 160)
+
+
+def _seen_cells(entry: FindingEntry) -> list[str]:
+    return [entry["first_seen"], entry["last_seen"], str(entry["jobs"]), str(entry["documents"])]
+
+
+def _drift_text(report: DriftReport) -> str:
+    text = report["summary"] + "\n"
+    if report["unknown_fields"]:
+        rows = [
+            [entry["value"], *_seen_cells(entry), _example(entry["example_job"])]
+            for entry in report["unknown_fields"]
+        ]
+        text += "\n" + _table(
+            ["UNKNOWN FIELD", "FIRST SEEN", "LAST SEEN", "JOBS", "DOCUMENTS", "EXAMPLE JOB"], rows
+        )
+    if report["statuses"]:
+        rows = [
+            [
+                entry["value"] if entry["value"] else '""',
+                entry["scope"],
+                entry["folded_to"],
+                *_seen_cells(entry),
+                _example(entry["example_job"]),
+            ]
+            for entry in report["statuses"]
+        ]
+        header = ["STATUS", "OF", "READ AS", "FIRST SEEN", "LAST SEEN", "JOBS", "DOCUMENTS"]
+        text += "\n" + _table([*header, "EXAMPLE JOB"], rows)
+    return text
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -266,6 +531,16 @@ def _host(value: str) -> str:
     return value
 
 
+def _day(value: str) -> date:
+    """An argparse type: a calendar day, YYYY-MM-DD exactly."""
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value, re.ASCII):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"must be a day as YYYY-MM-DD, got {shown(value)}")
+
+
 def _content_type(value: str) -> str:
     if not 0 < len(value) <= 256 or not (value.isascii() and value.isprintable()):
         raise argparse.ArgumentTypeError(
@@ -296,10 +571,36 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "reference: openapi-core, the referee (needs dlf-status[reference])",
     )
     parser.add_argument(
+        "--operation",
+        choices=sorted(OPERATIONS),
+        help="the call the answer belongs to (default: what a recorded exchange names; "
+        f"{SHOW_JOB_STATUS.operation_id} for a raw body)",
+    )
+    parser.add_argument(
         "--content-type",
         type=_content_type,
         default="application/json;charset=UTF-8",
         help="content type of a raw body (default: %(default)s)",
+    )
+
+
+def _tags(value: str) -> list[str]:
+    """`t1,t2`: each tag is then checked as a discovery entry's are."""
+    return value.split(",")
+
+
+def _add_discovery_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", metavar="W", help="the workspace id (default: none)")
+    parser.add_argument(
+        "--tags",
+        type=_tags,
+        metavar="T1,T2",
+        help="only jobs that carry every one of these tags",
+    )
+    parser.add_argument(
+        "--name-pattern",
+        metavar="GLOB",
+        help="only jobs whose whole name matches (*, ?, [seq]; case-sensitive)",
     )
 
 
@@ -372,12 +673,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=cmd_serve)
 
+    jobs = commands.add_parser(
+        "jobs",
+        help="list the real-time jobs of a project (and workspace) from DataArts Studio",
+        description="The job list API's real-time jobs, with the list's own status: a table, "
+        "or a JSON array with --json. Exit 4 when the list cannot be read whole.",
+    )
+    jobs.add_argument("project_id", metavar="PROJECT_ID")
+    _add_discovery_arguments(jobs)
+    jobs.add_argument("--json", action="store_true", help="a JSON array of objects")
+    jobs.set_defaults(run=cmd_jobs)
+
     poll = commands.add_parser(
         "poll",
         help="poll every job of a list, as a scheduled tick does, and print a summary",
         description="Exit 0 when every job succeeded, 1 otherwise (2 for a bad list).",
     )
-    poll.add_argument("--jobs", required=True, metavar="FILE", help="JSON or YAML job list")
+    poll.add_argument("--jobs", metavar="FILE", help="JSON or YAML job list")
+    poll.add_argument(
+        "--discover",
+        metavar="PROJECT_ID",
+        help="also poll every real-time job of this project that the job list names",
+    )
+    _add_discovery_arguments(poll)
     poll.add_argument(
         "--concurrency",
         type=_whole(CONCURRENCY),
@@ -385,6 +703,58 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"jobs at once, {describe_range(CONCURRENCY)} (default 16)",
     )
     poll.set_defaults(run=cmd_poll)
+
+    record = commands.add_parser(
+        "record",
+        help="record one live answer of DataArts Studio as a fixture, credentials removed",
+        description="Calls the upstream with the configured credentials and writes the "
+        "answer (status, headers, body) in the format of contract_tests/fixtures/, with "
+        "every credential, token, cookie and signature removed. Writes FILE whole or not "
+        "at all, and never over an existing file without --force. Exit 0 when a file was "
+        "written (whatever the answer's status), 4 when no answer came.",
+    )
+    record.add_argument("project_id", metavar="PROJECT_ID")
+    record.add_argument("job_name", metavar="JOB_NAME", nargs="?", help="the status call's job")
+    record.add_argument("--workspace", metavar="W")
+    record.add_argument(
+        "--list",
+        action="store_true",
+        help="record a page of the job list (ListJobs) instead of a status answer",
+    )
+    record.add_argument(
+        "--offset",
+        type=_whole(Limits(0, 100_000)),
+        default=0,
+        metavar="N",
+        help="with --list: the page's offset, as sent (default 0)",
+    )
+    record.add_argument(
+        "--limit",
+        type=_whole(Limits(1, 1000)),
+        metavar="N",
+        help="with --list: the page's limit, as sent (default 100)",
+    )
+    record.add_argument("--out", required=True, metavar="FILE", help="where to write")
+    record.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    record.set_defaults(run=cmd_record)
+
+    drift = commands.add_parser(
+        "drift",
+        help="report unknown fields and statuses outside the documented five in the store",
+        description="Reads every status document of SNAPSHOT_URI (history and latest, "
+        "streamed) and reports each unknown field and each upstream status outside the "
+        "documented five: first and last seen, in how many jobs and documents, one "
+        "example job. A summary line first; a table, or one JSON object with --json. "
+        "Exit 5 when the store cannot be read.",
+    )
+    drift.add_argument(
+        "--since",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="only documents observed on or after this day (UTC)",
+    )
+    drift.add_argument("--json", action="store_true", help="one JSON object")
+    drift.set_defaults(run=cmd_drift)
 
     demo = commands.add_parser(
         "demo",

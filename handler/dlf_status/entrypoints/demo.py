@@ -3,7 +3,9 @@
 A replay upstream on loopback serves recorded answers for a handful of jobs; each
 is polled through the real stack (gateway event -> HTTP API handler -> signed HTTP
 call -> validation -> normalisation -> snapshot store), built by the composition
-root, and summarised in a table.
+root, and summarised in a table. Then discovery: the replay also serves the job list
+(two jobs a page, whatever `limit` asks), and a scheduled tick whose one entry is
+`{"project_id": P, "discover": true}` polls every real-time job it lists.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from urllib.parse import quote
 
 from dlf_status import bootstrap
 from dlf_status.config import Settings
-from dlf_status.devtools.replay import ReplayJob, ReplayUpstream
+from dlf_status.devtools.replay import ListedReplayJob, ReplayJob, ReplayUpstream
 from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import UpstreamCall, UpstreamClient
+from dlf_status.domain.ticks import TickReport
 from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.entrypoints.local_server import gateway_event
 
@@ -38,6 +41,19 @@ JOBS: Sequence[ReplayJob] = (
     ReplayJob("orders_v2", "sdk-spellings", "the SDK's spellings"),
     ReplayJob("retired_job", "", "missing upstream"),
 )
+# The replay's job list: the four real-time jobs it has answers for, and a batch job
+# that a discovery of real-time jobs never sees.
+_CREATED = 1_732_525_200_000  # 2024-11-25T09:00:00Z
+LISTED: Sequence[ListedReplayJob] = (
+    ListedReplayJob("clickstream", "REAL_TIME", "NORMAL", _CREATED),
+    ListedReplayJob("nightly_export", "BATCH", "NORMAL", _CREATED),
+    ListedReplayJob("orders_stream", "REAL_TIME", "NORMAL", _CREATED),
+    ListedReplayJob("orders_v2", "REAL_TIME", "NORMAL", _CREATED),
+    ListedReplayJob("sms_pipeline", "REAL_TIME", "EXCEPTION", _CREATED),
+)
+# Jobs a page of the replay's list holds, whatever `limit` asks: discovery finds out.
+LIST_PAGE_LIMIT = 2
+DISCOVERY_ENTRY = {"project_id": PROJECT, "discover": True}
 
 
 class _NamedUpstream(NamedTuple):
@@ -102,9 +118,38 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _discovery_text(report: TickReport) -> str:
+    lines = []
+    for found in report.discoveries:
+        said = (
+            f"{found.jobs} real-time job(s) found in {found.requests} list request(s)"
+            if found.ok
+            else f"failed ({found.error}: {found.detail})"
+        )
+        lines.append(f"discovery of {found.describe()}: {said}")
+    rows = [
+        [outcome.job_name or "-", outcome.result, outcome.status or "-", outcome.snapshot or "-"]
+        for outcome in report.outcomes
+    ]
+    header = ["JOB", "RESULT", "STATUS", "SNAPSHOT"]
+    widths = [max(len(row[index]) for row in [header, *rows]) for index in range(len(header))]
+    lines += [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
 def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
     replay_jobs = {job.job_name: job.fixture for job in JOBS if job.fixture}
-    with ReplayUpstream(fixtures, replay_jobs, ak=DEMO_AK, sk=DEMO_SK) as replay:
+    with ReplayUpstream(
+        fixtures,
+        replay_jobs,
+        ak=DEMO_AK,
+        sk=DEMO_SK,
+        listed=LISTED,
+        page_limit=LIST_PAGE_LIMIT,
+    ) as replay:
         settings = Settings.from_environ(
             {
                 "DLF_ENDPOINT": replay.endpoint,
@@ -113,13 +158,20 @@ def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
                 "SNAPSHOT_URI": str(snapshots),
             }
         )
-        upstream = _NamedUpstream(bootstrap.build_upstream_client(settings), DEMO_ENDPOINT)
-        api = StatusApi(bootstrap.build_status_service(settings, upstream=upstream).observe)
+        client = bootstrap.build_upstream_client(settings)
+        upstream = _NamedUpstream(client, DEMO_ENDPOINT)
+        service = bootstrap.build_status_service(settings, upstream=upstream)
+        api = StatusApi(service.observe)
         rows = []
         for job in JOBS:
             path = f"/v1/{PROJECT}/jobs/{quote(job.job_name, safe='')}/status"
             event = gateway_event("GET", path, {"Accept": "application/json"}, "127.0.0.1")
             rows.append(_row(job, api.handle(event)))
+        runner = bootstrap.build_tick_runner(
+            settings, service=service, fan_out=False, job_pages=client
+        )
+        tick = runner.build_tick(None, None, [DISCOVERY_ENTRY], service.clock.now())
+        report = runner.run(tick)
     example = (
         f"{snapshots}/latest/project_id={PROJECT}/workspace=__HIVE_DEFAULT_PARTITION__/"
         "job_name=sms_pipeline/latest.json"
@@ -129,12 +181,19 @@ def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
         f"(named {DEMO_ENDPOINT} in the documents; every request AK/SK-signed and checked\n"
         "by the replay upstream)\n\n"
         f"{_table(rows)}\n\n"
+        "Discovery: a scheduled tick whose job list is one entry,\n"
+        f"  {json.dumps(DISCOVERY_ENTRY)}\n"
+        f"polls every real-time job of the replay's job list ({LIST_PAGE_LIMIT} jobs a page, "
+        "whatever limit asks):\n\n"
+        f"{_discovery_text(report)}\n\n"
         f"Snapshots: {snapshots}/history/... (one object per content change) and "
         f"{snapshots}/latest/... (one per job)\n"
         "Look next:\n"
         f"  python -m json.tool {example}\n"
         "  make demo again: the same content, so SNAPSHOT says 'unchanged'\n"
+        f"  SNAPSHOT_URI={snapshots} DLF_REGION=cn-north-4 DLF_AUTH_TOKEN=any-fake-token \\\n"
+        "    .venv/bin/dlf-status drift   # the unknown fields and statuses stored\n"
         "  .venv/bin/dlf-status serve    # the HTTP API on 127.0.0.1:8080 (configure: README)\n"
         "  make test                     # every suite, with a real S3 server\n"
     )
-    return 0
+    return 0 if report.all_succeeded else 1

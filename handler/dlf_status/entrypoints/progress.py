@@ -23,7 +23,7 @@ class Progress:
     def __call__(self, outcome: JobOutcome) -> None:
         with self._lock:
             self._done += 1
-            self._failed += outcome.result is not JobResult.OK
+            self._failed += outcome.result in (JobResult.FAILED, JobResult.NOT_REACHED)
             if self._tty:
                 filled = _WIDTH * self._done // max(self._total, 1)
                 bar = "#" * filled + "." * (_WIDTH - filled)
