@@ -116,7 +116,7 @@ def at(minute: int) -> str:
 @settings(max_examples=300, deadline=None)
 @given(WITH_GONE, st.booleans())
 def test_jobs_going_and_coming_back_leave_one_matching_chain(
-    operations: list[tuple[int, str, dict[str, str], int, str]], ends_gone: bool
+    operations: list[tuple[int, str, list[tuple[str, str]], int, str]], ends_gone: bool
 ) -> None:
     """Gone documents among the versions: the job's change goes to null once per
     disappearance, comes back from null, and the chain still matches latest.json."""
@@ -152,7 +152,7 @@ def test_jobs_going_and_coming_back_leave_one_matching_chain(
     if ends_gone:
         new_writer(store).write_gone(JOB, source, at(60), reason)
     else:
-        new_writer(store).write(JOB, observation("NORMAL", {}, 60), T0 + timedelta(minutes=60))
+        new_writer(store).write(JOB, observation("NORMAL", [], 60), T0 + timedelta(minutes=60))
 
     versions = store.latest_versions(JOB)
     moments = [(v["observed_at"], content_hash(v)) for v in versions]
