@@ -13,7 +13,8 @@ What it builds, and for whom:
     build_tick_discovery   TickDiscovery: a tick's discovery  (made by the tick runner)
     build_queue_worker     QueueWorker: one fanned-out job    queue
     build_job_discovery    JobDiscovery: the job list         (discovery routes, next)
-    build_store_reader     StoreReader: fleet, history        (read routes, next)
+    build_store_reader     StoreReader: fleet, history        HTTP read routes, CLI fleet/history
+    build_event_publisher  EventPublisher: transition events  every writer (EVENT_BUS_NAME)
     build_drift_reader     DriftReader: the drift report      CLI drift
 
 Nothing here knows about an entry point, and no error is turned into an answer here:
@@ -41,7 +42,7 @@ from dlf_status.domain.contract import (
     ResponseValidator,
     packaged_contract,
 )
-from dlf_status.domain.ports import Clock, Metrics, ObjectStore, UpstreamClient
+from dlf_status.domain.ports import Clock, EventPublisher, Metrics, ObjectStore, UpstreamClient
 from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import ConfigurationError
 from dlf_status.observability import REDACTOR, NullMetrics, logger, register_secrets
@@ -196,6 +197,19 @@ def build_job_queue(settings: Settings) -> JobQueue | None:
     return SqsJobQueue(settings.fanout_queue_url, client)
 
 
+def build_event_publisher(settings: Settings) -> EventPublisher:
+    """EventBridge when EVENT_BUS_NAME is set, else none. Either way no AWS client is
+    made here: the EventBridge adapter makes its boto3 client at its first publish,
+    so the cold start does not grow."""
+    if settings.event_bus_name is None:
+        from dlf_status.domain.events import NoEvents
+
+        return NoEvents()
+    from dlf_status.adapters.events_eventbridge import EventBridgePublisher
+
+    return EventBridgePublisher(settings.event_bus_name)
+
+
 # -- the service layer ---------------------------------------------------------------------
 
 
@@ -209,13 +223,15 @@ def build_status_service(
     metrics: Metrics | None = None,
     redactor: Redactor = REDACTOR,
     pool_size: int | None = None,
+    events: EventPublisher | None = None,
 ) -> StatusService:
     """Observe one job: fetch, validate, normalise, store (service.py).
 
     `pool_size` sizes the HTTP and S3 connection pools: by default POLL_CONCURRENCY,
     the threads of a tick (a gateway container serves one request at a time, and an
     unused pool slot costs nothing). Metrics default to none (the CLI's): a Lambda
-    function passes the EMF metrics it flushes after each invocation."""
+    function passes the EMF metrics it flushes after each invocation. `events`
+    defaults to the settings' (build_event_publisher)."""
     size = settings.poll_concurrency if pool_size is None else pool_size
     if upstream is None:
         upstream = build_upstream_client(settings, pool_size=size, redactor=redactor)
@@ -228,6 +244,7 @@ def build_status_service(
         mode=settings.validation_mode,
         serve_stale=settings.serve_stale,
         redactor=redactor,
+        events=build_event_publisher(settings) if events is None else events,
     )
 
 
@@ -240,22 +257,23 @@ def build_tick_runner(
     queue: JobQueue | None = None,
     fan_out: bool = True,
     concurrency: int | None = None,
+    events: EventPublisher | None = None,
     job_pages: JobPageClient | None = None,
 ) -> TickRunner:
     """Poll a tick's job list in place, or fan it out to the queue (poller.py).
 
-    `service` defaults to the production one with pools sized for the tick's threads.
-    `queue` defaults to SQS when FANOUT_QUEUE_URL is set; `fan_out=False` always polls
-    in place (the CLI). `concurrency` overrides POLL_CONCURRENCY. Discovery entries are
-    listed through `job_pages`, by default the service's own upstream client (the HTTP
-    client serves both calls), and the ListJobs validator is compiled at the first
-    tick that has one."""
+    `service` defaults to the production one with pools sized for the tick's threads
+    and `events` (the settings' publisher by default). `queue` defaults to SQS when
+    FANOUT_QUEUE_URL is set; `fan_out=False` always polls in place (the CLI).
+    `concurrency` overrides POLL_CONCURRENCY. Discovery entries are listed through
+    `job_pages`, by default the service's own upstream client (the HTTP client serves
+    both calls), and the ListJobs validator is compiled at the first tick that has one."""
     from dlf_status.poller import Dispatcher, TickRunner
 
     threads = settings.poll_concurrency if concurrency is None else concurrency
     metrics = NullMetrics() if metrics is None else metrics
     if service is None:
-        service = build_status_service(settings, metrics=metrics, pool_size=threads)
+        service = build_status_service(settings, metrics=metrics, pool_size=threads, events=events)
     if fan_out and queue is None:
         queue = build_job_queue(settings)
     allowance = settings.upstream.deadline + STORE_ALLOWANCE_SECONDS
@@ -312,13 +330,18 @@ def build_tick_discovery(
 
 
 def build_queue_worker(
-    settings: Settings, *, service: StatusService | None = None, metrics: Metrics | None = None
+    settings: Settings,
+    *,
+    service: StatusService | None = None,
+    metrics: Metrics | None = None,
+    events: EventPublisher | None = None,
 ) -> QueueWorker:
-    """Poll one fanned-out job per queue message (poller.py)."""
+    """Poll one fanned-out job per queue message (poller.py), publishing transitions
+    to `events` (the settings' publisher by default)."""
     from dlf_status.poller import QueueWorker
 
     if service is None:
-        service = build_status_service(settings, metrics=metrics)
+        service = build_status_service(settings, metrics=metrics, events=events)
     return QueueWorker(service)
 
 

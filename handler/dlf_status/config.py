@@ -85,6 +85,8 @@ RESPONSE_BYTES: Final = Limits(1024, 64 << 20)
 # Threads per tick (and S3 connections): past a few hundred they only queue on the GIL.
 CONCURRENCY: Final = Limits(1, 256)
 FANOUT_JOBS: Final = Limits(1, 1_000_000)
+# A job is stale after one second at least, a year (366 days) at most.
+STALE_SECONDS: Final = Limits(1, 31_622_400)
 # Snapshot keys are at most about 450 bytes below the prefix; S3 keys end at 1,024.
 MAX_S3_PREFIX_BYTES: Final = 256
 MAX_S3_KEY_BYTES: Final = 1024
@@ -207,6 +209,19 @@ VARIABLES: tuple[Variable, ...] = (
         "1000",
         "Jobs per tick above which a tick is fanned out to FANOUT_QUEUE_URL "
         f"({describe_range(FANOUT_JOBS)}).",
+    ),
+    Variable(
+        "STALE_AFTER",
+        "900",
+        "Seconds after which a job's latest snapshot is stale in the fleet "
+        f"({describe_range(STALE_SECONDS)}; 900 is three polls of the default schedule). "
+        "Store reads may be cached for a thirtieth of it (1 to 60 s).",
+    ),
+    Variable(
+        "EVENT_BUS_NAME",
+        "",
+        "EventBridge bus (name or ARN) that every transition record is also published to, "
+        "as a CloudEvent; empty: none.",
     ),
 )
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
@@ -340,18 +355,27 @@ class Settings:
     fanout_threshold: int = 1000
     s3_addressing_style: S3AddressingStyle = "auto"
     snapshot_consistency: SnapshotConsistency = SnapshotConsistency.STRICT
+    stale_after: float = 900.0
+    event_bus_name: str | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+    def from_environ(
+        cls, environ: Mapping[str, str], *, upstream_required: bool = True
+    ) -> Settings:
         """Parse and check everything; ConfigurationError names the bad variable.
 
         Every variable is checked, used or not; an empty value is the default.
+        `upstream_required=False` is for what reads the store only (`dlf-status fleet`,
+        `history`): no endpoint or credentials need be set (those set are checked).
         """
 
         def get(name: str) -> str:
             return checked_text(name, environ.get(name, "").strip()) or DEFAULTS[name]
 
-        endpoint = _endpoint(get("DLF_ENDPOINT"), get("DLF_REGION"))
+        if upstream_required or get("DLF_ENDPOINT") or get("DLF_REGION"):
+            endpoint = _endpoint(get("DLF_ENDPOINT"), get("DLF_REGION"))
+        else:
+            endpoint = ""
         upstream = UpstreamSettings(
             endpoint=endpoint,
             connect_timeout=_seconds("DLF_CONNECT_TIMEOUT", get("DLF_CONNECT_TIMEOUT")),
@@ -365,7 +389,8 @@ class Settings:
         )
         secret = _secret_id(get("DLF_CREDENTIALS_SECRET")) or None
         credentials: Credentials | None = None
-        if secret is None:
+        given = any(get(name) for name in CREDENTIAL_VARIABLES.values())
+        if secret is None and (upstream_required or given):
             credentials = Credentials.from_mapping(
                 {
                     "ak": get("DLF_AK"),
@@ -401,6 +426,8 @@ class Settings:
             fanout_threshold=_integer("FANOUT_THRESHOLD", get("FANOUT_THRESHOLD"), FANOUT_JOBS),
             s3_addressing_style=_addressing_style(get("S3_ADDRESSING_STYLE")),
             snapshot_consistency=_consistency(get("SNAPSHOT_CONSISTENCY")),
+            stale_after=_seconds("STALE_AFTER", get("STALE_AFTER"), STALE_SECONDS),
+            event_bus_name=_event_bus(get("EVENT_BUS_NAME")) or None,
         )
 
 
@@ -593,6 +620,23 @@ def _log_level(value: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigurationError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     return level
+
+
+# PutEvents' EventBusName (botocore's NonPartnerEventBusNameOrArn, ASCII): a bus name
+# of letters, digits, '.', '-' and '_', or the bus's ARN.
+_EVENT_BUS = re.compile(
+    r"(arn:aws[A-Za-z0-9_-]*:events:[a-z]+-[a-z]+-[A-Za-z0-9_-]+:[0-9]{12}:event-bus/)?"
+    r"[.A-Za-z0-9_-]{1,256}"
+)
+
+
+def _event_bus(value: str) -> str:
+    if value and not _EVENT_BUS.fullmatch(value):
+        raise ConfigurationError(
+            "EVENT_BUS_NAME must be an EventBridge bus name (letters, digits, '.', '-' and "
+            f"'_', at most 256) or its ARN, got {shown(value)}"
+        )
+    return value
 
 
 # Secrets Manager names are letters, digits and /_+=.@-; an ARN adds ':'.

@@ -296,7 +296,7 @@ class StoreReader:
         )
         position = _day_position(decode_cursor(cursor, HISTORY_KIND, scope))
         upper_time = (end or now).astimezone(UTC)
-        floor = (start or upper_time - timedelta(days=HISTORY_DAYS_WITHOUT_FROM)).astimezone(UTC)
+        floor = (start or _days_before(upper_time, HISTORY_DAYS_WITHOUT_FROM)).astimezone(UTC)
         prefix = job_prefix(HISTORY_ROOT, job)
         cost = _Cost()
         chosen: list[str] = []  # relative keys, newest first
@@ -304,10 +304,11 @@ class StoreReader:
         # Dates are fixed-width: the first key listed is the job's oldest, in any store.
         # No walk goes back beyond it.
         first_day = self._oldest_day(prefix, cost)
-        floor_day = day + _DAY if first_day is None else max(floor.date(), first_day)
+        # None: the job has no object at all, and there is nothing to walk.
+        floor_day = None if first_day is None else max(floor.date(), first_day)
         next_position: str | None = None
         for _ in range(MAX_HISTORY_DAYS_PER_REQUEST):
-            if day < floor_day:
+            if floor_day is None or day < floor_day:
                 break
             upper = _WHOLE_DAY
             if day == upper_time.date():
@@ -321,9 +322,11 @@ class StoreReader:
             if len(chosen) == limit:
                 next_position = chosen[-1]
                 break
+            if day == date.min:
+                break
             day -= _DAY
         else:
-            if day >= floor_day:
+            if floor_day is not None and day >= floor_day:
                 next_position = f"date={day.isoformat()}/{_WHOLE_DAY}"
         documents: list[StatusDocument] = []
         unreadable: list[Unreadable] = []
@@ -552,6 +555,14 @@ def _day_position(position: str | None) -> tuple[date, str] | None:
     if parts is None:
         raise InvalidInput("cursor names no object of this job", field="cursor")
     return parts
+
+
+def _days_before(moment: datetime, days: int) -> datetime:
+    """`moment` less `days` days, or the first moment there is (for a `to` in year 1)."""
+    try:
+        return moment - timedelta(days=days)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _is_record_key(relative: str) -> bool:

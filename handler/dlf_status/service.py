@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.events import NoEvents
 from dlf_status.domain.gone import (
     GONE_RECORD_SCHEMA_VERSION,
     GONE_SCHEMA_VERSION,
@@ -38,7 +39,14 @@ from dlf_status.domain.normalize import (
     content_hash,
     encode_document,
 )
-from dlf_status.domain.ports import Clock, Metrics, ObjectStore, StoredObject, UpstreamClient
+from dlf_status.domain.ports import (
+    Clock,
+    EventPublisher,
+    Metrics,
+    ObjectStore,
+    StoredObject,
+    UpstreamClient,
+)
 from dlf_status.domain.redaction import Redactor
 from dlf_status.domain.snapshots import (
     SnapshotMetadata,
@@ -55,8 +63,14 @@ from dlf_status.domain.transitions import (
     status_view,
     transition_record,
 )
-from dlf_status.errors import JobNotFound, StoreConflict, StoreError, UpstreamError
-from dlf_status.observability import REDACTOR, logger
+from dlf_status.errors import (
+    EventPublishError,
+    JobNotFound,
+    StoreConflict,
+    StoreError,
+    UpstreamError,
+)
+from dlf_status.observability import REDACTOR, NullMetrics, logger
 
 if TYPE_CHECKING:
     from dlf_status.domain.documents import (
@@ -81,6 +95,9 @@ class Observation(NamedTuple):
     upstream_error: UpstreamError | None = None
     store_error: StoreError | None = None
     attempts: int = 0
+    # The document's content hash (sha256 of the canonical document without
+    # observed_at): the HTTP answer's entity tag.
+    content_hash: str = ""
 
 
 # latest.json's metadata: the sha256 of the transition record its compare-and-swap
@@ -163,6 +180,12 @@ class SnapshotWriter:
     (a killed Lambda, a store error) leaves a latest.json that owes its record, and
     the next writer that replaces it publishes the staged copy first. Keys are
     deterministic and writes create-only, so publishing twice is harmless.
+
+    Each record is also sent to `events` (EVENT_BUS_NAME) by the writer whose
+    create-only write published it, and by no other: exactly once whatever the
+    number of writers, and again by the repairing writer when a writer stopped
+    before the record was published. A publish that fails (after the publisher's
+    own retries) is logged and counted; the snapshot stands as the store has it.
     """
 
     store: ObjectStore
@@ -173,6 +196,8 @@ class SnapshotWriter:
     # replaces it with one conditional PUT instead of a GET and a PUT. A stale entry
     # (another writer got there since) only costs the failed PUT and a fresh read.
     remembered: int = REMEMBERED_JOBS
+    events: EventPublisher = field(default_factory=NoEvents)
+    metrics: Metrics = field(default_factory=NullMetrics)
     _seen: OrderedDict[str, _Latest] = field(default_factory=OrderedDict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -375,10 +400,39 @@ class SnapshotWriter:
                 f"the transition record of {job.job_name!r} at {latest.observed_at} is not "
                 f"published yet ({error.detail}); the next observation of the job publishes it"
             ) from None
+        if created:
+            self._publish_event(published_key, body, context)
         self._settled(key, latest.version)
         if created and due.body is None:
             logger.warning("transition record published late", extra=context)
         return int(created)
+
+    def _publish_event(self, published_key: str, body: bytes, context: dict[str, str]) -> None:
+        """The record just published, sent as a CloudEvent. Never raises: the snapshot
+        and the record are written, and the outcome is the store's."""
+        location = self.store.location
+        dataref = f"{location}/{published_key}" if location.startswith("s3://") else None
+        try:
+            record = jsoncodec.loads(body, jsoncodec.STORED)
+            event_id = self.events.publish_transition(record, dataref=dataref)
+        except EventPublishError as error:
+            self.metrics.add("EventPublishFailures", 1)
+            logger.error(
+                "transition event not published",
+                extra={
+                    **context,
+                    "error_code": error.error_code,
+                    "retryable": error.retryable,
+                    "detail": error.detail,
+                },
+            )
+        except Exception as error:  # noqa: BLE001 - a publisher's bug must not fail the snapshot
+            self.metrics.add("EventPublishFailures", 1)
+            logger.exception(
+                "transition event not published", extra={**context, "error": type(error).__name__}
+            )
+        else:
+            logger.debug("transition event published", extra={**context, "event_id": event_id})
 
 
 @dataclass
@@ -392,10 +446,12 @@ class StatusService:
     serve_stale: bool = True
     # The credentials to mask in what the upstream sends: the process's, by default.
     redactor: Redactor = field(default=REDACTOR)
+    # Where transition records also go (EVENT_BUS_NAME); none by default.
+    events: EventPublisher = field(default_factory=NoEvents)
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = SnapshotWriter(self.store)
+        self.writer = SnapshotWriter(self.store, events=self.events, metrics=self.metrics)
 
     def observe(
         self, job: JobRef, *, slot: datetime | None = None, serve_stale: bool | None = None
@@ -521,6 +577,7 @@ class StatusService:
                 SnapshotOutcome.FAILED,
                 store_error=error,
                 attempts=attempts,
+                content_hash=encoded.content_hash,
             )
         if written.transitions or written.repaired:
             self.metrics.add("Transitions", written.transitions + written.repaired)
@@ -534,7 +591,13 @@ class StatusService:
                 "transitions_repaired": written.repaired,
             },
         )
-        return Observation(document, encoded.body, written.outcome, attempts=attempts)
+        return Observation(
+            document,
+            encoded.body,
+            written.outcome,
+            attempts=attempts,
+            content_hash=encoded.content_hash,
+        )
 
     def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
         """The latest snapshot, marked stale, or None when there is none to serve."""
@@ -558,6 +621,7 @@ class StatusService:
             return None
         # What this service wrote (a 1.0 or 1.1 document): served as it was stored.
         document = cast("StatusDocument", parsed)
+        digest = content_hash(document)  # of the stored document, before it is marked
         age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
         document["stale"] = True
         document["stale_age_seconds"] = round(max(age, 0.0), 3)
@@ -572,4 +636,5 @@ class StatusService:
             SnapshotOutcome.NOT_WRITTEN,
             stale=True,
             upstream_error=error,
+            content_hash=digest,
         )

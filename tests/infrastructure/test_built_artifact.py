@@ -122,7 +122,7 @@ def latest_jobs(seaweed: SeaweedServer, prefix: str) -> list[str]:
     return [item["Key"].rsplit("/", 2)[-2] for item in listing.get("Contents", [])]
 
 
-def test_the_built_http_function_answers_a_recorded_http_api_event(
+def test_the_built_http_function_answers_every_route(
     start_function: Callable[[str], RunningFunction],
     httpserver: HTTPServer,
     seaweed: SeaweedServer,
@@ -140,6 +140,20 @@ def test_the_built_http_function_answers_a_recorded_http_api_event(
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"])["summary"]["nodes_by_status"]["EXCEPTION"] == 1
     assert latest_jobs(seaweed, prefix) == ["job_name=job_sms"]
+
+    # The read routes of the same function, from the bucket only.
+    fleet = api.invoke(http_api_event(PROJECT, None, route=None)).response
+    tag = fleet["headers"]["ETag"]
+    unchanged = api.invoke(
+        http_api_event(PROJECT, None, route=None, headers={"if-none-match": tag})
+    ).response
+    history = api.invoke(http_api_event(PROJECT, "job_sms", route="history")).response
+
+    assert fleet["statusCode"] == 200
+    assert [row["job_name"] for row in json.loads(fleet["body"])["jobs"]] == ["job_sms"]
+    assert (unchanged["statusCode"], unchanged["headers"]["ETag"]) == (304, tag)
+    assert history["statusCode"] == 200
+    assert len(json.loads(history["body"])["documents"]) == 1
 
 
 def test_the_built_direct_function_answers_a_job_with_its_document(

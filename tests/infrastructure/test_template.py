@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,7 +113,7 @@ def test_there_is_a_function_per_trigger_each_with_its_own_handler(
 
     assert {name: properties["Handler"] for name, properties in found.items()} == HANDLERS
     events = {name: properties.get("Events", {}) for name, properties in found.items()}
-    assert [event["Type"] for event in events[HTTP_FUNCTION].values()] == ["HttpApi"]
+    assert {event["Type"] for event in events[HTTP_FUNCTION].values()} == {"HttpApi"}
     assert [event["Type"] for event in events[TICK_FUNCTION].values()] == ["ScheduleV2"]
     assert events[DIRECT_FUNCTION] == events[QUEUE_FUNCTION] == {}
     [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
@@ -137,11 +138,16 @@ def test_every_function_runs_the_local_python_and_a_handler_the_package_has(
         assert function in defined, properties["Handler"]
 
 
-def test_the_route_is_ours_and_iam_protected(template: dict[str, Any]) -> None:
-    route = functions(template)[HTTP_FUNCTION]["Events"]["StatusRoute"]["Properties"]
+def test_every_route_is_ours_and_iam_protected(template: dict[str, Any]) -> None:
+    from dlf_status.entrypoints.events import ROUTES
+
+    routes = functions(template)[HTTP_FUNCTION]["Events"].values()
     [api] = resources(template, "AWS::Serverless::HttpApi").values()
 
-    assert (route["Method"], route["Path"]) == ("GET", "/v1/{project_id}/jobs/{job_name}/status")
+    assert sorted(
+        (route["Properties"]["Method"], route["Properties"]["Path"]) for route in routes
+    ) == sorted(("GET", route.value) for route in ROUTES)
+    assert {route["Properties"]["ApiId"]["Ref"] for route in routes} == {"HttpApi"}
     assert api["Properties"]["Auth"] == {
         "EnableIamAuthorizer": True,
         "DefaultAuthorizer": "AWS_IAM",
@@ -373,3 +379,124 @@ def test_every_environment_variable_is_one_the_function_reads(template: dict[str
 
     for properties in functions(template).values():
         assert set(properties["Environment"]["Variables"]) <= names
+
+
+BUS = {"Fn::If": ["CreateEventBus", {"Ref": "TransitionEventBus"}, {"Ref": "EventBusName"}]}
+
+
+def test_every_function_publishes_its_transitions_to_the_bus(template: dict[str, Any]) -> None:
+    """Every function writes snapshots, so every one publishes: the bus the stack made,
+    or the one it was given."""
+    for properties in functions(template).values():
+        assert properties["Environment"]["Variables"]["EVENT_BUS_NAME"] == BUS
+    bus = template["Resources"]["TransitionEventBus"]
+    assert bus["Type"] == "AWS::Events::EventBus"
+    assert bus["Condition"] == "CreateEventBus"
+    assert template["Conditions"]["CreateEventBus"] == {"Fn::Equals": [{"Ref": "EventBusName"}, ""]}
+    assert template["Outputs"]["EventBusName"]["Value"] == BUS
+
+
+@pytest.mark.parametrize("function", list(HANDLERS))
+def test_a_function_may_put_events_on_that_bus_and_nothing_else(
+    template: dict[str, Any], function: str
+) -> None:
+    events = [
+        statement
+        for statement in statements(template, function)
+        if any(action.startswith("events:") for action in _actions(statement))
+    ]
+
+    [statement] = events
+    assert _actions(statement) == ["events:PutEvents"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == {
+        "Fn::If": [
+            "CreateEventBus",
+            {"Fn::GetAtt": "TransitionEventBus.Arn"},
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}"
+                ":event-bus/${EventBusName}"
+            },
+        ]
+    }
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def test_a_given_bus_name_is_one_the_function_accepts(template: dict[str, Any]) -> None:
+    """The parameter allows what EVENT_BUS_NAME accepts (a name; an ARN would not fit
+    the policy's resource), and nothing the function would refuse at its start."""
+    import re
+
+    from dlf_status.config import Settings
+    from dlf_status.errors import ConfigurationError
+    from tests.support.root import BASE_ENVIRONMENT
+
+    allowed = re.compile(template["Parameters"]["EventBusName"]["AllowedPattern"])
+    for name in ["dlf-status-transitions", "a.b_c-1", "x" * 256, "a/b", "a b", "x" * 257, "é"]:
+        accepted = True
+        try:
+            Settings.from_environ({**BASE_ENVIRONMENT, "EVENT_BUS_NAME": name})
+        except ConfigurationError:
+            accepted = False
+        assert (allowed.fullmatch(name) is not None) == accepted, name
+
+
+def _envelope(record: dict[str, Any]) -> dict[str, Any]:
+    from dlf_status.domain.events import put_events_entry, transition_event
+
+    entry = put_events_entry(transition_event(record), "bus")
+    assert entry is not None
+    return {
+        "source": entry["Source"],
+        "detail-type": entry["DetailType"],
+        "detail": json.loads(entry["Detail"]),
+    }
+
+
+def test_the_example_rule_sends_changes_to_exception_to_its_queue_only(
+    template: dict[str, Any],
+) -> None:
+    from dlf_status.domain.model import JobRef
+    from tests.support.event_patterns import matches
+    from tests.support.fakes import MemoryStore
+    from tests.support.read_models import observe
+
+    rule = template["Resources"]["ExceptionRule"]
+    policy = template["Resources"]["ExceptionAlertQueuePolicy"]["Properties"]
+    store, job = MemoryStore(), JobRef.parse("p", "j")
+    moments = [datetime(2026, 11, 25, 8, minute, tzinfo=UTC) for minute in range(4)]
+    for moment, status, node in zip(
+        moments,
+        ["NORMAL", "NORMAL", "NORMAL", "STOPPED"],
+        ["NORMAL", "EXCEPTION", "NORMAL", "NORMAL"],
+        strict=True,
+    ):
+        observe(store, job, status, moment, {"n1": node})
+    records = store.transitions()  # a node to EXCEPTION, back to NORMAL, the job STOPPED
+
+    pattern = rule["Properties"]["EventPattern"]
+    assert [matches(pattern, _envelope(record)) for record in records] == [True, False, False]
+    assert rule["Properties"]["EventBusName"] == {"Ref": "TransitionEventBus"}
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": "ExceptionAlertQueue.Arn"}
+    assert policy["Queues"] == [{"Ref": "ExceptionAlertQueue"}]
+    [allow] = policy["PolicyDocument"]["Statement"]
+    assert (allow["Principal"], allow["Action"]) == (
+        {"Service": "events.amazonaws.com"},
+        "sqs:SendMessage",
+    )
+    assert allow["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": "ExceptionRule.Arn"}}
+    }
+
+
+def test_the_fleet_goes_stale_after_the_parameter(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["StaleAfterSeconds"]
+
+    assert str(parameter["Default"]) == DEFAULTS["STALE_AFTER"]
+    for properties in functions(template).values():
+        assert properties["Environment"]["Variables"]["STALE_AFTER"] == {"Ref": "StaleAfterSeconds"}

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from dlf_status.config import CONCURRENCY, VARIABLES
 from dlf_status.entrypoints.cli import CONNECTIONS, HTTP_STATUSES, PORTS, build_parser, main
+from dlf_status.entrypoints.cli_reads import MAX_PRINTED
 from tests.properties.setting_strategies import any_text, number_text, setting_values
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
@@ -74,6 +75,7 @@ FLAGS = [
     (["serve"], "--max-connections", CONNECTIONS),
     (["validate", MISSING], "--status", HTTP_STATUSES),
     (["normalize", MISSING], "--status", HTTP_STATUSES),
+    (["history", PROJECT, "job"], "--limit", MAX_PRINTED),
 ]
 
 
@@ -113,7 +115,7 @@ def test_the_serve_timeout_is_read_in_range_or_refused_in_one_line(value: str) -
     assert 0.001 <= args.timeout <= 900
 
 
-COMMANDS = ["validate", "normalize", "get", "serve", "poll"]
+COMMANDS = ["validate", "normalize", "get", "serve", "poll", "fleet", "history"]
 WORDS = st.sampled_from(
     [
         *COMMANDS,
@@ -130,6 +132,14 @@ WORDS = st.sampled_from(
         "--workspace",
         "--project-id",
         "--job-name",
+        "--json",
+        "--fail-on",
+        "--since",
+        "--until",
+        "--transitions",
+        "--limit",
+        "EXCEPTION,STALE",
+        "2026-11-25T08:00:00Z",
         "--",
         "-",
         PROJECT,
@@ -142,8 +152,9 @@ WORDS = st.sampled_from(
 
 # Exit codes a command may end with besides 0 and 2: `validate` reports violations
 # (1); `normalize` reads a raw body as the upstream's answer (3: a missing job, 4: an
-# upstream failure).
-ALSO_ALLOWED = {"validate": {1}, "normalize": {3, 4}}
+# upstream failure); `fleet` fails on a --fail-on status (1; it reads ./snapshots,
+# the default SNAPSHOT_URI, when the directory is there).
+ALSO_ALLOWED = {"validate": {1}, "normalize": {3, 4}, "fleet": {1}}
 
 
 @settings(max_examples=300, deadline=None)

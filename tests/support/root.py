@@ -12,7 +12,7 @@ from dlf_status.adapters.clock import FixedClock
 from dlf_status.config import Settings
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, UpstreamClient
-from dlf_status.entrypoints.http_api import StatusApi
+from dlf_status.entrypoints.http_api import StatusApi, api_for
 from dlf_status.observability import NullMetrics
 from dlf_status.service import StatusService
 from tests.conftest import StubValidator
@@ -55,5 +55,6 @@ def fake_service(
 
 def api_from(environment: Mapping[str, str]) -> StatusApi:
     """The HTTP API as `dlf-status serve` builds it: settings read from `environment`,
-    every adapter the production one."""
-    return StatusApi(bootstrap.build_status_service(Settings.from_environ(environment)).observe)
+    every adapter the production one (the read routes over the same store)."""
+    settings = Settings.from_environ(environment)
+    return api_for(settings, bootstrap.build_status_service(settings))

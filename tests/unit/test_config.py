@@ -272,3 +272,70 @@ def test_an_accepted_host_is_an_ip_to_python_whenever_it_is_one_to_the_c_library
         return  # not an IP to the C library either: a host name to both
     ipaddress.IPv4Address(host)  # raises if the two disagree
     assert addressing_style_for("auto", f"http://{host}", "snapshots") == "path"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", None),
+        ("dlf-status-events", "dlf-status-events"),
+        ("Team.Bus_1", "Team.Bus_1"),
+        (
+            "arn:aws:events:eu-west-1:123456789012:event-bus/dlf-status",
+            "arn:aws:events:eu-west-1:123456789012:event-bus/dlf-status",
+        ),
+        (
+            "arn:aws-cn:events:cn-north-1:123456789012:event-bus/ops",
+            "arn:aws-cn:events:cn-north-1:123456789012:event-bus/ops",
+        ),
+    ],
+)
+def test_an_event_bus_is_a_name_or_its_arn(value: str, expected: str | None) -> None:
+    assert Settings.from_environ({**MINIMAL, "EVENT_BUS_NAME": value}).event_bus_name == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bus with spaces",
+        "b" * 257,
+        "arn:aws:events:eu-west-1:1234:event-bus/short-account",
+        "arn:aws:sqs:eu-west-1:123456789012:queue",
+        "bus/with/slashes",
+        "\u0431\u0443\u0441",
+    ],
+)
+def test_a_bad_event_bus_is_refused_by_name(value: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^EVENT_BUS_NAME must be an EventBridge bus"):
+        Settings.from_environ({**MINIMAL, "EVENT_BUS_NAME": value})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("", 900.0), ("60", 60.0), ("1", 1.0), ("31622400", 31_622_400.0)]
+)
+def test_stale_after_is_seconds_within_a_year(value: str, expected: float) -> None:
+    assert Settings.from_environ({**MINIMAL, "STALE_AFTER": value}).stale_after == expected
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "31622401", "1e3", "-60", "soon"])
+def test_a_bad_stale_after_is_refused_by_name(value: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^STALE_AFTER must be a number of seconds"):
+        Settings.from_environ({**MINIMAL, "STALE_AFTER": value})
+
+
+def test_store_reads_need_no_upstream_settings_but_check_those_given() -> None:
+    """`dlf-status fleet` and `history` read the store only: no endpoint or
+    credentials need be configured for them, and what is configured is still checked."""
+    bare = Settings.from_environ({"SNAPSHOT_URI": "/srv/snapshots"}, upstream_required=False)
+
+    assert (bare.upstream.endpoint, bare.credentials, bare.snapshot_uri) == (
+        "",
+        None,
+        "/srv/snapshots",
+    )
+    with pytest.raises(ConfigurationError, match="set DLF_ENDPOINT or DLF_REGION"):
+        Settings.from_environ({"SNAPSHOT_URI": "/srv/snapshots"})
+    with pytest.raises(ConfigurationError, match="DLF_REGION 'mars-1'"):
+        Settings.from_environ({"DLF_REGION": "mars-1"}, upstream_required=False)
+    with pytest.raises(ConfigurationError, match="an AK needs its SK"):
+        Settings.from_environ({"DLF_AK": "FAKEACCESSKEY"}, upstream_required=False)

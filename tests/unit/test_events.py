@@ -60,14 +60,100 @@ def test_a_direct_invocation_with_an_unknown_key_is_refused_not_half_read() -> N
 def test_http_api_route_parameters_are_used_as_given() -> None:
     request = events.parse_http_event(http_api_event(PROJECT, "a%41 b"))
 
-    assert events.match_route(request) == {"project_id": PROJECT, "job_name": "a%41 b"}
+    assert events.match_route(request) == (
+        events.Route.STATUS,
+        {"project_id": PROJECT, "job_name": "a%41 b"},
+    )
 
 
 def test_a_rest_api_proxy_path_is_decoded_once() -> None:
     request = events.parse_http_event(rest_api_event(PROJECT, "a%41 b"))
 
     assert request.method == "GET"
-    assert events.match_route(request) == {"project_id": PROJECT, "job_name": "a%41 b"}
+    assert events.match_route(request) == (
+        events.Route.STATUS,
+        {"project_id": PROJECT, "job_name": "a%41 b"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("route", "name", "expected"),
+    [
+        ("status", "history", events.Route.STATUS),
+        ("history", "status", events.Route.HISTORY),
+        ("history", "history", events.Route.HISTORY),
+        ("transitions", "a/transitions", events.Route.TRANSITIONS),
+        ("status", "a/b/history", events.Route.STATUS),
+        ("history", "x/../jobs", events.Route.HISTORY),
+        (None, None, events.Route.FLEET),
+    ],
+)
+def test_a_named_route_is_taken_with_its_parameters_whatever_the_name_holds(
+    route: str | None, name: str | None, expected: events.Route
+) -> None:
+    """API Gateway matched the route on the encoded path and decoded each parameter:
+    a decoded name holding '/' or a route's word is still one job of that route."""
+    v2 = events.parse_http_event(http_api_event(PROJECT, name, route=route))
+    v1 = events.parse_http_event(rest_api_event(PROJECT, name, route=route))
+
+    for request in (v2, v1):
+        match = events.match_route(request)
+        assert match is not None
+        assert match.route is expected
+        assert match.parameters.get("job_name") == name
+        assert match.parameters["project_id"] == PROJECT
+
+
+def test_a_decoded_catch_all_path_is_split_as_it_stands() -> None:
+    """An HTTP API catch-all ($default) hands over the decoded path: `%2F` cannot be
+    told from `/` there, so `a%2Fb` never reaches the job `a/b` that way (only through
+    the declared routes), and `jobs/x%2Fhistory` reads as the history of `x`."""
+    event = http_api_event(PROJECT, "a/b", route="history")
+    event["routeKey"] = "$default"
+    event.pop("pathParameters")
+
+    assert events.match_route(events.parse_http_event(event)) is None
+    event["rawPath"] = f"/v1/{PROJECT}/jobs/x/history"
+    assert events.match_route(events.parse_http_event(event)) == (
+        events.Route.HISTORY,
+        {"project_id": PROJECT, "job_name": "x"},
+    )
+
+
+def test_query_parameters_come_from_either_payload_joined_when_repeated() -> None:
+    v2 = events.parse_http_event(
+        http_api_event(PROJECT, None, route=None, query={"status": "EXCEPTION,UNKNOWN"})
+    )
+    v1 = events.parse_http_event(
+        rest_api_event(PROJECT, None, route=None, query={"status": ["EXCEPTION", "UNKNOWN"]})
+    )
+    bare = events.parse_http_event(rest_api_event(PROJECT, None, route=None))
+
+    assert v2.query == v1.query == {"status": "EXCEPTION,UNKNOWN"}
+    assert bare.query == {}
+
+
+def test_repeated_rest_api_headers_are_joined_as_http_apis_join_them() -> None:
+    event = rest_api_event(PROJECT, "j", headers={"If-None-Match": ['"a"', '"b"']})
+
+    assert events.parse_http_event(event).header("if-none-match") == '"a","b"'
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("queryStringParameters", ["not", "an", "object"]),
+        ("queryStringParameters", {"limit": 5}),
+        ("multiValueQueryStringParameters", {"limit": "5"}),
+        ("multiValueHeaders", {"workspace": [1]}),
+    ],
+)
+def test_malformed_query_or_header_maps_are_invalid_input(key: str, value: object) -> None:
+    event = rest_api_event(PROJECT, "j")
+    event[key] = value
+
+    with pytest.raises(InvalidInput, match="malformed gateway event"):
+        events.parse_http_event(event)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dlf_status.domain import jsoncodec
+from dlf_status.domain.normalize import content_hash
 from dlf_status.entrypoints import startup
 from dlf_status.entrypoints.direct import DirectInvocation
 from dlf_status.entrypoints.http_api import StatusApi
@@ -42,7 +43,10 @@ def test_a_get_on_the_route_answers_the_document_with_the_correlation_id() -> No
 
     assert answer["statusCode"] == 200
     assert answer["headers"]["X-Correlation-Id"] == "trace-42"
-    assert answer["headers"]["Cache-Control"] == "no-store"
+    # Fetched now: a copy may be kept, but is asked again each time (README).
+    assert answer["headers"]["Cache-Control"] == "no-cache"
+    assert answer["headers"]["ETag"] == f'W/"{content_hash(body(answer))}"'
+    assert answer["headers"]["Vary"] == "workspace"
     assert body(answer)["job"]["status"] == "NORMAL"
     assert [job.job_name for job in upstream.calls] == ["job_sms"]
 
@@ -62,7 +66,7 @@ def test_another_path_is_404_route_not_found() -> None:
     app, upstream = app_with()
     event = http_api_event(PROJECT, "job_sms")
     del event["pathParameters"]
-    event["rawPath"] = "/v1/p/jobs"
+    event["rawPath"] = "/v1/p/things"
 
     answer = app.handle(event)
 

@@ -564,3 +564,23 @@ def test_a_record_that_is_not_a_transition_is_reported() -> None:
 
     assert page["records"] == []
     assert page["unreadable"][0]["error"] == "not a status-transition record"
+
+
+def test_history_bounds_at_the_ends_of_the_calendar_walk_without_overflow() -> None:
+    store = MemoryStore()
+    observe(store, job("j"), "NORMAL", START)
+    store_reader = reader(store)
+    latest = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    earliest = datetime(1, 1, 1, tzinfo=UTC)
+
+    far_future = store_reader.history(job("j"), end=latest)
+    everything = store_reader.history(job("j"), start=earliest, end=latest)
+    long_ago = store_reader.history(job("j"), end=earliest + timedelta(days=1))
+    nothing = reader(MemoryStore()).history(job("j"), end=latest)
+
+    # A walk back from 9999 finds no day with objects in one request: it says where
+    # to go on, and never steps past the calendar.
+    assert (far_future["documents"], far_future["next_cursor"] is not None) == ([], True)
+    assert everything["next_cursor"] is not None
+    assert (long_ago["documents"], long_ago["next_cursor"]) == ([], None)
+    assert (nothing["documents"], nothing["next_cursor"]) == ([], None)

@@ -151,6 +151,7 @@ def test_page_bounds_match_the_published_schemas() -> None:
         ("2026-11-25T09:30:00+01:30", NOW),
         ("2026-11-25T08:00:00.123456789Z", NOW.replace(microsecond=123000)),
         ("2026-11-25T08:00:00.0009Z", NOW),
+        ("2026-11-25T08:00:00.1234567890123Z", NOW.replace(microsecond=123000)),
     ],
 )
 def test_times_are_rfc3339_with_an_offset_read_to_the_millisecond(
@@ -238,13 +239,23 @@ def test_any_cursor_text_is_read_or_refused_as_input(text: str) -> None:
 
 @pytest.mark.parametrize(
     "cursor",
-    ["x" * 3000, "é", "!!!!", "bm90IGpzb24", "W10", "eyJ2IjoyfQ", "e30"],
+    ["x" * 3000, "é", "!!!!", "bm90IGpzb24", "W10", "eyJ2IjoyfQ", "e30", "e3 0", "e3=0", "e3\n0"],
 )
 def test_malformed_cursors_are_refused(cursor: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         decode_cursor(cursor, "fleet", query_scope("fleet", "p", None))
 
     assert refused.value.field == "cursor"
+
+
+def test_a_cursor_with_a_character_base64_would_skip_is_refused() -> None:
+    """base64 decoding drops what is not in its alphabet: "a.b" would read as "ab"."""
+    scope = query_scope("fleet", "p", None)
+    cursor = encode_cursor("fleet", scope, "job_name=a/latest.json")
+
+    for spoiled in (cursor[:4] + "." + cursor[4:], cursor + "=", " " + cursor):
+        with pytest.raises(InvalidInput, match="cursor is not one"):
+            decode_cursor(spoiled, "fleet", scope)
 
 
 def test_a_row_reads_the_document_and_its_age() -> None:
@@ -346,3 +357,32 @@ def test_an_unreadable_latest_json_is_an_unknown_invalid_row(body: bytes, why: s
 )
 def test_a_fleet_key_names_its_job(relative: str, name: str | None) -> None:
     assert fleet_key_job_name(relative) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # RFC 3339 times that leave the years 1 to 9999 once in UTC: the first or the
+        # last millisecond there is (no object lies beyond), not a refusal.
+        ("0001-01-01T00:00:00+05:00", datetime(1, 1, 1, tzinfo=UTC)),
+        ("9999-12-31T23:00:00-05:00", datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+    ],
+)
+def test_times_beyond_the_calendar_in_utc_are_its_ends(text: str, expected: datetime) -> None:
+    assert parse_time(text, "to") == expected
+
+
+@pytest.mark.parametrize("value", ["\u017ftopped", "NORMAL\u00a0", "exception,\u0130"])
+def test_status_words_fold_ascii_only(value: str) -> None:
+    """U+017F (long s) upper-cases to S, U+0130 to I with a dot: no look-alike is a
+    status, as documents fold them (README: Statuses)."""
+    with pytest.raises(InvalidInput) as refused:
+        parse_statuses(value)
+
+    assert refused.value.field == "status"
+
+
+def test_status_words_tolerate_ascii_blanks_only() -> None:
+    assert parse_statuses(" normal\t,STOPPED ") == frozenset({"NORMAL", "STOPPED"})
+    with pytest.raises(InvalidInput):
+        parse_statuses("NORMAL\x0b")  # a vertical tab: Python's strip() would take it

@@ -66,9 +66,10 @@ TRANSITIONS_PAGE: Final = (100, 500)
 MAX_CURSOR_LENGTH: Final = 2048
 _CURSOR_VERSION: Final = 1
 _RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 _FLEET_KEY = re.compile(r"job_name=([A-Za-z0-9._%~-]+)/latest\.json")
+_CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")  # base64url without padding
 
 
 # --- request parameters ------------------------------------------------------------
@@ -105,12 +106,23 @@ def parse_time(value: object, field: str) -> datetime | None:
     if fraction is not None and len(fraction[1]) > 6:  # Python reads microseconds at most
         text = text.replace(fraction[0], "." + fraction[1][:6], 1)
     try:
-        moment = datetime.fromisoformat(text).astimezone(UTC)
-    except (ValueError, OverflowError):
+        local = datetime.fromisoformat(text)
+    except ValueError:
         raise InvalidInput(
             f"{field} is not a time that exists: {value!r:.60}", field=field
         ) from None
+    try:
+        moment = local.astimezone(UTC)
+    except OverflowError:
+        # A time that exists but falls outside the years 1 to 9999 once in UTC
+        # (0001-01-01T00:00:00+01:00): no object is older or newer, so the bound
+        # is the first or last representable millisecond.
+        moment = _EARLIEST if local.year == 1 else _LATEST
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+_LATEST: Final = datetime.max.replace(tzinfo=UTC)
 
 
 def parse_statuses(value: object, field: str = "status") -> frozenset[str] | None:
@@ -128,9 +140,11 @@ def parse_fail_on(value: object, field: str = "fail_on") -> frozenset[str]:
 
 
 def _status_words(value: object, field: str, allowed: Collection[str]) -> frozenset[str]:
-    if not isinstance(value, str) or len(value) > 200:
+    """ASCII only, as statuses fold (domain/statuses.py): a word with the long s
+    (U+017F) is no status here either, though Python's upper() would fold it."""
+    if not isinstance(value, str) or len(value) > 200 or not value.isascii():
         raise InvalidInput(f"{field} must be a comma-separated list of statuses", field=field)
-    words = frozenset(word.strip().upper() for word in value.split(","))
+    words = frozenset(word.strip(" \t").upper() for word in value.split(","))
     unknown = sorted(word for word in words if word not in allowed)
     if unknown:
         shown = ", ".join(repr(word[:40]) for word in unknown[:3])
@@ -178,8 +192,12 @@ def decode_cursor(cursor: object, kind: str, scope: str) -> str | None:
     refused = InvalidInput(
         "cursor is not one this query returned: start again without it", field="cursor"
     )
-    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise refused
+    if (
+        not isinstance(cursor, str)
+        or len(cursor) > MAX_CURSOR_LENGTH
+        or not _CURSOR_ALPHABET.fullmatch(cursor)
+    ):
+        raise refused  # base64 would skip other characters, and read another cursor
     try:
         payload = jsoncodec.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError):

@@ -57,6 +57,7 @@ from dlf_status.domain.model import (
 from dlf_status.domain.normalize import Source
 from dlf_status.domain.ticks import JobOutcome, Tick, TickReport
 from dlf_status.domain.timestamps import to_rfc3339
+from dlf_status.entrypoints import cli_reads
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
@@ -191,12 +192,12 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from dlf_status.entrypoints.http_api import StatusApi
+    from dlf_status.entrypoints.http_api import api_for
     from dlf_status.entrypoints.local_server import make_server
 
-    service = bootstrap.build_status_service(Settings.from_environ(os.environ))
+    settings = Settings.from_environ(os.environ)
     server = make_server(
-        StatusApi(service.observe),
+        api_for(settings, bootstrap.build_status_service(settings)),
         args.host,
         args.port,
         timeout=args.timeout,
@@ -205,7 +206,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = str(server.server_address[0]), server.server_address[1]
     host = f"[{host}]" if ":" in host else host
     print(
-        f"dlf-status: serving GET http://{host}:{port}/v1/{{project_id}}/jobs/{{job_name}}/status",
+        f"dlf-status: serving GET http://{host}:{port}/v1/{{project_id}}/jobs"
+        "[/{job_name}/status|history|transitions]",
         file=sys.stderr,
     )
     try:
@@ -773,6 +775,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write snapshots (default: %(default)s)",
     )
     demo.set_defaults(run=cmd_demo)
+
+    cli_reads.add_commands(commands)  # fleet, history: the store's read models
 
     for command in commands.choices.values():
         command.add_argument("-v", "--verbose", action="store_true", help="JSON logs on stderr")

@@ -7,20 +7,53 @@ batch utility in `queue.py`.)
 API Gateway hands path parameters to the function already percent-decoded, and so
 does `dlf-status serve`: a job name arrives as the job's real name. The raw path
 is decoded too by HTTP APIs (either payload version) but not by REST APIs.
+
+**Routes** (`ROUTES`) are matched precisely, so that a job named `history`, `status`
+or `a/transitions` never reaches another route:
+
+1. An event that names one of our routes (payload 2.0: `routeKey`, method first;
+   payload 1.0: `resource`) and carries that route's path parameters is that route,
+   with those parameters as given: API Gateway matched the encoded path segment by
+   segment and decoded each parameter, so `a%2Fb` is the job `a/b`.
+2. Anything else (a catch-all route: `$default`, `/{proxy+}`) is matched on the path,
+   segment by segment. A REST API path is still encoded: it is split on `/` first and
+   each segment decoded after, so `a%2Fb` stays one segment. An HTTP API path arrives
+   decoded, where `%2F` and `/` cannot be told apart: a name holding `/` matches
+   only through rule 1 (the routes template.yaml declares, and `serve`).
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote
 
 from dlf_status.domain.model import JobRef
 from dlf_status.errors import InvalidInput
 
-ROUTE: Final = "/v1/{project_id}/jobs/{job_name}/status"
-_ROUTE_SEGMENTS: Final = ("v1", None, "jobs", None, "status")
+
+class Route(enum.StrEnum):
+    """dlf-status's routes, by their path templates (as template.yaml declares them)."""
+
+    STATUS = "/v1/{project_id}/jobs/{job_name}/status"
+    FLEET = "/v1/{project_id}/jobs"
+    HISTORY = "/v1/{project_id}/jobs/{job_name}/history"
+    TRANSITIONS = "/v1/{project_id}/jobs/{job_name}/transitions"
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return tuple(self.value.strip("/").split("/"))
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(segment[1:-1] for segment in self.segments if segment.startswith("{"))
+
+
+ROUTES: Final = tuple(Route)
+ROUTE: Final = Route.STATUS.value
 _CORRELATION_ID: Final = re.compile(r"[A-Za-z0-9._:/=+-]{1,128}")
 
 
@@ -31,9 +64,19 @@ class HttpRequest(NamedTuple):
     headers: Mapping[str, str]  # lower-case names
     request_id: str | None
     path_is_encoded: bool = False
+    # The route the gateway matched (`routeKey` without its method, or `resource`).
+    route_template: str | None = None
+    # Query parameters, decoded; a name given more than once has its values joined
+    # with ',' (as HTTP APIs do).
+    query: Mapping[str, str] = MappingProxyType({})
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+
+class RouteMatch(NamedTuple):
+    route: Route
+    parameters: dict[str, str]
 
 
 def _text(value: Any, what: str) -> str:
@@ -65,9 +108,22 @@ def parse_http_event(event: object) -> HttpRequest:
     headers = {
         str(name).lower(): value for name, value in raw_headers.items() if isinstance(value, str)
     }
+    # Payload 1.0 keeps only the last of repeated headers in `headers`; its
+    # multiValueHeaders has them all, joined here as payload 2.0 joins them.
+    headers.update(_joined(event.get("multiValueHeaders"), "multiValueHeaders", lower=True))
     parameters = event.get("pathParameters")
     if parameters is not None and not isinstance(parameters, dict):
         raise InvalidInput("malformed gateway event: pathParameters is not an object")
+    query = _joined(event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters")
+    if not query:
+        single = event.get("queryStringParameters") or {}
+        if not isinstance(single, dict) or not all(
+            isinstance(value, str) for value in single.values()
+        ):
+            raise InvalidInput(
+                "malformed gateway event: queryStringParameters is not an object of strings"
+            )
+        query = {str(name): value for name, value in single.items()}
     request_id = context.get("requestId")
     return HttpRequest(
         method=method.upper(),
@@ -77,33 +133,66 @@ def parse_http_event(event: object) -> HttpRequest:
         request_id=request_id if isinstance(request_id, str) else None,
         # Only REST API events (no "version" key) keep the path percent-encoded.
         path_is_encoded="version" not in event,
+        route_template=_route_template(event),
+        query=query,
     )
 
 
-def match_route(request: HttpRequest) -> dict[str, str] | None:
-    """project_id and job_name from the route's path parameters, or from the path
-    itself for a catch-all route; None when the path is not ours."""
-    parameters = request.path_parameters
-    if parameters and "project_id" in parameters and "job_name" in parameters:
-        return {
-            "project_id": _text(parameters["project_id"], "project_id"),
-            "job_name": _text(parameters["job_name"], "job_name"),
-        }
-    segments = request.path.strip("/").split("/")
-    if len(segments) != len(_ROUTE_SEGMENTS):
-        return None
-    found: dict[str, str] = {}
-    for segment, expected, name in zip(
-        segments, _ROUTE_SEGMENTS, (None, "project_id", None, "job_name", None), strict=True
+def _joined(value: object, what: str, *, lower: bool = False) -> dict[str, str]:
+    """`{name: [values]}` (payload 1.0's multi-value maps) as `{name: "v1,v2"}`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(values, list) and all(isinstance(item, str) for item in values)
+        for values in value.values()
     ):
-        if expected is not None and segment != expected:
-            return None
-        if name is not None:
-            # Bytes that are not UTF-8 become lone surrogates, which JobRef refuses,
-            # rather than U+FFFD, which would name another job.
-            encoded = request.path_is_encoded
-            found[name] = unquote(segment, errors="surrogateescape") if encoded else segment
-    return found
+        raise InvalidInput(f"malformed gateway event: {what} is not an object of string lists")
+    return {
+        (str(name).lower() if lower else str(name)): ",".join(values)
+        for name, values in value.items()
+        if values
+    }
+
+
+def _route_template(event: Mapping[str, Any]) -> str | None:
+    """The route API Gateway matched: `routeKey` without its method (payload 2.0), or
+    `resource` (payload 1.0); None when the event names none."""
+    template = event.get("routeKey") if event.get("version") == "2.0" else event.get("resource")
+    if not isinstance(template, str):
+        return None
+    return template.rpartition(" ")[2]
+
+
+def match_route(request: HttpRequest) -> RouteMatch | None:
+    """The route and its path parameters (see the module's docstring for the rules);
+    None when the path is none of ours."""
+    parameters = request.path_parameters
+    for route in ROUTES:
+        names = route.parameter_names
+        if (
+            request.route_template == route.value
+            and parameters is not None
+            and all(name in parameters for name in names)
+        ):
+            return RouteMatch(route, {name: _text(parameters[name], name) for name in names})
+    segments = request.path.strip("/").split("/")
+    for route in ROUTES:
+        expected = route.segments
+        if len(segments) != len(expected):
+            continue
+        found: dict[str, str] = {}
+        for segment, template in zip(segments, expected, strict=True):
+            if template.startswith("{"):
+                # Bytes that are not UTF-8 become lone surrogates, which JobRef refuses,
+                # rather than U+FFFD, which would name another job.
+                encoded = request.path_is_encoded
+                name = template[1:-1]
+                found[name] = unquote(segment, errors="surrogateescape") if encoded else segment
+            elif segment != template:
+                break
+        else:
+            return RouteMatch(route, found)
+    return None
 
 
 def correlation_id(request: HttpRequest, fallback: str | None) -> str | None:

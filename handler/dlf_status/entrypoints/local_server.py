@@ -21,16 +21,19 @@ import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dlf_status.config import shown
 from dlf_status.domain import jsoncodec
+from dlf_status.entrypoints.events import ROUTES
 from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.entrypoints.problems import PROBLEM_CONTENT_TYPE, problem_document
 from dlf_status.errors import InvalidInput, one_line
 from dlf_status.observability import logger
 
-_ROUTE_SEGMENTS = ("v1", None, "jobs", None, "status")
+# Query parameters read from one request target; more is a 400 (no route takes more
+# than four).
+MAX_QUERY_FIELDS: Final = 64
 
 
 def _decode(segment: str) -> str:
@@ -38,42 +41,71 @@ def _decode(segment: str) -> str:
     return unquote(segment, errors="surrogateescape")
 
 
+def _route(path: str) -> tuple[str, dict[str, str]] | None:
+    """The route template.yaml declares for this encoded path, and its parameters
+    decoded, as API Gateway matches a route: segment by segment on the encoded path
+    (so `a%2Fb` is one segment), each parameter decoded after."""
+    segments = path.strip("/").split("/")
+    for route in ROUTES:
+        expected = route.segments
+        if len(segments) == len(expected) and all(
+            template.startswith("{") or segment == template
+            for segment, template in zip(segments, expected, strict=True)
+        ):
+            return route.value, {
+                template[1:-1]: _decode(segment)
+                for segment, template in zip(segments, expected, strict=True)
+                if template.startswith("{")
+            }
+    return None
+
+
+def _query_parameters(query: str) -> dict[str, str]:
+    """`queryStringParameters` as an HTTP API fills it: decoded (`+` is a space), a
+    name given twice has its values joined with ','. ValueError past MAX_QUERY_FIELDS."""
+    found: dict[str, list[str]] = {}
+    for name, value in parse_qsl(
+        query, keep_blank_values=True, errors="surrogateescape", max_num_fields=MAX_QUERY_FIELDS
+    ):
+        found.setdefault(name, []).append(value)
+    return {name: ",".join(values) for name, values in found.items()}
+
+
 def gateway_event(
     method: str, target: str, headers: dict[str, str], client_ip: str
 ) -> dict[str, Any]:
-    """What API Gateway (HTTP API, payload 2.0) would send for this request."""
+    """What API Gateway (HTTP API, payload 2.0) would send for this request to the
+    routes template.yaml declares. ValueError for a target it cannot read."""
     parts = urlsplit(target)
-    segments = parts.path.strip("/").split("/")
-    path_parameters = None
-    if len(segments) == len(_ROUTE_SEGMENTS) and all(
-        expected is None or segment == expected
-        for segment, expected in zip(segments, _ROUTE_SEGMENTS, strict=True)
-    ):
-        path_parameters = {"project_id": _decode(segments[1]), "job_name": _decode(segments[3])}
+    headers = {name.lower(): value for name, value in headers.items()}
+    matched = _route(parts.path)
+    route_key = "$default" if matched is None else f"{method} {matched[0]}"
     decoded_path = _decode(parts.path)
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
         "rawPath": decoded_path,
         "rawQueryString": parts.query,
-        "headers": {name.lower(): value for name, value in headers.items()},
+        "headers": headers,
         "requestContext": {
             "http": {
                 "method": method,
                 "path": decoded_path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": client_ip,
-                "userAgent": headers.get("User-Agent", ""),
+                "userAgent": headers.get("user-agent", ""),
             },
             "requestId": uuid.uuid4().hex,
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "timeEpoch": int(time.time() * 1000),
         },
         "isBase64Encoded": False,
     }
-    if path_parameters is not None:
-        event["pathParameters"] = path_parameters
+    if matched is not None:
+        event["pathParameters"] = matched[1]
+    if parts.query:
+        event["queryStringParameters"] = _query_parameters(parts.query)
     return event
 
 
@@ -217,17 +249,17 @@ def make_server(
             try:
                 self._check_headers()
                 self._discard_body()
-                urlsplit(self.path)  # API Gateway refuses what this refuses
+                # API Gateway refuses what urlsplit refuses, and an endless query.
+                event = gateway_event(
+                    self.command, self.path, self._joined_headers(), self.client_address[0]
+                )
             except _BadRequest as bad:
                 self._answer_problem(400, str(bad))
                 return
             except ValueError:
-                self._answer_problem(400, "the request target is not a valid path")
+                self._answer_problem(400, "the request target is not a valid path and query")
                 return
             try:
-                event = gateway_event(
-                    self.command, self.path, dict(self.headers), self.client_address[0]
-                )
                 answer = api.handle(event)
                 body = answer["body"].encode("utf-8")
                 status, headers = answer["statusCode"], answer["headers"]
@@ -249,6 +281,15 @@ def make_server(
                     raise _BadRequest(
                         f"header {shown(name, 40)} holds a control character or a folded line"
                     )
+
+        def _joined_headers(self) -> dict[str, str]:
+            """Headers by name, a repeated one's values joined with ',' (as API Gateway
+            joins them), never only the first or the last."""
+            joined: dict[str, str] = {}
+            for name, value in self.headers.items():
+                key = name.lower()
+                joined[key] = f"{joined[key]},{value}" if key in joined else value
+            return joined
 
         def _discard_body(self) -> None:
             """Read and drop a body, so the next request on the connection starts where
@@ -281,9 +322,12 @@ def make_server(
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            if status != 304:
+                # A 304 has no body, and its Content-Length would have to be the 200's
+                # (RFC 9110 8.6): none is sent.
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command != "HEAD" and status != 304:
                 self.wfile.write(body)
 
         def send_error(

@@ -25,6 +25,7 @@ from dlf_status.observability import (
 
 if TYPE_CHECKING:
     from dlf_status.domain.model import JobRef
+    from dlf_status.readers import StoreReader
     from dlf_status.service import Observation
 
 T = TypeVar("T")
@@ -68,3 +69,13 @@ def refuse(problem: ConfigurationError) -> Callable[[JobRef], Observation]:
         raise problem
 
     return observe
+
+
+def refuse_reads(problem: ConfigurationError) -> Callable[[], StoreReader]:
+    """A store reader's factory for a function that could not start: the read routes
+    answer the problem too."""
+
+    def reader() -> NoReturn:
+        raise problem
+
+    return reader
