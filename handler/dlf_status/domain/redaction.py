@@ -60,6 +60,11 @@ def _json_slash(text: str) -> str:
     return _json_unicode(text).replace("/", "\\/")
 
 
+def _json_slash_ascii(text: str) -> str:
+    """PHP's json_encode and others: `/` escaped, and non-ASCII as \\uXXXX too."""
+    return _json(text).replace("/", "\\/")
+
+
 def _json_every(text: str) -> str:
     """Every character as \\uXXXX (a pair of them beyond the BMP), lower-case hex."""
     return "".join(f"\\u{unit:04x}" for unit in _utf16_units(text))
@@ -166,6 +171,7 @@ ENCODINGS: Final[tuple[Callable[[str], str], ...]] = (
     _json,
     _json_unicode,
     _json_slash,
+    _json_slash_ascii,
     _json_every,
     _json_every_upper,
     _repr,
