@@ -133,7 +133,7 @@ class MaskingFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.redactor:
+        if not self.redactor or _is_ours(record):
             return True
         try:
             message = record.getMessage()
@@ -153,6 +153,13 @@ class MaskingFilter(logging.Filter):
             if name not in _RECORD_ATTRIBUTES and isinstance(value, str):
                 setattr(record, name, self.redactor.text(value))
         return True
+
+
+def _is_ours(record: logging.LogRecord) -> bool:
+    """A record of our own logger: our formatter masks its whole line, and Powertools
+    keeps it off the root handlers. Rewriting it here would change the record that
+    every later handler sees (its message would carry its traceback)."""
+    return record.name == SERVICE or record.name.startswith(SERVICE + ".")
 
 
 _masking_filter = MaskingFilter()
