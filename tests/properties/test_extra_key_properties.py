@@ -158,11 +158,16 @@ KEYS_AROUND_THE_LENGTH = st.builds(
     st.text(alphabet=st.sampled_from("aA^É\U00010400"), min_size=1, max_size=3),
     st.integers(min_value=MAX_KEY_LENGTH - 1, max_value=MAX_KEY_LENGTH + 2),
 )
+# Keys as a parsed answer can hold them: `jsoncodec.loads` refuses a lone surrogate, and
+# an object kept as its text is read back with it.
+KEYS_AS_PARSED = st.text(
+    alphabet=st.characters(codec="utf-8") | st.sampled_from(CONFUSABLE), max_size=12
+)
 TREES_WITH_LONG_KEYS = st.recursive(
     json_scalars,
     lambda children: (
         st.lists(children, max_size=2)
-        | st.dictionaries(KEYS | KEYS_AROUND_THE_LENGTH, children, max_size=2)
+        | st.dictionaries(KEYS_AS_PARSED | KEYS_AROUND_THE_LENGTH, children, max_size=2)
     ),
     max_leaves=12,
 )
@@ -180,7 +185,7 @@ def _keys(value: Any) -> list[str]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(KEYS | KEYS_AROUND_THE_LENGTH, TREES_WITH_LONG_KEYS, max_size=3))
+@given(st.dictionaries(KEYS_AS_PARSED | KEYS_AROUND_THE_LENGTH, TREES_WITH_LONG_KEYS, max_size=3))
 def test_objects_with_long_keys_are_kept_as_text_and_come_back(extra: dict[str, Any]) -> None:
     encoded = encode_extra(extra)
 
