@@ -44,10 +44,11 @@ from dlf_status.domain.contract import (
 from dlf_status.domain.ports import Clock, EventPublisher, Metrics, ObjectStore, UpstreamClient
 from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import REDACTOR, NullMetrics, register_secrets
+from dlf_status.observability import REDACTOR, NullMetrics, logger, register_secrets
 from dlf_status.service import StatusService
 
 if TYPE_CHECKING:
+    from dlf_status.adapters.signing import Authenticator
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
     from dlf_status.discovery import JobDiscovery
     from dlf_status.domain.ports import JobPageClient, JobQueue
@@ -122,21 +123,44 @@ def load_credentials(settings: Settings) -> Credentials:
     return read_credentials_secret(settings.credentials_secret, client)
 
 
+def build_authenticator(settings: Settings) -> Authenticator:
+    """The upstream's authenticator, its credentials registered with the log masker.
+
+    Credentials from the environment are used as they are. A secret is read now, and
+    if that fails (the detail is logged) again at each call until a read succeeds:
+    a Secrets Manager blip at a cold start must not last the container's life."""
+    from dlf_status.adapters.signing import DeferredAuthenticator, authenticator_for
+
+    if settings.credentials is not None or settings.credentials_secret is None:
+        credentials = load_credentials(settings)
+        register_secrets(*credentials.secrets)
+        return authenticator_for(credentials)
+    deferred = DeferredAuthenticator(
+        lambda: load_credentials(settings),
+        on_read=lambda credentials: register_secrets(*credentials.secrets),
+    )
+    try:
+        deferred.ready()
+    except ConfigurationError as error:
+        logger.warning(
+            "credentials not read yet; read again at the next call",
+            extra={"detail": error.detail},
+        )
+    return deferred
+
+
 def build_upstream_client(
     settings: Settings, *, pool_size: int | None = None, redactor: Redactor = REDACTOR
 ) -> HttpUpstreamClient:
     """The signed HTTP client of DataArts Studio: the status call and the job list.
 
-    Reads the credentials (from the secret, once, when one is configured) and
-    registers them with the process's log masker before the first call."""
-    from dlf_status.adapters.signing import authenticator_for
+    Its credentials are registered with the process's log masker before the first
+    call (`build_authenticator`)."""
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
 
-    credentials = load_credentials(settings)
-    register_secrets(*credentials.secrets)
     return HttpUpstreamClient(
         settings.upstream,
-        authenticator_for(credentials),
+        build_authenticator(settings),
         pool_size=settings.poll_concurrency if pool_size is None else pool_size,
         redactor=redactor,
     )

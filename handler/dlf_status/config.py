@@ -125,7 +125,8 @@ VARIABLES: tuple[Variable, ...] = (
         "DLF_CREDENTIALS_SECRET",
         "",
         "AWS Secrets Manager secret (name or ARN) holding the credentials as JSON: "
-        '{"ak", "sk", "security_token"} or {"auth_token"}. Read once per container.',
+        '{"ak", "sk", "security_token"} or {"auth_token"}. Read at start; if that '
+        "fails, again at each call until a read succeeds, then kept per container.",
     ),
     Variable(
         "DLF_CONNECT_TIMEOUT",
@@ -510,6 +511,14 @@ def http_url(name: str, value: str) -> str:
         has_port = bool(colon)
         if not _is_hostname(host):
             raise ConfigurationError(f"{name} has an invalid host name, got {shown(value)}")
+        if _ends_in_a_number(host) and not _is_ipv4(host):
+            # 127.1, 2130706433, 0x7f.1, 0177.0.0.1: the C library (and so the HTTP
+            # stack) connects to an IP, while Python's ipaddress reads a host name
+            # (and S3_ADDRESSING_STYLE=auto would put the bucket in front of it).
+            raise ConfigurationError(
+                f"{name} must write an IPv4 address as four decimal numbers "
+                f"(like 127.0.0.1), got {shown(value)}"
+            )
     if has_port and not (_PORT.fullmatch(port) and 1 <= int(port) <= 65535):
         raise ConfigurationError(f"{name} must have a port from 1 to 65535, got {shown(value)}")
     if _PERCENT_ESCAPE.search(path):
@@ -527,6 +536,23 @@ def _is_ipv6(host: str) -> bool:
     except ValueError:
         return False
     return "%" not in host  # zone ids have no agreed spelling in URLs
+
+
+def _ends_in_a_number(host: str) -> bool:
+    """The URL Standard's rule: a host whose last label is a number is an IPv4 address."""
+    last = host.removesuffix(".").rsplit(".", 1)[-1]
+    return _NUMBER_LABEL.fullmatch(last) is not None
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
+
+
+_NUMBER_LABEL: Final = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
 
 
 def _is_hostname(host: str) -> bool:

@@ -38,7 +38,13 @@ from dlf_status.service import StatusService
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
 from tests.support.clock import FixedClock
 from tests.support.events import http_api_event
-from tests.support.faults import RawHttpServer, S3Proxy, SilentServer, black_hole
+from tests.support.faults import (
+    DrippingHttpServer,
+    RawHttpServer,
+    S3Proxy,
+    SilentServer,
+    black_hole,
+)
 from tests.support.rclone import RcloneS3Server as Rclone
 from tests.support.seaweed import (
     ACCESS_KEY,
@@ -181,6 +187,22 @@ def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
 )
 def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
     return Setup(_handler(upstream, _drip))
+
+
+@upstream_fault(
+    Fault(
+        "headers, or a chunk line, that drip past the deadline",
+        "504 `upstream-timeout`",
+        "nothing",
+        UPSTREAM_ERROR,
+        504,
+        "upstream-timeout",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    # A header line every few milliseconds, for as long as the client stays.
+    server = DrippingHttpServer(b"HTTP/1.1 200 OK\r\n", b"X-Slow: 1\r\n")
+    return Setup(stack.enter_context(server).url)
 
 
 @upstream_fault(

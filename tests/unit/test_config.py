@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import ipaddress
+import socket
 from pathlib import Path
 
 import pytest
 from huaweicloudsdkdgc.v1.region.dgc_region import DgcRegion
+from hypothesis import given
+from hypothesis import strategies as st
 
+from dlf_status.adapters.store_s3 import addressing_style_for
 from dlf_status.config import (
     KNOWN_REGIONS,
     VARIABLES,
@@ -13,6 +18,7 @@ from dlf_status.config import (
     Settings,
     SnapshotConsistency,
     endpoint_for_region,
+    http_url,
 )
 from dlf_status.domain.model import ValidationMode
 from dlf_status.errors import ConfigurationError
@@ -236,6 +242,44 @@ def test_a_credential_with_a_control_character_is_refused_without_quoting_it() -
 
     assert "DLF_AUTH_TOKEN" in caught.value.detail
     assert "secret" not in caught.value.detail
+
+
+# -- IPv4 addresses spelt only some clients' way ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.1", "2130706433", "0x7f.1", "0x7f000001", "0177.0.0.1", "127.0.0.01", "127.0.0.1."],
+)
+def test_an_ipv4_address_not_written_as_four_decimal_numbers_is_refused(host: str) -> None:
+    with pytest.raises(ConfigurationError, match="four decimal numbers"):
+        http_url("AWS_ENDPOINT_URL_S3", f"http://{host}:8333")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.0.0.255", "s3.example.com", "a1.b2", "v1"])
+def test_canonical_ipv4_and_host_names_are_kept(host: str) -> None:
+    assert http_url("AWS_ENDPOINT_URL_S3", f"http://{host}:8333") == f"http://{host}:8333"
+
+
+HOSTS = st.lists(
+    st.text(alphabet="0123456789xXabcf", min_size=1, max_size=11), min_size=1, max_size=5
+).map(".".join)
+
+
+@given(HOSTS)
+def test_an_accepted_host_is_an_ip_to_python_whenever_it_is_one_to_the_c_library(
+    host: str,
+) -> None:
+    try:
+        http_url("AWS_ENDPOINT_URL_S3", f"http://{host}")
+    except ConfigurationError:
+        return
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return  # not an IP to the C library either: a host name to both
+    ipaddress.IPv4Address(host)  # raises if the two disagree
+    assert addressing_style_for("auto", f"http://{host}", "snapshots") == "path"
 
 
 @pytest.mark.parametrize(
