@@ -158,6 +158,30 @@ def test_a_function_that_could_not_start_raises_a_new_error_each_time(
     assert len({len(traceback.extract_tb(error.__traceback__)) for error in raised}) == 1
 
 
+@pytest.mark.parametrize(
+    ("module", "event"),
+    [
+        (HTTP, http_api_event(PROJECT, "job_sms")),
+        (HTTP, http_api_event(PROJECT, None, route=None)),
+        (DIRECT, {"project_id": PROJECT, "job_name": "job_sms"}),
+    ],
+)
+def test_a_function_that_could_not_start_answers_without_growing_its_held_error(
+    monkeypatch: pytest.MonkeyPatch, module: str, event: dict[str, Any]
+) -> None:
+    """The functions that answer the problem rather than raise keep their start-up
+    error as it was too: no invocation's frames are added to it."""
+    monkeypatch.delenv("DLF_ENDPOINT", raising=False)
+    monkeypatch.delenv("DLF_REGION", raising=False)
+    loaded = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "lambda-token-value"}, module)
+    held = len(traceback.extract_tb(loaded.STARTED.__traceback__))
+
+    answers = [loaded.handler(event, lambda_context()) for _ in range(3)]
+
+    assert all(answer.get("statusCode", answer.get("status")) == 500 for answer in answers)
+    assert len(traceback.extract_tb(loaded.STARTED.__traceback__)) == held
+
+
 @pytest.mark.parametrize("module", [HTTP, DIRECT, SCHEDULE, QUEUE])
 def test_every_function_counts_and_flushes_each_invocation_even_a_failed_one(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], module: str

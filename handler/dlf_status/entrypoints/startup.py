@@ -66,7 +66,9 @@ def refuse(problem: ConfigurationError) -> Callable[[JobRef], Observation]:
     """An `observe` for a function that could not start: every call is the problem."""
 
     def observe(job: JobRef) -> NoReturn:
-        raise problem
+        # A new error each call: raising the held one again would add this
+        # invocation's frames (with its event) to the traceback it keeps for good.
+        raise ConfigurationError(problem.detail)
 
     return observe
 
@@ -76,6 +78,6 @@ def refuse_reads(problem: ConfigurationError) -> Callable[[], StoreReader]:
     answer the problem too."""
 
     def reader() -> NoReturn:
-        raise problem
+        raise ConfigurationError(problem.detail)  # a new one each call, as in `refuse`
 
     return reader
