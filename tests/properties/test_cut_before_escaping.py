@@ -37,7 +37,10 @@ def test_a_violation_message_is_the_escaped_message_cut(message: str) -> None:
 def test_one_line_is_the_escaped_text_cut(text: str, limit: int) -> None:
     shown = one_line(text, limit)
 
-    assert shown == _escaped(text[:limit]) + ("..." if len(text) > limit else "")
+    escaped = _escaped(text[:limit])  # cut before escaping: bounded work on any text
+    cut = len(text) > limit or len(escaped) > limit
+    assert shown == escaped[:limit] + ("..." if cut else "")  # and after: the limit holds
+    assert len(shown) <= limit + len("...")
     assert shown.isprintable()
 
 
