@@ -380,7 +380,7 @@ class Settings:
         """Parse and check everything; ConfigurationError names the bad variable.
 
         Every variable is checked, used or not; an empty value is the default.
-        `upstream_required=False` is for what reads the store only (`dlf-status fleet`,
+        `upstream_required=False` is for what reads the store only (`dlf-status drift`, `fleet`,
         `history`): no endpoint or credentials need be set (those set are checked).
         """
 

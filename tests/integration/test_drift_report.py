@@ -262,6 +262,21 @@ def test_the_command_prints_the_summary_first_and_json_on_demand(
     assert data["summary"].endswith("observed since 2026-11-03")
 
 
+def test_the_command_needs_no_upstream_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like `fleet` and `history`, `drift` reads the store only."""
+    build_fleet(LocalDirectoryStore(tmp_path / "store"))
+    monkeypatch.setenv("SNAPSHOT_URI", str(tmp_path / "store"))
+    for name in ("DLF_ENDPOINT", "DLF_REGION", "DLF_AK", "DLF_SK", "DLF_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+    code = main(["drift"])
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith("2 unknown field(s) and 3 status(es)")
+
+
 @pytest.mark.parametrize("since", ["2026-13-01", "2026-11-1", "yesterday", "２０２６-11-01"])  # noqa: RUF001
 def test_a_bad_since_is_one_line_and_exit_2(since: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:

@@ -431,7 +431,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     """Unknown fields and unlisted statuses in every stored document."""
     from dlf_status.domain.drift import skipped_words
 
-    settings = Settings.from_environ(os.environ)
+    settings = Settings.from_environ(os.environ, upstream_required=False)  # reads the store only
     reader = bootstrap.build_drift_reader(settings)
     report = reader.report(args.since)
     if args.json:
