@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import NamedTuple
 
 from dlf_status.domain.interpret import MAX_NODES
 from dlf_status.domain.jsoncodec import MAX_DEPTH, MAX_VALUES
@@ -81,22 +82,88 @@ def error_answer_under_the_cap() -> bytes:
     return b'{"error_code":"DLF.0100","error_msg":"gone","x":' + b"[" * (SIZE_CAP - 100)
 
 
-WORST: dict[str, tuple[int, Callable[[], bytes]]] = {
-    "nodes-all-wrong": (200, nodes_at_the_bound_all_wrong),
-    "nodes-long-fields": (200, nodes_at_the_bound_with_long_fields),
-    "empty-objects": (200, empty_objects_at_the_value_bound),
-    "unknown-fields": (200, unknown_fields_at_the_value_bound),
-    "distinct-strings": (200, distinct_strings_at_the_value_bound),
-    "astral-string": (200, astral_string_under_the_cap),
-    "deep-and-wide": (200, deep_and_wide_at_the_bounds),
-    "zeros-past-bound": (200, zeros_past_the_value_bound),
-    "nodes-past-bound": (200, empty_nodes_past_the_node_bound),
-    "error-brackets": (400, error_answer_under_the_cap),
+# -- one long upstream string, where per-character work once cost gigabytes ----------
+
+
+def _key_of(text: str, *, in_a_node: bool = False) -> bytes:
+    member = json.dumps(text, ensure_ascii=False).encode() + b":1"
+    return _job(b'"nodes":[{"name":"n",' + member + b"}]") if in_a_node else _job(member)
+
+
+def long_key_of_capitals() -> bytes:
+    """One unknown key of eight megabytes of capitals: an extra key written `^a` per
+    letter, and a drift finding that spells the key in its path."""
+    return _key_of("A" * (SIZE_CAP - 100))
+
+
+def long_node_key_of_capitals() -> bytes:
+    return _key_of("A" * (SIZE_CAP - 200), in_a_node=True)
+
+
+def long_key_astral_then_capitals() -> bytes:
+    """A cased character outside the Basic Multilingual Plane, then capitals: Python
+    holds the key at four bytes a character, and its encoding escapes all of it."""
+    return _key_of("\U00010400" + "A" * (SIZE_CAP - 110))
+
+
+def long_key_of_e_acute() -> bytes:
+    """Four million `É`: each two bytes on the wire and `^{c9}` in the document."""
+    return _key_of("\u00c9" * ((SIZE_CAP - 100) // 2))
+
+
+def long_violated_value() -> bytes:
+    """A value of the wrong type whose violation message quotes all of it: 2.7 million
+    line separators, each escaped when the message is made printable."""
+    text = json.dumps(["\u2028" * ((SIZE_CAP - 200) // 3)], ensure_ascii=False).encode()
+    return _job(b'"createUser":' + text)
+
+
+def long_time_of_newlines() -> bytes:
+    """A time field of four million newlines, quoted in the reason it is refused."""
+    return _job(b'"startTime":"' + b"\\n" * ((SIZE_CAP - 200) // 2) + b'"')
+
+
+def astral_text_beside_a_long_integer() -> bytes:
+    """A 19-digit integer sends the document to the standard library's encoder, which
+    writes every character outside ASCII as escapes: three times the bytes here."""
+    text = json.dumps("\U0001f600" * ((SIZE_CAP - 200) // 4), ensure_ascii=False).encode()
+    return _job(b'"n":1234567890123456789,"x":' + text)
+
+
+class WorstBody(NamedTuple):
+    """One answer of the worst-case memory row: its status, its body (at most the size
+    cap once decompressed), and whether it is sent gzip-compressed (the cap counts the
+    decompressed bytes, so eight megabytes of capitals arrive as eight kilobytes)."""
+
+    status: int
+    make: Callable[[], bytes]
+    gzip: bool = False
+
+
+WORST: dict[str, WorstBody] = {
+    "nodes-all-wrong": WorstBody(200, nodes_at_the_bound_all_wrong),
+    "nodes-long-fields": WorstBody(200, nodes_at_the_bound_with_long_fields),
+    "empty-objects": WorstBody(200, empty_objects_at_the_value_bound),
+    "unknown-fields": WorstBody(200, unknown_fields_at_the_value_bound),
+    "distinct-strings": WorstBody(200, distinct_strings_at_the_value_bound),
+    "astral-string": WorstBody(200, astral_string_under_the_cap),
+    "deep-and-wide": WorstBody(200, deep_and_wide_at_the_bounds),
+    "zeros-past-bound": WorstBody(200, zeros_past_the_value_bound),
+    "nodes-past-bound": WorstBody(200, empty_nodes_past_the_node_bound),
+    "error-brackets": WorstBody(400, error_answer_under_the_cap),
+    "long-key-capitals": WorstBody(200, long_key_of_capitals),
+    "long-key-capitals-gzip": WorstBody(200, long_key_of_capitals, gzip=True),
+    "long-node-key-capitals-gzip": WorstBody(200, long_node_key_of_capitals, gzip=True),
+    "long-key-astral-capitals": WorstBody(200, long_key_astral_then_capitals),
+    "long-key-e-acute": WorstBody(200, long_key_of_e_acute),
+    "long-violated-value": WorstBody(200, long_violated_value),
+    "long-time-newlines-gzip": WorstBody(200, long_time_of_newlines, gzip=True),
+    "astral-beside-long-integer": WorstBody(200, astral_text_beside_a_long_integer),
 }
 
 
 if __name__ == "__main__":
-    for name, (_, make) in WORST.items():
-        body = make()
+    for name, worst in WORST.items():
+        body = worst.make()
         assert len(body) <= SIZE_CAP, (name, len(body))
         print(f"{name:20} {len(body):>9,} bytes")

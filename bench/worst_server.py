@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gzip
 import sys
 
 from bench.worst_bodies import WORST
@@ -16,11 +17,15 @@ from bench.worst_bodies import WORST
 
 @functools.cache
 def answer(name: str) -> bytes:
-    status, make = WORST[name]
-    body = make()
+    worst = WORST[name]
+    body = worst.make()
+    encoding = ""
+    if worst.gzip:
+        body = gzip.compress(body, compresslevel=9)
+        encoding = "Content-Encoding: gzip\r\n"
     head = (
-        f"HTTP/1.1 {status} Whatever\r\nContent-Type: application/json;charset=UTF-8\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"HTTP/1.1 {worst.status} Whatever\r\nContent-Type: application/json;charset=UTF-8\r\n"
+        f"{encoding}Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 

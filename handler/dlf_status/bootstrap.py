@@ -30,12 +30,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from dlf_status.adapters.aws import aws_client
+from dlf_status.adapters.aws import aws_client, s3_clients
 from dlf_status.adapters.clock import SystemClock
-from dlf_status.config import Credentials, Settings, SnapshotConsistency
+from dlf_status.config import Credentials, S3Location, Settings, SnapshotConsistency
 from dlf_status.domain.contract import (
     SHOW_JOB_STATUS,
     Operation,
@@ -45,10 +44,11 @@ from dlf_status.domain.contract import (
 from dlf_status.domain.ports import Clock, EventPublisher, Metrics, ObjectStore, UpstreamClient
 from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import REDACTOR, NullMetrics, register_secrets
+from dlf_status.observability import REDACTOR, NullMetrics, logger, register_secrets
 from dlf_status.service import StatusService
 
 if TYPE_CHECKING:
+    from dlf_status.adapters.signing import Authenticator
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
     from dlf_status.discovery import JobDiscovery
     from dlf_status.domain.ports import JobPageClient, JobQueue
@@ -56,11 +56,6 @@ if TYPE_CHECKING:
     from dlf_status.poller import QueueWorker, TickRunner
     from dlf_status.readers import StoreReader
     from dlf_status.tick_discovery import TickDiscovery
-
-# Time a polled job may need beyond the upstream deadline: storing its snapshot. A job
-# is started only while the function has the deadline and this left; template.yaml
-# sizes each function's timeout on the same sum.
-STORE_ALLOWANCE_SECONDS = 2.0
 
 JobListReader = Callable[[str], Any]
 
@@ -88,33 +83,31 @@ def build_reference_validator(operation: Operation = SHOW_JOB_STATUS) -> Respons
 
 
 def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:
-    if settings.snapshot_uri.startswith("s3://"):
-        from dlf_status.adapters.store_s3 import (
-            S3Store,
-            addressing_style_for,
-            make_s3_client,
-            parse_s3_uri,
-        )
+    location = settings.snapshot_location
+    if isinstance(location, S3Location):
+        from dlf_status.adapters.store_s3 import S3Store, addressing_style_for, make_s3_client
 
-        bucket, prefix = parse_s3_uri(settings.snapshot_uri)
-        style = addressing_style_for(settings.s3_addressing_style, settings.s3_endpoint_url, bucket)
+        style = addressing_style_for(
+            settings.s3_addressing_style, settings.s3_endpoint_url, location.bucket
+        )
         client = aws_client(
             "S3",
-            lambda: make_s3_client(settings.s3_endpoint_url, pool_size, addressing_style=style),
+            lambda: make_s3_client(
+                settings.s3_endpoint_url,
+                pool_size,
+                call_seconds=settings.store_timeout,
+                addressing_style=style,
+            ),
         )
         return S3Store(
             client,
-            bucket,
-            prefix,
+            location.bucket,
+            location.key,
             require_conditional_writes=settings.snapshot_consistency is SnapshotConsistency.STRICT,
-        )
-    if "://" in settings.snapshot_uri:
-        raise ConfigurationError(
-            f"SNAPSHOT_URI must be s3://bucket/prefix or a directory, got {settings.snapshot_uri!r}"
         )
     from dlf_status.adapters.store_local import LocalDirectoryStore
 
-    return LocalDirectoryStore(Path(settings.snapshot_uri))
+    return LocalDirectoryStore(location)
 
 
 def load_credentials(settings: Settings) -> Credentials:
@@ -130,35 +123,60 @@ def load_credentials(settings: Settings) -> Credentials:
     return read_credentials_secret(settings.credentials_secret, client)
 
 
+def build_authenticator(settings: Settings) -> Authenticator:
+    """The upstream's authenticator, its credentials registered with the log masker.
+
+    Credentials from the environment are used as they are. A secret is read now, and
+    if that fails (the detail is logged) again at each call until a read succeeds:
+    a Secrets Manager blip at a cold start must not last the container's life."""
+    from dlf_status.adapters.signing import DeferredAuthenticator, authenticator_for
+
+    if settings.credentials is not None or settings.credentials_secret is None:
+        credentials = load_credentials(settings)
+        register_secrets(*credentials.secrets)
+        return authenticator_for(credentials)
+    deferred = DeferredAuthenticator(
+        lambda: load_credentials(settings),
+        on_read=lambda credentials: register_secrets(*credentials.secrets),
+    )
+    try:
+        deferred.ready()
+    except ConfigurationError as error:
+        logger.warning(
+            "credentials not read yet; read again at the next call",
+            extra={"detail": error.detail},
+        )
+    return deferred
+
+
 def build_upstream_client(
     settings: Settings, *, pool_size: int | None = None, redactor: Redactor = REDACTOR
 ) -> HttpUpstreamClient:
     """The signed HTTP client of DataArts Studio: the status call and the job list.
 
-    Reads the credentials (from the secret, once, when one is configured) and
-    registers them with the process's log masker before the first call."""
-    from dlf_status.adapters.signing import authenticator_for
+    Its credentials are registered with the process's log masker before the first
+    call (`build_authenticator`)."""
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
 
-    credentials = load_credentials(settings)
-    register_secrets(*credentials.secrets)
     return HttpUpstreamClient(
         settings.upstream,
-        authenticator_for(credentials),
+        build_authenticator(settings),
         pool_size=settings.poll_concurrency if pool_size is None else pool_size,
         redactor=redactor,
     )
 
 
 def build_job_list_reader(settings: Settings) -> JobListReader:
-    """Reads a job list (a file, or s3://bucket/key with the store's S3 settings)."""
+    """Reads a job list (a file, or s3://bucket/key with the store's S3 settings); its
+    S3 client is made at the first S3 read and kept for the next ticks."""
     from dlf_status.adapters.job_list import read_job_list
 
-    return partial(
-        read_job_list,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_addressing_style=settings.s3_addressing_style,
+    clients = s3_clients(
+        settings.s3_endpoint_url,
+        settings.s3_addressing_style,
+        call_seconds=settings.store_timeout,
     )
+    return partial(read_job_list, s3_client=clients)
 
 
 def build_job_queue(settings: Settings) -> JobQueue | None:
@@ -252,7 +270,8 @@ def build_tick_runner(
         service = build_status_service(settings, metrics=metrics, pool_size=threads, events=events)
     if fan_out and queue is None:
         queue = build_job_queue(settings)
-    allowance = settings.upstream.deadline + STORE_ALLOWANCE_SECONDS
+    # A job is started only while a whole upstream deadline and a store call are left.
+    allowance = settings.upstream.deadline + settings.store_timeout
     return TickRunner(
         service,
         metrics,
@@ -301,7 +320,7 @@ def build_tick_discovery(
         service.clock,
         metrics,
         concurrency=settings.poll_concurrency if concurrency is None else concurrency,
-        allowance_seconds=settings.upstream.deadline + STORE_ALLOWANCE_SECONDS,
+        allowance_seconds=settings.upstream.deadline + settings.store_timeout,
     )
 
 

@@ -1,7 +1,11 @@
 """Configuration: read from the environment once, at start, into one typed object.
 
-Nothing else in dlf-status reads `os.environ`. Every variable is listed in
-`VARIABLES` (name, default, meaning), which is also the README's table.
+Every variable is listed in `VARIABLES` (name, default, meaning), which is also the
+README's table, and read here only. Two deliberate exceptions read the environment
+before `Settings` exists: `observability.py` drops unreadable `POWERTOOLS_*` variables
+at import (Powertools reads them itself and would crash the init), and
+`entrypoints/startup.py` registers the credential variables with the log masker
+before parsing, so that a half-parsed configuration never logs them.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal, NamedTuple
 from urllib.parse import urlsplit
 
@@ -120,7 +125,8 @@ VARIABLES: tuple[Variable, ...] = (
         "DLF_CREDENTIALS_SECRET",
         "",
         "AWS Secrets Manager secret (name or ARN) holding the credentials as JSON: "
-        '{"ak", "sk", "security_token"} or {"auth_token"}. Read once per container.',
+        '{"ak", "sk", "security_token"} or {"auth_token"}. Read at start; if that '
+        "fails, again at each call until a read succeeds, then kept per container.",
     ),
     Variable(
         "DLF_CONNECT_TIMEOUT",
@@ -158,6 +164,15 @@ VARIABLES: tuple[Variable, ...] = (
         "./snapshots",
         "Where snapshots go: s3://bucket/prefix (a bucket name S3 accepts, a prefix of "
         f"at most {MAX_S3_PREFIX_BYTES} bytes) or a local directory.",
+    ),
+    Variable(
+        "STORE_TIMEOUT",
+        "2",
+        "Seconds one snapshot-store call may take, its one retry included "
+        f"({describe_range(SECONDS)}): the S3 client waits a quarter of it to connect and "
+        "a quarter for the answer, on each of two attempts. A tick starts a job only while "
+        "DLF_DEADLINE plus this is left; template.yaml sizes the functions' timeouts on "
+        "the same sum.",
     ),
     Variable(
         "AWS_ENDPOINT_URL_S3",
@@ -344,7 +359,8 @@ class Settings:
     credentials: Credentials | None  # None: read DLF_CREDENTIALS_SECRET at bootstrap
     credentials_secret: str | None
     validation_mode: ValidationMode
-    snapshot_uri: str
+    snapshot_location: S3Location | Path  # SNAPSHOT_URI, parsed once: the store's only reading
+    store_timeout: float  # seconds per store call, retries included (adapters/store_s3.py)
     s3_endpoint_url: str | None
     serve_stale: bool
     log_level: str
@@ -364,7 +380,7 @@ class Settings:
         """Parse and check everything; ConfigurationError names the bad variable.
 
         Every variable is checked, used or not; an empty value is the default.
-        `upstream_required=False` is for what reads the store only (`dlf-status fleet`,
+        `upstream_required=False` is for what reads the store only (`dlf-status drift`, `fleet`,
         `history`): no endpoint or credentials need be set (those set are checked).
         """
 
@@ -415,7 +431,8 @@ class Settings:
             credentials=credentials,
             credentials_secret=secret,
             validation_mode=mode,
-            snapshot_uri=_snapshot_uri(get("SNAPSHOT_URI")),
+            snapshot_location=_snapshot_location(get("SNAPSHOT_URI")),
+            store_timeout=_seconds("STORE_TIMEOUT", get("STORE_TIMEOUT")),
             s3_endpoint_url=s3_endpoint,
             serve_stale=_boolean("SERVE_STALE", get("SERVE_STALE")),
             log_level=_log_level(get("LOG_LEVEL")),
@@ -494,6 +511,14 @@ def http_url(name: str, value: str) -> str:
         has_port = bool(colon)
         if not _is_hostname(host):
             raise ConfigurationError(f"{name} has an invalid host name, got {shown(value)}")
+        if _ends_in_a_number(host) and not _is_ipv4(host):
+            # 127.1, 2130706433, 0x7f.1, 0177.0.0.1: the C library (and so the HTTP
+            # stack) connects to an IP, while Python's ipaddress reads a host name
+            # (and S3_ADDRESSING_STYLE=auto would put the bucket in front of it).
+            raise ConfigurationError(
+                f"{name} must write an IPv4 address as four decimal numbers "
+                f"(like 127.0.0.1), got {shown(value)}"
+            )
     if has_port and not (_PORT.fullmatch(port) and 1 <= int(port) <= 65535):
         raise ConfigurationError(f"{name} must have a port from 1 to 65535, got {shown(value)}")
     if _PERCENT_ESCAPE.search(path):
@@ -511,6 +536,23 @@ def _is_ipv6(host: str) -> bool:
     except ValueError:
         return False
     return "%" not in host  # zone ids have no agreed spelling in URLs
+
+
+def _ends_in_a_number(host: str) -> bool:
+    """The URL Standard's rule: a host whose last label is a number is an IPv4 address."""
+    last = host.removesuffix(".").rsplit(".", 1)[-1]
+    return _NUMBER_LABEL.fullmatch(last) is not None
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
+
+
+_NUMBER_LABEL: Final = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
 
 
 def _is_hostname(host: str) -> bool:
@@ -672,14 +714,13 @@ def split_s3_uri(uri: str, *, key_required: bool) -> S3Location:
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-def _location(name: str, value: str, *, key_required: bool) -> str:
-    """s3://bucket/... checked, or a local path (any other scheme is refused)."""
+def _location(name: str, value: str, *, key_required: bool) -> S3Location | None:
+    """s3://bucket/... parsed, or None for a local path (any other scheme is refused)."""
     if value.startswith("s3://"):
         try:
-            split_s3_uri(value, key_required=key_required)
+            return split_s3_uri(value, key_required=key_required)
         except ValueError as error:
             raise ConfigurationError(f"{name} {shown(value)} {error}") from None
-        return value
     scheme = _SCHEME.match(value)
     if scheme is not None:
         raise ConfigurationError(
@@ -687,12 +728,16 @@ def _location(name: str, value: str, *, key_required: bool) -> str:
         )
     if len(value.encode("utf-8")) > MAX_PATH_BYTES:
         raise ConfigurationError(f"{name} is a path longer than {MAX_PATH_BYTES} bytes")
-    return value
+    return None
 
 
-def _snapshot_uri(value: str) -> str:
-    return _location("SNAPSHOT_URI", value, key_required=False)
+def _snapshot_location(value: str) -> S3Location | Path:
+    return _location("SNAPSHOT_URI", value, key_required=False) or Path(value)
 
 
 def _jobs_uri(value: str) -> str | None:
-    return _location("JOBS_URI", value, key_required=True) if value else None
+    """Checked here, kept as text: a tick reads it as `poll --jobs` reads its argument
+    (adapters/job_list.py, with the same `split_s3_uri`)."""
+    if value:
+        _location("JOBS_URI", value, key_required=True)
+    return value or None

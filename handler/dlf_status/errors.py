@@ -19,12 +19,14 @@ from typing import NamedTuple
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    """`text` as one printable line, cut at `limit` characters: what may be shown to
-    a person (an error line, a problem detail) when the text came from outside."""
-    cut = text[:limit]
-    if not cut.isprintable():
-        cut = "".join(char if char.isprintable() else repr(char)[1:-1] for char in cut)
-    return cut + ("..." if len(text) > limit else "")
+    """`text` as one printable line of at most `limit` characters, then "..." if it was
+    cut: what may be shown to a person (an error line, a problem detail) when the text
+    came from outside. Escaped first (a control character as Python writes it: `\n`,
+    `\x1b`, up to ten characters for one), then cut, so the limit holds."""
+    shown = text[:limit]  # escaping never shortens: the rest cannot fit
+    if not shown.isprintable():
+        shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in shown)
+    return shown[:limit] + ("..." if len(text) > limit or len(shown) > limit else "")
 
 
 class DlfStatusError(Exception):
@@ -51,6 +53,30 @@ class RouteNotFound(InvalidInput):
 
 class MethodNotAllowed(InvalidInput):
     """The route exists; only GET is served."""
+
+
+class RequestNotReadable(InvalidInput):
+    """`dlf-status serve` cannot read the request as HTTP/1.1 (its framing: the request
+    line, a header, Content-Length): answered, then the connection is closed. A
+    subclass per refusal that has its own HTTP status."""
+
+
+class RequestTargetTooLong(RequestNotReadable):
+    """The request line is longer than `serve` reads (414)."""
+
+
+class RequestHeadersTooLarge(RequestNotReadable):
+    """Too many header lines, or one too long (431)."""
+
+
+class HttpVersionNotSupported(RequestNotReadable):
+    """An HTTP version `serve` does not speak (505)."""
+
+
+class ServerBusy(DlfStatusError):
+    """`dlf-status serve` has no free connection slot: the client may try again soon."""
+
+    retryable = True
 
 
 class ConfigurationError(DlfStatusError):
@@ -182,16 +208,23 @@ class EventPublishError(DlfStatusError):
 
 
 class QueueError(DlfStatusError):
-    """The fan-out queue refused a batch (unreachable, denied, throttled). Not a store
-    failure: a tick reports the jobs it could not hand over as failed."""
+    """The fan-out queue refused a batch (unreachable, denied, throttled), or one
+    message of it. Not a store failure: a tick reports the jobs it could not hand over
+    as failed. Retryable, unless the queue says the message itself is at fault
+    (SQS's SenderFault): then `retryable` is False for that error."""
 
     retryable = True
+
+    def __init__(self, detail: str, *, retryable: bool = True) -> None:
+        super().__init__(detail)
+        self.retryable = retryable
 
 
 class TickFailed(DlfStatusError):
     """A scheduled tick could not run at all (no job list, an unreadable one, the
     configuration): the invocation fails, so that Lambda retries it and then sends it
-    to the on-failure destination."""
+    to the on-failure destination. Lambda's asynchronous retries do not read
+    `retryable`: it is set for the policy table (every class decides), nothing more."""
 
     retryable = True
 

@@ -8,6 +8,12 @@ logs even by mistake. The same registry masks upstream text where it enters
 (the HTTP adapter, `interpret`). The formatter never raises: a record it cannot
 format becomes a short line that says so, and every line encodes to UTF-8.
 
+Other libraries log too (urllib3 quotes a malformed header line it received,
+botocore writes whole requests at DEBUG), through the root logger, whose handler
+the Lambda runtime owns. Every handler of the root logger (and Python's last-resort
+handler) gets a filter that masks each record before that handler formats it, and
+the loggers that write request headers are never more verbose than INFO.
+
 Powertools costs about 10 ms of cold start for the Logger and Metrics; its
 event handler (about 65 ms more) is not used: one route does not need a router.
 """
@@ -19,6 +25,7 @@ import logging
 import os
 import sys
 import threading
+import traceback
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
@@ -100,6 +107,78 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
             # A lone surrogate cannot be written to a UTF-8 stream: escape it instead.
             line = line.encode("utf-8", "backslashreplace").decode("utf-8")
         return line
+
+
+# Attributes every LogRecord has; any other one was given by the caller (`extra`).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+}
+# Libraries whose DEBUG lines hold request headers (signatures, the role's session
+# token): never more verbose than INFO, whatever the root logger's level.
+_HEADER_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
+
+
+class MaskingFilter(logging.Filter):
+    """Masks the registered credentials in a record of any logger, before a handler
+    that is not ours formats it (the Lambda runtime's, on the root logger).
+
+    The record is rendered to one masked message first: the message with its
+    arguments, then its traceback and stack, if any, which would otherwise be
+    formatted from the exception itself (urllib3's header warning quotes the
+    upstream's bytes in its exception). Text given as `extra` is masked as well."""
+
+    def __init__(self, redactor: Redactor = REDACTOR) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.redactor or _is_ours(record):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception as error:  # noqa: BLE001 - a log line must never become a traceback
+            message = f"log record not formatted ({type(error).__name__})"
+        if record.exc_info:
+            message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        elif record.exc_text:
+            message += "\n" + record.exc_text
+        if record.stack_info:
+            message += "\n" + record.stack_info
+        record.msg, record.args = self.redactor.text(message), ()
+        if hasattr(record, "message"):  # what a formatter before this one computed
+            record.message = record.msg
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, name, self.redactor.text(value))
+        return True
+
+
+def _is_ours(record: logging.LogRecord) -> bool:
+    """A record of our own logger: our formatter masks its whole line, and Powertools
+    keeps it off the root handlers. Rewriting it here would change the record that
+    every later handler sees (its message would carry its traceback)."""
+    return record.name == SERVICE or record.name.startswith(SERVICE + ".")
+
+
+_masking_filter = MaskingFilter()
+
+
+def mask_every_handler() -> None:
+    """Put the masking filter on every handler of the root logger (and the last-resort
+    handler), once; and keep the header-writing loggers at INFO or quieter. Run at
+    import and again at start: the Lambda runtime sets up its handler before either."""
+    for handler in [*logging.root.handlers, logging.lastResort]:
+        if handler is not None and _masking_filter not in handler.filters:
+            handler.addFilter(_masking_filter)
+    for name in _HEADER_LOGGERS:
+        library = logging.getLogger(name)
+        if library.level < logging.INFO:
+            library.setLevel(logging.INFO)
+
+
+mask_every_handler()
 
 
 class _StandardStream:

@@ -286,14 +286,14 @@ class Dispatcher:
         )
         for batch in _batches(jobs, QUEUE_BATCH):
             messages = [job_message(job, tick) for job in batch]
-            error: DlfStatusError | None = None
+            failed: dict[int, DlfStatusError]
             try:
-                failed = set(self.queue.send(messages))
-                detail = "the queue refused the message"
+                failed = dict(self.queue.send(messages))
             except DlfStatusError as refused:
-                failed, detail, error = set(range(len(batch))), refused.detail, refused
+                failed = dict.fromkeys(range(len(batch)), refused)
             for index, job in enumerate(batch):
-                if index not in failed:
+                error = failed.get(index)
+                if error is None:
                     report.outcomes.append(
                         JobOutcome(job.project_id, job.job_name, job.workspace, JobResult.ENQUEUED)
                     )
@@ -304,9 +304,9 @@ class Dispatcher:
                         job.job_name,
                         job.workspace,
                         JobResult.FAILED,
-                        error=None if error is None else type(error).__name__,
-                        detail=detail,
-                        retryable=None if error is None else error.retryable,
+                        error=type(error).__name__,
+                        detail=error.detail,
+                        retryable=error.retryable,
                     )
                 )
         self.metrics.add("Enqueued", report.count(JobResult.ENQUEUED))

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from dlf_status.adapters.store_s3 import S3Store, make_s3_client
-from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.normalize import Source, normalise
 from dlf_status.service import SnapshotWriter
+from tests.support.documents import status_document
+from tests.support.seaweed import PATIENT_STORE_SECONDS
 
 JOB = JobRef.parse("b384b9e9ab9b4ee8994c8633aabc9505", "dying")
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -24,12 +24,7 @@ KILLED = 137
 
 
 def observation(status: str, minute: int) -> StatusDocument:
-    return normalise(
-        {"name": "dying", "status": status},
-        source=Source(JOB.project_id, JOB.job_name),
-        observed_at=T0 + timedelta(minutes=minute),
-        report=ValidationReport(),
-    )
+    return status_document(JOB, status, T0 + timedelta(minutes=minute))
 
 
 class DiesBeforePublishing(S3Store):
@@ -40,7 +35,9 @@ class DiesBeforePublishing(S3Store):
 
 
 def main(endpoint: str, bucket: str, prefix: str, status: str, minute: int) -> None:
-    store = DiesBeforePublishing(make_s3_client(endpoint), bucket, prefix)
+    store = DiesBeforePublishing(
+        make_s3_client(endpoint, call_seconds=PATIENT_STORE_SECONDS), bucket, prefix
+    )
     SnapshotWriter(store).write(JOB, observation(status, minute), T0 + timedelta(minutes=minute))
 
 

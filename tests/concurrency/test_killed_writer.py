@@ -16,7 +16,13 @@ from dlf_status.domain import jsoncodec
 from dlf_status.service import SnapshotWriter
 from tests.concurrency.dying_writer import JOB, KILLED, T0, observation
 from tests.integration.conftest import stored_keys
-from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SECRET_KEY,
+    SeaweedServer,
+)
 from tests.support.transitions import assert_chain
 
 pytestmark = pytest.mark.integration
@@ -34,7 +40,9 @@ def test_a_record_owed_by_a_killed_process_is_published_by_the_next(
     ):
         monkeypatch.setenv(name, value)
     prefix = f"killed-{uuid.uuid4().hex[:8]}"
-    store = S3Store(make_s3_client(seaweed.endpoint), seaweed.bucket, prefix)
+    store = S3Store(
+        make_s3_client(seaweed.endpoint, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
     first = observation("NORMAL", 0)
     SnapshotWriter(store).write(JOB, first, T0)
 

@@ -28,6 +28,7 @@ from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.observability import logger
 from tests.support.events import http_api_event
 from tests.support.root import root_settings
+from tests.support.seaweed import PATIENT_STORE_SECONDS
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 JOBS = ("shared-a", "shared-b", "shared-c")
@@ -76,7 +77,9 @@ class AcceptAll:
 def main(endpoint: str, bucket: str, prefix: str, writer: int, writers: int, rounds: int) -> None:
     logger.setLevel("CRITICAL")
     upstream = UniqueUpstream()
-    store = S3Store(make_s3_client(endpoint, pool_size=8), bucket, prefix)
+    store = S3Store(
+        make_s3_client(endpoint, pool_size=8, call_seconds=PATIENT_STORE_SECONDS), bucket, prefix
+    )
     settings = root_settings(POLL_CONCURRENCY="3")
     service = bootstrap.build_status_service(
         settings,

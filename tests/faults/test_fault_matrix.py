@@ -25,7 +25,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.adapters.signing import AkSkAuthenticator
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
@@ -37,10 +36,23 @@ from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.observability import NullMetrics, register_secrets
 from dlf_status.service import StatusService
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
+from tests.support.clock import FixedClock
 from tests.support.events import http_api_event
-from tests.support.faults import RawHttpServer, S3Proxy, black_hole
+from tests.support.faults import (
+    DrippingHttpServer,
+    RawHttpServer,
+    S3Proxy,
+    SilentServer,
+    black_hole,
+)
 from tests.support.rclone import RcloneS3Server as Rclone
-from tests.support.seaweed import ACCESS_KEY, REGION, SeaweedServer, free_ports
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SeaweedServer,
+    free_ports,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -175,6 +187,22 @@ def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
 )
 def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
     return Setup(_handler(upstream, _drip))
+
+
+@upstream_fault(
+    Fault(
+        "headers, or a chunk line, that drip past the deadline",
+        "504 `upstream-timeout`",
+        "nothing",
+        UPSTREAM_ERROR,
+        504,
+        "upstream-timeout",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
+    # A header line every few milliseconds, for as long as the client stays.
+    server = DrippingHttpServer(b"HTTP/1.1 200 OK\r\n", b"X-Slow: 1\r\n")
+    return Setup(stack.enter_context(server).url)
 
 
 @upstream_fault(
@@ -589,9 +617,84 @@ STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailure
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     (closed,) = free_ports(1)
     prefix = f"unreachable-{uuid.uuid4().hex[:6]}"
-    store = S3Store(make_s3_client(f"http://127.0.0.1:{closed}"), seaweed.bucket, prefix)
+    store = S3Store(
+        make_s3_client(f"http://127.0.0.1:{closed}", call_seconds=PATIENT_STORE_SECONDS),
+        seaweed.bucket,
+        prefix,
+    )
     inspect = S3Store(seaweed.client(), seaweed.bucket, prefix)
     return Setup(_serve(upstream, "doc-2024-success"), store, inspect=inspect)
+
+
+def _silent_store(stack: ExitStack, seaweed: SeaweedServer) -> tuple[S3Store, S3Store, Any]:
+    """The store as the root builds it (STORE_TIMEOUT's default) at a server that accepts
+    connections and never answers; an empty prefix of SeaweedFS to count what is kept."""
+    silent = stack.enter_context(SilentServer())
+    prefix = f"silent-{uuid.uuid4().hex[:6]}"
+    settings = Settings.from_environ(
+        {
+            "DLF_REGION": "cn-north-4",
+            "DLF_AUTH_TOKEN": "silent-store-token-not-real",
+            "SNAPSHOT_URI": f"s3://{seaweed.bucket}/{prefix}",
+            "AWS_ENDPOINT_URL_S3": silent.url,
+        }
+    )
+    store = bootstrap.build_store(settings)
+    assert isinstance(store, S3Store)
+    return store, S3Store(seaweed.client(), seaweed.bucket, prefix), silent
+
+
+def _gave_up_after_two_attempts(silent: Any) -> Callable[[dict[str, Any]], None]:
+    def check(answer: dict[str, Any]) -> None:
+        # STORE_TIMEOUT's two attempts, each ended by the read timeout: then the answer.
+        assert silent.connections == 2
+        if answer["statusCode"] != 200:
+            problem = json.loads(answer["body"])
+            assert problem["correlation_id"] == answer["headers"]["X-Correlation-Id"]
+
+    return check
+
+
+@store_fault(
+    Fault(
+        "a store that accepts connections and never answers",
+        "200 with `X-Dlf-Snapshot: failed` (the S3 client gives up within `STORE_TIMEOUT`)",
+        "nothing",
+        STORE_ERROR,
+        200,
+        None,
+        snapshot="failed",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    store, inspect, silent = _silent_store(stack, seaweed)
+    return Setup(
+        _serve(upstream, "doc-2024-success"),
+        store,
+        inspect=inspect,
+        after=_gave_up_after_two_attempts(silent),
+    )
+
+
+@store_fault(
+    Fault(
+        "the upstream fails and the store never answers",
+        "502 `upstream-failure` with its correlation id: no stale copy could be read "
+        "within `STORE_TIMEOUT`",
+        "nothing",
+        "`no stale fallback` (warning) after `upstream failed`",
+        502,
+        "upstream-failure",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    store, inspect, silent = _silent_store(stack, seaweed)
+    return Setup(
+        _serve(upstream, "server-500-html"),
+        store,
+        inspect=inspect,
+        after=_gave_up_after_two_attempts(silent),
+    )
 
 
 @store_fault(
@@ -639,7 +742,11 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     proxy = stack.enter_context(S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT"))
-    store = S3Store(make_s3_client(proxy.url), seaweed.bucket, f"throttled-{uuid.uuid4().hex[:6]}")
+    store = S3Store(
+        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS),
+        seaweed.bucket,
+        f"throttled-{uuid.uuid4().hex[:6]}",
+    )
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
 
@@ -656,11 +763,15 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     )
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
-    first_two = iter([True, True])
+    first = iter([True])  # the client's one retry (STORE_TIMEOUT's two attempts) passes
     proxy = stack.enter_context(
-        S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and next(first_two, False))
+        S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and next(first, False))
     )
-    store = S3Store(make_s3_client(proxy.url), seaweed.bucket, f"flaky-{uuid.uuid4().hex[:6]}")
+    store = S3Store(
+        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS),
+        seaweed.bucket,
+        f"flaky-{uuid.uuid4().hex[:6]}",
+    )
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
 
@@ -687,7 +798,11 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
             ),
         )
     )
-    store = S3Store(make_s3_client(proxy.url), seaweed.bucket, f"lost-{uuid.uuid4().hex[:6]}")
+    store = S3Store(
+        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS),
+        seaweed.bucket,
+        f"lost-{uuid.uuid4().hex[:6]}",
+    )
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
 
@@ -725,7 +840,11 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     from dlf_status.domain.normalize import Source, normalise
     from dlf_status.service import SnapshotWriter
 
-    real = S3Store(make_s3_client(seaweed.endpoint), seaweed.bucket, f"race-{uuid.uuid4().hex[:6]}")
+    real = S3Store(
+        make_s3_client(seaweed.endpoint, call_seconds=PATIENT_STORE_SECONDS),
+        seaweed.bucket,
+        f"race-{uuid.uuid4().hex[:6]}",
+    )
     older = normalise(
         {"name": "job_sms", "status": "STOPPED"},
         source=Source(PROJECT, "job_sms"),
@@ -762,7 +881,9 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     from dlf_status.service import SnapshotWriter
 
     prefix = f"unpublished-{uuid.uuid4().hex[:6]}"
-    real = S3Store(make_s3_client(seaweed.endpoint), seaweed.bucket, prefix)
+    real = S3Store(
+        make_s3_client(seaweed.endpoint, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
     earlier = normalise(
         {"name": "job_sms", "status": "STOPPED"},
         source=Source(PROJECT, "job_sms"),
@@ -774,7 +895,9 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     proxy = stack.enter_context(
         S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and "/transitions/" in path)
     )
-    store = S3Store(make_s3_client(proxy.url), seaweed.bucket, prefix)
+    store = S3Store(
+        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
     return Setup(_serve(upstream, "doc-2024-success"), store, inspect=real)
 
 
@@ -798,7 +921,9 @@ CONDITIONAL_IGNORED = (
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     store = S3Store(
-        make_s3_client(rclone.endpoint), rclone.bucket, f"ignores-{uuid.uuid4().hex[:6]}"
+        make_s3_client(rclone.endpoint, call_seconds=PATIENT_STORE_SECONDS),
+        rclone.bucket,
+        f"ignores-{uuid.uuid4().hex[:6]}",
     )
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
@@ -817,7 +942,7 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     store = S3Store(
-        make_s3_client(rclone.endpoint),
+        make_s3_client(rclone.endpoint, call_seconds=PATIENT_STORE_SECONDS),
         rclone.bucket,
         f"accepted-{uuid.uuid4().hex[:6]}",
         require_conditional_writes=False,
@@ -971,6 +1096,8 @@ def test_store_fault(
         answer = app.handle(http_api_event(PROJECT, "job_sms"))
 
         _check(fault, answer, setup.inspect or setup.store, caplog)
+        if setup.after is not None:
+            setup.after(answer)
 
 
 def test_a_lost_race_keeps_the_newer_observation_as_latest(

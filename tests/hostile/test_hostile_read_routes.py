@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.domain.model import JobRef
 from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.errors import ConfigurationError, InvalidInput
 from dlf_status.service import SnapshotWriter
+from tests.support.clock import FixedClock
 from tests.support.events import http_api_event
 from tests.support.read_models import observe
 from tests.support.root import root_settings

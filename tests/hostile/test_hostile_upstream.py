@@ -501,10 +501,11 @@ def test_the_benchmark_s_worst_bodies_fit_the_cap_and_have_documented_outcomes()
 
     validator = build_validator()
     outcomes = {}
-    for name, (status, make) in WORST.items():
-        body = make()
+    for name, worst in WORST.items():
+        body = worst.make()
         assert len(body) <= SIZE_CAP, name
-        response = UpstreamResponse(status, Headers({"Content-Type": "application/json"}), body)
+        headers = Headers({"Content-Type": "application/json"})
+        response = UpstreamResponse(worst.status, headers, body)
         try:
             interpret_response(
                 response,

@@ -25,7 +25,13 @@ from tests.infrastructure.conftest import RIC, ROOT, TEMPLATE, run_tool, tool
 from tests.integration.conftest import PROJECT, exchange_response, match_path
 from tests.support.events import http_api_event, queue_event, scheduled_event
 from tests.support.runtime_api import RuntimeApi
-from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SECRET_KEY,
+    SeaweedServer,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +99,7 @@ def start_function(
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "STORE_TIMEOUT": str(PATIENT_STORE_SECONDS),
             "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
             "DLF_ENDPOINT": httpserver.url_for("").rstrip("/"),
             "DLF_AUTH_TOKEN": "artifact-token-value",

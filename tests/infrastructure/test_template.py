@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from dlf_status.bootstrap import STORE_ALLOWANCE_SECONDS
 from dlf_status.config import DEFAULTS, VARIABLES
 from tests.infrastructure.conftest import ROOT, TEMPLATE, run_tool, tool
 
@@ -99,11 +98,15 @@ def policy_templates(template: dict[str, Any], function: str) -> set[str]:
     }
 
 
-def deadline_of(properties: dict[str, Any]) -> float:
-    """The DLF_DEADLINE a function runs with: its own variable, or the default."""
-    return float(
-        properties["Environment"]["Variables"].get("DLF_DEADLINE", DEFAULTS["DLF_DEADLINE"])
-    )
+def setting_of(properties: dict[str, Any], name: str) -> float:
+    """The number a function runs with: its own variable, or the default."""
+    variables = properties.get("Environment", {}).get("Variables", {})
+    return float(variables.get(name, DEFAULTS[name]))
+
+
+def time_per_job(properties: dict[str, Any]) -> float:
+    """What one job may take: a whole upstream call, then a store call (STORE_TIMEOUT)."""
+    return setting_of(properties, "DLF_DEADLINE") + setting_of(properties, "STORE_TIMEOUT")
 
 
 def test_there_is_a_function_per_trigger_each_with_its_own_handler(
@@ -159,22 +162,22 @@ def test_the_http_function_answers_inside_api_gateways_limit_and_after_its_deadl
 ) -> None:
     properties = functions(template)[HTTP_FUNCTION]
 
-    assert deadline_of(properties) + STORE_ALLOWANCE_SECONDS < properties["Timeout"]
+    assert time_per_job(properties) < properties["Timeout"]
     # What is left of API Gateway's 30 s is the cold start's.
     assert properties["Timeout"] <= API_GATEWAY_TIMEOUT_SECONDS - 5
 
 
 def test_every_function_has_time_for_what_it_starts(template: dict[str, Any]) -> None:
-    """A job needs DLF_DEADLINE and the store's allowance; the queue worker polls its
+    """A job needs DLF_DEADLINE and STORE_TIMEOUT; the queue worker polls its
     batch one job after another; SQS hides a message six timeouts long."""
     found = functions(template)
     [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
     queue = template["Resources"]["JobQueue"]["Properties"]
 
     for properties in found.values():
-        assert properties["Timeout"] > deadline_of(properties) + STORE_ALLOWANCE_SECONDS
+        assert properties["Timeout"] > time_per_job(properties)
     worker = found[QUEUE_FUNCTION]
-    per_job = deadline_of(worker) + STORE_ALLOWANCE_SECONDS
+    per_job = time_per_job(worker)
     assert worker["Timeout"] >= mapping["Properties"]["BatchSize"] * per_job
     assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
 

@@ -14,7 +14,6 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.domain.contract import ResponseValidator
@@ -22,6 +21,7 @@ from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.errors import ClockAhead
 from dlf_status.service import StatusService
 from tests.integration.conftest import JOB, exchange_response, match_path, stored_keys
+from tests.support.clock import FixedClock
 from tests.support.root import root_settings
 
 pytestmark = pytest.mark.integration

@@ -21,17 +21,22 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
-from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.normalize import Source, normalise
 from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.errors import ConditionalWritesIgnored, StoreError
 from dlf_status.service import SnapshotWriter
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
+from tests.support.documents import status_document
 from tests.support.faults import NO_SUCH_KEY, S3Proxy
 from tests.support.rclone import RcloneS3Server
-from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SECRET_KEY,
+    SeaweedServer,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,12 +53,7 @@ def _store_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def document(status: str = "NORMAL") -> StatusDocument:
-    return normalise(
-        {"name": "job_sms", "status": status},
-        source=Source(PROJECT, "job_sms"),
-        observed_at=datetime.now(UTC),
-        report=ValidationReport(),
-    )
+    return status_document(JOB, status, datetime.now(UTC))
 
 
 def counted(store: S3Store) -> list[tuple[str, str]]:
@@ -68,7 +68,12 @@ def counted(store: S3Store) -> list[tuple[str, str]]:
 
 
 def fresh_store(endpoint: str, bucket: str, **options: Any) -> S3Store:
-    return S3Store(make_s3_client(endpoint), bucket, f"cw-{uuid.uuid4().hex[:10]}", **options)
+    return S3Store(
+        make_s3_client(endpoint, call_seconds=PATIENT_STORE_SECONDS),
+        bucket,
+        f"cw-{uuid.uuid4().hex[:10]}",
+        **options,
+    )
 
 
 def test_a_store_that_ignores_conditional_writes_is_refused_before_anything_is_written(
@@ -115,7 +120,9 @@ def test_a_store_that_honours_conditional_writes_is_probed_once_per_container(
     probes_of_first_container = [key for _, key in sent if key.endswith(PROBE_KEY)]
     # A second container on the same prefix: the probe key exists, one PUT fewer.
     prefix = store.location.split("/", 3)[3]
-    second = S3Store(make_s3_client(seaweed.endpoint), seaweed.bucket, prefix)
+    second = S3Store(
+        make_s3_client(seaweed.endpoint, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
     sent_by_second = counted(second)
     SnapshotWriter(second).write(JOB, document("STOPPED"), datetime.now(UTC))
 
@@ -128,7 +135,11 @@ def test_a_store_that_honours_conditional_writes_is_probed_once_per_container(
 def test_a_probe_that_fails_for_another_reason_is_tried_again(seaweed: SeaweedServer) -> None:
     down = {"now": True}
     with S3Proxy(seaweed.endpoint, lambda method, path: down["now"]) as proxy:
-        store = S3Store(make_s3_client(proxy.url), seaweed.bucket, f"cw-{uuid.uuid4().hex[:10]}")
+        store = S3Store(
+            make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS),
+            seaweed.bucket,
+            f"cw-{uuid.uuid4().hex[:10]}",
+        )
         with pytest.raises(StoreError, match="check conditional writes") as failed:
             store.create("history/x.json", b"{}", {})
         down["now"] = False
@@ -162,6 +173,7 @@ def cli_environment(upstream: HTTPServer, rclone_s3: RcloneS3Server) -> dict[str
         "DLF_AK": "CLIAKNOTASECRET",
         "DLF_SK": "cli-sk-not-a-secret",
         "SNAPSHOT_URI": f"s3://{rclone_s3.bucket}/cli-{uuid.uuid4().hex[:8]}",
+        "STORE_TIMEOUT": str(PATIENT_STORE_SECONDS),
         "AWS_ENDPOINT_URL_S3": rclone_s3.endpoint,
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
@@ -236,7 +248,11 @@ def test_replacing_a_version_that_is_gone_is_a_lost_race_not_a_failure(
         status=404,
         error=NO_SUCH_KEY,
     ) as aws_like:
-        store = S3Store(make_s3_client(aws_like.url), seaweed.bucket, f"cw-{uuid.uuid4().hex[:10]}")
+        store = S3Store(
+            make_s3_client(aws_like.url, call_seconds=PATIENT_STORE_SECONDS),
+            seaweed.bucket,
+            f"cw-{uuid.uuid4().hex[:10]}",
+        )
         key = "latest/project_id=p/workspace=w/job_name=j/latest.json"
 
         replaced = store.replace(key, b"{}", {}, expected_version='"0123"')

@@ -34,7 +34,13 @@ from dlf_status.entrypoints.cli import main
 from dlf_status.service import SnapshotWriter
 from tests.integration.conftest import PROJECT
 from tests.support.read_models import assert_valid
-from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SECRET_KEY,
+    SeaweedServer,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -256,6 +262,21 @@ def test_the_command_prints_the_summary_first_and_json_on_demand(
     assert data["summary"].endswith("observed since 2026-11-03")
 
 
+def test_the_command_needs_no_upstream_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like `fleet` and `history`, `drift` reads the store only."""
+    build_fleet(LocalDirectoryStore(tmp_path / "store"))
+    monkeypatch.setenv("SNAPSHOT_URI", str(tmp_path / "store"))
+    for name in ("DLF_ENDPOINT", "DLF_REGION", "DLF_AK", "DLF_SK", "DLF_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+    code = main(["drift"])
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith("2 unknown field(s) and 3 status(es)")
+
+
 @pytest.mark.parametrize("since", ["2026-13-01", "2026-11-1", "yesterday", "２０２６-11-01"])  # noqa: RUF001
 def test_a_bad_since_is_one_line_and_exit_2(since: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -309,6 +330,7 @@ def test_the_command_reads_an_s3_store_as_configured(secret: str, seaweed: Seawe
     environment = {
         **os.environ,
         "SNAPSHOT_URI": f"s3://{seaweed.bucket}/{prefix}",
+        "STORE_TIMEOUT": str(PATIENT_STORE_SECONDS),
         "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": secret,

@@ -31,7 +31,7 @@ from tests.integration.conftest import (
 )
 from tests.support.events import http_api_event, rest_api_event
 from tests.support.root import root_settings
-from tests.support.seaweed import free_ports
+from tests.support.seaweed import PATIENT_STORE_SECONDS, free_ports
 
 pytestmark = pytest.mark.integration
 
@@ -323,7 +323,11 @@ def test_a_failed_snapshot_write_does_not_hide_the_answer(
     from dlf_status.adapters.store_s3 import make_s3_client
 
     (closed_port,) = free_ports(1)
-    unreachable = S3Store(make_s3_client(f"http://127.0.0.1:{closed_port}"), "snapshots", "p")
+    unreachable = S3Store(
+        make_s3_client(f"http://127.0.0.1:{closed_port}", call_seconds=PATIENT_STORE_SECONDS),
+        "snapshots",
+        "p",
+    )
     service = bootstrap.build_status_service(
         root_settings(),
         upstream=make_client(),

@@ -18,12 +18,20 @@ import pytest
 from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
+from dlf_status.adapters.aws import S3ClientFor, s3_clients
 from dlf_status.adapters.job_list import MAX_JOB_LIST_BYTES, read_job_list
 from dlf_status.adapters.queue_sqs import SqsJobQueue
 from dlf_status.entrypoints.cli import main
-from dlf_status.errors import InvalidInput, QueueError
+from dlf_status.errors import ConfigurationError, InvalidInput, QueueError, StoreError
 from tests.integration.conftest import PROJECT, exchange_response, match_path
-from tests.support.seaweed import SeaweedServer
+from tests.support.faults import S3Proxy
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SeaweedServer,
+    free_ports,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +67,9 @@ def test_a_job_list_is_read_from_s3(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
-    assert read_job_list(f"s3://{seaweed.bucket}/config/jobs.json", seaweed.endpoint) == JOBS
+    assert (
+        read_job_list(f"s3://{seaweed.bucket}/config/jobs.json", clients(seaweed.endpoint)) == JOBS
+    )
 
 
 @pytest.fixture
@@ -80,7 +90,7 @@ def test_an_s3_list_over_the_limit_is_refused_on_its_length(
     )
 
     with pytest.raises(InvalidInput, match="is larger than 1,048,576 bytes"):
-        read_job_list(f"s3://{seaweed.bucket}/{key}", seaweed.endpoint)
+        read_job_list(f"s3://{seaweed.bucket}/{key}", clients(seaweed.endpoint))
 
 
 def test_an_s3_list_with_an_alias_bomb_is_refused(
@@ -91,28 +101,70 @@ def test_an_s3_list_with_an_alias_bomb_is_refused(
     seaweed.client().put_object(Bucket=seaweed.bucket, Key=key, Body=bomb.encode())
 
     with pytest.raises(InvalidInput, match=r"uses a YAML alias \(\*a\)"):
-        read_job_list(f"s3://{seaweed.bucket}/{key}", seaweed.endpoint)
+        read_job_list(f"s3://{seaweed.bucket}/{key}", clients(seaweed.endpoint))
+
+
+def clients(endpoint: str) -> S3ClientFor:
+    return s3_clients(endpoint, "auto", call_seconds=PATIENT_STORE_SECONDS)
 
 
 @pytest.mark.parametrize(
     ("uri", "message"),
     [
-        ("s3://snapshots/config/absent.json", "cannot read the job list s3://snapshots/config/"),
         ("s3://", "names no bucket"),
         ("s3://bad!bucket/jobs.json", "names bucket 'bad!bucket'"),
-        # a legacy name this store does not hold fails at the request, not at start
-        ("s3://Bad_Bucket/jobs.json", "cannot read the job list s3://Bad_Bucket/jobs.json: "),
         ("s3://snapshots/", "names no object key"),
         ("s3://snapshots/a/../jobs.json", "'..' segment"),
     ],
 )
-def test_an_s3_list_that_cannot_be_read_is_invalid_input(
+def test_an_s3_uri_that_names_no_list_is_invalid_input(
     seaweed: SeaweedServer, s3_credentials: None, uri: str, message: str
 ) -> None:
     with pytest.raises(InvalidInput) as caught:
-        read_job_list(uri, seaweed.endpoint)
+        read_job_list(uri, clients(seaweed.endpoint))
 
     assert message in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("uri", "code"),
+    [
+        ("s3://snapshots/config/absent.json", "NoSuchKey"),
+        # a legacy name this store does not hold fails at the request, not at start
+        ("s3://Bad_Bucket/jobs.json", "NoSuchBucket"),
+    ],
+)
+def test_an_s3_list_that_is_not_there_is_the_deployments_problem(
+    seaweed: SeaweedServer, s3_credentials: None, uri: str, code: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        read_job_list(uri, clients(seaweed.endpoint))
+
+    assert caught.value.detail == f"cannot read the job list {uri}: {code}"
+    assert caught.value.retryable is True
+
+
+def test_an_s3_list_it_may_not_read_is_the_deployments_problem(
+    seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # credentials are read anew
+
+    with pytest.raises(ConfigurationError, match="cannot read the job list s3://snapshots/"):
+        read_job_list("s3://snapshots/config/jobs.json", clients(seaweed.endpoint))
+
+
+def test_an_s3_outage_or_throttling_is_a_store_error_not_the_lists(
+    seaweed: SeaweedServer, s3_credentials: None
+) -> None:
+    (closed,) = free_ports(1)
+    with S3Proxy(seaweed.endpoint, lambda method, path: True) as throttling:
+        for endpoint in (f"http://127.0.0.1:{closed}", throttling.url):
+            with pytest.raises(StoreError, match="cannot read the job list") as caught:
+                read_job_list("s3://snapshots/config/jobs.json", clients(endpoint))
+            assert caught.value.retryable is True
 
 
 class EndlessObject:
@@ -162,7 +214,7 @@ def test_an_s3_list_without_a_length_is_read_only_to_the_limit(s3_credentials: N
         EndlessObject() as store,
         pytest.raises(InvalidInput, match="is larger than 1,048,576 bytes"),
     ):
-        read_job_list("s3://snapshots/config/jobs.json", store.url)
+        read_job_list("s3://snapshots/config/jobs.json", clients(store.url))
 
 
 def test_a_600_mb_list_costs_the_limit_not_its_size(tmp_path: Path) -> None:
@@ -228,10 +280,37 @@ def test_the_queue_sends_one_message_per_job(sqs: Any) -> None:
     failed = SqsJobQueue(url, sqs).send(messages)
 
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    assert failed == []
+    assert failed == {}
     assert sorted(json.loads(m["Body"])["job_name"] for m in received) == sorted(
         f"j{i}" for i in range(10)
     )
+
+
+def test_each_message_the_queue_refuses_keeps_its_own_retry_policy(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQS refuses messages one by one in a 200 answer: SenderFault says the message
+    itself is at fault (never worth sending again), otherwise the queue is."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    answer = {
+        "Successful": [{"Id": "0", "MessageId": "m0", "MD5OfMessageBody": "x"}],
+        "Failed": [
+            {"Id": "1", "SenderFault": True, "Code": "InvalidParameterValue", "Message": "no"},
+            {"Id": "2", "SenderFault": False, "Code": "InternalError", "Message": "later"},
+        ],
+    }
+    httpserver.expect_request("/", method="POST").respond_with_data(
+        json.dumps(answer), content_type="application/x-amz-json-1.0"
+    )
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=httpserver.url_for(""))
+    queue = SqsJobQueue(httpserver.url_for("/123456789012/jobs"), sqs)
+
+    failed = queue.send([{"job_name": name} for name in ("a", "b", "c")])
+
+    assert sorted(failed) == [1, 2]
+    assert (failed[1].retryable, failed[2].retryable) == (False, True)
+    assert "InvalidParameterValue" in failed[1].detail
 
 
 def test_an_unknown_queue_is_a_queue_error(sqs: Any) -> None:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -130,6 +131,88 @@ def test_a_function_that_could_not_start_answers_in_its_own_way(
     # A queue batch goes back to the queue whole, rather than being dropped.
     with pytest.raises(ConfigurationError, match="set DLF_ENDPOINT or DLF_REGION"):
         queue.handler(queue_event([json.dumps(job)]), lambda_context())
+
+
+@pytest.mark.parametrize(
+    ("module", "failure"), [(QUEUE, ConfigurationError), (SCHEDULE, TickFailed)]
+)
+def test_a_function_that_could_not_start_raises_a_new_error_each_time(
+    monkeypatch: pytest.MonkeyPatch, module: str, failure: type[Exception]
+) -> None:
+    """The held start-up error is never raised again: each raise would add that
+    invocation's frames (with its event) to the one traceback the container keeps."""
+    monkeypatch.delenv("DLF_ENDPOINT", raising=False)
+    monkeypatch.delenv("DLF_REGION", raising=False)
+    loaded = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "lambda-token-value"}, module)
+    event = queue_event(["{}"]) if module == QUEUE else scheduled_event()
+    held = len(traceback.extract_tb(loaded.STARTED.__traceback__))
+
+    raised = []
+    for _ in range(3):
+        with pytest.raises(failure) as caught:
+            loaded.handler(event, lambda_context())
+        raised.append(caught.value)
+
+    assert len(traceback.extract_tb(loaded.STARTED.__traceback__)) == held
+    assert len({id(error) for error in raised}) == 3
+    assert len({len(traceback.extract_tb(error.__traceback__)) for error in raised}) == 1
+
+
+@pytest.mark.parametrize(
+    ("module", "event"),
+    [
+        (HTTP, http_api_event(PROJECT, "job_sms")),
+        (HTTP, http_api_event(PROJECT, None, route=None)),
+        (DIRECT, {"project_id": PROJECT, "job_name": "job_sms"}),
+    ],
+)
+def test_a_function_that_could_not_start_answers_without_growing_its_held_error(
+    monkeypatch: pytest.MonkeyPatch, module: str, event: dict[str, Any]
+) -> None:
+    """The functions that answer the problem rather than raise keep their start-up
+    error as it was too: no invocation's frames are added to it."""
+    monkeypatch.delenv("DLF_ENDPOINT", raising=False)
+    monkeypatch.delenv("DLF_REGION", raising=False)
+    loaded = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "lambda-token-value"}, module)
+    held = len(traceback.extract_tb(loaded.STARTED.__traceback__))
+
+    answers = [loaded.handler(event, lambda_context()) for _ in range(3)]
+
+    assert all(answer.get("statusCode", answer.get("status")) == 500 for answer in answers)
+    assert len(traceback.extract_tb(loaded.STARTED.__traceback__)) == held
+
+
+@pytest.mark.parametrize("module", [HTTP, DIRECT, SCHEDULE, QUEUE])
+def test_every_function_counts_and_flushes_each_invocation_even_a_failed_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], module: str
+) -> None:
+    """A function that could not start still counts its invocations, in the invocation's
+    log context; the schedule and queue functions fail theirs by raising."""
+    monkeypatch.delenv("DLF_ENDPOINT", raising=False)
+    monkeypatch.delenv("DLF_REGION", raising=False)
+    loaded = load_handler(monkeypatch, {"DLF_AUTH_TOKEN": "lambda-token-value"}, module)
+    event: Any = {
+        HTTP: http_api_event(PROJECT, "job_sms"),
+        DIRECT: {"project_id": PROJECT, "job_name": "job_sms"},
+        SCHEDULE: scheduled_event(),
+        QUEUE: queue_event(["{}"]),
+    }[module]
+    capsys.readouterr()
+
+    try:
+        loaded.handler(event, lambda_context())
+    except (ConfigurationError, TickFailed):
+        assert module in (SCHEDULE, QUEUE)
+
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    [emf] = [line for line in lines if "_aws" in line]
+    assert emf["Invocations"] == [1.0]
+    logs = [line for line in lines if "message" in line]
+    # The queue function raises without a line of its own (the runtime logs the error).
+    assert len(logs) > 0 or module == QUEUE
+    assert all(line["function_request_id"] == "0f1e2d3c-request" for line in logs)
 
 
 INIT_AND_INVOKE = """

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from dlf_status.adapters.job_list import read_job_list
-from dlf_status.bootstrap import build_store
+from dlf_status.bootstrap import build_job_list_reader, build_store
 from dlf_status.config import Settings
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import JobRef
@@ -31,7 +30,7 @@ from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.service import SnapshotWriter
 from tests.integration.conftest import PROJECT
 from tests.support.rclone import RcloneS3Server
-from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY
+from tests.support.seaweed import ACCESS_KEY, PATIENT_STORE_SECONDS, REGION, SECRET_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +70,7 @@ def test_snapshots_land_in_a_legacy_bucket_addressed_path_style(
             "DLF_REGION": "cn-north-4",
             "DLF_AUTH_TOKEN": "token-value",
             "SNAPSHOT_URI": f"s3://{LEGACY_BUCKET}/legacy",
+            "STORE_TIMEOUT": str(PATIENT_STORE_SECONDS),
             "AWS_ENDPOINT_URL_S3": endpoint,
             # rclone ignores conditional writes: the strict probe would refuse it
             "SNAPSHOT_CONSISTENCY": "best-effort",
@@ -116,9 +116,10 @@ def test_a_job_list_is_read_from_a_legacy_bucket(endpoint: str, legacy_s3: Rclon
             "DLF_REGION": "cn-north-4",
             "DLF_AUTH_TOKEN": "token-value",
             "JOBS_URI": uri,
+            "STORE_TIMEOUT": str(PATIENT_STORE_SECONDS),
             "AWS_ENDPOINT_URL_S3": endpoint,
         }
     )
 
     assert settings.jobs_uri == uri
-    assert read_job_list(uri, settings.s3_endpoint_url, settings.s3_addressing_style) == jobs
+    assert build_job_list_reader(settings)(uri) == jobs

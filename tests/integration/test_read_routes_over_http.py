@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.store_s3 import S3Store
 from dlf_status.domain.model import JobRef
@@ -25,6 +24,7 @@ from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.errors import ConfigurationError
 from dlf_status.readers import StoreReader
 from dlf_status.service import SnapshotWriter
+from tests.support.clock import FixedClock
 from tests.support.read_models import assert_valid, observe
 from tests.support.root import root_settings
 from tests.support.seaweed import SeaweedServer

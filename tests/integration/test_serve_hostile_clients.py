@@ -172,6 +172,13 @@ def test_a_client_that_drips_its_headers_is_closed(impatient: Served) -> None:
     assert_still_serving(impatient)
 
 
+# Each refusal's own problem type: a status and a type always mean the same thing.
+PROBLEM_TYPES = {
+    400: "urn:dlf-status:problem:invalid-input",
+    414: "urn:dlf-status:problem:request-target-too-long",
+    431: "urn:dlf-status:problem:request-headers-too-large",
+    505: "urn:dlf-status:problem:http-version-not-supported",
+}
 BAD_FRAMING = [
     (b"Content-Length: \xc2\xb2\r\n", 400, "Content-Length must be ASCII digits"),
     (b"Content-Length: -1\r\n", 400, "Content-Length must be ASCII digits"),
@@ -199,8 +206,7 @@ def test_a_request_that_cannot_be_framed_is_a_problem(
 
     assert answered == status
     assert answer_headers["content-type"] == "application/problem+json"
-    assert problem["type"] == "urn:dlf-status:problem:invalid-input"
-    assert problem["status"] == status
+    assert (problem["type"], problem["status"]) == (PROBLEM_TYPES[status], status)
     assert detail in problem["detail"]
 
 
@@ -222,7 +228,7 @@ def test_a_malformed_request_line_is_a_problem(
 
     assert answered == status
     assert answer_headers["content-type"] == "application/problem+json"
-    assert problem["status"] == status
+    assert (problem["type"], problem["status"]) == (PROBLEM_TYPES[status], status)
 
 
 def test_a_body_on_a_get_is_read_and_the_connection_kept(served: Served) -> None:
@@ -235,6 +241,26 @@ def test_a_body_on_a_get_is_read_and_the_connection_kept(served: Served) -> None
         while chunk := connection.recv(65536):
             data += chunk
     assert data.count(b"HTTP/1.1 404 ") == 2
+
+
+def test_a_connection_beyond_the_bound_is_the_server_busy_problem() -> None:
+    """One slot, held by an idle client: the next connection, which sends nothing (so
+    that closing it resets nothing), reads the 503 and then the server's close."""
+    with serving(StatusApi(fake_service().observe), timeout=PATIENCE, max_connections=1) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with (
+            socket.create_connection(("127.0.0.1", port)),
+            socket.create_connection(("127.0.0.1", port), timeout=PATIENCE) as extra,
+        ):
+            data = b""
+            while chunk := extra.recv(65536):
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    problem = json.loads(body)
+
+    assert head.startswith(b"HTTP/1.1 503 ")
+    assert b"\r\nRetry-After: 1" in head
+    assert (problem["type"], problem["status"]) == ("urn:dlf-status:problem:server-busy", 503)
 
 
 def test_connections_beyond_the_bound_are_refused_without_a_thread() -> None:

@@ -31,7 +31,14 @@ from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
 from dlf_status.service import StatusService
 from tests.integration.conftest import JOB, PROJECT, TickingClock, match_path, stored_keys
 from tests.support.fakes import Killed
-from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer, free_ports
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SECRET_KEY,
+    SeaweedServer,
+    free_ports,
+)
 from tests.support.transitions import assert_chain
 
 pytestmark = pytest.mark.integration
@@ -79,6 +86,7 @@ def environment(upstream: HTTPServer, seaweed: SeaweedServer) -> dict[str, str]:
         "DLF_SK": "interleaved-sk-not-a-secret",
         "DLF_MAX_ATTEMPTS": "1",
         "SNAPSHOT_URI": f"s3://{seaweed.bucket}/interleaved-{uuid.uuid4().hex[:8]}",
+        "STORE_TIMEOUT": str(PATIENT_STORE_SECONDS),
         "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,

@@ -21,6 +21,7 @@ from dlf_status.config import (
     RESPONSE_BYTES,
     SECONDS,
     VARIABLES,
+    S3Location,
     Settings,
 )
 from dlf_status.entrypoints import startup
@@ -146,7 +147,10 @@ def test_a_bucket_is_accepted_exactly_when_the_readme_rule_allows_it(
 
     if README_BUCKET.fullmatch(bucket):
         assert isinstance(outcome, Settings)
-        assert getattr(outcome, variable.lower()) == uri
+        if variable == "JOBS_URI":
+            assert outcome.jobs_uri == uri
+        else:
+            assert outcome.snapshot_location == S3Location(bucket, "dlf/jobs.json")
         # and `auto` reaches it: virtual-hosted only where the name is a DNS label
         style = addressing_style_for("auto", "https://s3.example.com", bucket)
         assert style == ("virtual" if DNS_LABEL.fullmatch(bucket) else "path")

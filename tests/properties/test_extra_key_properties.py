@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.extra_keys import (
+    MAX_KEY_LENGTH,
+    _escape,
     decode_document,
     decode_extra,
     decode_key,
@@ -118,3 +120,75 @@ def test_decoded_extras_hold_every_unmapped_key_and_value_as_sent(body: dict[str
         )
         kept = sum((items(node["extra"], set()) for node in decoded["nodes"]), Counter())
         assert sent <= kept
+
+
+def _by_definition(key: str) -> str:
+    """The encoding applied one character at a time, as the module docstring defines it."""
+    return "".join(_escape(char) for char in key)
+
+
+# Keys long enough to cross the encoder's chunks, made of runs of one character: the
+# runs put confusable letters, capitals and a final sigma at chunk boundaries.
+LONG_KEYS = st.lists(
+    st.tuples(
+        st.characters(codec=None) | st.sampled_from(CONFUSABLE + "σΣ "),
+        st.integers(min_value=1, max_value=3000),
+    ),
+    min_size=1,
+    max_size=8,
+).map(lambda runs: "".join(char * count for char, count in runs))
+
+
+@settings(max_examples=300, deadline=None)
+@given(KEYS | LONG_KEYS)
+def test_the_chunked_encoder_writes_what_the_definition_writes(key: str) -> None:
+    assert encode_key(key) == _by_definition(key)
+
+
+@settings(max_examples=200, deadline=None)
+@given(LONG_KEYS)
+def test_an_encoded_key_is_at_most_three_times_its_utf8_size(key: str) -> None:
+    """The expansion the bounds on one answer count with (README: What bounds memory)."""
+    assert len(encode_key(key)) <= 3 * len(key.encode("utf-8", "surrogatepass"))
+
+
+# Keys around the length past which the object holding one is kept as its text.
+KEYS_AROUND_THE_LENGTH = st.builds(
+    lambda seed, length: (seed * length)[:length],
+    st.text(alphabet=st.sampled_from("aA^É\U00010400"), min_size=1, max_size=3),
+    st.integers(min_value=MAX_KEY_LENGTH - 1, max_value=MAX_KEY_LENGTH + 2),
+)
+# Keys as a parsed answer can hold them: `jsoncodec.loads` refuses a lone surrogate, and
+# an object kept as its text is read back with it.
+KEYS_AS_PARSED = st.text(
+    alphabet=st.characters(codec="utf-8") | st.sampled_from(CONFUSABLE), max_size=12
+)
+TREES_WITH_LONG_KEYS = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=2)
+        | st.dictionaries(KEYS_AS_PARSED | KEYS_AROUND_THE_LENGTH, children, max_size=2)
+    ),
+    max_leaves=12,
+)
+
+
+def _keys(value: Any) -> list[str]:
+    """Every encoded key of a tree, those inside JSON text (`{"^": text}`) left out."""
+    if isinstance(value, dict) and list(value) == ["^"] and isinstance(value["^"], str):
+        return []
+    if isinstance(value, dict):
+        return [*value, *(key for item in value.values() for key in _keys(item))]
+    if isinstance(value, list):
+        return [key for item in value for key in _keys(item)]
+    return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(KEYS_AS_PARSED | KEYS_AROUND_THE_LENGTH, TREES_WITH_LONG_KEYS, max_size=3))
+def test_objects_with_long_keys_are_kept_as_text_and_come_back(extra: dict[str, Any]) -> None:
+    encoded = encode_extra(extra)
+
+    assert jsoncodec.canonical_bytes(decode_extra(encoded)) == jsoncodec.canonical_bytes(extra)
+    # No key of the encoded tree comes from a key past the length.
+    assert all(len(decode_key(key)) <= MAX_KEY_LENGTH for key in _keys(encoded))

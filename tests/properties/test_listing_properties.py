@@ -122,8 +122,10 @@ def test_a_changing_list_never_loops_repeats_or_claims_a_job_it_skipped(
     try:
         listing = listing_of(server)
     except IncompleteJobList:
-        # Only the request bound can stop a listing this small.
-        assert len(server.requests) >= MAX_REQUESTS
+        # Only the request bound, or jobs created or deleted while it read, can stop a
+        # listing this small: a list that grew between offsets 0, 1 and 2 can answer the
+        # same job three times, which reads as a service that does not page.
+        assert len(server.requests) >= MAX_REQUESTS or server.created or server.deleted
         return
 
     listed = [job.name for job in listing.jobs]

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.domain.gone import is_gone_document
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ticks import JobResult
+from tests.support.clock import FixedClock
 from tests.support.fakes import FakeDataArts, MemoryStore
 from tests.support.job_list_server import OffsetMeaning, SimulatedJobList, TotalMeaning
 from tests.support.root import fake_service, root_settings

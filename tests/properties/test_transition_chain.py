@@ -15,33 +15,25 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import DocumentSource, GoneReason, StatusDocument
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.normalize import Source, content_hash, normalise
+from dlf_status.domain.normalize import content_hash
 from dlf_status.errors import StoreError
 from dlf_status.service import SnapshotWriter
+from tests.support.documents import status_document
 from tests.support.fakes import FaultyStore, Killed
 from tests.support.transitions import assert_chain
 
 JOB = JobRef.parse("p1", "job")
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 STATUSES = st.sampled_from(["NORMAL", "EXCEPTION", "STOPPED", "PAUSE"])
-NODES = st.dictionaries(st.sampled_from(["a", "b"]), STATUSES, max_size=2)
+# Names may repeat: nodes that share a name are followed as a multiset.
+NODES = st.lists(st.tuples(st.sampled_from(["a", "b"]), STATUSES), max_size=3)
 WARM_WRITERS = 2
 
 
-def observation(status: str, nodes: dict[str, str], minute: int) -> StatusDocument:
-    return normalise(
-        {
-            "name": "job",
-            "status": status,
-            "nodes": [{"name": n, "status": s} for n, s in nodes.items()],
-        },
-        source=Source("p1", "job"),
-        observed_at=T0 + timedelta(minutes=minute),
-        report=ValidationReport(),
-    )
+def observation(status: str, nodes: list[tuple[str, str]], minute: int) -> StatusDocument:
+    return status_document(JOB, status, T0 + timedelta(minutes=minute), nodes)
 
 
 OPERATIONS = st.lists(
@@ -64,7 +56,7 @@ def new_writer(store: FaultyStore) -> SnapshotWriter:
 @settings(max_examples=300, deadline=None)
 @given(OPERATIONS)
 def test_any_interleaving_of_writers_and_faults_leaves_one_matching_chain(
-    operations: list[tuple[int, str, dict[str, str], int, str]],
+    operations: list[tuple[int, str, list[tuple[str, str]], int, str]],
 ) -> None:
     store = FaultyStore()
     warm = [new_writer(store) for _ in range(WARM_WRITERS)]
@@ -84,7 +76,7 @@ def test_any_interleaving_of_writers_and_faults_leaves_one_matching_chain(
                 warm[slot] = new_writer(store)  # the process is gone, and its memory
         store.fail_publish.clear()  # a fault is for one write only
 
-    new_writer(store).write(JOB, observation("NORMAL", {}, 60), T0 + timedelta(minutes=60))
+    new_writer(store).write(JOB, observation("NORMAL", [], 60), T0 + timedelta(minutes=60))
 
     versions = store.latest_versions(JOB)
     # An older observation never replaced a newer one...
@@ -115,7 +107,7 @@ def at(minute: int) -> str:
 @settings(max_examples=300, deadline=None)
 @given(WITH_GONE, st.booleans())
 def test_jobs_going_and_coming_back_leave_one_matching_chain(
-    operations: list[tuple[int, str, dict[str, str], int, str]], ends_gone: bool
+    operations: list[tuple[int, str, list[tuple[str, str]], int, str]], ends_gone: bool
 ) -> None:
     """Gone documents among the versions: the job's change goes to null once per
     disappearance, comes back from null, and the chain still matches latest.json."""
@@ -151,7 +143,7 @@ def test_jobs_going_and_coming_back_leave_one_matching_chain(
     if ends_gone:
         new_writer(store).write_gone(JOB, source, at(60), reason)
     else:
-        new_writer(store).write(JOB, observation("NORMAL", {}, 60), T0 + timedelta(minutes=60))
+        new_writer(store).write(JOB, observation("NORMAL", [], 60), T0 + timedelta(minutes=60))
 
     versions = store.latest_versions(JOB)
     moments = [(v["observed_at"], content_hash(v)) for v in versions]

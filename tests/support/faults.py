@@ -2,8 +2,11 @@
 
 * `RawHttpServer`: answers every request with bytes of our choosing, then closes the
   connection politely (FIN) or abruptly (RST): truncated bodies, resets mid-body.
+* `DrippingHttpServer`: writes the start of an answer, then one piece at a time, for
+  as long as the client stays: a drip that only the client's deadline can end.
 * `black_hole`: a listening socket whose accept queue is full: connections to it
   neither succeed nor fail, so the client's connect timeout is what ends them.
+* `SilentServer`: accepts connections and never answers them.
 * `S3Proxy`: forwards to SeaweedFS, answering `503 SlowDown` instead for the
   requests it is told to throttle, or dropping the connection after SeaweedFS
   applied the requests it is told to drop (the answer lost, the write done).
@@ -15,6 +18,7 @@ import http.client
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,12 +62,71 @@ class RawHttpServer:
                     if not chunk:
                         break
                     request += chunk
-                connection.sendall(self.payload)
+                self._answer(connection)
                 if self.reset:
                     # SO_LINGER with a zero timeout: close() sends RST, not FIN.
                     connection.setsockopt(
                         socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                     )
+
+    def _answer(self, connection: socket.socket) -> None:
+        connection.sendall(self.payload)
+
+
+class DrippingHttpServer(RawHttpServer):
+    """Writes `payload`, then `piece` every few milliseconds until the client leaves
+    (or the server is closed): each piece within any read timeout, the whole never
+    ending. Nothing but the client's own deadline can end the exchange."""
+
+    def __init__(self, payload: bytes, piece: bytes) -> None:
+        super().__init__(payload)
+        self.piece = piece
+        self.pieces_sent = 0
+
+    def _answer(self, connection: socket.socket) -> None:
+        try:
+            connection.sendall(self.payload)
+            while self._running:
+                connection.sendall(self.piece)
+                self.pieces_sent += 1
+                time.sleep(0.005)
+        except OSError:  # the client closed: what the drip was waiting for
+            return
+
+
+class SilentServer:
+    """Accepts every connection and never answers: a store that hangs once connected
+    (the connect succeeds, so only the client's read timeout ends a call). Each
+    connection is held open until the server closes; `connections` counts them, one
+    per attempt of a client that gives up on a connection that timed out."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(connection)
 
 
 @contextmanager

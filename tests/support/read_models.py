@@ -13,15 +13,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from dlf_status.domain.contract import ValidationReport
-from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.normalize import Source, normalise
 from dlf_status.domain.ports import ObjectStore
 from dlf_status.service import SnapshotWrite, SnapshotWriter
+from tests.support.documents import status_document as status_document  # re-exported
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-ENDPOINT = "https://dayu-dlf.cn-north-4.myhuaweicloud.com"
 
 
 @cache
@@ -47,21 +44,6 @@ def assert_valid(document: Mapping[str, Any], schema_file: str) -> None:
         for error in validator(schema_file).iter_errors(document)
     ]
     assert errors == [], errors
-
-
-def status_document(
-    job: JobRef, status: str, observed_at: datetime, nodes: Mapping[str, str] | None = None
-) -> StatusDocument:
-    """The document the service would store for an upstream answer with these statuses."""
-    body: dict[str, Any] = {"name": job.job_name, "status": status}
-    if nodes is not None:
-        body["nodes"] = [{"name": name, "status": value} for name, value in nodes.items()]
-    return normalise(
-        body,
-        source=Source(job.project_id, job.job_name, job.workspace, ENDPOINT),
-        observed_at=observed_at,
-        report=ValidationReport(),
-    )
 
 
 def observe(

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.config import Settings
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.ports import Clock, Metrics, ObjectStore, UpstreamClient
@@ -16,6 +15,7 @@ from dlf_status.entrypoints.http_api import StatusApi, api_for
 from dlf_status.observability import NullMetrics
 from dlf_status.service import StatusService
 from tests.conftest import StubValidator
+from tests.support.clock import FixedClock
 from tests.support.fakes import FakeUpstream, MemoryStore, json_answer
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -36,7 +37,8 @@ _COMPARED = (
     "previous_content_hash",
     "changes",
 )
-Statuses = dict[tuple[str, str | None], tuple[str | None, str | None]]
+# (scope, node name, status, status_raw), as a multiset: nodes may share a name.
+Statuses = Counter[tuple[str, str | None, str, str | None]]
 
 
 @cache
@@ -62,12 +64,14 @@ def assert_valid_records(records: Iterable[Mapping[str, Any]]) -> None:
 
 def _statuses(document: Mapping[str, Any]) -> Statuses:
     if is_gone_document(document):
-        return {}  # a gone job: no status at all
-    found: Statuses = {("job", None): (document["job"]["status"], document["job"]["status_raw"])}
+        return Counter()  # a gone job: no status at all
+    found: Statuses = Counter(
+        [("job", None, document["job"]["status"], document["job"]["status_raw"])]
+    )
     for node in document["nodes"]:
         name = node["name"]
-        if isinstance(name, str) and ("node", name) not in found:
-            found[("node", name)] = (node["status"], node["status_raw"])
+        if isinstance(name, str):
+            found[("node", name, node["status"], node["status_raw"])] += 1
     return found
 
 
@@ -91,15 +95,13 @@ def assert_chain(
         assert record["previous_observed_at"] <= record["observed_at"], record
         for change in record["changes"]:
             where = (change["scope"], change["node"])
-            assert state.get(where, (None, None)) == (change["from"], change["from_raw"]), (
-                where,
-                state.get(where),
-                record,
-            )
-            if change["to"] is None:
-                state.pop(where, None)
-            else:
-                state[where] = (change["to"], change["to_raw"])
+            if change["from"] is not None:
+                gone = (*where, change["from"], change["from_raw"])
+                assert state[gone] > 0, (where, state, record)
+                state[gone] -= 1
+            if change["to"] is not None:
+                state[(*where, change["to"], change["to_raw"])] += 1
+        state = +state  # drop what went to zero
         previous_observed_at = record["observed_at"]
     assert state == _statuses(versions[-1]), "the records do not end where latest.json is"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,15 +15,15 @@ from botocore.exceptions import InvalidRegionError
 import dlf_status
 from dlf_status import bootstrap
 from dlf_status.adapters.aws import aws_client
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.config import Settings
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.model import ValidationMode
 from dlf_status.entrypoints import startup
 from dlf_status.entrypoints.http_api import StatusApi
-from dlf_status.errors import ConfigurationError, one_line
+from dlf_status.errors import ConfigurationError, QueueError, one_line
 from dlf_status.observability import NullMetrics, drop_unreadable_powertools_variables
 from tests.conftest import StubValidator
+from tests.support.clock import FixedClock
 from tests.support.events import http_api_event
 from tests.support.fakes import FakeUpstream, MemoryStore
 from tests.support.root import NOW, root_settings
@@ -107,6 +109,7 @@ def test_the_root_sizes_a_tick_from_the_settings() -> None:
         root_settings(
             POLL_CONCURRENCY="7",
             DLF_DEADLINE="8.5",
+            STORE_TIMEOUT="1.5",
             JOBS_URI="jobs.yaml",
             FANOUT_THRESHOLD="50",
             FANOUT_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
@@ -116,7 +119,7 @@ def test_the_root_sizes_a_tick_from_the_settings() -> None:
     )
 
     assert (runner.service, runner.concurrency, runner.jobs_uri) == (service, 7, "jobs.yaml")
-    assert runner.job_allowance_seconds == 8.5 + bootstrap.STORE_ALLOWANCE_SECONDS
+    assert runner.job_allowance_seconds == 10.0
     assert runner.fanout_threshold == 50
     assert runner.dispatcher is not None
 
@@ -148,8 +151,8 @@ def test_the_queue_worker_and_the_readers_are_built_over_the_adapters_given() ->
 
 
 class FakeQueue:
-    def send(self, messages: list[dict[str, object]]) -> list[int]:
-        return []
+    def send(self, messages: list[dict[str, object]]) -> dict[int, QueueError]:
+        return {}
 
 
 def _imports(path: Path) -> set[str]:
@@ -215,3 +218,35 @@ def test_unreadable_powertools_variables_are_dropped_and_named() -> None:
 )
 def test_one_line_escapes_and_cuts(text: str, expected: str) -> None:
     assert one_line(text, limit=4 if len(text) == 10 else 300) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("\U0010ffff" * 300, 300, "\\U0010ffff" * 30 + "..."),
+        ("ab\ncd", 4, "ab\\n..."),
+        ("\x1b", 2, "\\x..."),
+    ],
+)
+def test_one_line_is_cut_after_escaping_so_its_limit_holds(
+    text: str, limit: int, expected: str
+) -> None:
+    assert one_line(text, limit) == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "loaded"),
+    [("dlf_status.entrypoints.queue", True), ("dlf_status.entrypoints.http_api", False)],
+)
+def test_only_the_queue_function_imports_the_batch_utility_and_at_its_init(
+    module: str, loaded: bool
+) -> None:
+    """Imported with the module (the init), not at the first invocation; and no other
+    function's part imports it."""
+    code = f"import sys, {module}; print('aws_lambda_powertools.utilities.batch' in sys.modules)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == str(loaded)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from dlf_status.entrypoints.cli import main
+from dlf_status.entrypoints.cli import build_parser, main, poll_runner
+from tests.support.root import root_settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "contract_tests" / "fixtures"
 DOC_SUCCESS = FIXTURES / "valid" / "doc-2024-success.json"
@@ -163,3 +164,19 @@ def test_unknown_command_is_a_usage_error() -> None:
         main(["frobnicate"])
 
     assert caught.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [([], 2), (["--concurrency", "5"], 5)],
+    ids=["POLL_CONCURRENCY without the flag", "the flag over the variable"],
+)
+def test_poll_reads_poll_concurrency_unless_the_flag_is_given(
+    tmp_path: Path, flags: list[str], expected: int
+) -> None:
+    settings = root_settings(POLL_CONCURRENCY="2", SNAPSHOT_URI=str(tmp_path))
+    args = build_parser().parse_args(["poll", "--jobs", "jobs.json", *flags])
+
+    runner = poll_runner(settings, args)
+
+    assert runner.concurrency == expected

@@ -1,20 +1,30 @@
 from __future__ import annotations
 
+import ipaddress
+import socket
+from pathlib import Path
+
 import pytest
 from huaweicloudsdkdgc.v1.region.dgc_region import DgcRegion
+from hypothesis import given
+from hypothesis import strategies as st
 
+from dlf_status.adapters.store_s3 import addressing_style_for
 from dlf_status.config import (
     KNOWN_REGIONS,
     VARIABLES,
     Credentials,
+    S3Location,
     Settings,
     SnapshotConsistency,
     endpoint_for_region,
+    http_url,
 )
 from dlf_status.domain.model import ValidationMode
 from dlf_status.errors import ConfigurationError
 
 MINIMAL = {"DLF_REGION": "cn-north-4", "DLF_AUTH_TOKEN": "token-value"}
+LOCATION = "snapshot_location"
 
 
 def test_the_region_table_is_the_official_sdks() -> None:
@@ -30,7 +40,7 @@ def test_defaults_give_a_working_configuration() -> None:
     assert settings.upstream.deadline == 20
     assert settings.upstream.max_attempts == 3
     assert settings.validation_mode is ValidationMode.LENIENT
-    assert settings.snapshot_uri == "./snapshots"
+    assert settings.snapshot_location == Path("snapshots")
     assert settings.serve_stale is True
     assert settings.credentials == Credentials(auth_token="token-value")
 
@@ -148,6 +158,7 @@ def test_the_readme_configuration_table_is_the_code_s() -> None:
         ("SNAPSHOT_URI", "s3://bucket/a//b", "empty, '.' or '..' segment"),
         ("SNAPSHOT_URI", "s3://bucket/" + "p" * 257, "a key longer than 256 bytes"),
         ("SNAPSHOT_URI", "gs://bucket/x", "SNAPSHOT_URI must be s3://... or a local path"),
+        ("STORE_TIMEOUT", "0", "STORE_TIMEOUT must be a number of seconds from 0.001 to 900"),
         ("SNAPSHOT_URI", "/x/" * 2000, "SNAPSHOT_URI is a path longer than 4096 bytes"),
         ("JOBS_URI", "s3://bucket", "JOBS_URI 's3://bucket' names no object key"),
         ("JOBS_URI", "s3://bucket/config/", "names no object key"),
@@ -195,18 +206,22 @@ def test_each_class_of_bad_value_is_refused_by_name(name: str, value: str, messa
             "https://host.example:443/proxy",
         ),
         ("DLF_ENDPOINT", "http://my_service:65535", "endpoint", "http://my_service:65535"),
-        ("SNAPSHOT_URI", "s3://snapshots-1.example/", "snapshot_uri", "s3://snapshots-1.example/"),
+        ("SNAPSHOT_URI", "s3://snap-1.example/", LOCATION, S3Location("snap-1.example", "")),
         # legacy names (us-east-1 before 2018) and what S3-compatible stores allow
-        ("SNAPSHOT_URI", "s3://Legacy_Bucket/dlf", "snapshot_uri", "s3://Legacy_Bucket/dlf"),
-        ("SNAPSHOT_URI", "s3://a..b/x", "snapshot_uri", "s3://a..b/x"),
-        ("SNAPSHOT_URI", "s3://192.168.1.1/x", "snapshot_uri", "s3://192.168.1.1/x"),
-        ("SNAPSHOT_URI", "s3://-_.", "snapshot_uri", "s3://-_."),
-        ("SNAPSHOT_URI", "s3://" + "B" * 255, "snapshot_uri", "s3://" + "B" * 255),
+        ("SNAPSHOT_URI", "s3://Legacy_Bucket/dlf", LOCATION, S3Location("Legacy_Bucket", "dlf")),
+        ("SNAPSHOT_URI", "s3://a..b/x", LOCATION, S3Location("a..b", "x")),
+        ("SNAPSHOT_URI", "s3://192.168.1.1/x/y/", LOCATION, S3Location("192.168.1.1", "x/y")),
+        ("SNAPSHOT_URI", "s3://-_.", LOCATION, S3Location("-_.", "")),
+        ("SNAPSHOT_URI", "s3://" + "B" * 255, LOCATION, S3Location("B" * 255, "")),
         ("JOBS_URI", "s3://Config_2016/jobs.json", "jobs_uri", "s3://Config_2016/jobs.json"),
-        ("SNAPSHOT_URI", "  ", "snapshot_uri", "./snapshots"),
-        ("SNAPSHOT_URI", "/srv/\u5feb\u7167", "snapshot_uri", "/srv/\u5feb\u7167"),
+        ("SNAPSHOT_URI", "  ", LOCATION, Path("snapshots")),
+        ("SNAPSHOT_URI", "/srv/\u5feb\u7167", LOCATION, Path("/srv/\u5feb\u7167")),
+        # a scheme only at the start makes a URI: the rest is a path, for config and store
+        ("SNAPSHOT_URI", "out/a://b", LOCATION, Path("out/a:/b")),
         ("JOBS_URI", "s3://bucket/config/jobs.yaml", "jobs_uri", "s3://bucket/config/jobs.yaml"),
         ("DLF_DEADLINE", ".5", "deadline", 0.5),
+        ("STORE_TIMEOUT", "", "store_timeout", 2.0),
+        ("STORE_TIMEOUT", "0.8", "store_timeout", 0.8),
         ("DLF_DEADLINE", "900", "deadline", 900.0),
         ("DLF_CONNECT_TIMEOUT", "3.", "connect_timeout", 3.0),
         ("DLF_MAX_ATTEMPTS", "010", "max_attempts", 10),
@@ -227,6 +242,44 @@ def test_a_credential_with_a_control_character_is_refused_without_quoting_it() -
 
     assert "DLF_AUTH_TOKEN" in caught.value.detail
     assert "secret" not in caught.value.detail
+
+
+# -- IPv4 addresses spelt only some clients' way ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.1", "2130706433", "0x7f.1", "0x7f000001", "0177.0.0.1", "127.0.0.01", "127.0.0.1."],
+)
+def test_an_ipv4_address_not_written_as_four_decimal_numbers_is_refused(host: str) -> None:
+    with pytest.raises(ConfigurationError, match="four decimal numbers"):
+        http_url("AWS_ENDPOINT_URL_S3", f"http://{host}:8333")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.0.0.255", "s3.example.com", "a1.b2", "v1"])
+def test_canonical_ipv4_and_host_names_are_kept(host: str) -> None:
+    assert http_url("AWS_ENDPOINT_URL_S3", f"http://{host}:8333") == f"http://{host}:8333"
+
+
+HOSTS = st.lists(
+    st.text(alphabet="0123456789xXabcf", min_size=1, max_size=11), min_size=1, max_size=5
+).map(".".join)
+
+
+@given(HOSTS)
+def test_an_accepted_host_is_an_ip_to_python_whenever_it_is_one_to_the_c_library(
+    host: str,
+) -> None:
+    try:
+        http_url("AWS_ENDPOINT_URL_S3", f"http://{host}")
+    except ConfigurationError:
+        return
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return  # not an IP to the C library either: a host name to both
+    ipaddress.IPv4Address(host)  # raises if the two disagree
+    assert addressing_style_for("auto", f"http://{host}", "snapshots") == "path"
 
 
 @pytest.mark.parametrize(
@@ -283,10 +336,10 @@ def test_store_reads_need_no_upstream_settings_but_check_those_given() -> None:
     credentials need be configured for them, and what is configured is still checked."""
     bare = Settings.from_environ({"SNAPSHOT_URI": "/srv/snapshots"}, upstream_required=False)
 
-    assert (bare.upstream.endpoint, bare.credentials, bare.snapshot_uri) == (
+    assert (bare.upstream.endpoint, bare.credentials, bare.snapshot_location) == (
         "",
         None,
-        "/srv/snapshots",
+        Path("/srv/snapshots"),
     )
     with pytest.raises(ConfigurationError, match="set DLF_ENDPOINT or DLF_REGION"):
         Settings.from_environ({"SNAPSHOT_URI": "/srv/snapshots"})

@@ -32,6 +32,15 @@ POLICIES: dict[type[errors.DlfStatusError], Policy] = {
     errors.InvalidInput: Policy(False, 400, "invalid-input", ExitCode.BAD_INPUT),
     errors.RouteNotFound: Policy(False, 404, "route-not-found", ExitCode.BAD_INPUT),
     errors.MethodNotAllowed: Policy(False, 405, "method-not-allowed", ExitCode.BAD_INPUT),
+    errors.RequestNotReadable: Policy(False, 400, "invalid-input", ExitCode.BAD_INPUT),
+    errors.RequestTargetTooLong: Policy(False, 414, "request-target-too-long", ExitCode.BAD_INPUT),
+    errors.RequestHeadersTooLarge: Policy(
+        False, 431, "request-headers-too-large", ExitCode.BAD_INPUT
+    ),
+    errors.HttpVersionNotSupported: Policy(
+        False, 505, "http-version-not-supported", ExitCode.BAD_INPUT
+    ),
+    errors.ServerBusy: Policy(True, 503, "server-busy", ExitCode.UPSTREAM_FAILURE),
     errors.ConfigurationError: Policy(True, 500, "configuration", ExitCode.BAD_INPUT),
     errors.UpstreamError: Policy(True, 502, "upstream-failure", ExitCode.UPSTREAM_FAILURE),
     errors.JobNotFound: Policy(False, 404, "job-not-found", ExitCode.JOB_NOT_FOUND),
@@ -104,6 +113,13 @@ def test_the_event_publisher_decides_retries_per_error() -> None:
     never = errors.EventPublishError("access denied", retryable=False)
 
     assert (errors.is_retryable(later), errors.is_retryable(never)) == (True, False)
+
+
+def test_the_queue_adapter_decides_retries_per_refused_message() -> None:
+    outage = errors.QueueError("the queue is down")
+    refused = errors.QueueError("the message itself is refused", retryable=False)
+
+    assert (errors.is_retryable(outage), errors.is_retryable(refused)) == (True, False)
 
 
 def test_an_error_that_is_not_ours_is_retried_and_answered_as_internal() -> None:

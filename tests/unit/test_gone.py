@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import DocumentSource, GoneReason, StatusDocument
 from dlf_status.domain.gone import GONE_KIND, is_gone_document
@@ -18,6 +17,7 @@ from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.errors import JobNotFound, StoreError, UpstreamErrorInfo, UpstreamTimeout
 from dlf_status.readers import StoreReader
 from dlf_status.service import SnapshotWriter
+from tests.support.clock import FixedClock
 from tests.support.fakes import FakeUpstream, FaultyStore, MemoryStore, json_answer
 from tests.support.read_models import assert_valid
 from tests.support.root import fake_service

@@ -7,16 +7,20 @@ the request there.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
 
+from dlf_status.adapters.aws import s3_clients
 from dlf_status.adapters.store_s3 import addressing_style_for, make_s3_client
 from dlf_status.bootstrap import build_store
 from dlf_status.config import S3AddressingStyle, Settings
 from dlf_status.errors import ConfigurationError
+from tests.support.root import root_settings
+from tests.support.seaweed import PATIENT_STORE_SECONDS
 
 
 class _Sent(Exception):
@@ -176,7 +180,12 @@ def test_auto_chooses_path_style_only_where_virtual_hosted_cannot_work(
 ) -> None:
     chosen = addressing_style_for("auto", endpoint, bucket)
 
-    url = urlsplit(sent_url(make_s3_client(endpoint, addressing_style=chosen), bucket))
+    url = urlsplit(
+        sent_url(
+            make_s3_client(endpoint, addressing_style=chosen, call_seconds=PATIENT_STORE_SECONDS),
+            bucket,
+        )
+    )
 
     assert chosen == style
     assert (url.netloc, url.path) == (host, path)
@@ -197,7 +206,12 @@ def test_auto_chooses_path_style_only_where_virtual_hosted_cannot_work(
 def test_path_forces_path_style_everywhere(endpoint: str | None, bucket: str, host: str) -> None:
     chosen = addressing_style_for("path", endpoint, bucket)
 
-    url = urlsplit(sent_url(make_s3_client(endpoint, addressing_style=chosen), bucket))
+    url = urlsplit(
+        sent_url(
+            make_s3_client(endpoint, addressing_style=chosen, call_seconds=PATIENT_STORE_SECONDS),
+            bucket,
+        )
+    )
 
     assert (url.netloc, url.path) == (host, f"/{bucket}/latest/x/latest.json")
 
@@ -206,7 +220,12 @@ def test_virtual_forces_virtual_hosted_even_on_a_loopback_name() -> None:
     chosen = addressing_style_for("virtual", "http://localhost:9000", "snapshots")
 
     url = urlsplit(
-        sent_url(make_s3_client("http://localhost:9000", addressing_style=chosen), "snapshots")
+        sent_url(
+            make_s3_client(
+                "http://localhost:9000", addressing_style=chosen, call_seconds=PATIENT_STORE_SECONDS
+            ),
+            "snapshots",
+        )
     )
 
     assert (url.netloc, url.path) == ("snapshots.localhost:9000", "/latest/x/latest.json")
@@ -277,3 +296,47 @@ def test_a_legacy_bucket_name_in_the_settings_is_addressed_path_style(
     url = urlsplit(sent_url(store.client, "Legacy_Bucket"))
 
     assert (url.netloc, url.path) == (host, "/Legacy_Bucket/latest/x/latest.json")
+
+
+@pytest.mark.parametrize(
+    ("uri", "location"),
+    [
+        ("s3://snapshots/dlf/prod/", "s3://snapshots/dlf/prod"),
+        ("s3://Legacy_Bucket", "s3://Legacy_Bucket"),
+        # no scheme at the start: a path, for the settings and the store alike
+        ("{tmp}/out/a://b", "{tmp}/out/a:/b"),
+    ],
+)
+def test_the_store_is_where_the_settings_parsed_snapshot_uri_says(
+    tmp_path: Path, uri: str, location: str
+) -> None:
+    settings = root_settings(SNAPSHOT_URI=uri.format(tmp=tmp_path))
+
+    store = build_store(settings)
+
+    assert store.location == location.format(tmp=tmp_path.resolve())
+
+
+def test_the_root_bounds_each_store_call_by_store_timeout() -> None:
+    """Two attempts of a quarter to connect and a quarter to answer: a store that never
+    answers costs one call STORE_TIMEOUT, what the functions' timeouts allow it."""
+    settings = root_settings(SNAPSHOT_URI="s3://snapshots/p", STORE_TIMEOUT="3")
+
+    store: Any = build_store(settings)
+    config = store.client.meta.config
+
+    assert (config.connect_timeout, config.read_timeout) == (0.75, 0.75)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+def test_a_job_list_client_is_made_once_per_addressing_style() -> None:
+    """Made at the first read and kept: a tick's read opens no new pool."""
+    client_for = s3_clients("https://s3.example.com", "auto", call_seconds=2)
+
+    hosted, again, legacy = client_for("jobs"), client_for("other-jobs"), client_for("Old_Jobs")
+
+    assert hosted is again
+    assert legacy is not hosted
+    assert legacy is client_for("Another_Legacy")
+    assert urlsplit(sent_url(hosted, "jobs")).netloc == "jobs.s3.example.com"
+    assert urlsplit(sent_url(legacy, "Old_Jobs")).path.startswith("/Old_Jobs/")

@@ -10,7 +10,6 @@ import pytest
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.adapters.signing import (
     AkSkAuthenticator,
     TokenAuthenticator,
@@ -27,6 +26,7 @@ from dlf_status.adapters.upstream_http import (
 from dlf_status.config import Credentials
 from dlf_status.domain.listing import JobPageQuery
 from dlf_status.domain.model import JobRef
+from tests.support.clock import FixedClock
 
 HOST = "dayu-dlf.cn-north-4.myhuaweicloud.com"
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"

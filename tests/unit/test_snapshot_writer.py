@@ -15,6 +15,7 @@ from dlf_status.domain.normalize import Source, normalise
 from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
 from dlf_status.errors import StoreConflict, StoreError
 from dlf_status.service import SnapshotWriter
+from tests.support.documents import status_document
 from tests.support.fakes import FaultyStore, Killed, MemoryStore
 from tests.support.transitions import assert_chain
 
@@ -23,12 +24,7 @@ T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def document(status: str, at: datetime) -> StatusDocument:
-    return normalise(
-        {"name": "job", "status": status},
-        source=Source("p1", "job"),
-        observed_at=at,
-        report=ValidationReport(),
-    )
+    return status_document(JOB, status, at)
 
 
 def writer(store: MemoryStore) -> SnapshotWriter:
@@ -193,16 +189,7 @@ def test_a_stale_memory_is_caught_by_the_conditional_write() -> None:
 
 
 def nodes_document(status: str, nodes: dict[str, str], at: datetime) -> StatusDocument:
-    return normalise(
-        {
-            "name": "job",
-            "status": status,
-            "nodes": [{"name": n, "status": s} for n, s in nodes.items()],
-        },
-        source=Source("p1", "job"),
-        observed_at=at,
-        report=ValidationReport(),
-    )
+    return status_document(JOB, status, at, nodes)
 
 
 def at(minutes: int) -> datetime:

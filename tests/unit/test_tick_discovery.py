@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.domain.discovered import decode_discovered, discovered_key
 from dlf_status.domain.gone import is_gone_document
 from dlf_status.domain.listing import DiscoverySpec
@@ -24,8 +23,9 @@ from dlf_status.domain.ticks import (
     parse_job_list,
 )
 from dlf_status.entrypoints import schedule
-from dlf_status.errors import UpstreamTimeout, UpstreamUnavailable
+from dlf_status.errors import QueueError, UpstreamTimeout, UpstreamUnavailable
 from dlf_status.poller import TickRunner
+from tests.support.clock import FixedClock
 from tests.support.fakes import FakeDataArts, MemoryStore, json_answer
 from tests.support.job_list_server import Mutation, OffsetMeaning, SimulatedJobList
 from tests.support.root import fake_service, root_settings
@@ -406,9 +406,9 @@ def test_a_fanned_out_tick_enqueues_discovered_jobs_and_checks_suspects_in_place
     sent: list[dict[str, Any]] = []
 
     class Queue:
-        def send(self, messages: list[dict[str, Any]]) -> list[int]:
+        def send(self, messages: list[dict[str, Any]]) -> dict[int, QueueError]:
             sent.extend(messages)
-            return []
+            return {}
 
     runner = world.runner()
     runner = bootstrap.build_tick_runner(

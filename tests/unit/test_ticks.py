@@ -12,18 +12,20 @@ from typing import Any
 import pytest
 
 from dlf_status import bootstrap
-from dlf_status.adapters.clock import FixedClock
 from dlf_status.domain.model import JobRef, UpstreamResponse
 from dlf_status.domain.ticks import InvalidJobEntry, JobResult, Tick, job_entries
 from dlf_status.entrypoints import events, queue, schedule
 from dlf_status.errors import (
+    ConfigurationError,
     InvalidInput,
+    QueueError,
     TickFailed,
     UpstreamAuthRejected,
     UpstreamTimeout,
 )
 from dlf_status.poller import TickRunner
 from dlf_status.service import StatusService
+from tests.support.clock import FixedClock
 from tests.support.events import queue_event, scheduled_event
 from tests.support.fakes import FakeUpstream, MemoryStore, json_answer
 from tests.support.root import fake_service, root_settings
@@ -170,12 +172,18 @@ def test_invalid_entries_are_failed_outcomes_without_an_upstream_call() -> None:
 
 
 class ListQueue:
+    """Refuses the messages of the jobs in `refuse`, for good (as SQS's SenderFault)."""
+
     def __init__(self, refuse: set[str] | None = None) -> None:
         self.sent: list[dict[str, Any]] = []
         self.refuse = refuse or set()
 
-    def send(self, messages: list[dict[str, Any]]) -> list[int]:
-        failed = [i for i, m in enumerate(messages) if m["job_name"] in self.refuse]
+    def send(self, messages: list[dict[str, Any]]) -> dict[int, QueueError]:
+        failed = {
+            i: QueueError("the message is refused", retryable=False)
+            for i, m in enumerate(messages)
+            if m["job_name"] in self.refuse
+        }
         self.sent.extend(m for i, m in enumerate(messages) if i not in failed)
         return failed
 
@@ -191,7 +199,12 @@ def test_a_big_tick_is_fanned_out_in_batches_of_ten_and_refusals_are_reported() 
     assert {m["tick_id"] for m in queue.sent} == {"tick-1"}
     assert {m["scheduled_time"] for m in queue.sent} == {"2026-11-25T09:00:00.000Z"}
     assert report.count(JobResult.ENQUEUED) == 22
-    assert [o.job_name for o in report.outcomes if o.result == "failed"] == ["healthy-7"]
+    [refused] = [o for o in report.outcomes if o.result == "failed"]
+    assert (refused.job_name, refused.error, refused.retryable) == (
+        "healthy-7",
+        "QueueError",
+        False,
+    )
 
 
 def test_a_small_tick_is_polled_in_place_even_with_a_queue() -> None:
@@ -238,8 +251,11 @@ def test_scheduler_input_carries_its_own_jobs_id_and_time() -> None:
 
 
 def test_a_tick_without_jobs_or_jobs_uri_fails_the_invocation() -> None:
-    with pytest.raises(TickFailed, match="JOBS_URI is not set"):
+    with pytest.raises(TickFailed, match="JOBS_URI is not set") as caught:
         schedule.run_tick(runner(), scheduled_event())
+
+    # The traceback Lambda logs names the cause's class, not only its text.
+    assert type(caught.value.__cause__) is ConfigurationError
 
 
 def test_a_tick_event_returns_the_report() -> None:

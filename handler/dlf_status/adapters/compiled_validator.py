@@ -1,8 +1,9 @@
 """The hot-path validator: the spec's own schemas, compiled once with jsonschema-rs.
 
-openapi.yaml stays the one source of truth: nothing here restates a schema. At
-start, each response's media-type and header schemas are taken from the packaged
-spec and compiled; a response is then checked the way openapi-core checks it
+openapi.yaml stays the one source of truth: nothing here restates a schema. Each
+(status, media type) pair's schemas are taken from the packaged spec and compiled at
+the first answer that has them (about 4 ms for the 200, on a container's first
+request), then kept; a response is checked the way openapi-core checks it
 (response lookup by exact status, range, default; media type; body; declared
 headers). openapi-core remains the reference: a differential test (every fixture
 plus generated bodies) requires both to give the same verdict at the same paths.
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 import jsonschema_rs
@@ -24,6 +26,7 @@ import jsonschema_rs
 from dlf_status.domain import paths
 from dlf_status.domain.contract import (
     MAX_LISTED,
+    MAX_MESSAGE_LENGTH,
     NOT_JSON,
     Contract,
     JsonObject,
@@ -35,11 +38,58 @@ from dlf_status.domain.model import UpstreamResponse
 _JSON_MEDIA = "json"
 
 
+# jsonschema-rs writes this in its messages where it would quote the value (`mask`):
+# a value of megabytes, quoted in full by each of its errors (and again by each branch
+# of an `anyOf`), took 150 MB for one field. The value is quoted by `_shown` instead,
+# at most as much of it as a message keeps. A NUL is never part of a message otherwise.
+_MASK = "\x00"
+
+
 def _compile(schema: JsonObject, components: JsonObject) -> jsonschema_rs.Validator:
     """A validator for `schema`, with the spec's components as the resolution root."""
     return jsonschema_rs.Draft202012Validator(
-        {"allOf": [dict(schema)], "components": dict(components)}
+        {"allOf": [dict(schema)], "components": dict(components)}, mask=_MASK
     )
+
+
+def _pieces(value: Any, limit: int) -> Iterator[str]:
+    """Compact JSON of `value` with sorted keys, a piece at a time, every string cut
+    to `limit` characters: exact as far as a consumer of `limit` characters reads."""
+    if isinstance(value, dict):
+        yield "{"
+        for index, key in enumerate(sorted(value)):
+            yield ("," if index else "") + json.dumps(key[:limit], ensure_ascii=False) + ":"
+            yield from _pieces(value[key], limit)
+        yield "}"
+    elif isinstance(value, list):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ","
+            yield from _pieces(item, limit)
+        yield "]"
+    elif isinstance(value, str):
+        yield json.dumps(value[:limit], ensure_ascii=False)
+    else:
+        yield json.dumps(value)
+
+
+def _shown(value: Any, limit: int = MAX_MESSAGE_LENGTH) -> str:
+    """The value as a message quotes it (compact JSON), its first `limit` characters
+    exact: rendered no further than that, whatever the value's size."""
+    pieces: list[str] = []
+    size = 0
+    for piece in _pieces(value, limit):
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
+            break
+    return "".join(pieces)
+
+
+def _message(error: jsonschema_rs.ValidationError) -> str:
+    message = error.message
+    return message.replace(_MASK, _shown(error.instance)) if _MASK in message else message
 
 
 def _media_matches(declared: str, actual: str) -> bool:
@@ -68,6 +118,18 @@ class _Plan(NamedTuple):
 # The first prefix read for errors; each next one is four times longer.
 _FIRST_PREFIX = 64
 _ITEMS_ONLY = frozenset({"type", "items", "description", "title"})
+_CACHED_MEDIA_TYPE_LENGTH = 64
+
+
+def _is_items_only_array(schema: JsonObject) -> bool:
+    """An array described by `items` alone, perhaps also allowed to be null (`type:
+    [array, null]`, as optional upstream fields are): a prefix of such an array has
+    exactly the errors of its elements. Checked on the schema, so that a nullable
+    array is not silently read whole (it was, once nulls became absence: the node
+    list of a 5,000-node answer wrong in every field then took 245 MB)."""
+    kinds = schema.get("type")
+    allowed = {kinds} if isinstance(kinds, str) else set(kinds or ())
+    return "array" in allowed and allowed <= {"array", "null"} and set(schema) <= _ITEMS_ONLY
 
 
 def _errors(plan: _Plan, instance: Any) -> list[jsonschema_rs.ValidationError]:
@@ -106,19 +168,36 @@ class CompiledValidator:
         self._components: JsonObject = contract.spec.get("components", {})
         self._responses: JsonObject = contract.operation["responses"]
 
-    # One instance per process. Bounded: a hostile upstream chooses the status and the
-    # content type, and an unbounded cache would keep every pair it ever sent.
-    @functools.lru_cache(maxsize=64)  # noqa: B019
     def _plan(self, status: int, mimetype: str) -> _Plan:
+        """The plan for an answer's status and media type. Both are the upstream's:
+        the plans are cached by what the spec declares for them, and the lookup by
+        (status, media type) only for short media types, so that no upstream text of
+        any length (a content type of 64 KB, sent anew each time) is ever kept."""
+        if len(mimetype) <= _CACHED_MEDIA_TYPE_LENGTH:
+            return self._plan_cached(status, mimetype)
+        return self._find_plan(status, mimetype)
+
+    # One instance per process; at most 64 entries of at most 64 characters.
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def _plan_cached(self, status: int, mimetype: str) -> _Plan:
+        return self._find_plan(status, mimetype)
+
+    def _find_plan(self, status: int, mimetype: str) -> _Plan:
         key = next(
             (k for k in (str(status), f"{str(status)[0]}XX", "default") if k in self._responses),
             None,
         )
         if key is None:
             return _Plan(None, (), None, None, None, ())
+        content: JsonObject = self._contract.resolve(self._responses[key]).get("content", {})
+        media = next((m for m in content if _media_matches(m, mimetype)), None)
+        return self._compiled_plan(key, media)
+
+    # One instance per process; keyed by the spec's own strings, so bounded by the spec.
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def _compiled_plan(self, key: str, media: str | None) -> _Plan:
         declared = self._contract.resolve(self._responses[key])
         content: JsonObject = declared.get("content", {})
-        media = next((m for m in content if _media_matches(m, mimetype)), None)
         schema = None if media is None else content[media].get("schema")
         headers = []
         for name, header in declared.get("headers", {}).items():
@@ -143,8 +222,7 @@ class CompiledValidator:
         return tuple(
             str(name)
             for name, declared in properties.items()
-            if self._contract.resolve(declared).get("type") == "array"
-            and set(self._contract.resolve(declared)) <= _ITEMS_ONLY
+            if _is_items_only_array(self._contract.resolve(declared))
         )
 
     def validate(self, response: UpstreamResponse, body: Any) -> ValidationReport:
@@ -184,7 +262,7 @@ class CompiledValidator:
         if plan.body is None or plan.body.is_valid(instance):
             return []
         errors = itertools.islice(_errors(plan, instance), MAX_LISTED + 1)
-        return [Violation.of(paths.join(error.instance_path), error.message) for error in errors]
+        return [Violation.of(paths.join(error.instance_path), _message(error)) for error in errors]
 
     @staticmethod
     def _header_violations(plan: _Plan, headers: Mapping[str, str]) -> list[Violation]:
@@ -199,7 +277,7 @@ class CompiledValidator:
                 continue
             if validator is not None and not validator.is_valid(value):
                 found.extend(
-                    Violation.of(paths.header_path(name), error.message)
+                    Violation.of(paths.header_path(name), _message(error))
                     for error in validator.iter_errors(value)
                 )
         return found

@@ -3,7 +3,10 @@
 Read at every tick (one small GET), so editing the list needs no redeploy. A job
 list is input like any other: whoever can write the file can make it hostile, so
 reading one has limits, and breaking one is InvalidInput (the tick fails the
-documented way, `poll` exits 2), never a traceback or an exhausted function.
+documented way, `poll` exits 2), never a traceback or an exhausted function. An S3
+list that cannot be read is the deployment's problem (ConfigurationError: denied,
+missing) or the store's (StoreError: an outage, throttling), both retryable, never
+the list's.
 
 * Size: at most MAX_JOB_LIST_BYTES, read incrementally (a local file in chunks; an
   S3 object refused on its ContentLength, then read to one byte past the limit).
@@ -26,52 +29,60 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from dlf_status.adapters.aws import aws_client
 from dlf_status.adapters.local_files import read_at_most
-from dlf_status.config import S3AddressingStyle, split_s3_uri
-from dlf_status.errors import InvalidInput, one_line
+from dlf_status.config import split_s3_uri
+from dlf_status.errors import ConfigurationError, InvalidInput, StoreError, one_line
 
 if TYPE_CHECKING:
     import yaml
+
+    from dlf_status.adapters.aws import S3ClientFor
 
 MAX_JOB_LIST_BYTES: Final = 1 << 20  # about 10,000 jobs
 MAX_JOB_LIST_VALUES: Final = 100_000  # about 14,000 jobs of three fields
 MAX_JOB_LIST_DEPTH: Final = 32  # a list needs 3: {"jobs": [{...}]}
 MAX_YAML_NUMBER_CHARS: Final = 320  # a 64-bit float's range fits in 310
+# S3's answers that say the deployment points at a list it may not read, or that is
+# not there: a redeploy (or an upload) fixes them, not a retry of the same request.
+_NOT_READABLE: Final = frozenset(
+    {
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "NoSuchKey",
+        "NoSuchBucket",
+        "403",
+        "404",
+    }
+)
 
 
-def read_job_list(
-    uri: str, s3_endpoint_url: str | None = None, s3_addressing_style: S3AddressingStyle = "auto"
-) -> Any:
-    """The parsed list (or {"jobs": list}); YAML for .yaml/.yml, JSON otherwise."""
+def read_job_list(uri: str, s3_client: S3ClientFor | None = None) -> Any:
+    """The parsed list (or {"jobs": list}); YAML for .yaml/.yml, JSON otherwise.
+    `s3_client` gives the client for an s3:// list's bucket (`store_s3.s3_clients`)."""
     where = one_line(uri, 200)
-    data = _read_bytes(uri, where, s3_endpoint_url, s3_addressing_style)
+    data = _read_bytes(uri, where, s3_client)
     if uri.lower().endswith((".yaml", ".yml")):
         return _parse_yaml(data, where)
     return _parse_json(data, where)
 
 
-def _read_bytes(
-    uri: str, where: str, s3_endpoint_url: str | None, s3_addressing_style: S3AddressingStyle
-) -> bytes:
+def _read_bytes(uri: str, where: str, s3_client: S3ClientFor | None) -> bytes:
     if uri.startswith("s3://"):
-        return _read_s3(uri, where, s3_endpoint_url, s3_addressing_style)
+        if s3_client is None:
+            raise ConfigurationError(f"the job list {where} is in S3, and no S3 client is set")
+        return _read_s3(uri, where, s3_client)
     return read_at_most(uri, MAX_JOB_LIST_BYTES, what="the job list", regular_only=True)
 
 
-def _read_s3(
-    uri: str, where: str, s3_endpoint_url: str | None, s3_addressing_style: S3AddressingStyle
-) -> bytes:
+def _read_s3(uri: str, where: str, s3_client: S3ClientFor) -> bytes:
     from botocore.exceptions import BotoCoreError, ClientError
-
-    from dlf_status.adapters.store_s3 import addressing_style_for, make_s3_client
 
     try:
         location = split_s3_uri(uri, key_required=True)
     except ValueError as error:
         raise InvalidInput(f"the job list {where} {error}") from None
-    style = addressing_style_for(s3_addressing_style, s3_endpoint_url, location.bucket)
-    client = aws_client("S3", lambda: make_s3_client(s3_endpoint_url, addressing_style=style))
+    client = s3_client(location.bucket)
     too_large = InvalidInput(f"the job list {where} is larger than {MAX_JOB_LIST_BYTES:,} bytes")
     try:
         answer = client.get_object(Bucket=location.bucket, Key=location.key)
@@ -84,10 +95,11 @@ def _read_s3(
         finally:
             body.close()
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        raise InvalidInput(f"cannot read the job list {where}: {one_line(str(code), 60)}") from None
+        code = str(exc.response.get("Error", {}).get("Code", "error"))
+        reason = f"cannot read the job list {where}: {one_line(code, 60)}"
+        raise (ConfigurationError if code in _NOT_READABLE else StoreError)(reason) from None
     except (BotoCoreError, OSError) as exc:
-        raise InvalidInput(f"cannot read the job list {where}: {type(exc).__name__}") from None
+        raise StoreError(f"cannot read the job list {where}: {type(exc).__name__}") from None
     if len(data) > MAX_JOB_LIST_BYTES:
         raise too_large
     return data

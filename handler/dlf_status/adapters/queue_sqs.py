@@ -8,7 +8,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dlf_status.domain import jsoncodec
-from dlf_status.errors import QueueError
+from dlf_status.errors import QueueError, one_line
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -19,7 +19,7 @@ class SqsJobQueue:
         self._url = queue_url
         self._client = client or boto3.client("sqs")
 
-    def send(self, messages: list[dict[str, Any]]) -> list[int]:
+    def send(self, messages: list[dict[str, Any]]) -> dict[int, QueueError]:
         entries = [
             {"Id": str(index), "MessageBody": jsoncodec.canonical_bytes(message).decode("utf-8")}
             for index, message in enumerate(messages)
@@ -28,4 +28,11 @@ class SqsJobQueue:
             answer = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
         except (ClientError, BotoCoreError) as exc:
             raise QueueError(f"cannot send to the fan-out queue: {type(exc).__name__}") from None
-        return sorted(int(failure["Id"]) for failure in answer.get("Failed", []))
+        return {
+            int(failure["Id"]): QueueError(
+                f"the queue refused the message: {one_line(str(failure.get('Code')), 60)}",
+                # SenderFault: the message itself was refused; sending it again cannot help.
+                retryable=not failure.get("SenderFault", False),
+            )
+            for failure in answer.get("Failed", [])
+        }

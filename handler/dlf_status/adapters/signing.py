@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Final, Protocol
 from urllib.parse import quote, unquote
@@ -148,6 +149,55 @@ class TokenAuthenticator:
         query: Mapping[str, str] | None = None,
     ) -> None:
         headers["X-Auth-Token"] = self._token
+
+
+class DeferredAuthenticator:
+    """Authenticates with credentials read on demand (a Secrets Manager secret), read
+    again on the next call until one read succeeds, then kept for the container's life.
+
+    A secret store that cannot be reached for a moment at a cold start (a network
+    blip, throttling) must not leave a warm container answering `configuration` for
+    hours; a real misconfiguration (no such secret, no permission, not JSON) still
+    fails every call with the ConfigurationError that names it."""
+
+    def __init__(
+        self, read: Callable[[], Credentials], on_read: Callable[[Credentials], None]
+    ) -> None:
+        self._read, self._on_read = read, on_read
+        self._authenticator: Authenticator | None = None
+        self._lock = threading.Lock()  # a tick's threads: one read at a time
+
+    def ready(self) -> Authenticator:
+        """The authenticator, reading the credentials first if they are not yet read.
+        Raises the ConfigurationError of a failed read."""
+        authenticator = self._authenticator
+        if authenticator is None:
+            with self._lock:
+                if self._authenticator is None:
+                    credentials = self._read()
+                    self._on_read(credentials)
+                    self._authenticator = authenticator_for(credentials)
+                authenticator = self._authenticator
+        return authenticator
+
+    def authenticate(
+        self,
+        *,
+        method: str,
+        host: str,
+        path: str,
+        headers: dict[str, str],
+        project_id: str,
+        query: Mapping[str, str] | None = None,
+    ) -> None:
+        self.ready().authenticate(
+            method=method,
+            host=host,
+            path=path,
+            headers=headers,
+            project_id=project_id,
+            query=query,
+        )
 
 
 def authenticator_for(credentials: Credentials) -> Authenticator:

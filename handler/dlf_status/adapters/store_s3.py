@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import boto3
@@ -58,15 +58,23 @@ _HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{1,61})[a-z0-9]")
 _DOTTED_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 Addressing = Literal["virtual", "path"]
+# Attempts per store call: one retry, for a dropped connection or throttling.
+STORE_ATTEMPTS: Final = 2
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix")."""
-    rest = uri.removeprefix("s3://")
-    bucket, _, prefix = rest.partition("/")
-    if not bucket:
-        raise StoreError(f"SNAPSHOT_URI {uri!r} names no bucket")
-    return bucket, prefix.strip("/")
+class S3Timeouts(NamedTuple):
+    connect: float
+    read: float
+    attempts: int
+
+
+def s3_timeouts(call_seconds: float) -> S3Timeouts:
+    """Timeouts that end a call to a store that accepts and never answers within
+    `call_seconds` (STORE_TIMEOUT): each attempt may take a quarter to connect and a
+    quarter to answer, so two attempts take at most the whole. Between them botocore
+    pauses at most 50 ms after a timeout (a second after a fast throttling answer)."""
+    share = call_seconds / (2 * STORE_ATTEMPTS)
+    return S3Timeouts(connect=share, read=share, attempts=STORE_ATTEMPTS)
 
 
 def _bucket_is_a_host_name(bucket: str, secure: bool) -> bool:
@@ -117,19 +125,25 @@ def addressing_style_for(
 
 
 def make_s3_client(
-    endpoint_url: str | None, pool_size: int = 10, *, addressing_style: Addressing | None = None
+    endpoint_url: str | None,
+    pool_size: int = 10,
+    *,
+    call_seconds: float,
+    addressing_style: Addressing | None = None,
 ) -> S3Client:
-    """One client per process. The addressing style is decided by
-    `addressing_style_for` (for the endpoint alone when none is given); checksums
-    on demand only, as S3-compatible stores do not all support CRC defaults. The
-    connection pool matches the tick's threads: a smaller one makes threads open
-    and drop connections on every call."""
+    """One client per process. Each call ends within `call_seconds` when the store
+    does not answer (`s3_timeouts`): the time the functions' timeouts allow the store.
+    The addressing style is decided by `addressing_style_for` (for the endpoint alone
+    when none is given); checksums on demand only, as S3-compatible stores do not all
+    support CRC defaults. The connection pool matches the tick's threads: a smaller
+    one makes threads open and drop connections on every call."""
     style = addressing_style or addressing_style_for("auto", endpoint_url, None)
+    timeouts = s3_timeouts(call_seconds)
     config = Config(
         max_pool_connections=pool_size,
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
+        retries={"mode": "standard", "total_max_attempts": timeouts.attempts},
         s3={"addressing_style": style},
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
@@ -157,6 +171,14 @@ def _host(scheme: str, netloc: str) -> str:
     return netloc[: -len(default)] if default and netloc.endswith(default) else netloc
 
 
+class _DirectPutFailed(Exception):
+    """The direct PUT got no answer a write expects within STORE_ATTEMPTS."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class DirectPut:
     """A conditional PutObject that skips botocore's per-call machinery (parameter
     validation, about thirty event hooks, the retry handler, response parsing): half
@@ -172,10 +194,12 @@ class DirectPut:
     S3SigV4Auth computes (a test compares them), with the day's signing key kept.
 
     Only the answers a write expects are read here: 200 (the new ETag), 412/409 (the
-    condition failed) and 404 on If-Match (the key is gone). Any other answer, and any
-    transport failure, is handed to `put_object`, which then retries (503 SlowDown,
-    5xx, a dropped connection) and reports as always: a PUT that may have been
-    applied is retried exactly as botocore would have."""
+    condition failed) and 404 on If-Match (the key is gone). Any other answer (503
+    SlowDown, a 5xx, a refusal) is handed to `put_object`, which retries and reports it
+    as always. A transport failure (no answer within the client's timeouts, a dropped
+    connection) is retried here as botocore would, within its attempts, so that a call
+    keeps to STORE_TIMEOUT: a PUT that may have been applied is sent again, and the
+    writer recognises its own write in the 412 that answers it."""
 
     _HOOK: Final = "before-sign.s3.PutObject"
 
@@ -276,43 +300,59 @@ class DirectPut:
         return key
 
     def put(self, full_key: str, body: bytes, headers: dict[str, str]) -> tuple[int, str] | None:
-        """(status, ETag) of the answer, or None when botocore must take over."""
+        """(status, ETag) of the answer, or None when `put_object` must take over.
+
+        A transport failure (no answer in time, a dropped connection: the PUT may have
+        been applied) is retried here, within the client's STORE_ATTEMPTS, so that a
+        call keeps to STORE_TIMEOUT; `_DirectPutFailed` when no attempt got an answer
+        (or the last got one no write expects)."""
         target = self._target
         if target is None:
             return None  # put_object learns where to send it
         base, region = target
         url = base + quote(full_key, safe="/~")
-        try:
-            signer: Any = self._client._request_signer  # type: ignore[attr-defined]
-            credentials = signer._credentials.get_frozen_credentials()
-            signed = self.sign(url, body, headers, credentials, region, datetime.now(UTC))
-            pool = self._pool(base)
-            if pool is None:  # through a proxy: botocore's session knows how
-                request = AWSRequest(method="PUT", url=url, data=body, headers=signed)
-                answer = self._session.send(request.prepare())
-                status, etag, content = answer.status_code, answer.headers.get("ETag"), b""
-                if status == 404:
-                    content = answer.content
-            else:
-                raw = pool.urlopen(
-                    "PUT",
-                    urlsplit(url).path,
-                    body=body,
-                    headers=signed,
-                    retries=False,
-                    redirect=False,
-                    assert_same_host=False,
-                    preload_content=True,
-                    decode_content=False,
-                )
-                status, etag, content = raw.status, raw.headers.get("ETag"), raw.data
-        except (BotoCoreError, urllib3.exceptions.HTTPError, OSError):
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                status, etag, content = self._send(base, url, body, headers, region)
+            except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as error:
+                if attempt == STORE_ATTEMPTS:
+                    raise _DirectPutFailed(f"{type(error).__name__}: {str(error)[:160]}") from None
+                continue
+            if status == 200 and etag:
+                return 200, etag
+            if status in (409, 412) or (status == 404 and b"NoSuchBucket" not in content):
+                return status, ""
+            if attempt > 1:  # put_object's own attempts would pass STORE_TIMEOUT
+                raise _DirectPutFailed(f"HTTP {status} after an attempt without an answer")
             return None
-        if status == 200 and etag:
-            return 200, str(etag)
-        if status in (409, 412) or (status == 404 and b"NoSuchBucket" not in content):
-            return status, ""
-        return None
+        raise AssertionError("unreachable")
+
+    def _send(
+        self, base: str, url: str, body: bytes, headers: dict[str, str], region: str
+    ) -> tuple[int, str, bytes]:
+        """One signed PUT: (status, ETag, body of a 404)."""
+        signer: Any = self._client._request_signer  # type: ignore[attr-defined]
+        credentials = signer._credentials.get_frozen_credentials()
+        signed = self.sign(url, body, headers, credentials, region, datetime.now(UTC))
+        pool = self._pool(base)
+        if pool is None:  # through a proxy: botocore's session knows how
+            request = AWSRequest(method="PUT", url=url, data=body, headers=signed)
+            answer = self._session.send(request.prepare())
+            status = int(answer.status_code)
+            content = answer.content if status == 404 else b""
+            return status, str(answer.headers.get("ETag") or ""), content
+        raw = pool.urlopen(
+            "PUT",
+            urlsplit(url).path,
+            body=body,
+            headers=signed,
+            retries=False,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=True,
+            decode_content=False,
+        )
+        return int(raw.status), str(raw.headers.get("ETag") or ""), bytes(raw.data)
 
     def _pool(self, base: str) -> Any:
         """The connection pool of botocore's session for the store's host (TLS
@@ -510,7 +550,12 @@ class S3Store:
                 headers["If-None-Match"] = "*"
             else:
                 headers["If-Match"] = expected_version
-            direct = self._direct.put(full_key, body, headers)
+            try:
+                direct = self._direct.put(full_key, body, headers)
+            except _DirectPutFailed as failed:
+                raise StoreError(
+                    f"cannot write s3://{self._bucket}/{full_key}: {failed.reason}"
+                ) from None
             if direct is not None:
                 status, etag = direct
                 if status == 200:

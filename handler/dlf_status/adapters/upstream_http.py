@@ -2,7 +2,9 @@
 Studio over HTTPS (requests). Both go through the same request machinery below.
 
 Timeouts: a connect timeout, a read timeout per socket read, and one overall
-deadline per call that covers retries, back-off and a body that drips slowly.
+deadline per call that covers retries, back-off, and an answer that drips slowly:
+every socket read of the answer (status line, headers, chunk lines, compressed
+input that decodes to nothing yet) waits at most what is left of the deadline.
 
 Retries: connection failures, 429 and 502/503/504 are retried with exponential
 back-off and full jitter; a 429's Retry-After is honoured up to a cap. 400, 401
@@ -11,8 +13,8 @@ The loop is ours rather than urllib3's `Retry` because `Retry` has no per-call
 deadline, cannot re-sign an attempt (X-Sdk-Date must be fresh) and does not cap
 Retry-After; it is small and fully tested.
 
-Body: read with `read1` so the deadline is checked between socket reads, and
-cut at a size cap (counted after decompression, so a gzip bomb stops early).
+Body: read with `read1`, and cut at a size cap (counted after decompression, so a
+gzip bomb stops early).
 
 Untrusted: every header value is masked for our own credentials as it arrives, a
 declared Content-Length counts only as ASCII digits, anything echoed from a header
@@ -24,16 +26,21 @@ transport is an UpstreamError, and the session keeps no cookie the upstream sets
 from __future__ import annotations
 
 import http.client
+import io
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from dlf_status import __version__
 from dlf_status.adapters.signing import Authenticator, canonical_query_string
@@ -142,9 +149,7 @@ class HttpUpstreamClient:
         self._host = parts.netloc
         self._base_path = parts.path.rstrip("/")
         self._session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=1, pool_maxsize=pool_size, max_retries=0
-        )
+        adapter = _DeadlineAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.trust_env = False  # no proxy or netrc surprises from the environment
@@ -174,6 +179,13 @@ class HttpUpstreamClient:
     def _call(self, target: RequestTarget) -> UpstreamCall:
         started = self._monotonic()
         deadline = started + self._settings.deadline
+        _READ_LIMIT.current = _ReadLimit(deadline, self._settings.read_timeout, self._monotonic)
+        try:
+            return self._attempts(target, started, deadline)
+        finally:
+            _READ_LIMIT.current = None
+
+    def _attempts(self, target: RequestTarget, started: float, deadline: float) -> UpstreamCall:
         attempt = 0
         while True:
             attempt += 1
@@ -248,6 +260,10 @@ class HttpUpstreamClient:
                 UpstreamTimeout(f"could not connect to DataArts Studio within {timeout[0]:g} s")
             ) from None
         except requests.exceptions.ReadTimeout:
+            if self._monotonic() >= deadline:
+                raise UpstreamTimeout(
+                    f"DataArts Studio's answer took longer than {self._settings.deadline:g} s"
+                ) from None
             raise UpstreamTimeout(
                 f"DataArts Studio did not answer within {timeout[1]:g} s"
             ) from None
@@ -304,7 +320,6 @@ class HttpUpstreamClient:
                         f"DataArts Studio's answer took longer than {self._settings.deadline:g} s",
                         info,
                     )
-                _shorten_socket_timeout(raw, min(self._settings.read_timeout, remaining))
                 chunk = raw.read1(_CHUNK, decode_content=True)
                 if not chunk:
                     break
@@ -335,12 +350,98 @@ class HttpUpstreamClient:
         return b"".join(chunks)
 
 
-def _shorten_socket_timeout(raw: urllib3.HTTPResponse, seconds: float) -> None:
-    """Bound the next socket read by what is left of the deadline."""
-    connection = getattr(raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        sock.settimeout(max(seconds, 0.001))
+# -- the deadline on every socket read ------------------------------------------------
+#
+# A read timeout bounds one recv; http.client makes as many as the answer asks for
+# (one per header line dripped, one per byte of a chunk line), and urllib3 as many
+# as a compressed body needs before it decodes to anything. So the deadline is put
+# where the bytes are read: the answer's reader waits, before each recv, at most what
+# is left of the call's deadline (and the read timeout), and refuses to wait once none
+# is left. No thread, no timer; the socket's own timeout, recomputed.
+
+
+class _ReadLimit(NamedTuple):
+    """The call in progress on this thread: its deadline, read timeout and clock."""
+
+    deadline: float
+    read_timeout: float
+    monotonic: Callable[[], float]
+
+
+class _CallOnThisThread(threading.local):
+    current: _ReadLimit | None = None
+
+
+_READ_LIMIT: Final = _CallOnThisThread()
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's input, each recv bounded by what is left of the deadline.
+
+    It holds the socket's own file until it is closed: that file counts as a user of
+    the socket, which a `Connection: close` answer closes under its reader otherwise."""
+
+    def __init__(self, sock: socket.socket, limit: _ReadLimit, socket_file: io.IOBase) -> None:
+        super().__init__()
+        self._sock, self._limit, self._socket_file = sock, limit, socket_file
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        super().close()
+        self._socket_file.close()
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._limit.deadline - self._limit.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the call's deadline has passed")
+        self._sock.settimeout(min(self._limit.read_timeout, remaining))
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """http.client's answer, read through `_DeadlineReader` during one of our calls."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        debuglevel: int = 0,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(sock, debuglevel, method, url)
+        limit = _READ_LIMIT.current
+        if limit is not None:  # nothing was read from the socket's own file yet
+            self.fp = io.BufferedReader(_DeadlineReader(sock, limit, self.fp))
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    response_class = _DeadlineResponse
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    response_class = _DeadlineResponse
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter whose connections read answers under the call's deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        # An instance attribute (the module's dict stays as it is).
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPPool,
+            "https": _DeadlineHTTPSPool,
+        }
 
 
 def _is_truncation(exc: urllib3.exceptions.ProtocolError) -> bool:

@@ -63,9 +63,14 @@ class Violation(NamedTuple):
         validator's message quotes the upstream's value, whatever it holds, so what is
         not printable is escaped as Python spells it (`\\n`, `\\u202e`): one line that
         still shows what was there (a pattern's `$(?!\\n)` reads as written)."""
+        # Cut before anything is done per character: the message may quote eight
+        # megabytes, and escaping each character of it built a string object apiece.
+        longer = len(message) > MAX_MESSAGE_LENGTH
+        message = message[:MAX_MESSAGE_LENGTH]
         if not message.isprintable():
             message = "".join(char if char.isprintable() else repr(char)[1:-1] for char in message)
-        if len(message) > MAX_MESSAGE_LENGTH:
+            longer = longer or len(message) > MAX_MESSAGE_LENGTH
+        if longer:
             message = message[: MAX_MESSAGE_LENGTH - 3] + "..."
         return cls(path, message)
 

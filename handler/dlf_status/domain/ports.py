@@ -15,6 +15,7 @@ from dlf_status.domain.model import JobRef, UpstreamResponse
 
 if TYPE_CHECKING:
     from dlf_status.domain.listing import JobPageQuery
+    from dlf_status.errors import QueueError
 
 
 class Clock(Protocol):
@@ -129,9 +130,10 @@ class ObjectStore(Protocol):
 class JobQueue(Protocol):
     """Where a fanned-out tick's jobs go (SQS in production)."""
 
-    def send(self, messages: list[dict[str, Any]]) -> list[int]:
-        """Send up to ten messages; return the indices that could not be sent. Raises
-        `QueueError` when the whole batch was refused."""
+    def send(self, messages: list[dict[str, Any]]) -> dict[int, QueueError]:
+        """Send up to ten messages; return the ones that could not be sent, by index,
+        each with its own error (and retry policy). Raises `QueueError` when the whole
+        batch was refused."""
         ...
 
 

@@ -6,16 +6,32 @@ details, the CLI's error line), logs and stored snapshots, so the text is masked
 where it enters (the HTTP adapter for headers and transport errors, `interpret` for
 bodies), and every log line is masked again before it is written.
 
-A credential is masked in every form a text may hold it in: as it is, JSON-escaped
-(with or without ASCII escapes, with or without an escaped `/`), as a Python repr,
-percent-encoded (path or form style, either case of hex digits), HTML-escaped, any
-of those twice (a JSON document inside a JSON string, a repr of a URL), and each of
-those JSON-escaped once more, which is how a JSON log line holds them.
+A credential is masked in every form a text may hold it in, as these encoders
+write it (`ENCODINGS`):
 
-Credentials shorter than MIN_SECRET_LENGTH are never masked, and configuration
-refuses them (config.py): masking a short string blanks ordinary words, numbers and
-JSON punctuation in every line, and no real credential is that short (Huawei Cloud
-AKs have 20 characters, SKs 40, IAM and security tokens thousands).
+- as it is;
+- JSON-escaped: with or without ASCII escapes, with or without an escaped `/`, and
+  every character as `\\uXXXX` (lower- or upper-case hex);
+- as a Python repr;
+- percent-encoded, either case of hex digits, with each common set of characters
+  left alone: none, `/` (a path), `/+=`, form style (`+` for a space), JavaScript's
+  `encodeURIComponent` and `encodeURI`, Go's `url.PathEscape`, and the URL
+  Standard's path, query and fragment sets (browsers: little more than `"` escaped);
+- HTML-escaped: Python's `html.escape` (`&quot;`, `&#x27;`), Go's
+  `html.EscapeString` (`&#34;`, `&#39;`), hexadecimal references for the quotes
+  (`&#x22;`) or for all five characters HTML escapes (either case of hex digits);
+
+then any of those once more as JSON, a repr, percent-encoded (path or form style) or
+HTML-escaped (a JSON document inside a JSON string, a repr of a URL), and each of those
+JSON-escaped once more, which is how a JSON log line holds them.
+
+Not masked: base64 (any alphabet), hexadecimal, a change of case, or any other
+encoder than these.
+
+The search is cheap: each form is filed under the longest run of letters and digits
+it holds (an anchor: the credential's own characters, which none of these encoders
+changes, or one `\\u0041`), and a form is looked for only in a text that holds its
+anchor: a few `str.find`s a credential for most texts, however long.
 """
 
 from __future__ import annotations
@@ -44,6 +60,25 @@ def _json_slash(text: str) -> str:
     return _json_unicode(text).replace("/", "\\/")
 
 
+def _json_slash_ascii(text: str) -> str:
+    """PHP's json_encode and others: `/` escaped, and non-ASCII as \\uXXXX too."""
+    return _json(text).replace("/", "\\/")
+
+
+def _json_every(text: str) -> str:
+    """Every character as \\uXXXX (a pair of them beyond the BMP), lower-case hex."""
+    return "".join(f"\\u{unit:04x}" for unit in _utf16_units(text))
+
+
+def _json_every_upper(text: str) -> str:
+    return "".join(f"\\u{unit:04X}" for unit in _utf16_units(text))
+
+
+def _utf16_units(text: str) -> list[int]:
+    data = text.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
 def _repr(text: str) -> str:
     return repr(text)[1:-1]
 
@@ -52,8 +87,48 @@ def _percent(text: str) -> str:
     return quote(text, safe="")
 
 
+def _lower_hex(text: str) -> str:
+    return re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), text)
+
+
 def _percent_lower(text: str) -> str:
-    return re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), quote(text, safe=""))
+    return _lower_hex(quote(text, safe=""))
+
+
+# What common percent-encoders leave alone, besides letters, digits and `_.-~`.
+_ENCODE_URI_COMPONENT: Final = "!*'()"  # JavaScript
+_ENCODE_URI: Final = ";,/?:@&=+$!*'()#"  # JavaScript
+_PATH_ESCAPE: Final = "$&+:=@"  # Go's url.PathEscape
+
+
+def _ascii_but(escaped: str) -> str:
+    return "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) not in escaped)
+
+
+# The URL Standard's percent-encode sets (browsers, Node's URL): little is escaped,
+# and `%` never (it is taken to start an escape already).
+_URL_PATH: Final = _ascii_but('"#<>?`{}')
+_URL_QUERY: Final = _ascii_but("\"#<>'")
+_URL_FRAGMENT: Final = _ascii_but('"<>`')
+
+
+def _percent_variants(text: str) -> set[str]:
+    """`text` percent-encoded by each common encoder, either case of hex digits."""
+    upper = {
+        quote(text, safe=safe)
+        for safe in (
+            "",
+            "/",
+            "/+=",
+            _ENCODE_URI_COMPONENT,
+            _ENCODE_URI,
+            _PATH_ESCAPE,
+            _URL_PATH,
+            _URL_QUERY,
+            _URL_FRAGMENT,
+        )
+    } | {quote_plus(text)}
+    return upper | {_lower_hex(form) for form in upper}
 
 
 def _html(text: str) -> str:
@@ -67,26 +142,72 @@ def _html(text: str) -> str:
     )
 
 
+def _html_go(text: str) -> str:
+    """Go's html.EscapeString: decimal references for the quotes."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+        .replace("'", "&#39;")
+    )
+
+
+def _html_hex(text: str) -> str:
+    """html.escape with hexadecimal references for the quotes."""
+    return _html(text).replace("&quot;", "&#x22;")
+
+
+def _html_all_hex(text: str) -> str:
+    """Hexadecimal references for all five characters HTML escapes."""
+    return "".join(f"&#x{ord(char):X};" if char in "&<>\"'" else char for char in text)
+
+
+def _html_all_hex_lower(text: str) -> str:
+    return "".join(f"&#x{ord(char):x};" if char in "&<>\"'" else char for char in text)
+
+
 ENCODINGS: Final[tuple[Callable[[str], str], ...]] = (
     _json,
     _json_unicode,
     _json_slash,
+    _json_slash_ascii,
+    _json_every,
+    _json_every_upper,
+    _repr,
+    _html,
+    _html_go,
+    _html_hex,
+    _html_all_hex,
+    _html_all_hex_lower,
+)
+# What a second encoder may do to a form: a JSON string, a repr, a URL, HTML.
+SECOND_ENCODINGS: Final[tuple[Callable[[str], str], ...]] = (
+    _json,
+    _json_unicode,
     _repr,
     _percent,
-    quote,  # a path: "/" kept
+    quote,
     quote_plus,
-    _percent_lower,
     _html,
 )
 
 
 def forms(secret: str) -> frozenset[str]:
     """Every text a credential may be written as (see the module docstring)."""
-    once = {secret, *(encode(secret) for encode in ENCODINGS)}
-    twice = {encode(form) for form in once for encode in ENCODINGS}
+    once = {secret, *(encode(secret) for encode in ENCODINGS), *_percent_variants(secret)}
+    twice = {encode(form) for form in once for encode in SECOND_ENCODINGS}
     decoded = once | twice
     in_lines = {encode(form) for form in decoded for encode in (_json, _json_unicode)}
     return frozenset(decoded | in_lines)
+
+
+_ALNUM_RUN: Final = re.compile(r"[0-9A-Za-z]+")
+
+
+def _anchor(form: str) -> str:
+    """The longest run of ASCII letters and digits in `form` ("" if none)."""
+    return max(_ALNUM_RUN.findall(form), key=len, default="")
 
 
 class Redactor:
@@ -99,8 +220,8 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: frozenset[str] = frozenset()
-        self._forms: tuple[str, ...] = ()
-        self._needles: tuple[bytes, ...] = ()
+        self._by_anchor: tuple[tuple[str, tuple[str, ...]], ...] = ()
+        self._byte_anchors: tuple[bytes, ...] = ()
         self.longest = 0
         self.add(*secrets)
 
@@ -109,19 +230,29 @@ class Redactor:
             secret for secret in secrets if secret and len(secret) >= MIN_SECRET_LENGTH
         }
         every = set().union(*(forms(secret) for secret in known)) if known else set()
-        # Longest first: a form that contains another is replaced whole.
-        self._forms = tuple(sorted(every, key=lambda form: (-len(form), form)))
-        # How a form looks inside a JSON string of a body written without \u or \/
-        # escapes: only quote, backslash and control characters escaped.
-        self._needles = tuple({_json_unicode(form).encode("utf-8") for form in every})
-        self.longest = len(self._forms[0]) if self._forms else 0
+        grouped: dict[str, list[str]] = {}
+        for form in every:
+            grouped.setdefault(_anchor(form), []).append(form)
+        # Longest anchors first: the rarest, so most texts are passed after one find.
+        self._by_anchor = tuple(
+            (anchor, tuple(grouped[anchor]))
+            for anchor in sorted(grouped, key=lambda anchor: (-len(anchor), anchor))
+        )
+        # In a JSON body, a form's anchor is as it is (letters and digits are never
+        # escaped) unless the body spells them with \u escapes.
+        self._byte_anchors = tuple(anchor.encode("ascii") for anchor, _ in self._by_anchor)
+        self.longest = max(map(len, every), default=0)
         self._secrets = frozenset(known)
 
     def __bool__(self) -> bool:
-        return bool(self._forms)
+        return bool(self._by_anchor)
 
     def text(self, text: str) -> str:
-        for form in self._forms:
+        found = [form for anchor, group in self._by_anchor if anchor in text for form in group]
+        if not found:
+            return text
+        # Longest first: a form that contains another is replaced whole.
+        for form in sorted(found, key=lambda form: (-len(form), form)):
             if form in text:
                 text = text.replace(form, MASK)
         return text
@@ -153,16 +284,17 @@ class Redactor:
         return value
 
     def body(self, raw: bytes, parsed: Any) -> Any:
-        """`parsed` (the JSON of `raw`) masked. A byte search over `raw` decides first,
-        so a body that holds no credential costs a few `bytes.find`s, not a walk."""
-        if not self._needles:
+        """`parsed` (the JSON of `raw`) masked. Anchors decide first, on the bytes, so a
+        body that holds no credential costs a few `bytes.find`s, not a walk."""
+        if not self._byte_anchors:
             return parsed
-        if not any(needle in raw for needle in self._needles):
+        if not any(anchor in raw for anchor in self._byte_anchors):
             # One byte first: memchr is ten times faster than a two-byte search.
-            if b"\\" not in raw or (b"\\u" not in raw and b"\\/" not in raw):
+            if b"\\" not in raw or b"\\u" not in raw:
                 return parsed
-            # Escapes could spell a credential; written back canonically, they cannot.
-            if not any(needle in _canonical(parsed) for needle in self._needles):
+            # Escapes could spell an anchor; written back canonically, they cannot.
+            canonical = _canonical(parsed)
+            if not any(anchor in canonical for anchor in self._byte_anchors):
                 return parsed
         return self.value(parsed)
 

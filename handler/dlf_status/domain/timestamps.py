@@ -51,7 +51,10 @@ def format_utc(moment: datetime) -> str:
 
 
 def _refused(value: object, why: str) -> TimeReading:
-    return TimeReading(None, f"cannot read {value!r:.80} as a time: {why}", exact=False)
+    # The value is cut before repr, which would otherwise escape all of it first
+    # (eight megabytes of newlines are sixteen of `\\n`).
+    shown = repr(value[:80] if isinstance(value, str) else value)[:80]
+    return TimeReading(None, f"cannot read {shown} as a time: {why}", exact=False)
 
 
 def _from_epoch_millis(value: object, millis: int) -> TimeReading:

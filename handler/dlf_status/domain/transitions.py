@@ -12,6 +12,7 @@ Records are published as `schemas/status-transition.v1.schema.json`.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 if TYPE_CHECKING:
@@ -42,19 +43,23 @@ def status_view(document: StatusDocument) -> StatusView:
     }
 
 
-def _job_status(document: Statuses) -> tuple[str, str | None] | None:
+_Status: TypeAlias = tuple[str, str | None]
+
+
+def _job_status(document: Statuses) -> _Status | None:
     """The job's status and word; None for a job that is gone (see domain/gone.py)."""
     job = document["job"]
     status = job["status"]
     return None if status is None else (status, job["status_raw"])
 
 
-def _node_statuses(document: Statuses) -> dict[str, tuple[str, str | None]]:
-    statuses: dict[str, tuple[str, str | None]] = {}
+def _node_statuses(document: Statuses) -> dict[str, Counter[_Status]]:
+    """Each node name's statuses, as a multiset: several nodes may share a name."""
+    statuses: dict[str, Counter[_Status]] = {}
     for node in document.get("nodes", ()):
         name = node.get("name")
-        if isinstance(name, str) and name not in statuses:
-            statuses[name] = (node["status"], node["status_raw"])
+        if isinstance(name, str):
+            statuses.setdefault(name, Counter())[(node["status"], node["status_raw"])] += 1
     return statuses
 
 
@@ -65,7 +70,10 @@ def status_changes(previous: Statuses, current: Statuses) -> list[StatusChange]:
     normalised status (PAUSE -> DISABLE are both STOPPED): consumers may care. A job
     that is gone has no status: its change is to or from `null`.
     Nodes without a name cannot be followed from one document to the next and
-    are left out.
+    are left out. Nodes that share a name cannot be told apart: their statuses are
+    compared as a multiset, and each status that went away is paired, in sort
+    order, with one that came, the rest being nodes of that name that went away
+    (to null) or appeared (from null). So any change among them is a change.
     """
     changes: list[StatusChange] = []
     before, after = _job_status(previous), _job_status(current)
@@ -73,10 +81,25 @@ def status_changes(previous: Statuses, current: Statuses) -> list[StatusChange]:
         changes.append(_change("job", None, before, after))
     old_nodes, new_nodes = _node_statuses(previous), _node_statuses(current)
     for name in sorted(old_nodes.keys() | new_nodes.keys()):
-        old, new = old_nodes.get(name), new_nodes.get(name)
-        if old != new:
-            changes.append(_change("node", name, old, new))
+        old, new = old_nodes.get(name, Counter()), new_nodes.get(name, Counter())
+        if old == new:
+            continue
+        gone = sorted((old - new).elements(), key=_order)
+        came = sorted((new - old).elements(), key=_order)
+        for index in range(max(len(gone), len(came))):
+            changes.append(
+                _change(
+                    "node",
+                    name,
+                    gone[index] if index < len(gone) else None,
+                    came[index] if index < len(came) else None,
+                )
+            )
     return changes
+
+
+def _order(status: _Status) -> tuple[str, bool, str]:
+    return status[0], status[1] is not None, status[1] or ""
 
 
 def _change(

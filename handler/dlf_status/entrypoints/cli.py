@@ -26,6 +26,7 @@ from dlf_status.adapters.clock import SystemClock
 from dlf_status.adapters.local_files import read_at_most
 from dlf_status.config import (
     CONCURRENCY,
+    DEFAULTS,
     SECONDS,
     Limits,
     Settings,
@@ -67,6 +68,7 @@ from dlf_status.recorded import exchange_from_json, is_recorded_exchange
 if TYPE_CHECKING:
     from dlf_status.domain.drift import DriftReport, FindingEntry
     from dlf_status.domain.listing import DiscoverySpec
+    from dlf_status.poller import TickRunner
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -253,6 +255,12 @@ def _poll_table(report: TickReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def poll_runner(settings: Settings, args: argparse.Namespace) -> TickRunner:
+    """The tick runner of `poll`: in place, whatever FANOUT_QUEUE_URL says, with
+    `--concurrency` when given and POLL_CONCURRENCY otherwise."""
+    return bootstrap.build_tick_runner(settings, concurrency=args.concurrency, fan_out=False)
+
+
 def _discovery_spec(project_id: str, args: argparse.Namespace) -> DiscoverySpec:
     """The discovery the flags ask for; bad flags are exit 2 before any call."""
     from dlf_status.domain.listing import DiscoverySpec
@@ -354,8 +362,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     settings = Settings.from_environ(os.environ)
     # The list first: a list it cannot read is exit 2 before any credential is read.
     entries = _poll_entries(args, settings)
-    # A tick run here polls in place, whatever FANOUT_QUEUE_URL says.
-    runner = bootstrap.build_tick_runner(settings, concurrency=args.concurrency, fan_out=False)
+    runner = poll_runner(settings, args)
     tick = runner.build_tick(None, None, entries, runner.service.clock.now())
     progress: list[Progress] = []
 
@@ -424,7 +431,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     """Unknown fields and unlisted statuses in every stored document."""
     from dlf_status.domain.drift import skipped_words
 
-    settings = Settings.from_environ(os.environ)
+    settings = Settings.from_environ(os.environ, upstream_required=False)  # reads the store only
     reader = bootstrap.build_drift_reader(settings)
     report = reader.report(args.since)
     if args.json:
@@ -701,8 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument(
         "--concurrency",
         type=_whole(CONCURRENCY),
-        default=16,
-        help=f"jobs at once, {describe_range(CONCURRENCY)} (default 16)",
+        default=None,
+        help=f"jobs at once, {describe_range(CONCURRENCY)} (default: POLL_CONCURRENCY, "
+        f"{DEFAULTS['POLL_CONCURRENCY']})",
     )
     poll.set_defaults(run=cmd_poll)
 

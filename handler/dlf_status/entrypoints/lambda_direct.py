@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from dlf_status import bootstrap
 from dlf_status.entrypoints import startup
 from dlf_status.entrypoints.direct import DirectInvocation
+from dlf_status.entrypoints.invocation import invocation
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import EmfMetrics, logger
+from dlf_status.observability import EmfMetrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,11 +29,6 @@ DIRECT = DirectInvocation(
 )
 
 
-# Never log whole events.
-@logger.inject_lambda_context(clear_state=True, log_event=False)
+@invocation(METRICS)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    METRICS.add("Invocations", 1)
-    try:
-        return DIRECT.handle(event, request_id=context.aws_request_id)
-    finally:
-        METRICS.flush()
+    return DIRECT.handle(event, request_id=context.aws_request_id)

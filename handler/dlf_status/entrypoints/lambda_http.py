@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from dlf_status import bootstrap
 from dlf_status.entrypoints import startup
 from dlf_status.entrypoints.http_api import StatusApi, api_for
+from dlf_status.entrypoints.invocation import invocation
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import EmfMetrics, logger
+from dlf_status.observability import EmfMetrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -35,11 +36,6 @@ API = (
 )
 
 
-# Never log whole events: an event carries the caller's headers.
-@logger.inject_lambda_context(clear_state=True, log_event=False)
+@invocation(METRICS)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    METRICS.add("Invocations", 1)
-    try:
-        return API.handle(event, request_id=context.aws_request_id)
-    finally:
-        METRICS.flush()
+    return API.handle(event, request_id=context.aws_request_id)

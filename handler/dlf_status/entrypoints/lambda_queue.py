@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from dlf_status import bootstrap
 from dlf_status.entrypoints import queue, startup
+from dlf_status.entrypoints.invocation import invocation
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import EmfMetrics, logger
+from dlf_status.observability import EmfMetrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,12 +26,10 @@ STARTED = startup.start(
 )
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
+@invocation(METRICS)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    METRICS.add("Invocations", 1)
-    try:
-        if isinstance(STARTED, ConfigurationError):
-            raise STARTED
-        return queue.handle_batch(STARTED, event)
-    finally:
-        METRICS.flush()
+    if isinstance(STARTED, ConfigurationError):
+        # A new error each time: raising the held one again would chain every
+        # failed invocation's frames (and their events) onto its traceback.
+        raise ConfigurationError(STARTED.detail)
+    return queue.handle_batch(STARTED, event)

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from dlf_status import bootstrap
 from dlf_status.entrypoints import schedule, startup
+from dlf_status.entrypoints.invocation import invocation
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import EmfMetrics, logger
+from dlf_status.observability import EmfMetrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,17 +27,13 @@ STARTED = startup.start(
 )
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
+@invocation(METRICS)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    METRICS.add("Invocations", 1)
-    try:
-        if isinstance(STARTED, ConfigurationError):
-            raise schedule.tick_failed(STARTED)
-        return schedule.run_tick(
-            STARTED,
-            event,
-            request_id=context.aws_request_id,
-            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
-        )
-    finally:
-        METRICS.flush()
+    if isinstance(STARTED, ConfigurationError):
+        raise schedule.tick_failed(STARTED)
+    return schedule.run_tick(
+        STARTED,
+        event,
+        request_id=context.aws_request_id,
+        remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+    )

@@ -5,7 +5,9 @@ API Gateway decodes it, so development and tests exercise the deployed path.
 For development and tests only: no TLS, no authorisation. Still, a client cannot
 break it: each request has a time budget (a half-open or dripping connection is
 closed), connections are bounded (more are answered 503), and a request it cannot
-frame (a bad Content-Length, a malformed request line or header) is a 400 problem.
+frame (a bad Content-Length, a malformed request line or header) is a problem: 400,
+or 414/431/505 where HTTP has a status of its own; each an error class of its own
+with its row in `problems.py`.
 """
 
 from __future__ import annotations
@@ -27,8 +29,17 @@ from dlf_status.config import shown
 from dlf_status.domain import jsoncodec
 from dlf_status.entrypoints.events import ROUTES
 from dlf_status.entrypoints.http_api import StatusApi
-from dlf_status.entrypoints.problems import PROBLEM_CONTENT_TYPE, problem_document
-from dlf_status.errors import InvalidInput, one_line
+from dlf_status.entrypoints.problems import PROBLEM_CONTENT_TYPE, mapping_for, problem_document
+from dlf_status.errors import (
+    DlfStatusError,
+    HttpVersionNotSupported,
+    InvalidInput,
+    RequestHeadersTooLarge,
+    RequestNotReadable,
+    RequestTargetTooLong,
+    ServerBusy,
+    one_line,
+)
 from dlf_status.observability import logger
 
 # Query parameters read from one request target; more is a 400 (no route takes more
@@ -119,10 +130,12 @@ MAX_REQUEST_BODY_BYTES: Final = 1 << 20
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
 _FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _FIELD_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class _BadRequest(Exception):
-    """The request cannot be read as HTTP/1.1 (its framing): a 400, then close."""
+# http.server's own refusals, by the status it picked; any other is a plain 400.
+_REFUSALS: Final[dict[int, type[RequestNotReadable]]] = {
+    HTTPStatus.REQUEST_URI_TOO_LONG: RequestTargetTooLong,
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: RequestHeadersTooLarge,
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: HttpVersionNotSupported,
+}
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -145,10 +158,9 @@ class _DeadlineReader(io.RawIOBase):
         return self._connection.recv_into(buffer)
 
 
-def _problem_bytes(status: int, detail: str) -> bytes:
-    problem = problem_document(InvalidInput(detail))
-    problem["status"] = status
-    return jsoncodec.canonical_bytes(problem)
+def _problem_answer(error: DlfStatusError) -> tuple[int, bytes]:
+    """The status and problem document of `error`, both from the one map."""
+    return mapping_for(error).http_status, jsoncodec.canonical_bytes(problem_document(error))
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -186,7 +198,7 @@ class LocalServer(ThreadingHTTPServer):
 
     def _refuse(self, request: socket.socket) -> None:
         """503 without a thread: best effort, never blocking the accepting loop."""
-        body = _problem_bytes(503, "too many connections; try again later")
+        _, body = _problem_answer(ServerBusy("too many connections; try again later"))
         head = (
             f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: {PROBLEM_CONTENT_TYPE}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
@@ -253,11 +265,13 @@ def make_server(
                 event = gateway_event(
                     self.command, self.path, self._joined_headers(), self.client_address[0]
                 )
-            except _BadRequest as bad:
-                self._answer_problem(400, str(bad))
+            except RequestNotReadable as bad:
+                self._answer_problem(bad)
                 return
             except ValueError:
-                self._answer_problem(400, "the request target is not a valid path and query")
+                self._answer_problem(
+                    RequestNotReadable("the request target is not a valid path and query")
+                )
                 return
             try:
                 answer = api.handle(event)
@@ -267,18 +281,18 @@ def make_server(
                 logger.exception("unexpected error serving a request")
                 body = jsoncodec.canonical_bytes(problem_document(RuntimeError()))
                 status, headers = 500, {"Content-Type": PROBLEM_CONTENT_TYPE}
-            self._send(status, headers, body)
+            self._send(status, body, headers=headers)
 
         def _check_headers(self) -> None:
             """RFC 9112 framing: every line a `name: value` field, names tokens, values
             without control characters, no line folding (obs-fold)."""
             if self.headers.defects or self.headers.get_payload():
-                raise _BadRequest("a header line is not a 'name: value' field")
+                raise RequestNotReadable("a header line is not a 'name: value' field")
             for name, value in self.headers.items():
                 if not _FIELD_NAME.fullmatch(name):
-                    raise _BadRequest(f"header name {shown(name, 40)} is not a token")
+                    raise RequestNotReadable(f"header name {shown(name, 40)} is not a token")
                 if _FIELD_VALUE_CONTROL.search(value):
-                    raise _BadRequest(
+                    raise RequestNotReadable(
                         f"header {shown(name, 40)} holds a control character or a folded line"
                     )
 
@@ -295,29 +309,31 @@ def make_server(
             """Read and drop a body, so the next request on the connection starts where
             it should; refuse framing we cannot follow."""
             if self.headers.get("Transfer-Encoding") is not None:
-                raise _BadRequest("Transfer-Encoding is not supported; send Content-Length")
+                raise RequestNotReadable("Transfer-Encoding is not supported; send Content-Length")
             lengths = {value.strip(" \t") for value in self.headers.get_all("Content-Length", [])}
             if not lengths:
                 return
             if len(lengths) > 1:
-                raise _BadRequest("conflicting Content-Length headers")
+                raise RequestNotReadable("conflicting Content-Length headers")
             [length] = lengths
             if not _CONTENT_LENGTH.fullmatch(length):
-                raise _BadRequest(f"Content-Length must be ASCII digits, got {shown(length, 40)}")
+                raise RequestNotReadable(
+                    f"Content-Length must be ASCII digits, got {shown(length, 40)}"
+                )
             if int(length) > MAX_REQUEST_BODY_BYTES:
-                raise _BadRequest(
+                raise RequestNotReadable(
                     f"a request body of {int(length):,} bytes is larger than "
                     f"{MAX_REQUEST_BODY_BYTES:,}; a GET needs none"
                 )
             if len(self.rfile.read(int(length))) < int(length):
-                raise _BadRequest("the request body ended before its Content-Length")
+                raise RequestNotReadable("the request body ended before its Content-Length")
 
-        def _answer_problem(self, status: int, detail: str) -> None:
+        def _answer_problem(self, error: RequestNotReadable) -> None:
             self.close_connection = True
             headers = {"Content-Type": PROBLEM_CONTENT_TYPE, "Connection": "close"}
-            self._send(status, headers, _problem_bytes(status, detail))
+            self._send(*_problem_answer(error), headers=headers)
 
-        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        def _send(self, status: int, body: bytes, *, headers: dict[str, str]) -> None:
             self.connection.settimeout(timeout)  # a whole budget to write the answer
             self.send_response(status)
             for name, value in headers.items():
@@ -338,7 +354,8 @@ def make_server(
             if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
                 self.request_version = "HTTP/1.1"  # always a status line, even for junk
             self.command = self.command if self.command == "HEAD" else "GET"
-            self._answer_problem(code, message or HTTPStatus(code).phrase)
+            refusal = _REFUSALS.get(code, RequestNotReadable)
+            self._answer_problem(refusal(message or HTTPStatus(code).phrase))
 
         def __getattr__(self, name: str) -> Any:
             # http.server looks up do_<METHOD>: every method goes to the handler, which

@@ -46,6 +46,20 @@ _MAPPINGS: Final[dict[type[errors.DlfStatusError], ErrorMapping]] = {
     errors.MethodNotAllowed: ErrorMapping(
         405, "method-not-allowed", "Method not allowed", ExitCode.BAD_INPUT
     ),
+    # `serve`'s refusals of what it cannot frame (a 400 stays `invalid-input`) or hold.
+    errors.RequestTargetTooLong: ErrorMapping(
+        414, "request-target-too-long", "Request target too long", ExitCode.BAD_INPUT
+    ),
+    errors.RequestHeadersTooLarge: ErrorMapping(
+        431, "request-headers-too-large", "Request headers too large", ExitCode.BAD_INPUT
+    ),
+    errors.HttpVersionNotSupported: ErrorMapping(
+        505, "http-version-not-supported", "HTTP version not supported", ExitCode.BAD_INPUT
+    ),
+    # Never a CLI outcome (`serve` answers it); its exit code is retry-later's.
+    errors.ServerBusy: ErrorMapping(
+        503, "server-busy", "Too many connections", ExitCode.UPSTREAM_FAILURE
+    ),
     errors.ConfigurationError: ErrorMapping(
         500, "configuration", "dlf-status is misconfigured", ExitCode.BAD_INPUT
     ),

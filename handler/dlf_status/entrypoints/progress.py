@@ -6,6 +6,7 @@ import threading
 from typing import TextIO
 
 from dlf_status.domain.ticks import JobOutcome, JobResult
+from dlf_status.errors import one_line
 
 _WIDTH = 30
 
@@ -30,8 +31,9 @@ class Progress:
                 if self._done == self._total:
                     self._stream.write("\n")
             else:
-                status = outcome.status or outcome.error or ""
-                self._stream.write(
-                    f"{self._done}/{self._total} {outcome.result} {outcome.job_name} {status}\n"
-                )
+                # A job name may hold what a terminal obeys or hides (a bidi override,
+                # a zero-width space): written escaped, as in the table.
+                name = one_line(outcome.job_name or "-", 128)
+                status = one_line(outcome.status or outcome.error or "", 128)
+                self._stream.write(f"{self._done}/{self._total} {outcome.result} {name} {status}\n")
             self._stream.flush()

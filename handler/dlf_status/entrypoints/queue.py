@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# At import, in the init: only the queue function imports this module, so only it pays
+# for the batch utility (Powertools' SQS data classes come with it), and no invocation.
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+
 from dlf_status.entrypoints.problems import logged_problem
 from dlf_status.errors import InvalidInput, RetryLater
 
@@ -22,14 +30,6 @@ if TYPE_CHECKING:
 def handle_batch(worker: QueueWorker, event: Any) -> dict[str, Any]:
     """Poll each record's job; the records to deliver again are the response's
     `batchItemFailures`. An event that is not an SQS batch gets a problem document."""
-    # Imported here: only the queue function pays for the batch utility (Powertools'
-    # SQS data classes come with it).
-    from aws_lambda_powertools.utilities.batch import (
-        BatchProcessor,
-        EventType,
-        process_partial_response,
-    )
-
     try:
         _check_batch(event)
     except InvalidInput as error:

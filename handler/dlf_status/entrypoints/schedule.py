@@ -35,7 +35,7 @@ def run_tick(
             parsed.tick_id, parsed.scheduled_time, parsed.jobs, runner.service.clock.now()
         )
     except DlfStatusError as error:
-        raise tick_failed(error) from None
+        raise tick_failed(error) from error
     return runner.run(tick, remaining_seconds).as_json()
 
 

@@ -13,9 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from dlf_status.adapters.allocator import give_large_blocks_back
 from dlf_status.config import CREDENTIAL_VARIABLES, Settings
 from dlf_status.errors import ConfigurationError
-from dlf_status.observability import IGNORED_POWERTOOLS_VARIABLES, logger, register_secrets
+from dlf_status.observability import (
+    IGNORED_POWERTOOLS_VARIABLES,
+    logger,
+    mask_every_handler,
+    register_secrets,
+)
 
 if TYPE_CHECKING:
     from dlf_status.domain.model import JobRef
@@ -31,6 +37,10 @@ def start(build: Callable[[Settings], T], environ: Mapping[str, str]) -> T | Con
     A failure that is not a ConfigurationError (a bug, or a library refusing its own
     part of the environment) becomes one that says where to look; its traceback goes
     to the log."""
+    # A function process serves answers for hours: large ones must not stay behind.
+    give_large_blocks_back()
+    # Other libraries' log records, masked too, whichever handler writes them.
+    mask_every_handler()
     # Masked from the first line on, even if parsing stops half-way.
     register_secrets(*(environ.get(name, "").strip() for name in CREDENTIAL_VARIABLES.values()))
     if IGNORED_POWERTOOLS_VARIABLES:
@@ -56,7 +66,9 @@ def refuse(problem: ConfigurationError) -> Callable[[JobRef], Observation]:
     """An `observe` for a function that could not start: every call is the problem."""
 
     def observe(job: JobRef) -> NoReturn:
-        raise problem
+        # A new error each call: raising the held one again would add this
+        # invocation's frames (with its event) to the traceback it keeps for good.
+        raise ConfigurationError(problem.detail)
 
     return observe
 
@@ -66,6 +78,6 @@ def refuse_reads(problem: ConfigurationError) -> Callable[[], StoreReader]:
     answer the problem too."""
 
     def reader() -> NoReturn:
-        raise problem
+        raise ConfigurationError(problem.detail)  # a new one each call, as in `refuse`
 
     return reader
