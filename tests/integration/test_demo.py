@@ -129,3 +129,31 @@ def test_the_replay_pages_its_list_at_its_own_limit_and_checks_the_signed_query(
     assert names == sorted(job.name for job in LISTED if job.job_type == "REAL_TIME")
     assert [len(body["jobs"]) for body in bodies] == [2, 2, 0]
     assert tampered[0] == 401
+
+
+def test_the_commands_the_demo_suggests_run_on_what_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`Look next` names `drift` and `fleet` with SNAPSHOT_URI alone: they read the store
+    only, so they must work with no upstream settings at all."""
+    from dlf_status.entrypoints.cli import main
+
+    out = io.StringIO()
+    run_demo(FIXTURES / "valid", tmp_path / "snapshots", out)
+    suggested = [
+        line.split("#")[0].split(".venv/bin/dlf-status ")[1].split()
+        for line in out.getvalue().splitlines()
+        if line.lstrip().startswith("SNAPSHOT_URI=")
+    ]
+    assert [command[0] for command in suggested] == ["drift", "fleet"]
+    for name in ("DLF_ENDPOINT", "DLF_REGION", "DLF_AK", "DLF_SK", "DLF_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SNAPSHOT_URI", str(tmp_path / "snapshots"))
+    capsys.readouterr()
+
+    codes = [main(command) for command in suggested]
+
+    assert codes == [0, 0]
+    printed = capsys.readouterr().out
+    assert "4 unknown field(s)" in printed
+    assert f"fleet of project {PROJECT}" in printed

@@ -191,8 +191,8 @@ def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
         "Look next:\n"
         f"  python -m json.tool {example}\n"
         "  make demo again: the same content, so SNAPSHOT says 'unchanged'\n"
-        f"  SNAPSHOT_URI={snapshots} DLF_REGION=cn-north-4 DLF_AUTH_TOKEN=any-fake-token \\\n"
-        "    .venv/bin/dlf-status drift   # the unknown fields and statuses stored\n"
+        f"  SNAPSHOT_URI={snapshots} .venv/bin/dlf-status drift   # unknown fields, statuses\n"
+        f"  SNAPSHOT_URI={snapshots} .venv/bin/dlf-status fleet {PROJECT}   # from the store\n"
         "  .venv/bin/dlf-status serve    # the HTTP API on 127.0.0.1:8080 (configure: README)\n"
         "  make test                     # every suite, with a real S3 server\n"
     )
