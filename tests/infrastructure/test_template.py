@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.integration
 API_GATEWAY_TIMEOUT_SECONDS = 30
 HTTP_FUNCTION, DIRECT_FUNCTION = "StatusApiFunction", "DlfStatusFunction"
 TICK_FUNCTION, QUEUE_FUNCTION = "TickFunction", "QueueFunction"
+MAKEFILE = ROOT / "handler" / "Makefile"
 HANDLERS = {
     HTTP_FUNCTION: "dlf_status.entrypoints.lambda_http.handler",
     DIRECT_FUNCTION: "dlf_status.entrypoints.lambda_direct.handler",
@@ -139,6 +141,29 @@ def test_every_function_runs_the_local_python_and_a_handler_the_package_has(
             if isinstance(node, ast.FunctionDef)
         }
         assert function in defined, properties["Handler"]
+
+
+def makefile_setting(name: str) -> str:
+    """A variable handler/Makefile sets (`NAME := value` or `NAME ?= value`)."""
+    [value] = re.findall(rf"^{name} [:?]?= (.+)$", MAKEFILE.read_text(encoding="utf-8"), re.M)
+    return str(value)
+
+
+def test_every_function_is_built_by_the_makefile_for_its_runtime_and_architecture(
+    template: dict[str, Any],
+) -> None:
+    """handler/Makefile builds each function (for its bytecode: README, Deploying); it
+    must pick the wheels and compile for what the template deploys."""
+    built = makefile_setting("FUNCTIONS").split()
+    platforms = makefile_setting("PLATFORMS").split()
+    version = makefile_setting("RUNTIME_VERSION")
+
+    for name, properties in functions(template).items():
+        assert template["Resources"][name]["Metadata"] == {"BuildMethod": "makefile"}, name
+        assert properties["Runtime"] == f"python{version}"
+        [architecture] = properties["Architectures"]
+        assert all(platform.endswith(f"_{architecture}") for platform in platforms), platforms
+    assert sorted(built) == sorted(HANDLERS)
 
 
 def test_every_route_is_ours_and_iam_protected(template: dict[str, Any]) -> None:
