@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from dlf_status.domain import jsoncodec
+from dlf_status.domain import jsoncodec, normalize
 from dlf_status.domain.contract import ValidationReport
 from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.extra_keys import decode_document
@@ -209,3 +210,33 @@ def test_node_entries_that_are_not_objects_are_kept_in_the_order_sent(nodes: lis
     decoded = decode_document(document)
     assert decoded["extra"].get("nodes", []) == kept
     assert document["summary"]["node_count"] == len(nodes) - len(kept)
+
+
+_READ = normalize._read
+
+
+def _read_carefully(
+    obj: Any, rules: Any, destinations: Any, problems: Any, node_index: int | None
+) -> dict[str, Any]:
+    """`_read` without its shortcut: every known key through `_read_slowly`."""
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        rule = rules.get(key)
+        if rule is None:
+            extra[key] = value
+        else:
+            normalize._read_slowly(obj, key, value, rule, destinations, extra, problems, node_index)
+    _READ({}, rules, destinations, problems, node_index)  # the status, from the fields read
+    return extra
+
+
+@settings(max_examples=300, deadline=None)
+@given(job_bodies)
+def test_the_shortcut_for_common_keys_gives_the_careful_document(body: dict[str, Any]) -> None:
+    # Bodies with both spellings of a field, nulls and values of the wrong kind:
+    # the shortcut (the right kind, no other spelling present) must change nothing.
+    fast = jsoncodec.canonical_bytes(run(body))
+    with mock.patch.object(normalize, "_read", _read_carefully):
+        careful = jsoncodec.canonical_bytes(run(body))
+
+    assert fast == careful

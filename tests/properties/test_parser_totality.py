@@ -72,6 +72,19 @@ def test_the_bounds_are_counted_exactly(value: Json) -> None:
         assert not accepts(value.text, exact._replace(integer_digits=value.digits - 1))
 
 
+@EVERYTHING
+@given(value=hostile_json)
+def test_the_depth_bound_gives_one_verdict_whether_brackets_are_counted_or_peeled(
+    value: Json,
+) -> None:
+    # At most `limit` opening brackets settles it without peeling; every limit around
+    # the value's depth takes one way or the other, and both must agree with it.
+    if value.broken:
+        return
+    for limit in range(max(value.depth - 2, 0), value.depth + 3):
+        assert jsoncodec._deeper_than(value.text, limit) == (value.depth > limit)
+
+
 @settings(max_examples=500, deadline=None)
 @given(data=st.binary(max_size=300) | hostile_json.map(lambda value: value.text))
 def test_any_bytes_give_a_value_or_a_json_decode_error(data: bytes) -> None:

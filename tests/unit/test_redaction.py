@@ -225,3 +225,66 @@ def test_a_long_text_without_a_credential_costs_a_few_finds() -> None:
     text = "%\\&u" * 1_000_000
 
     assert redactor.text(text) is text
+
+
+# -- the body's shortcut: which anchors a body's bytes are searched for ----------------------
+
+
+PLAIN_SECRET = "fake-SK&<x>-0001"  # no backslash, no %
+
+
+@pytest.mark.parametrize(
+    ("secret", "spelt", "backslash", "percent"),
+    [
+        (SECRET, _every_char_json(SECRET, "04x"), True, False),
+        (SECRET, quote(_every_char_json(SECRET, "04x"), safe=""), False, True),
+        (PLAIN_SECRET, html.escape(PLAIN_SECRET), False, False),
+        (PLAIN_SECRET, quote(html.escape(PLAIN_SECRET), safe=""), False, True),
+    ],
+)
+def test_a_body_holding_a_form_is_masked_whichever_anchors_its_bytes_need(
+    secret: str, spelt: str, backslash: bool, percent: bool
+) -> None:
+    raw = json.dumps({"echo": f"a {spelt} b"}, ensure_ascii=False).encode()
+    assert (b"\\" in raw, b"%" in raw) == (backslash, percent)
+
+    assert Redactor([secret]).body(raw, json.loads(raw)) == {"echo": f"a {MASK} b"}
+
+
+@st.composite
+def _bodies_with_forms(draw: st.DrawFn) -> tuple[str, Any]:
+    """A credential and a JSON value whose strings and keys may hold its forms (any
+    encoder, any second one), parts of them, or other text."""
+    secret = draw(SECRETS)
+    first = FIRST_ENCODERS[draw(st.sampled_from(sorted(FIRST_ENCODERS)))]
+    second = SECOND_ENCODERS[draw(st.sampled_from(sorted(SECOND_ENCODERS)))]
+    spelt = second(first(secret))
+    pieces = st.sampled_from([spelt, spelt[: len(spelt) // 2], spelt[len(spelt) // 2 :]])
+    texts = st.lists(pieces | AROUND | st.sampled_from(["%", "\\", "%5C", "u0"]), max_size=4).map(
+        "".join
+    )
+    scalars = st.none() | st.booleans() | st.integers() | texts
+    return secret, draw(
+        st.recursive(
+            scalars,
+            lambda children: (
+                st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3)
+            ),
+            max_leaves=8,
+        )
+    )
+
+
+@settings(max_examples=300)
+@given(case=_bodies_with_forms(), ensure_ascii=st.booleans())
+def test_a_body_is_masked_exactly_as_its_parsed_value_is(
+    case: tuple[str, Any], ensure_ascii: bool
+) -> None:
+    # The shortcut (anchors on the bytes, fewer of them when the bytes hold no
+    # backslash or no %) against the walk over every string, key and number.
+    secret, value = case
+    redactor = Redactor([secret])
+    raw = json.dumps(value, ensure_ascii=ensure_ascii).encode()
+    parsed = json.loads(raw)
+
+    assert redactor.body(raw, parsed) == redactor.value(parsed)

@@ -99,13 +99,19 @@ def _outside_strings(projection: bytes) -> bytes:
     return re.sub(_STRING_IN_PROJECTION, b"", projection.replace(b'""', b""))
 
 
-def _depth(data: bytes, limit: int) -> int:
-    """Nesting depth of the arrays and objects in `data`, counted up to `limit + 1`.
+def _deeper_than(data: bytes, limit: int) -> bool:
+    """Whether the arrays and objects in `data` nest more than `limit` deep.
 
-    Peels the innermost `[]` and `{}` pairs off the bracket projection, one level per
-    pass: a few passes over a few kilobytes for real answers. Unbalanced brackets
-    stop the count (the parser then says where the body is broken)."""
-    brackets = _outside_strings(_without_escaped_quotes(data).translate(None, _KEEP_BRACKETS))
+    Every level opens with a bracket: a body with no more of them than `limit`
+    (strings' brackets included) is not deeper, which settles small answers. Else
+    the innermost `[]` and `{}` pairs are peeled off the bracket projection, one
+    level per pass: a few passes over a few kilobytes for real answers. Unbalanced
+    brackets stop the count (the parser then says where the body is broken)."""
+    projection = _without_escaped_quotes(data).translate(None, _KEEP_BRACKETS)
+    objects = projection.count(b"{")  # the commoner: a long answer stops here
+    if objects <= limit and objects + projection.count(b"[") <= limit:
+        return False
+    brackets = _outside_strings(projection)
     depth = 0
     while brackets and depth <= limit:
         # Both kinds of pair at once, none made by this pass: `{[]}` is two levels.
@@ -113,7 +119,7 @@ def _depth(data: bytes, limit: int) -> int:
         if len(inner) == len(brackets):
             break
         brackets, depth = inner, depth + 1
-    return depth
+    return depth > limit
 
 
 def _values(data: bytes) -> int:
@@ -139,7 +145,7 @@ def check_bounds(data: bytes, limits: JsonLimits = UPSTREAM) -> None:
         values = _values(data)
         if values > limits.values:
             raise JsonLimitExceeded(f"it holds {values:,} values, more than {limits.values:,}")
-    if _depth(data, limits.depth) > limits.depth:
+    if _deeper_than(data, limits.depth):
         raise JsonLimitExceeded(f"it is nested deeper than {limits.depth} levels")
 
 

@@ -152,7 +152,7 @@ _NODE_FIELDS: Final = dict(
         }.items()
     )
 )
-_NO_METRICS: Final = dict.fromkeys(NODE_METRICS)
+_NO_METRICS: Final = dict.fromkeys(sorted(NODE_METRICS))  # sorted too
 # An integral float (1e300) as an int would have more digits than any integer the
 # upstream may send, and than dlf-status reads back from a stored document: past
 # this bound it is kept as the float it is, in extra.
@@ -219,15 +219,17 @@ def _read(
 ) -> dict[str, Any]:
     """Fill the destinations (fields, metrics) from `obj`; return the rest, verbatim.
 
-    Called once per node (a thousand is common): the common case (one spelling, the
-    right kind) costs a handful of operations per key; the rest is `_read_slowly`.
+    Called once per node (a thousand is common): the common case (the right kind, no
+    other spelling of the field present) costs a handful of operations per key; the
+    rest is `_read_slowly`.
     """
     extra: dict[str, Any] = {}
+    rule_for = rules.get
     for key, value in obj.items():
-        rule = rules.get(key)
+        rule = rule_for(key)
         if rule is None:
             extra[key] = value
-        elif not rule[3] and value.__class__ in rule[1]:
+        elif value.__class__ in rule[1] and (not rule[3] or obj.keys().isdisjoint(rule[3])):
             destinations[rule[2]][rule[0]] = value
         else:
             _read_slowly(obj, key, value, rule, destinations, extra, problems, node_index)
@@ -261,7 +263,7 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[NodeFiel
     if not isinstance(raw, list):
         problems.append(Violation(_NODES_PATH, "expected a list of nodes; kept in extra"))
         return [], []
-    nodes: list[NodeFields] = []
+    built: list[dict[str, Any]] = []
     unreadable: list[Any] = []
     for index, entry in enumerate(raw):
         if isinstance(entry, dict):
@@ -269,12 +271,13 @@ def _normalise_nodes(raw: Any, problems: list[Violation]) -> tuple[list[NodeFiel
             extra = _read(entry, _NODE_RULES, (fields, metrics), problems, index)
             fields["extra"] = encode_extra(extra) if extra else extra
             fields["metrics"] = metrics
-            # Built from the tables above, key by key: every NodeFields key is there.
-            nodes.append(cast("NodeFields", fields))
+            built.append(fields)
         else:
             unreadable.append(entry)
             where = paths.child(_NODES_PATH, index)
             problems.append(Violation(where, "a node must be an object; kept in extra.nodes"))
+    # Built from the tables above, key by key: every NodeFields key is there.
+    nodes = cast("list[NodeFields]", built)
     _sort_nodes(nodes)
     # Not sorted: the order sent is all that says where each one was (with the
     # violations' paths), and one body still gives one order.
