@@ -33,7 +33,6 @@ from dlf_status.config import (
     decimal_number,
     describe_range,
     shown,
-    whole_number,
 )
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import (
@@ -59,6 +58,7 @@ from dlf_status.domain.normalize import Source
 from dlf_status.domain.ticks import JobOutcome, Tick, TickReport
 from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.entrypoints import cli_reads
+from dlf_status.entrypoints.arguments import whole_argument
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
@@ -511,20 +511,6 @@ class _Parser(argparse.ArgumentParser):
         )
 
 
-def _whole(limits: Limits) -> Callable[[str], int]:
-    """An argparse type: ASCII digits in range (`int` takes fullwidth digits, '1_0', ' -3')."""
-
-    def parse(value: str) -> int:
-        number = whole_number(value, limits)
-        if number is None:
-            raise argparse.ArgumentTypeError(
-                f"must be a whole number from {describe_range(limits)}, got {shown(value)}"
-            )
-        return number
-
-    return parse
-
-
 def _seconds(value: str) -> float:
     number = decimal_number(value, SECONDS)
     if number is None:
@@ -567,7 +553,7 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--status",
-        type=_whole(HTTP_STATUSES),
+        type=whole_argument(HTTP_STATUSES),
         metavar="N",
         help="read FILE as a raw body answered with HTTP status N (default: auto-detect; "
         "a file that is not a recorded exchange is a 200 body)",
@@ -664,7 +650,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", type=_host, default="127.0.0.1")
     serve.add_argument(
-        "--port", type=_whole(PORTS), default=8080, help="0 picks a free port (default 8080)"
+        "--port",
+        type=whole_argument(PORTS),
+        default=8080,
+        help="0 picks a free port (default 8080)",
     )
     serve.add_argument(
         "--timeout",
@@ -675,7 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-connections",
-        type=_whole(CONNECTIONS),
+        type=whole_argument(CONNECTIONS),
         default=SERVE_MAX_CONNECTIONS,
         metavar="N",
         help="connections served at once; more are answered 503 (default %(default)s)",
@@ -707,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_discovery_arguments(poll)
     poll.add_argument(
         "--concurrency",
-        type=_whole(CONCURRENCY),
+        type=whole_argument(CONCURRENCY),
         default=None,
         help=f"jobs at once, {describe_range(CONCURRENCY)} (default: POLL_CONCURRENCY, "
         f"{DEFAULTS['POLL_CONCURRENCY']})",
@@ -733,14 +722,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument(
         "--offset",
-        type=_whole(Limits(0, 100_000)),
+        type=whole_argument(Limits(0, 100_000)),
         default=0,
         metavar="N",
         help="with --list: the page's offset, as sent (default 0)",
     )
     record.add_argument(
         "--limit",
-        type=_whole(Limits(1, 1000)),
+        type=whole_argument(Limits(1, 1000)),
         metavar="N",
         help="with --list: the page's limit, as sent (default 100)",
     )

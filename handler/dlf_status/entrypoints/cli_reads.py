@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from dlf_status import bootstrap
-from dlf_status.config import Limits, Settings, describe_range, shown, whole_number
+from dlf_status.config import Limits, Settings, describe_range
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef, validate_project_id, validate_workspace
 from dlf_status.domain.readmodels import (
@@ -36,6 +36,7 @@ from dlf_status.domain.readmodels import (
     parse_time,
 )
 from dlf_status.domain.timestamps import format_utc
+from dlf_status.entrypoints.arguments import whole_argument
 from dlf_status.entrypoints.problems import ExitCode
 from dlf_status.errors import InvalidInput, one_line
 from dlf_status.readers import StoreReader
@@ -313,15 +314,6 @@ def _parsed(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _printed(value: str) -> int:
-    number = whole_number(value, MAX_PRINTED)
-    if number is None:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number from {describe_range(MAX_PRINTED)}, got {shown(value)}"
-        )
-    return number
-
-
 def add_commands(commands: Any) -> None:
     """Register `fleet` and `history` on the CLI's subparsers."""
     fleet = commands.add_parser(
@@ -377,7 +369,7 @@ def add_commands(commands: Any) -> None:
     )
     history.add_argument(
         "--limit",
-        type=_printed,
+        type=whole_argument(MAX_PRINTED),
         metavar="N",
         help=f"at most N documents (default {DEFAULT_DOCUMENTS}) or records (default "
         f"{DEFAULT_RECORDS}); {describe_range(MAX_PRINTED)}",
