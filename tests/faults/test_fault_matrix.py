@@ -602,6 +602,32 @@ def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
     return Setup(_handler(upstream, answer), calls=2, after=never_replayed)
 
 
+def _raw_ok(*headers: bytes, before: bytes = b"") -> Callable[[HTTPServer, ExitStack], Setup]:
+    """A raw upstream: `before`, then a 200 with STATUS_BODY and `headers`."""
+
+    def setup(upstream: HTTPServer, stack: ExitStack) -> Setup:
+        lines = b"".join(header + b"\r\n" for header in headers)
+        length = b"Content-Length: %d\r\n\r\n" % len(STATUS_BODY)
+        raw = RawHttpServer(before + _RAW_OK + lines + length + STATUS_BODY)
+        return Setup(stack.enter_context(raw).url)
+
+    return setup
+
+
+upstream_fault(
+    Fault(
+        "a 103 Early Hints before the answer",
+        "200; the interim answer is passed over",
+        "history + latest.json",
+        "`job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)(_raw_ok(before=b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"))
+
+
 STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailures`"
 
 

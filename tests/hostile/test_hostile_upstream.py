@@ -48,7 +48,12 @@ from tests.hostile.upstream_corpus import (
     status_body,
 )
 from tests.support.events import http_api_event, rest_api_event
-from tests.support.scripted_upstream import RawAnswer, ScriptedUpstream
+from tests.support.scripted_upstream import (
+    KeepAliveUpstream,
+    RawAnswer,
+    ScriptedUpstream,
+    WireBytes,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +132,7 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def environment(
-    upstream: ScriptedUpstream, snapshots: Path, credentials: Credentials
+    upstream: ScriptedUpstream | KeepAliveUpstream, snapshots: Path, credentials: Credentials
 ) -> dict[str, str]:
     return {
         "DLF_ENDPOINT": upstream.url,
@@ -524,3 +529,85 @@ def test_the_benchmark_s_worst_bodies_fit_the_cap_and_have_documented_outcomes()
         "nodes-past-bound": "UpstreamBadResponse",
         "error-brackets": "JobNotFound",
     }
+
+
+# Interim answers (1xx but 101) before the answer, each with headers of its own.
+_interim_header = st.tuples(
+    st.sampled_from(["Link", "X-Progress", "Retry-After", "Content-Length", "Date"]),
+    st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=40),
+)
+_interim = st.tuples(
+    st.sampled_from([100, 102, 103, 150, 199]), st.lists(_interim_header, max_size=4)
+)
+
+
+def _interim_bytes(status: int, headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"HTTP/1.1 {status} Interim"] + [f"{name}: {value}" for name, value in headers]
+    return "".join(line + "\r\n" for line in lines).encode("latin-1") + b"\r\n"
+
+
+@GENERATED
+@given(interim=st.lists(_interim, min_size=1, max_size=6))
+def test_generated_interim_answers_before_the_answer_are_passed_over(
+    interim: list[tuple[int, list[tuple[str, str]]]],
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answer = RawAnswer(200, [JSON_TYPE], status_body(), "OK").to_bytes()
+    world.upstream.serve(WireBytes(b"".join(_interim_bytes(*each) for each in interim) + answer))
+
+    through_every_entry(
+        world, "aksk", DOCUMENT, stale=False, monkeypatch=monkeypatch, capsys=capsys, caplog=caplog
+    )
+
+
+# -- a connection kept alive: what one answer leaves behind is never the next one's ----------
+
+
+def _job_answer(status: bytes, job: str, *, extra: bytes = b"") -> bytes:
+    body = json.dumps({"name": job, "status": "NORMAL", "nodes": []}).encode()
+    head = b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+    return head + b"Content-Length: %d\r\n\r\n" % len(body) + body + extra
+
+
+def _smuggled(job: str) -> bytes:
+    """A whole answer for another job, left behind the one that was asked for."""
+    return _job_answer(b"200 OK", "someone_else")
+
+
+LEFT_BEHIND = {
+    "a 204 whose body is an answer": lambda job: (
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n" + _smuggled(job)
+    ),
+    "a 304 whose body is an answer": lambda job: (
+        b"HTTP/1.1 304 Not Modified\r\n\r\n" + _smuggled(job)
+    ),
+    "an answer followed by another": lambda job: _job_answer(b"200 OK", job, extra=_smuggled(job)),
+    "an answer followed by garbage": lambda job: _job_answer(b"200 OK", job, extra=b"x" * 70_000),
+}
+
+
+@pytest.mark.parametrize("left_behind", list(LEFT_BEHIND), ids=list(LEFT_BEHIND))
+def test_bytes_left_behind_an_answer_are_never_read_as_the_next_one(
+    left_behind: str, tmp_path: Path
+) -> None:
+    """Keep-alive pool poisoning: an answer leaves bytes on its connection (a body where
+    none may be, a second answer); every later job must still read its own answer."""
+    script = [LEFT_BEHIND[left_behind], *[lambda job: _job_answer(b"200 OK", job)] * 3]
+    with KeepAliveUpstream(script) as server:
+        env = environment(server, tmp_path, AKSK)
+        api = functions(env).http
+        first = api.handle(http_api_event(PROJECT, "job_0"))
+        names = []
+        for index in range(1, 4):
+            answer = api.handle(http_api_event(PROJECT, f"job_{index}"))
+            assert answer["statusCode"] == 200, answer["body"]
+            names.append(json.loads(answer["body"])["job"]["name"])
+
+    assert names == ["job_1", "job_2", "job_3"]
+    if "followed" in left_behind:
+        assert json.loads(first["body"])["job"]["name"] == "job_0"
+    else:  # a 204 or 304 is no job: a failure, and its body is never read as one
+        assert first["statusCode"] == 502, first["body"]
