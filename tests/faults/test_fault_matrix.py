@@ -627,6 +627,18 @@ upstream_fault(
     )
 )(_raw_ok(before=b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"))
 
+upstream_fault(
+    Fault(
+        "a 200 that is an error answer (an error code, no job name)",
+        "502 `upstream-failure` (an error answer, not a job; a DLF.0100 too)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+        log_detail="is an error answer, not a job (DLF.0100",
+    )
+)(_answering(b'{"error_code":"DLF.0100","error_msg":"The job does not exists."}'))
+
 
 STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailures`"
 

@@ -563,6 +563,51 @@ def test_generated_interim_answers_before_the_answer_are_passed_over(
     )
 
 
+_ERROR_KEYS = [b'"error_code"', b'"error_msg"', b'"errorCode"', b'"errorMsg"']
+
+
+@GENERATED
+@given(
+    spelt=st.lists(
+        st.tuples(st.sampled_from(_ERROR_KEYS).map(hostile_json.Json), hostile_json.hostile_json),
+        min_size=1,
+        max_size=3,
+    ),
+    others=st.lists(
+        st.tuples(hostile_json.keys, hostile_json.hostile_json).filter(
+            lambda member: member[0].text != b'"name"'
+        ),
+        max_size=2,
+    ),
+    named=st.booleans(),
+)
+def test_generated_error_answers_in_a_200_are_never_a_snapshot(
+    spelt: list[tuple[hostile_json.Json, hostile_json.Json]],
+    others: list[tuple[hostile_json.Json, hostile_json.Json]],
+    named: bool,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 200 holding an error spelling and no job name is an upstream failure, served
+    stale; with the job's name it is a job (the code one more unknown field)."""
+    members = [*others, *spelt]
+    body = hostile_json.status_answer(members) if named else hostile_json._object(members)
+    world.upstream.serve(RawAnswer(200, [JSON_TYPE], body.text, "OK"))
+    expected = DOCUMENT if named and body.within_bounds else FAILURE
+
+    through_every_entry(
+        world,
+        "aksk",
+        expected,
+        stale=expected != DOCUMENT,
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+        caplog=caplog,
+    )
+
+
 # -- a connection kept alive: what one answer leaves behind is never the next one's ----------
 
 

@@ -444,6 +444,62 @@ register_simple(
 )
 register_simple(
     "error-body",
+    FAILURE,
+    {
+        # A 200 is a snapshot only when it is a job: an error answer sent as a 200 would
+        # be stored as a job of no status (a false transition), or mark a job gone.
+        "a 200 that is an error answer": lambda: ok(
+            b'{"error_code":"DLF.0002","error_msg":"internal error"}'
+        ),
+        "a DLF.0100 with a 200 status": lambda: ok(dlf0100()),
+        "a 200 that is an error answer in the SDK's camel case": lambda: ok(
+            b'{"errorCode":"APIGW.0301","errorMsg":"bad token"}'
+        ),
+        "a 200 error answer with a nested code": lambda: ok(
+            b'{"error_code":{"a":' + nested(1000) + b'},"error_msg":[1,2]}'
+        ),
+        "a 400 whose code and message are numbers": lambda: error(
+            400, b'{"error_code":123,"error_msg":4.5e300}'
+        ),
+        "a 400 whose code and message are arrays and objects": lambda: error(
+            400, b'{"error_code":["DLF.0100"],"error_msg":{"a":"b"}}'
+        ),
+        "a 400 whose code is an object 1,000 deep": lambda: error(
+            400, b'{"error_code":' + nested(1000, opener=b"{") + b"}"
+        ),
+        "a 400 whose message is a megabyte": lambda: error(
+            400, b'{"error_code":"DLF.0001","error_msg":"' + b"m" * 1_000_000 + b'"}'
+        ),
+        "error_code and errorCode at once, errorCode DLF.0100": lambda: error(
+            400, b'{"error_code":"DLF.0001","errorCode":"DLF.0100"}'
+        ),
+        "an HTML 502 of 5 MB from a load balancer": lambda: RawAnswer(
+            502, [("Content-Type", "text/html")], b"<html>" + b"x" * 5_000_000 + b"</html>"
+        ),
+    },
+)
+register_simple(
+    "error-body",
+    NOT_FOUND,
+    {
+        "error_code DLF.0100 and errorCode at once": lambda: error(
+            400, b'{"errorCode":"DLF.0001","error_code":"DLF.0100"}'
+        ),
+    },
+)
+register_simple(
+    "error-body",
+    DOCUMENT,
+    {
+        # A job (it has its name) that also carries an error code is a job: the code is
+        # one more unknown field, kept in extra.
+        "a 200 job answer that also carries an error code": lambda: ok(
+            b'{"name":"job","status":"NORMAL","error_code":"DLF.0001","error_msg":"x"}'
+        ),
+    },
+)
+register_simple(
+    "error-body",
     AUTH,
     {
         "a 401 with a deep body": lambda: error(
