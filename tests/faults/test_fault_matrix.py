@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -638,6 +639,38 @@ upstream_fault(
         log_detail="is an error answer, not a job (DLF.0100",
     )
 )(_answering(b'{"error_code":"DLF.0100","error_msg":"The job does not exists."}'))
+
+
+def _date(behind: timedelta) -> bytes:
+    return b"Date: " + format_datetime(datetime.now(UTC) - behind, usegmt=True).encode()
+
+
+# The Date is fixed when the server starts; the call comes within seconds.
+upstream_fault(
+    Fault(
+        "the upstream's `Date` 2 to 15 minutes behind this machine's clock",
+        "200 with `X-Dlf-Snapshot: failed` (`ClockAhead`)",
+        "nothing",
+        "`snapshot write failed` (error), counted as `SnapshotWriteFailures`",
+        200,
+        None,
+        snapshot="failed",
+        log_detail="ahead of the upstream's Date",
+    )
+)(lambda upstream, stack: _raw_ok(_date(timedelta(minutes=10)))(upstream, stack))
+
+upstream_fault(
+    Fault(
+        "the upstream's `Date` more than 15 minutes behind (1990, say)",
+        "200 with `X-Dlf-Snapshot: changed`: the upstream's clock is not trusted",
+        "history + latest.json",
+        "`upstream clock not trusted` (warning), then `job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)(_raw_ok(b"Date: Mon, 01 Jan 1990 00:00:00 GMT"))
 
 
 STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailures`"

@@ -213,6 +213,8 @@ def check_http(answer: dict[str, Any], expected: str, *, stale: bool) -> None:
         assert body.get("stale", False) is stale
         if stale:
             assert answer["headers"]["X-Dlf-Upstream-Error"] == expected
+        else:  # a document answer is stored, whatever else the upstream sent with it
+            assert answer["headers"]["X-Dlf-Snapshot"] in ("changed", "unchanged"), answer
         return
     assert answer["statusCode"] == HTTP_STATUS[expected], body
     assert answer["headers"]["Content-Type"] == "application/problem+json"

@@ -22,6 +22,8 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import NamedTuple
 from urllib.parse import quote, quote_plus
 
@@ -246,6 +248,22 @@ register_simple(
             200, [("Content-Type", "application/" + "j\x02" * 30_000)], status_body()
         ),
         "headers in latin-1": lambda: ok(status_body(), ("X-Request-Id", "é\xa0ÿ")),
+        # The upstream's clock is not ours to trust past the window its gateway keeps
+        # for our signatures (README "Clocks"): a wrong Date cannot stop the store.
+        "a Date in 1990": lambda: ok(status_body(), ("Date", "Mon, 01 Jan 1990 00:00:00 GMT")),
+        "a Date at the epoch": lambda: ok(status_body(), ("Date", "Thu, 01 Jan 1970 00:00:00 GMT")),
+        "a Date in the year 1": lambda: ok(
+            status_body(), ("Date", "Mon, 01 Jan 0001 00:00:00 GMT")
+        ),
+        "a Date of an hour ago": lambda: ok(
+            status_body(), ("Date", format_datetime(datetime.now(UTC) - timedelta(hours=1), True))
+        ),
+        "a Date in the year 9999": lambda: ok(
+            status_body(), ("Date", "Fri, 31 Dec 9999 23:59:59 GMT")
+        ),
+        "a Date with an offset of +9999": lambda: ok(
+            status_body(), ("Date", "Sun, 06 Nov 1994 08:49:37 +9999")
+        ),
     },
 )
 
