@@ -658,3 +658,90 @@ def test_bytes_left_behind_an_answer_are_never_read_as_the_next_one(
         assert json.loads(first["body"])["job"]["name"] == "job_0"
     else:  # a 204 or 304 is no job: a failure, and its body is never read as one
         assert first["statusCode"] == 502, first["body"]
+
+
+# -- upstream text at a terminal ---------------------------------------------------------------
+
+# What a terminal obeys or hides: escape sequences (colour, OSC title and clipboard, a C1
+# CSI), carriage return, backspace, BEL, NUL, DEL, bidi overrides, zero-width and
+# byte-order marks, line and paragraph separators.
+_TERMINAL_PIECES = st.sampled_from(
+    [
+        "\x1b[31m",
+        "\x1b[2J",
+        "\x1b]0;owned\x07",
+        "\x1b]52;c;b3duZWQ=\x07",
+        "\x9b2J",
+        "\r",
+        "\b",
+        "\x00",
+        "\x7f",
+        "\u202e",
+        "\u2066",
+        "\u200b",
+        "\ufeff",
+        "\u2028",
+        "\n",
+        "\t",
+    ]
+)
+terminal_text = st.lists(_TERMINAL_PIECES | st.text(max_size=4), min_size=1, max_size=6).map(
+    "".join
+)
+
+
+def run_main(
+    argv: list[str],
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str, str]:
+    with monkeypatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@settings(GENERATED, max_examples=15)
+@given(text=terminal_text, other=terminal_text)
+def test_upstream_text_never_drives_a_terminal(
+    text: str,
+    other: str,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Statuses, node names, unknown keys and their values from the upstream reach the
+    CLI's JSON (`get`, every `--json`) and its tables and lines (`drift`, `fleet`,
+    `history`, its transitions) through the store: every character a person's terminal
+    gets is printable, or a line break; the JSON still reads back as the value."""
+    env = environment(world.upstream, tmp_path_factory.mktemp("terminal"), AKSK)
+    job = fresh_job()
+    for status in ("NORMAL", text):  # two observations: a transition to the hostile status
+        body = {"name": job, "status": status, text: other}
+        body["nodes"] = [{"name": text, "status": other}, {"name": "n", "status": status}]
+        world.upstream.serve(RawAnswer(200, [JSON_TYPE], json.dumps(body).encode(), "OK"))
+        code, out, err = run_main(["get", PROJECT, job], env, monkeypatch, capsys)
+        assert code == 0, err
+    shown = [out, err]
+    assert json.loads(out)["job"]["status_raw"] == text  # escaped, not lost
+    for argv in (
+        ["drift"],
+        ["drift", "--json"],
+        ["fleet", PROJECT],
+        ["fleet", PROJECT, "--json"],
+        ["history", PROJECT, job],
+        ["history", PROJECT, job, "--json"],
+        ["history", PROJECT, job, "--transitions"],
+        ["history", PROJECT, job, "--transitions", "--json"],
+    ):
+        code, out, err = run_main(argv, env, monkeypatch, capsys)
+        assert code == 0, (argv, err)
+        shown += [out, err]
+
+    for output in shown:
+        unsafe = {char for char in output if char != "\n" and not char.isprintable()}
+        assert not unsafe, (sorted(unsafe), output[:400])
