@@ -745,3 +745,23 @@ def test_upstream_text_never_drives_a_terminal(
     for output in shown:
         unsafe = {char for char in output if char != "\n" and not char.isprintable()}
         assert not unsafe, (sorted(unsafe), output[:400])
+
+
+# -- redirects: never followed, so no credential goes where one points -------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("with_body", [False, True], ids=["no body", "a job's body"])
+def test_a_redirect_is_an_upstream_failure_and_its_location_gets_nothing(
+    status: int, with_body: bool, world: World, tmp_path: Path
+) -> None:
+    with ScriptedUpstream() as elsewhere:
+        target = f"{elsewhere.url}/v1/{PROJECT}/jobs/{SEEDED}/status"
+        body = status_body() if with_body else b""
+        world.upstream.serve(RawAnswer(status, [JSON_TYPE, ("Location", target)], body))
+        for kind in ("aksk", "token"):
+            env = environment(world.upstream, tmp_path, world.credentials[kind])
+            answer = functions(env).http.handle(http_api_event(PROJECT, fresh_job()))
+
+            check_http(answer, FAILURE, stale=False)
+        assert elsewhere.requests == []  # no signature, token or security token went there

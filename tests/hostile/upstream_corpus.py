@@ -149,6 +149,16 @@ register_simple(
         "a truncated deep body": lambda: ok(b'{"name":"job","x":' + b"[" * 5000),
         "a body that is a 19-digit number": lambda: ok(b"1234567890123456789"),
         "a body that is a string": lambda: ok(b'"job"'),
+        "a UTF-16 body that says so": lambda: RawAnswer(
+            200,
+            [("Content-Type", "application/json;charset=UTF-16")],
+            status_body().decode().encode("utf-16"),
+        ),
+        "a latin-1 body that says so": lambda: RawAnswer(
+            200,
+            [("Content-Type", "application/json;charset=ISO-8859-1")],
+            status_body(x=b'"caf\xe9"'),
+        ),
     },
 )
 
