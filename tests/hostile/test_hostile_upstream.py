@@ -721,7 +721,7 @@ def test_upstream_text_never_drives_a_terminal(
     env = environment(world.upstream, tmp_path_factory.mktemp("terminal"), AKSK)
     job = fresh_job()
     for status in ("NORMAL", text):  # two observations: a transition to the hostile status
-        body = {"name": job, "status": status, text: other}
+        body: dict[str, Any] = {"name": job, "status": status, f"x{text}": other}
         body["nodes"] = [{"name": text, "status": other}, {"name": "n", "status": status}]
         world.upstream.serve(RawAnswer(200, [JSON_TYPE], json.dumps(body).encode(), "OK"))
         code, out, err = run_main(["get", PROJECT, job], env, monkeypatch, capsys)
