@@ -22,7 +22,7 @@ SAM_VERSION := 1.170.0
 RIC := .tools/ric
 RIC_VERSION := 4.2.2
 
-.PHONY: help install demo bench lint format typecheck test unit contract-tests integration reliability package-tests infrastructure contract contract-check requirements requirements-check goldens events constraints clean
+.PHONY: help install demo bench lint format typecheck test unit contract-tests integration reliability package-tests infrastructure contract contract-check schemas schemas-check requirements requirements-check goldens events constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,12 @@ contract: install ## regenerate the shipped spec (handler/dlf_status/spec/openap
 
 contract-check: install ## fail when the shipped spec drifts from openapi.yaml
 	$(BIN)/python scripts/build_contract.py --check
+
+schemas: install ## copy the document and record schemas into the page schemas that hold them
+	$(BIN)/python scripts/build_schemas.py
+
+schemas-check: install ## fail when a page schema's copy of the document or record schema drifts
+	$(BIN)/python scripts/build_schemas.py --check
 
 requirements: install ## re-pin handler/requirements.txt (what sam build installs) from the venv
 	$(BIN)/python scripts/build_requirements.py
@@ -109,7 +115,7 @@ events: $(SAM) ## regenerate tests/events/ with sam local generate-event (see te
 	  ../../$(SAM) local generate-event cloudwatch scheduled-event > eventbridge-scheduled.json && \
 	  ../../$(SAM) local generate-event sqs receive-message > sqs-receive-message.json
 
-test: lint typecheck contract-check requirements-check $(SAM) $(RIC)/.installed ## every suite; what CI runs
+test: lint typecheck contract-check schemas-check requirements-check $(SAM) $(RIC)/.installed ## every suite; what CI runs
 	$(BIN)/pytest
 
 constraints: install ## re-pin every installed dependency into constraints.txt
