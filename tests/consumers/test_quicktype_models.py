@@ -177,3 +177,25 @@ def test_a_converter_refuses_a_member_its_schema_does_not_name(
 
     assert result["error"] is not None
     assert "added_in_a_later_minor" in result["error"]
+
+
+def test_a_converter_checks_an_integer_as_a_number_only(
+    generated: Generated, published: dict[str, list[Published]]
+) -> None:
+    """What the README tells TypeScript consumers: the runtime check does not refuse a
+    fraction where the schema says integer (ajv does: validate when that matters)."""
+    document = json.loads(published[DOCUMENT][0].text)
+    document["summary"]["node_count"] = 1.5
+    cases = [{"schema": DOCUMENT, "text": json.dumps(document), "integers": []}]
+
+    [result] = run_script("quicktype-parse.cjs", {"modules": generated.modules, "cases": cases})
+    answer = run_script(
+        "ajv-check.mjs",
+        {
+            "schemas": {DOCUMENT: json.loads((SCHEMAS / DOCUMENT).read_text(encoding="utf-8"))},
+            "cases": [{"schema": DOCUMENT, "text": json.dumps(document)}],
+        },
+    )
+
+    assert result["error"] is None
+    assert answer["verdicts"][0]["valid"] is False
