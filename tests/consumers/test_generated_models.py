@@ -139,3 +139,13 @@ def test_every_published_document_round_trips_through_its_generated_model(
         # by alias: a member named after a Python keyword (`from`) is an attribute `from_`
         dumped = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
         assert dumped == json.loads(document.text), document.label
+
+
+def test_a_model_refuses_a_member_its_schema_does_not_name(models: ModuleType) -> None:
+    """Why the README tells consumers to regenerate from each release's schemas: v1 adds
+    optional members, and models generated from an older schema refuse them."""
+    document = golden("doc-2024-success.json")
+    document["added_in_a_later_minor"] = True
+
+    with pytest.raises(pydantic.ValidationError, match="added_in_a_later_minor"):
+        models.StatusDocument.model_validate(document)
