@@ -135,6 +135,7 @@ def verdict_word(valid: bool) -> str:
 
 class AjvRun(NamedTuple):
     compiled: dict[str, dict[str, list[str]]]
+    together: list[str]
     documents: list[tuple[Published, dict[str, Any]]]
     mutations: list[tuple[Mutation, dict[str, Any]]]
 
@@ -154,6 +155,7 @@ def ajv(published: dict[str, list[Published]]) -> AjvRun:
     verdicts = answer["verdicts"]
     return AjvRun(
         answer["compiled"],
+        answer["together"],
         list(zip(documents, verdicts[: len(documents)], strict=True)),
         list(zip(mutations, verdicts[len(documents) :], strict=True)),
     )
@@ -162,6 +164,10 @@ def ajv(published: dict[str, list[Published]]) -> AjvRun:
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_schema_compiles_alone_with_no_strict_mode_message(ajv: AjvRun, kind: str) -> None:
     assert ajv.compiled[kind] == {"defaults": [], "strict": []}
+
+
+def test_every_schema_loads_into_one_ajv_instance_by_its_id(ajv: AjvRun) -> None:
+    assert ajv.together == []
 
 
 @pytest.mark.parametrize("kind", KINDS)

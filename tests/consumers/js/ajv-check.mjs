@@ -5,7 +5,8 @@
 // [{"schema": "<file>", "text": "<JSON text>"}]}. Each schema is compiled alone: a
 // schema that needs another file to compile is not self-contained for a consumer.
 // Output (stdout): {"compiled": {"<file>": {"defaults": [messages], "strict": [messages]}},
-// "verdicts": [{"valid": bool, "errors": [messages]}]}, in the order of the cases.
+// "together": [messages of all the schemas in one instance], "verdicts": [{"valid":
+// bool, "errors": [messages]}], in the order of the cases.
 import { readFileSync } from "node:fs";
 import Ajv2020Module from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
@@ -40,6 +41,16 @@ for (const [file, schema] of Object.entries(input.schemas)) {
   compiled[file] = { defaults: defaults.messages, strict: strict.messages };
   validators[file] = defaults.validate;
 }
+// As many consumers load them: every schema in one instance, found by its $id. A copy
+// that kept the $id of the schema it copies would clash here.
+const together = [];
+try {
+  const ajv = instance({}, together);
+  for (const schema of Object.values(input.schemas)) ajv.addSchema(schema);
+  for (const schema of Object.values(input.schemas)) ajv.getSchema(schema.$id);
+} catch (error) {
+  together.push(`compile: ${error.message}`);
+}
 const verdicts = input.cases.map(({ schema, text }) => {
   const validate = validators[schema];
   if (validate === null) return { valid: false, errors: ["schema did not compile"] };
@@ -47,4 +58,4 @@ const verdicts = input.cases.map(({ schema, text }) => {
   const errors = (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath} ${e.message}`);
   return { valid, errors };
 });
-process.stdout.write(JSON.stringify({ compiled, verdicts }));
+process.stdout.write(JSON.stringify({ compiled, together, verdicts }));
