@@ -63,8 +63,8 @@ TRANSITIONS = "transitions-page.v1.schema.json"
 DRIFT = "drift-report.v1.schema.json"
 KINDS = (DOCUMENT, GONE, TRANSITION, FRESHNESS, FLEET, HISTORY, TRANSITIONS, DRIFT)
 
-# Counters a JavaScript number cannot hold exactly (2^53 + 1, 2^64 + 1), one it can
-# (2^60), and an integral number written with a fraction.
+# Counters a JavaScript number cannot hold exactly (2^53 + 1, 2^64 + 1, 10^20 + 7),
+# and one past 2^53 that it can (2^60).
 BIG_COUNTERS = {
     "totalGetBytes": 2**53 + 1,
     "totalPutBytes": 2**64 + 1,
@@ -108,9 +108,9 @@ class Upstream:
         answer = self.answers[job_name]
         return Response(answer.get_data(), status=answer.status_code, headers=answer.headers)
 
-    def body(self, job_name: str, body: Any, status: int = 200) -> None:
+    def body(self, job_name: str, body: Any) -> None:
         self.answers[job_name] = Response(
-            json.dumps(body), status=status, content_type="application/json;charset=UTF-8"
+            json.dumps(body), status=200, content_type="application/json;charset=UTF-8"
         )
 
     def recorded(self, job_name: str, fixture: Path) -> None:
