@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.normalize import content_hash
+from tests.support.schemas import validator
 from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
 from tests.support.transitions import assert_chain
 
@@ -28,9 +28,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 WRITERS = 4
 ROUNDS = 10
-SCHEMA = Draft202012Validator(
-    json.loads((ROOT / "schemas" / "status-document.v1.schema.json").read_text())
-)
+SCHEMA = validator("status-document.v1.schema.json")  # strict: a stray member fails
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 
 from dlf_status.domain import jsoncodec, normalize
 from dlf_status.domain.contract import ValidationReport
@@ -34,11 +31,9 @@ from tests.properties.strategies import (
     job_bodies,
     json_values,
 )
+from tests.support.schemas import validator
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "schemas" / "status-document.v1.schema.json").read_text()
-)
-DOCUMENT_SCHEMA = Draft202012Validator(SCHEMA)
+DOCUMENT_SCHEMA = validator("status-document.v1.schema.json")  # strict: a stray member fails
 SOURCE = Source("p1", "job", None, "https://upstream.invalid")
 OBSERVED = datetime(2026, 11, 25, tzinfo=UTC)
 # Keys whose null means absent (README: every mapped field but the names).

@@ -15,10 +15,8 @@ same millisecond (the order in which latest.json accepts them).
 from __future__ import annotations
 
 import itertools
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from jsonschema import Draft202012Validator
 from dlf_status.domain.gone import is_gone_document, statuses_of
 from dlf_status.domain.normalize import content_hash
 from dlf_status.domain.transitions import status_changes
+from tests.support.schemas import validator
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "status-transition.v1.schema.json"
 
@@ -41,11 +40,9 @@ _COMPARED = (
 Statuses = Counter[tuple[str, str | None, str, str | None]]
 
 
-@cache
 def transition_schema() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    """The record schema's strict form: a member it does not name fails."""
+    return validator(SCHEMA_PATH.name)
 
 
 def assert_valid_records(records: Iterable[Mapping[str, Any]]) -> None:
