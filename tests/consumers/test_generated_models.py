@@ -1,7 +1,9 @@
 """Models generated from every published schema, as a Python consumer generates them
 (datamodel-code-generator, pydantic v2): every document the product publishes
 (tests/support/published.py, the goldens among them) goes through its model and comes
-back the same, and the document's counters are ints, exact past 53 and 64 bits."""
+back the same, as it is and as a later minor version might write it
+(tests/consumers/evolution.py), and the document's counters are ints, exact past 53
+and 64 bits."""
 
 from __future__ import annotations
 
@@ -19,7 +21,15 @@ import pydantic
 import pytest
 
 from contract_tests.support import GOLDEN
+from tests.consumers.evolution import (
+    FUTURE_MEMBER,
+    FUTURE_VALUE,
+    FUTURE_VERSION,
+    a_later_minor,
+    violations,
+)
 from tests.support.published import DOCUMENT, KINDS, SCHEMAS, Published
+from tests.support.schemas import published_schema
 
 COUNTERS = ["buffer_records", "total_get_bytes", "total_get_records", "total_put_bytes"]
 
@@ -141,11 +151,43 @@ def test_every_published_document_round_trips_through_its_generated_model(
         assert dumped == json.loads(document.text), document.label
 
 
-def test_a_model_refuses_a_member_its_schema_does_not_name(models: ModuleType) -> None:
-    """Why the README tells consumers to regenerate from each release's schemas: v1 adds
-    optional members, and models generated from an older schema refuse them."""
-    document = golden("doc-2024-success.json")
-    document["added_in_a_later_minor"] = True
+@pytest.mark.parametrize("kind", KINDS)
+def test_models_from_todays_schema_read_a_later_minor_and_keep_every_value(
+    generated: dict[str, ModuleType], published: dict[str, list[Published]], kind: str
+) -> None:
+    """The README's promise to a Python consumer: models generated from 1.N read what
+    1.N+1 writes. An open object is a model with `extra="allow"`: the members 1.N names
+    are attributes, a later one is in `model_extra`, and a dump gives back both."""
+    model_class = getattr(generated[kind], class_name(kind))
+    later = [a_later_minor(document.parsed()) for document in published[kind]]
 
-    with pytest.raises(pydantic.ValidationError, match="added_in_a_later_minor"):
+    assert later, kind
+    for document in later:
+        model = model_class.model_validate_json(json.dumps(document))
+        dumped = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        assert dumped == document
+        assert model.schema_version == FUTURE_VERSION
+        assert model.model_extra == {FUTURE_MEMBER: FUTURE_VALUE}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_models_still_refuse_real_violations_in_a_later_minor(
+    generated: dict[str, ModuleType], published: dict[str, list[Published]], kind: str
+) -> None:
+    model_class = getattr(generated[kind], class_name(kind))
+    document = max(published[kind], key=lambda document: len(document.text)).parsed()
+    wrong = violations(a_later_minor(document), published_schema(kind))
+
+    assert len(wrong) == 3, kind
+    for violation in wrong:
+        with pytest.raises(pydantic.ValidationError):
+            model_class.model_validate_json(json.dumps(violation.document))
+
+
+def test_a_status_map_stays_closed(models: ModuleType) -> None:
+    """The statuses are closed (a new one is v2), and so are the maps keyed by them."""
+    document = golden("doc-2024-success.json")
+    document["summary"]["nodes_by_status"]["PAUSED"] = 0
+
+    with pytest.raises(pydantic.ValidationError, match="PAUSED"):
         models.StatusDocument.model_validate(document)

@@ -1,7 +1,8 @@
 """Every published schema through quicktype, as a TypeScript consumer uses it: models
 with runtime type checks generated from each schema, compiled by tsc in strict mode,
 and every document the product publishes parsed by the generated converter
-(`Convert.toStatusDocument(json)` and so on) under node.
+(`Convert.toStatusDocument(json)` and so on) under node, as it is and as a later minor
+version might write it (tests/consumers/evolution.py).
 
 JavaScript numbers are doubles: an integer past 2^53 parses to the nearest double,
 silently. The README (counters) tells consumers so; here the values that change are
@@ -16,8 +17,10 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from tests.consumers.evolution import a_later_minor, violations
 from tests.consumers.javascript import node, run, run_script, tool
 from tests.support.published import DOCUMENT, KINDS, SCHEMAS, Published
+from tests.support.schemas import published_schema
 
 
 class Generated(NamedTuple):
@@ -105,6 +108,7 @@ class Parsed(NamedTuple):
     error: str | None
     not_integers: list[str]
     inexact: list[str]
+    kept: bool
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +122,14 @@ def parsed(generated: Generated, published: dict[str, list[Published]]) -> list[
     ]
     results = run_script("quicktype-parse.cjs", {"modules": generated.modules, "cases": cases})
     return [
-        Parsed(document, numbers, result["error"], result["not_integers"], result["inexact"])
+        Parsed(
+            document,
+            numbers,
+            result["error"],
+            result["not_integers"],
+            result["inexact"],
+            result["kept"],
+        )
         for document, numbers, result in zip(documents, found, results, strict=True)
     ]
 
@@ -131,6 +142,7 @@ def test_every_document_parses_through_the_generated_converter(
 
     assert of_kind, kind
     assert {result.document.label: result.error for result in of_kind if result.error} == {}
+    assert [result.document.label for result in of_kind if not result.kept] == []
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -163,20 +175,46 @@ def test_counters_past_2_53_reach_javascript_rounded(parsed: list[Parsed]) -> No
     assert f"{metrics}total_get_records" not in counters.inexact  # 2^60: a double holds it
 
 
-def test_a_converter_refuses_a_member_its_schema_does_not_name(
-    generated: Generated, published: dict[str, list[Published]]
+def convert(generated: Generated, kind: str, documents: list[Any]) -> list[dict[str, Any]]:
+    """`documents` through the converter generated for `kind`: each one's result."""
+    cases = [
+        {"schema": kind, "text": json.dumps(document), "integers": []} for document in documents
+    ]
+    results: list[dict[str, Any]] = run_script(
+        "quicktype-parse.cjs", {"modules": generated.modules, "cases": cases}
+    )
+    return results
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_converter_from_todays_schema_reads_a_later_minor_and_keeps_every_value(
+    generated: Generated, published: dict[str, list[Published]], kind: str
 ) -> None:
-    """Why the README tells consumers to regenerate from each release's schemas (or to
-    pass --runtime-typecheck-ignore-unknown-properties): v1 adds optional members, and
-    a converter generated from an older schema refuses a document that has one."""
-    document = json.loads(published[DOCUMENT][0].text)
-    document["added_in_a_later_minor"] = True
-    cases = [{"schema": DOCUMENT, "text": json.dumps(document), "integers": []}]
+    """The README's promise to a TypeScript consumer: a converter generated from 1.N
+    reads what 1.N+1 writes (a member in every object 1.N does not name, in the index
+    signature quicktype gives an open object), with every value, known or not."""
+    later = [a_later_minor(document.parsed()) for document in published[kind]]
 
-    [result] = run_script("quicktype-parse.cjs", {"modules": generated.modules, "cases": cases})
+    results = convert(generated, kind, later)
 
-    assert result["error"] is not None
-    assert "added_in_a_later_minor" in result["error"]
+    assert results, kind
+    assert [(result["error"], result["kept"]) for result in results] == [(None, True)] * len(later)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_converter_still_refuses_real_violations_in_a_later_minor(
+    generated: Generated, published: dict[str, list[Published]], kind: str
+) -> None:
+    document = max(published[kind], key=lambda document: len(document.text)).parsed()
+    wrong = violations(a_later_minor(document), published_schema(kind))
+
+    results = convert(generated, kind, [violation.document for violation in wrong])
+
+    assert len(wrong) == 3, kind
+    assert {
+        violation.label: result["error"] is not None
+        for violation, result in zip(wrong, results, strict=True)
+    } == {violation.label: True for violation in wrong}
 
 
 def test_a_converter_checks_an_integer_as_a_number_only(

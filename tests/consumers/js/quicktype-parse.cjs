@@ -6,9 +6,12 @@
 // "integers": [["<JSON pointer>", "<decimal digits>"]]}]}.
 // Output (stdout): one result per case, in order: {"error": message or null,
 // "not_integers": [pointers whose value is no JavaScript integer], "inexact":
-// [pointers whose value is not the number the document wrote]}.
+// [pointers whose value is not the number the document wrote], "kept": whether the
+// converter's value, written as JSON, is what JSON.parse reads from the text: every
+// member, known to the schema or not, with its value}.
 "use strict";
 const { readFileSync } = require("node:fs");
+const { isDeepStrictEqual } = require("node:util");
 
 function at(value, pointer) {
   for (const token of pointer.split("/").slice(1)) {
@@ -29,7 +32,7 @@ const results = input.cases.map(({ schema, text, integers }) => {
   try {
     parsed = converters[schema](text);
   } catch (error) {
-    return { error: String(error.message).slice(0, 500), not_integers: [], inexact: [] };
+    return { error: String(error.message).slice(0, 500), not_integers: [], inexact: [], kept: false };
   }
   const notIntegers = [];
   const inexact = [];
@@ -38,6 +41,9 @@ const results = input.cases.map(({ schema, text, integers }) => {
     if (!Number.isInteger(value)) notIntegers.push(pointer);
     else if (BigInt(value).toString() !== digits) inexact.push(pointer);
   }
-  return { error: null, not_integers: notIntegers, inexact };
+  // As JSON: an optional member the text did not have is `undefined` in the converter's
+  // value, which JSON leaves out.
+  const kept = isDeepStrictEqual(JSON.parse(JSON.stringify(parsed)), JSON.parse(text));
+  return { error: null, not_integers: notIntegers, inexact, kept };
 });
 process.stdout.write(JSON.stringify(results));
