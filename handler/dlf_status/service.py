@@ -64,6 +64,7 @@ from dlf_status.domain.snapshots import (
     freshness_key,
     history_key,
     latest_key,
+    moved_latest_key,
     staged_transition_key,
     transition_key,
     workspace_prefix,
@@ -466,6 +467,7 @@ class SnapshotWriter:
             latest = remembered or (None if listed is None else _read_latest(self.store.get(key)))
         else:
             latest = remembered or _read_latest(self.store.get(key))
+        moved = None if latest is not None else self._moved(job, tick, observed_at)
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         view = status_view(document)
         history_written = False
@@ -483,7 +485,8 @@ class SnapshotWriter:
             ):
                 self._check_future(job, latest, observed_at)
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
-            due = self._stage_transition(job, latest, document, view, digest)
+            previous = latest if latest is not None else moved
+            due = self._stage_transition(job, previous, document, view, digest)
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
             version = self.store.replace(key, body, headers, expected)
@@ -506,6 +509,21 @@ class SnapshotWriter:
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
+
+    def _moved(self, job: JobRef, tick: TickFreshness | None, observed_at: str) -> _Latest | None:
+        """The latest.json an earlier release wrote under the job's old key (a name
+        beyond ASCII moved: snapshots.py), older than this observation: the first
+        observation at the new key is a transition from it. Read only while the new key
+        has none, so once per job; within a tick, only when the tick's listing has it."""
+        old_key = moved_latest_key(job)
+        if old_key is None or (
+            tick is not None and tick.covers(job) and old_key not in tick.listed
+        ):
+            return None
+        moved = _read_latest(self.store.get(old_key))
+        if moved is None or not moved.observed_at < observed_at:
+            return None
+        return moved._replace(due=None)  # a record it owes is staged under the old key
 
     def _check_future(self, job: JobRef, latest: _Latest, observed_at: str) -> None:
         """A latest.json observed well after this observation was made by a writer
@@ -576,19 +594,21 @@ class SnapshotWriter:
         key = latest_key(job)
         repaired = 0
         latest = self._recall(key) or _read_latest(self.store.get(key))
+        moved = None if latest is not None else self._moved(job, None, observed_at)
         for attempt in range(1, self.max_attempts + 1):
             if latest is not None and latest.due is not None:
                 repaired += self._publish_owed(job, key, latest, latest.due)
             if latest is not None and latest.gone:
                 return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
-            known = latest is not None and latest.statuses is not None
+            previous = latest if latest is not None else moved
+            known = previous is not None and previous.statuses is not None
             gone = gone_document(
                 source,
                 observed_at,
                 error_code=reason["error_code"],
                 error_msg=reason["error_msg"],
-                last_observed_at=latest.observed_at if latest is not None and known else None,
-                last_content_hash=latest.content_hash if latest is not None and known else None,
+                last_observed_at=previous.observed_at if previous is not None and known else None,
+                last_content_hash=previous.content_hash if previous is not None and known else None,
             )
             body = jsoncodec.canonical_bytes(gone)
             digest = content_hash(gone)
@@ -598,9 +618,12 @@ class SnapshotWriter:
             ):
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
             due = None
-            if latest is not None and latest.statuses is not None:
+            if previous is not None and previous.statuses is not None:
                 record = gone_record(
-                    latest.statuses, gone, previous_hash=latest.content_hash, current_hash=digest
+                    previous.statuses,
+                    gone,
+                    previous_hash=previous.content_hash,
+                    current_hash=digest,
                 )
                 if record is not None:
                     due = self._stage_record(job, record, observed_at, digest)

@@ -30,6 +30,7 @@ from urllib.parse import unquote
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.documents import StatusDocument, TransitionRecord
 from dlf_status.domain.gone import is_gone_document
+from dlf_status.domain.snapshots import ENCODED_VALUE
 from dlf_status.domain.statuses import STATUSES
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.errors import InvalidInput
@@ -68,7 +69,7 @@ _CURSOR_VERSION: Final = 1
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-_FLEET_KEY = re.compile(r"job_name=([A-Za-z0-9._%~-]+)/latest\.json")
+_FLEET_KEY = re.compile(f"job_name=({ENCODED_VALUE})/latest\\.json")
 _CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")  # base64url without padding
 
 
