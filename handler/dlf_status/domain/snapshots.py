@@ -199,6 +199,17 @@ def may_be_legacy(value: str) -> bool:
     return _ESCAPED_HIGH_BYTE.search(value) is not None
 
 
+def moved_job_value(value: str, job_name: str) -> str | None:
+    """`job_name`'s value now, when the job_name partition `value` is the one earlier
+    releases gave it and differs; None otherwise (the usual case, decided cheaply)."""
+    if not may_be_legacy(value):
+        return None
+    current = encode_partition_value(job_name)
+    if current == value or legacy_partition_value(job_name) != value:
+        return None
+    return current
+
+
 def moved_latest_key(job: JobRef) -> str | None:
     """Where earlier releases kept `job`'s latest.json, when that is not `latest_key`."""
     legacy = legacy_partition_value(job.job_name)
