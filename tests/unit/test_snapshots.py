@@ -6,8 +6,8 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 
-from dlf_status.domain.model import JobRef
 from dlf_status.config import MAX_S3_KEY_BYTES, MAX_S3_PREFIX_BYTES
+from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import (
     MAX_ENCODED_BYTES,
     NULL_PARTITION,
