@@ -61,6 +61,7 @@ from dlf_status.domain.snapshots import (
     SnapshotMetadata,
     SnapshotOutcome,
     compact_time,
+    earlier_release_latest,
     freshness_key,
     history_key,
     latest_key,
@@ -341,7 +342,10 @@ class SnapshotWriter:
         for project_id, workspace in {(job.project_id, job.workspace) for job in jobs}:
             prefix = workspace_prefix(LATEST_ROOT, project_id, workspace)
             if prefix in prefixes and any(
-                key.startswith(prefix) and self._recall(key) is None for key in listed
+                key.startswith(prefix)
+                and self._recall(key) is None
+                and not earlier_release_latest(key)  # never remembered: no cause to seed
+                for key in listed
             ):
                 seeds.update(self._seeds(project_id, workspace, listed))
         return TickFreshness(listed, frozenset(prefixes), seeds=seeds)

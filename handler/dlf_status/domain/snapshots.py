@@ -54,6 +54,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
+from urllib.parse import unquote
 
 from dlf_status.domain.model import JobRef
 
@@ -160,6 +161,7 @@ LEGACY_MAX_ENCODED_VALUE: Final = 200
 _LEGACY_KEEP = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 # A %XX of a byte beyond ASCII: only a legacy value or a kept-escaped character has one.
 _ESCAPED_HIGH_BYTE = re.compile(r"%[89A-F][0-9A-F]")
+_LATEST_JOB_VALUE = re.compile(r"/job_name=([^/]+)/latest\.json$")
 
 
 def _legacy_escaped(raw: bytes) -> str:
@@ -197,6 +199,27 @@ def may_be_legacy(value: str) -> bool:
     """Whether an encoded value may be one that only earlier releases wrote (cheap: it
     holds a %XX of a byte beyond ASCII). False is certain; True needs the name."""
     return _ESCAPED_HIGH_BYTE.search(value) is not None
+
+
+def only_earlier_releases_write(value: str) -> bool:
+    """Whether the partition value `value` is one that this release's encoding never
+    writes: an earlier release's, of a name beyond ASCII (from the value alone: the
+    part before a cut is compared with this release's encoding of its decoding)."""
+    if not may_be_legacy(value):
+        return False
+    head = value.partition("~")[0]
+    return _encoded(unquote(head, errors="surrogatepass")) != head
+
+
+def earlier_release_latest(key: str) -> bool:
+    """Whether `key` is a latest.json that only an earlier release writes (its job's
+    latest.json is elsewhere now): no writer of this release ever remembers it. One
+    kind is not told from the key: an old cut that fell before the name's first
+    character now kept raw (the name starts with 61 escaped characters) reads as this
+    release's cut of another name; a tick then looks for freshness seeds as for a job
+    it does not remember (one listing, one GET)."""
+    match = _LATEST_JOB_VALUE.search(key)
+    return match is not None and only_earlier_releases_write(match[1])
 
 
 def moved_job_value(value: str, job_name: str) -> str | None:
