@@ -284,6 +284,8 @@ def fleet_key_job_name(relative_key: str) -> str | None:
 def moved_fleet_key(relative_key: str, job_name: str) -> str | None:
     """The key below a workspace's `latest/` prefix that the job `job_name` has now,
     when `relative_key` is the one an earlier release gave it (snapshots.py)."""
+    if "%" not in relative_key:
+        return None  # the usual case: only an escape can be an earlier release's
     match = _FLEET_KEY.fullmatch(relative_key)
     value = None if match is None else moved_job_value(match[1], job_name)
     return None if value is None else f"job_name={value}/{LATEST_NAME}"
