@@ -275,6 +275,7 @@ def build_tick_runner(
     return TickRunner(
         service,
         metrics,
+        service.clock,
         read_job_list=build_job_list_reader(settings) if read_job_list is None else read_job_list,
         jobs_uri=settings.jobs_uri,
         concurrency=threads,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.ports import JobQueue, Metrics
+from dlf_status.domain.ports import Clock, JobQueue, Metrics
 from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.domain.ticks import (
     InvalidJobEntry,
@@ -336,6 +336,8 @@ class TickRunner:
 
     service: StatusService
     metrics: Metrics
+    # Times a tick whose event names no slot: the service's clock (bootstrap).
+    clock: Clock
     read_job_list: Callable[[str], Any]
     jobs_uri: str | None = None
     concurrency: int = 16
@@ -345,10 +347,9 @@ class TickRunner:
     # Expands discovery entries (tick_discovery.py); made at the first tick that has one.
     discovery: Callable[[], TickDiscovery] | None = None
 
-    def build_tick(
-        self, tick_id: str | None, scheduled_time: str | None, jobs: Any | None, now: datetime
-    ) -> Tick:
-        """An id that a redelivery repeats (else a fresh one), the slot, the jobs."""
+    def build_tick(self, tick_id: str | None, scheduled_time: str | None, jobs: Any | None) -> Tick:
+        """An id that a redelivery repeats (else a fresh one), the slot (the event's,
+        else the one `clock` is in), the jobs."""
         if jobs is None:
             if self.jobs_uri is None:
                 raise ConfigurationError(
@@ -356,7 +357,7 @@ class TickRunner:
                 )
             jobs = self.read_job_list(self.jobs_uri)
         parsed = parse_job_list(jobs)
-        slot = tick_slot(scheduled_time, now)
+        slot = tick_slot(scheduled_time, self.clock.now())
         return Tick(
             tick_id or uuid.uuid4().hex,
             slot,

@@ -72,8 +72,7 @@ class World:
 
     def tick(self, jobs: list[dict[str, Any]], **variables: str) -> Any:
         runner = self.runner(**variables)
-        now = runner.service.clock.now()
-        built = runner.build_tick(f"tick-{self.minute}", None, jobs, now)
+        built = runner.build_tick(f"tick-{self.minute}", None, jobs)
         return runner.run(built)
 
     def delete(self, name: str) -> None:
@@ -248,7 +247,7 @@ def test_a_failing_discovery_polls_the_jobs_of_its_last_complete_listing() -> No
 def test_a_discovery_with_no_time_left_fails_as_a_timeout_without_a_request() -> None:
     world = World(["a"])
     runner = world.runner(DLF_DEADLINE="8")
-    built = runner.build_tick("t", None, [DISCOVER, job("x")], SLOT)
+    built = runner.build_tick("t", None, [DISCOVER, job("x")])
 
     report = runner.run(built, remaining_seconds=lambda: 9.0)  # under 8 s + 2 s
 
@@ -266,7 +265,7 @@ def test_a_discovery_with_no_time_left_fails_as_a_timeout_without_a_request() ->
 def test_a_discovery_stops_paging_when_the_time_runs_out() -> None:
     world = World([f"j{index:03d}" for index in range(250)], offset_meaning=OffsetMeaning.RECORDS)
     runner = world.runner(DLF_DEADLINE="8")
-    built = runner.build_tick("t", None, [DISCOVER], SLOT)
+    built = runner.build_tick("t", None, [DISCOVER])
     budget = iter([100.0, 100.0, 100.0])
 
     report = runner.run(built, remaining_seconds=lambda: next(budget, 1.0))
@@ -418,7 +417,7 @@ def test_a_fanned_out_tick_enqueues_discovered_jobs_and_checks_suspects_in_place
         read_job_list=lambda _: [],
         queue=Queue(),
     )
-    report = runner.run(runner.build_tick("t", None, [DISCOVER], SLOT))
+    report = runner.run(runner.build_tick("t", None, [DISCOVER]))
 
     assert sorted(message["job_name"] for message in sent) == [
         f"j{index}" for index in range(8) if index != 3
@@ -429,7 +428,7 @@ def test_a_fanned_out_tick_enqueues_discovered_jobs_and_checks_suspects_in_place
 
 def test_an_entry_the_runner_cannot_discover_fails_the_tick_loudly() -> None:
     service = fake_service()
-    runner = TickRunner(service, Metrics(), read_job_list=lambda _: [])
+    runner = TickRunner(service, Metrics(), service.clock, read_job_list=lambda _: [])
     tick = Tick("t", SLOT, (), discoveries=(DiscoveryEntry(0, DiscoverySpec(PROJECT)),))
 
     with pytest.raises(Exception, match="cannot discover"):

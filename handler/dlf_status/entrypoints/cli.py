@@ -363,7 +363,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     # The list first: a list it cannot read is exit 2 before any credential is read.
     entries = _poll_entries(args, settings)
     runner = poll_runner(settings, args)
-    tick = runner.build_tick(None, None, entries, runner.service.clock.now())
+    tick = runner.build_tick(None, None, entries)
     progress: list[Progress] = []
 
     def expanded(tick: Tick) -> None:

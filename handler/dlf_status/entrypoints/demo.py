@@ -170,7 +170,7 @@ def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
         runner = bootstrap.build_tick_runner(
             settings, service=service, fan_out=False, job_pages=client
         )
-        tick = runner.build_tick(None, None, [DISCOVERY_ENTRY], service.clock.now())
+        tick = runner.build_tick(None, None, [DISCOVERY_ENTRY])
         report = runner.run(tick)
     example = (
         f"{snapshots}/latest/project_id={PROJECT}/workspace=__HIVE_DEFAULT_PARTITION__/"
