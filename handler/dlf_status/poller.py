@@ -137,18 +137,25 @@ def poll_job(
 
 @dataclass
 class Poller:
+    """Polls a tick's jobs in place, sized from the settings by bootstrap."""
+
     service: StatusService
     metrics: Metrics
-    concurrency: int = 16
+    concurrency: int
     # A job is started only when this much time is left: a whole upstream deadline
     # plus room to store the snapshot.
-    job_allowance_seconds: float = 22.0
-    remaining_seconds: Callable[[], float] | None = None
+    job_allowance_seconds: float
 
-    def run(self, tick: Tick, on_outcome: Callable[[JobOutcome], None] | None = None) -> TickReport:
-        """Poll every job; then write the freshness records of the jobs seen unchanged
-        (a job whose record cannot be written is reported failed, so none is lost).
-        `on_outcome` hears of a confirmed job only once its record is written."""
+    def run(
+        self,
+        tick: Tick,
+        remaining_seconds: Callable[[], float] | None = None,
+        on_outcome: Callable[[JobOutcome], None] | None = None,
+    ) -> TickReport:
+        """Poll every job while `remaining_seconds` leaves time for one; then write the
+        freshness records of the jobs seen unchanged (a job whose record cannot be
+        written is reported failed, so none is lost). `on_outcome` hears of a confirmed
+        job only once its record is written."""
         started = time.monotonic()
         outcomes: list[JobOutcome | None] = [None] * len(tick.entries)
         writer = self.service.writer
@@ -164,7 +171,7 @@ class Poller:
             elif on_outcome is not None:
                 on_outcome(outcome)
 
-        self._poll_all(tick, freshness, record)
+        self._poll_all(tick, freshness, remaining_seconds, record)
         if freshness is not None and freshness.confirmed:
             failed = writer.finish_tick(freshness, tick.tick_id, tick.scheduled_time)
             for index, job in held:
@@ -195,6 +202,7 @@ class Poller:
         self,
         tick: Tick,
         freshness: TickFreshness | None,
+        remaining_seconds: Callable[[], float] | None,
         record: Callable[[int, JobOutcome], None],
     ) -> None:
         """`concurrency` threads, each taking the next entry in order until none is
@@ -217,7 +225,7 @@ class Poller:
                         if isinstance(entry, InvalidJobEntry):
                             record(index, _invalid(entry))
                             continue
-                        if not self._has_time():
+                        if not self._has_time(remaining_seconds):
                             record(index, _not_reached(entry))
                             continue
                     outcome = poll_job(
@@ -244,10 +252,8 @@ class Poller:
         if failures:
             raise failures[0]
 
-    def _has_time(self) -> bool:
-        return (
-            self.remaining_seconds is None or self.remaining_seconds() > self.job_allowance_seconds
-        )
+    def _has_time(self, remaining_seconds: Callable[[], float] | None) -> bool:
+        return remaining_seconds is None or remaining_seconds() > self.job_allowance_seconds
 
     def _report(self, report: TickReport, elapsed: float) -> None:
         summary = report.summary()
@@ -334,16 +340,14 @@ def _batches(items: list[JobRef], size: int) -> Iterable[list[JobRef]]:
 class TickRunner:
     """Builds a tick from its event and runs it in place or fans it out."""
 
-    service: StatusService
-    metrics: Metrics
+    poller: Poller
     # Times a tick whose event names no slot: the service's clock (bootstrap).
     clock: Clock
     read_job_list: Callable[[str], Any]
-    jobs_uri: str | None = None
-    concurrency: int = 16
-    job_allowance_seconds: float = 22.0
+    jobs_uri: str | None
+    fanout_threshold: int
+    # None: every tick is polled in place.
     dispatcher: Dispatcher | None = None
-    fanout_threshold: int = 1000
     # Expands discovery entries (tick_discovery.py); made at the first tick that has one.
     discovery: Callable[[], TickDiscovery] | None = None
 
@@ -395,19 +399,13 @@ class TickRunner:
         remaining_seconds: Callable[[], float] | None,
         on_outcome: Callable[[JobOutcome], None] | None,
     ) -> TickReport:
-        poller = Poller(
-            self.service,
-            self.metrics,
-            concurrency=self.concurrency,
-            job_allowance_seconds=self.job_allowance_seconds,
-            remaining_seconds=remaining_seconds,
-        )
+        poller = self.poller
         suspects = tick.gone_candidates
         jobs = sum(
             1 for entry in tick.entries if isinstance(entry, JobRef) and entry not in suspects
         )
         if self.dispatcher is None or jobs <= self.fanout_threshold:
-            return poller.run(tick, on_outcome)
+            return poller.run(tick, remaining_seconds, on_outcome)
         # Suspects are checked here, never fanned out: what the tick keeps for the next
         # one is settled by what happened to them (tick_discovery.py).
         report = self.dispatcher.run(
@@ -422,6 +420,7 @@ class TickRunner:
                     entries=tuple(entry for entry in tick.entries if entry in suspects),
                     duplicates=0,
                 ),
+                remaining_seconds,
                 on_outcome,
             )
             report.outcomes.extend(checked.outcomes)

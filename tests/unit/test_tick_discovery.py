@@ -5,6 +5,7 @@ budget covers the listing's requests."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -412,7 +413,7 @@ def test_a_fanned_out_tick_enqueues_discovered_jobs_and_checks_suspects_in_place
     runner = world.runner()
     runner = bootstrap.build_tick_runner(
         root_settings(FANOUT_THRESHOLD="2"),
-        service=runner.service,
+        service=runner.poller.service,
         metrics=world.metrics,
         read_job_list=lambda _: [],
         queue=Queue(),
@@ -427,8 +428,10 @@ def test_a_fanned_out_tick_enqueues_discovered_jobs_and_checks_suspects_in_place
 
 
 def test_an_entry_the_runner_cannot_discover_fails_the_tick_loudly() -> None:
-    service = fake_service()
-    runner = TickRunner(service, Metrics(), service.clock, read_job_list=lambda _: [])
+    built = bootstrap.build_tick_runner(
+        root_settings(), service=fake_service(), read_job_list=lambda _: [], fan_out=False
+    )
+    runner = dataclasses.replace(built, discovery=None)
     tick = Tick("t", SLOT, (), discoveries=(DiscoveryEntry(0, DiscoverySpec(PROJECT)),))
 
     with pytest.raises(Exception, match="cannot discover"):
