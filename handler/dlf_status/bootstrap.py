@@ -150,17 +150,22 @@ def build_authenticator(settings: Settings) -> Authenticator:
 
 
 def build_upstream_client(
-    settings: Settings, *, pool_size: int | None = None, redactor: Redactor = REDACTOR
+    settings: Settings,
+    *,
+    pool_size: int | None = None,
+    redactor: Redactor = REDACTOR,
+    authenticator: Authenticator | None = None,
 ) -> HttpUpstreamClient:
     """The signed HTTP client of DataArts Studio: the status call and the job list.
 
     Its credentials are registered with the process's log masker before the first
-    call (`build_authenticator`)."""
+    call (`build_authenticator`). `authenticator` replaces the settings' one (a test's
+    signer with its own clock); its secrets are then the caller's to register."""
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
 
     return HttpUpstreamClient(
         settings.upstream,
-        build_authenticator(settings),
+        build_authenticator(settings) if authenticator is None else authenticator,
         pool_size=settings.poll_concurrency if pool_size is None else pool_size,
         redactor=redactor,
     )
