@@ -122,7 +122,6 @@ class Observation(NamedTuple):
     stale: bool = False
     upstream_error: UpstreamError | None = None
     store_error: StoreError | None = None
-    attempts: int = 0
     # The document's content hash (sha256 of the canonical document without
     # observed_at): the HTTP answer's entity tag.
     content_hash: str = ""
@@ -804,7 +803,6 @@ class StatusService:
             encode_document(document).body,
             SnapshotOutcome.FAILED,
             store_error=error,
-            attempts=int(context["attempts"]),
         )
 
     def record_gone(self, job: JobRef, error: JobNotFound) -> GoneMark:
@@ -871,7 +869,6 @@ class StatusService:
         tick: TickFreshness | None = None,
     ) -> Observation:
         """Write the snapshot; one log line says how the whole observation went."""
-        attempts = int(context["attempts"])
         # Serialised once: the same bytes are stored, hashed and served.
         encoded = encode_document(document)
         try:
@@ -887,7 +884,6 @@ class StatusService:
                 encoded.body,
                 SnapshotOutcome.FAILED,
                 store_error=error,
-                attempts=attempts,
                 content_hash=encoded.content_hash,
             )
         if written.transitions or written.repaired:
@@ -909,7 +905,6 @@ class StatusService:
             document,
             encoded.body,
             written.outcome,
-            attempts=attempts,
             content_hash=encoded.content_hash,
         )
 
