@@ -36,7 +36,6 @@ from dlf_status.errors import (
     DlfStatusError,
     InvalidInput,
     JobNotFound,
-    StoreError,
     is_retryable,
 )
 from dlf_status.observability import logger
@@ -127,8 +126,8 @@ def poll_job(
         logger.exception("unexpected error polling a job", extra={"job_name": job.job_name})
         return failed(error, "unexpected error; see logs")
     status = observation.document["job"]["status"]
-    if observation.snapshot is SnapshotOutcome.FAILED:
-        store_error = observation.store_error or StoreError("snapshot not written")
+    store_error = observation.store_error
+    if store_error is not None:  # the snapshot failed: the answer was not stored
         return failed(
             store_error, store_error.detail, status=status, snapshot=SnapshotOutcome.FAILED
         )

@@ -119,12 +119,19 @@ class Observation(NamedTuple):
     document: StatusDocument
     body: bytes  # the document's canonical bytes, serialised once: stored and served
     snapshot: SnapshotOutcome
-    stale: bool = False
+    # Set when the latest snapshot is served because the upstream failed: that failure,
+    # and the snapshot's age (the answer's Age header).
     upstream_error: UpstreamError | None = None
+    stale_age_seconds: float = 0.0
     store_error: StoreError | None = None
     # The document's content hash (sha256 of the canonical document without
     # observed_at): the HTTP answer's entity tag.
     content_hash: str = ""
+
+    @property
+    def stale(self) -> bool:
+        """The latest snapshot stands in for an answer the upstream did not give."""
+        return self.upstream_error is not None
 
 
 # latest.json's metadata: the sha256 of the transition record its compare-and-swap
@@ -932,18 +939,18 @@ class StatusService:
         document = cast("StatusDocument", parsed)
         digest = content_hash(document)  # of the stored document, before it is marked
         age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
+        age = round(max(age, 0.0), 3)
         document["stale"] = True
-        document["stale_age_seconds"] = round(max(age, 0.0), 3)
+        document["stale_age_seconds"] = age
         self.metrics.add("StaleServed", 1)
         logger.warning(
-            "serving stale snapshot",
-            extra={"age_seconds": document["stale_age_seconds"], "error": type(error).__name__},
+            "serving stale snapshot", extra={"age_seconds": age, "error": type(error).__name__}
         )
         return Observation(
             document,
             jsoncodec.canonical_bytes(document),
             SnapshotOutcome.NOT_WRITTEN,
-            stale=True,
             upstream_error=error,
+            stale_age_seconds=age,
             content_hash=digest,
         )
