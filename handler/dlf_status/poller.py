@@ -66,12 +66,8 @@ def _invalid(entry: InvalidJobEntry) -> JobOutcome:
 
 
 def _not_reached(job: JobRef) -> JobOutcome:
-    return JobOutcome(
-        job.project_id,
-        job.job_name,
-        job.workspace,
-        JobResult.NOT_REACHED,
-        detail="the tick ran out of time before this job",
+    return JobOutcome.of(
+        job, JobResult.NOT_REACHED, detail="the tick ran out of time before this job"
     )
 
 
@@ -92,9 +88,7 @@ def poll_job(
 
     def outcome(result: JobResult, **details: Any) -> JobOutcome:
         elapsed = round((time.monotonic() - started) * 1000, 1)
-        return JobOutcome(
-            job.project_id, job.job_name, job.workspace, result, elapsed_ms=elapsed, **details
-        )
+        return JobOutcome.of(job, result, elapsed_ms=elapsed, **details)
 
     def failed(error: BaseException, detail: str, **details: Any) -> JobOutcome:
         # The policy is decided here, from the exception object; only then is it text.
@@ -299,15 +293,11 @@ class Dispatcher:
             for index, job in enumerate(batch):
                 error = failed.get(index)
                 if error is None:
-                    report.outcomes.append(
-                        JobOutcome(job.project_id, job.job_name, job.workspace, JobResult.ENQUEUED)
-                    )
+                    report.outcomes.append(JobOutcome.of(job, JobResult.ENQUEUED))
                     continue
                 report.outcomes.append(
-                    JobOutcome(
-                        job.project_id,
-                        job.job_name,
-                        job.workspace,
+                    JobOutcome.of(
+                        job,
                         JobResult.FAILED,
                         error=type(error).__name__,
                         detail=error.detail,
