@@ -646,11 +646,9 @@ class SnapshotWriter:
                 self._settled(key, latest.version)
                 return 0
             body = staged.body
-        record_metadata = {
-            "schema-version": _record_version(body),
-            "content-hash": latest.content_hash,
-            "observed-at": latest.observed_at,
-        }
+        record_metadata = SnapshotMetadata(
+            _record_version(body), latest.content_hash, latest.observed_at
+        ).as_headers()
         try:
             created = self.store.create(published_key, body, record_metadata)
         except StoreError as error:
