@@ -433,21 +433,11 @@ class StoreReader:
         else:
             if floor_day is not None and day >= floor_day:
                 next_position = f"date={day.isoformat()}/{_WHOLE_DAY}"
-        documents: list[StatusDocument] = []
-        unreadable: list[Unreadable] = []
-        for relative, found in zip(chosen, self._read_all(prefix, chosen, cost), strict=True):
-            document, error = found
-            if document is None or "observed_at" not in document:
-                time = parse_object_time(relative.rpartition("/")[2])
-                unreadable.append(
-                    Unreadable(
-                        time=format_utc(time) if time else "",
-                        error=error or "not a status document",
-                    )
-                )
-            else:
-                # What the writer stored (schema 1.0 or 1.1), served as it was stored.
-                documents.append(cast("StatusDocument", document))
+        found, unreadable = self._read_page(
+            prefix, chosen, cost, lambda read: "observed_at" in read, "not a status document"
+        )
+        # What the writer stored (schema 1.0 or 1.1), served as it was stored.
+        documents = cast("list[StatusDocument]", found)
         self._done(cost, "history read", job_name=job.job_name)
         return HistoryDocument(
             {
@@ -560,17 +550,8 @@ class StoreReader:
             start_after = listing.resume_after
         has_more = len(keys) > limit
         keys = keys[:limit]
-        records: list[TransitionRecord] = []
-        unreadable: list[Unreadable] = []
-        for relative, found in zip(keys, self._read_all(prefix, keys, cost), strict=True):
-            record, error = found
-            if record is None:
-                time = parse_object_time(relative.rpartition("/")[2])
-                unreadable.append(
-                    Unreadable(time=format_utc(time) if time else "", error=error or "gone")
-                )
-            else:
-                records.append(cast("TransitionRecord", record))
+        found, unreadable = self._read_page(prefix, keys, cost, lambda _: True, "gone")
+        records = cast("list[TransitionRecord]", found)
         self._done(cost, "transitions read", job_name=job.job_name)
         return TransitionsDocument(
             kind=TRANSITIONS_KIND,
@@ -588,6 +569,29 @@ class StoreReader:
         )
 
     # --- shared --------------------------------------------------------------------------
+
+    def _read_page(
+        self,
+        prefix: str,
+        relative_keys: Sequence[str],
+        cost: ReadCost,
+        accept: Callable[[dict[str, Any]], bool],
+        otherwise: str,
+    ) -> tuple[list[dict[str, Any]], list[Unreadable]]:
+        """A page's objects, in order: those read that `accept` takes, and the rest as
+        Unreadable, timed by their key's name, with why (`otherwise` if no reason)."""
+        found: list[dict[str, Any]] = []
+        unreadable: list[Unreadable] = []
+        read = self._read_all(prefix, relative_keys, cost)
+        for relative, (parsed, error) in zip(relative_keys, read, strict=True):
+            if parsed is not None and accept(parsed):
+                found.append(parsed)
+            else:
+                time = parse_object_time(relative.rpartition("/")[2])
+                unreadable.append(
+                    Unreadable(time=format_utc(time) if time else "", error=error or otherwise)
+                )
+        return found, unreadable
 
     def _read_all(
         self, prefix: str, relative_keys: Sequence[str], cost: ReadCost
