@@ -254,7 +254,7 @@ def test_a_tick_without_jobs_or_jobs_uri_fails_the_invocation() -> None:
     with pytest.raises(TickFailed, match="JOBS_URI is not set") as caught:
         schedule.run_tick(runner(), scheduled_event())
 
-    # The traceback Lambda logs names the cause's class, not only its text.
+    # Chained: a traceback of the failure names the cause's class, not only its text.
     assert type(caught.value.__cause__) is ConfigurationError
 
 
