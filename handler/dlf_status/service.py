@@ -108,6 +108,11 @@ REMEMBERED_BYTES_PER_JOB: Final = 256 * 1024
 # observation is refused: a fast clock would freeze latest.json (an older observation
 # never replaces a newer one). Above the longest call, so a slow answer is no skew.
 CLOCK_TOLERANCE: Final = timedelta(minutes=2)
+# How far behind ours the upstream's Date may be and still count. The gateway refuses
+# a signature more than 15 minutes off its clock, so a Date further behind than that
+# is the upstream's clock that is wrong (or lying), not ours: it is logged and not
+# trusted, and an upstream's wrong clock cannot stop the store (README "Clocks").
+UPSTREAM_CLOCK_TRUSTED: Final = timedelta(minutes=15)
 # A tick lists a workspace's latest/ only when the keys there are not many more than
 # the tick's jobs in it: at most one listing page more per this many jobs.
 JOBS_PER_LISTING_PAGE: Final = 250
@@ -692,7 +697,8 @@ class SnapshotWriter:
 
 
 def _clock_ahead(observed_at: datetime, date_header: str | None) -> timedelta | None:
-    """How far `observed_at` is ahead of the upstream's Date, when beyond tolerance."""
+    """How far `observed_at` is ahead of the upstream's Date, when beyond tolerance and
+    within what the upstream's clock can be trusted for (UPSTREAM_CLOCK_TRUSTED)."""
     if not date_header:
         return None
     try:
@@ -702,6 +708,15 @@ def _clock_ahead(observed_at: datetime, date_header: str | None) -> timedelta | 
     if upstream.tzinfo is None:
         return None
     ahead = observed_at - upstream
+    if ahead > UPSTREAM_CLOCK_TRUSTED:
+        logger.warning(
+            "upstream clock not trusted",
+            extra={
+                "ahead_seconds": round(ahead.total_seconds()),
+                "limit_seconds": int(UPSTREAM_CLOCK_TRUSTED.total_seconds()),
+            },
+        )
+        return None
     return ahead if ahead > CLOCK_TOLERANCE else None
 
 
