@@ -21,8 +21,12 @@ SAM_VERSION := 1.170.0
 # the built artifact is tested on its own (see tests/infrastructure).
 RIC := .tools/ric
 RIC_VERSION := 4.2.2
+# The JavaScript tools consumers run over our schemas (ajv, quicktype, tsc), pinned by
+# tests/consumers/js/package-lock.json and installed from it with `npm ci`.
+JS := tests/consumers/js
+JS_INSTALLED := $(JS)/node_modules/.package-lock.json
 
-.PHONY: help install demo bench lint format typecheck test unit contract-tests integration reliability package-tests infrastructure contract contract-check requirements requirements-check goldens events constraints clean
+.PHONY: help install demo bench lint format typecheck test unit contract-tests integration reliability package-tests infrastructure contract contract-check schemas schemas-check consumers requirements requirements-check goldens events constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -64,6 +68,18 @@ contract: install ## regenerate the shipped spec (handler/dlf_status/spec/openap
 contract-check: install ## fail when the shipped spec drifts from openapi.yaml
 	$(BIN)/python scripts/build_contract.py --check
 
+schemas: install ## copy the document and record schemas into the page schemas that hold them
+	$(BIN)/python scripts/build_schemas.py
+
+schemas-check: install ## fail when a page schema's copy of the document or record schema drifts
+	$(BIN)/python scripts/build_schemas.py --check
+
+$(JS_INSTALLED): $(JS)/package.json $(JS)/package-lock.json
+	command -v npm >/dev/null || { echo "the consumer suites need node 20+ and npm on PATH" >&2; exit 1; }
+	cd $(JS) && npm ci --no-audit --no-fund
+
+consumers: $(JS_INSTALLED) ## npm ci: ajv, quicktype and tsc for tests/consumers (pinned by its package-lock.json)
+
 requirements: install ## re-pin handler/requirements.txt (what sam build installs) from the venv
 	$(BIN)/python scripts/build_requirements.py
 
@@ -79,7 +95,7 @@ unit: install ## unit and property tests (no sockets)
 contract-tests: install ## spec vs recorded fixtures, replayed over real HTTP
 	$(BIN)/pytest contract_tests
 
-integration: install ## the whole path against pytest-httpserver and SeaweedFS; consumers (DuckDB, generated models)
+integration: install $(JS_INSTALLED) ## the whole path against pytest-httpserver and SeaweedFS; consumers (DuckDB, ajv, quicktype, generated models)
 	$(BIN)/pytest tests/integration tests/consumers
 
 reliability: install ## API contract (schemathesis), hostile input, fault matrix, concurrent writers
@@ -109,12 +125,12 @@ events: $(SAM) ## regenerate tests/events/ with sam local generate-event (see te
 	  ../../$(SAM) local generate-event cloudwatch scheduled-event > eventbridge-scheduled.json && \
 	  ../../$(SAM) local generate-event sqs receive-message > sqs-receive-message.json
 
-test: lint typecheck contract-check requirements-check $(SAM) $(RIC)/.installed ## every suite; what CI runs
+test: lint typecheck contract-check schemas-check requirements-check $(SAM) $(RIC)/.installed $(JS_INSTALLED) ## every suite; what CI runs
 	$(BIN)/pytest
 
 constraints: install ## re-pin every installed dependency into constraints.txt
 	$(BIN)/python -m pip freeze --all --exclude pip --exclude-editable --disable-pip-version-check > constraints.txt
 
 clean: ## remove the virtualenvs, caches and local snapshots
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info \
+	rm -rf $(VENV) .tools $(JS)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info \
 	  handler/*.egg-info snapshots

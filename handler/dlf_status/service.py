@@ -110,6 +110,11 @@ REMEMBERED_BYTES_PER_JOB: Final = 256 * 1024
 # observation is refused: a fast clock would freeze latest.json (an older observation
 # never replaces a newer one). Above the longest call, so a slow answer is no skew.
 CLOCK_TOLERANCE: Final = timedelta(minutes=2)
+# How far behind ours the upstream's Date may be and still count. The gateway refuses
+# a signature more than 15 minutes off its clock, so a Date further behind than that
+# is the upstream's clock that is wrong (or lying), not ours: it is logged and not
+# trusted, and an upstream's wrong clock cannot stop the store (README "Clocks").
+UPSTREAM_CLOCK_TRUSTED: Final = timedelta(minutes=15)
 # A tick lists a workspace's latest/ only when the keys there are not many more than
 # the tick's jobs in it: at most one listing page more per this many jobs.
 JOBS_PER_LISTING_PAGE: Final = 250
@@ -121,13 +126,19 @@ class Observation(NamedTuple):
     document: StatusDocument
     body: bytes  # the document's canonical bytes, serialised once: stored and served
     snapshot: SnapshotOutcome
-    stale: bool = False
+    # Set when the latest snapshot is served because the upstream failed: that failure,
+    # and the snapshot's age (the answer's Age header).
     upstream_error: UpstreamError | None = None
+    stale_age_seconds: float = 0.0
     store_error: StoreError | None = None
-    attempts: int = 0
     # The document's content hash (sha256 of the canonical document without
     # observed_at): the HTTP answer's entity tag.
     content_hash: str = ""
+
+    @property
+    def stale(self) -> bool:
+        """The latest snapshot stands in for an answer the upstream did not give."""
+        return self.upstream_error is not None
 
 
 # latest.json's metadata: the sha256 of the transition record its compare-and-swap
@@ -667,11 +678,9 @@ class SnapshotWriter:
                 self._settled(key, latest.version)
                 return 0
             body = staged.body
-        record_metadata = {
-            "schema-version": _record_version(body),
-            "content-hash": latest.content_hash,
-            "observed-at": latest.observed_at,
-        }
+        record_metadata = SnapshotMetadata(
+            _record_version(body), latest.content_hash, latest.observed_at
+        ).as_headers()
         try:
             created = self.store.create(published_key, body, record_metadata)
         except StoreError as error:
@@ -715,7 +724,8 @@ class SnapshotWriter:
 
 
 def _clock_ahead(observed_at: datetime, date_header: str | None) -> timedelta | None:
-    """How far `observed_at` is ahead of the upstream's Date, when beyond tolerance."""
+    """How far `observed_at` is ahead of the upstream's Date, when beyond tolerance and
+    within what the upstream's clock can be trusted for (UPSTREAM_CLOCK_TRUSTED)."""
     if not date_header:
         return None
     try:
@@ -725,6 +735,15 @@ def _clock_ahead(observed_at: datetime, date_header: str | None) -> timedelta | 
     if upstream.tzinfo is None:
         return None
     ahead = observed_at - upstream
+    if ahead > UPSTREAM_CLOCK_TRUSTED:
+        logger.warning(
+            "upstream clock not trusted",
+            extra={
+                "ahead_seconds": round(ahead.total_seconds()),
+                "limit_seconds": int(UPSTREAM_CLOCK_TRUSTED.total_seconds()),
+            },
+        )
+        return None
     return ahead if ahead > CLOCK_TOLERANCE else None
 
 
@@ -831,7 +850,6 @@ class StatusService:
             encode_document(document).body,
             SnapshotOutcome.FAILED,
             store_error=error,
-            attempts=int(context["attempts"]),
         )
 
     def record_gone(self, job: JobRef, error: JobNotFound) -> GoneMark:
@@ -898,7 +916,6 @@ class StatusService:
         tick: TickFreshness | None = None,
     ) -> Observation:
         """Write the snapshot; one log line says how the whole observation went."""
-        attempts = int(context["attempts"])
         # Serialised once: the same bytes are stored, hashed and served.
         encoded = encode_document(document)
         try:
@@ -914,7 +931,6 @@ class StatusService:
                 encoded.body,
                 SnapshotOutcome.FAILED,
                 store_error=error,
-                attempts=attempts,
                 content_hash=encoded.content_hash,
             )
         if written.transitions or written.repaired:
@@ -936,7 +952,6 @@ class StatusService:
             document,
             encoded.body,
             written.outcome,
-            attempts=attempts,
             content_hash=encoded.content_hash,
         )
 
@@ -964,18 +979,18 @@ class StatusService:
         document = cast("StatusDocument", parsed)
         digest = content_hash(document)  # of the stored document, before it is marked
         age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
+        age = round(max(age, 0.0), 3)
         document["stale"] = True
-        document["stale_age_seconds"] = round(max(age, 0.0), 3)
+        document["stale_age_seconds"] = age
         self.metrics.add("StaleServed", 1)
         logger.warning(
-            "serving stale snapshot",
-            extra={"age_seconds": document["stale_age_seconds"], "error": type(error).__name__},
+            "serving stale snapshot", extra={"age_seconds": age, "error": type(error).__name__}
         )
         return Observation(
             document,
             jsoncodec.canonical_bytes(document),
             SnapshotOutcome.NOT_WRITTEN,
-            stale=True,
             upstream_error=error,
+            stale_age_seconds=age,
             content_hash=digest,
         )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +29,6 @@ from dlf_status import bootstrap
 from dlf_status.adapters.signing import AkSkAuthenticator
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
-from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.config import Credentials, Settings
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.ports import ObjectStore
@@ -602,6 +602,76 @@ def _(upstream: HTTPServer, stack: ExitStack) -> Setup:
     return Setup(_handler(upstream, answer), calls=2, after=never_replayed)
 
 
+def _raw_ok(*headers: bytes, before: bytes = b"") -> Callable[[HTTPServer, ExitStack], Setup]:
+    """A raw upstream: `before`, then a 200 with STATUS_BODY and `headers`."""
+
+    def setup(upstream: HTTPServer, stack: ExitStack) -> Setup:
+        lines = b"".join(header + b"\r\n" for header in headers)
+        length = b"Content-Length: %d\r\n\r\n" % len(STATUS_BODY)
+        raw = RawHttpServer(before + _RAW_OK + lines + length + STATUS_BODY)
+        return Setup(stack.enter_context(raw).url)
+
+    return setup
+
+
+upstream_fault(
+    Fault(
+        "a 103 Early Hints before the answer",
+        "200; the interim answer is passed over",
+        "history + latest.json",
+        "`job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)(_raw_ok(before=b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"))
+
+upstream_fault(
+    Fault(
+        "a 200 that is an error answer (an error code, no job name)",
+        "502 `upstream-failure` (an error answer, not a job; a DLF.0100 too)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+        log_detail="is an error answer, not a job (DLF.0100",
+    )
+)(_answering(b'{"error_code":"DLF.0100","error_msg":"The job does not exists."}'))
+
+
+def _date(behind: timedelta) -> bytes:
+    return b"Date: " + format_datetime(datetime.now(UTC) - behind, usegmt=True).encode()
+
+
+# The Date is fixed when the server starts; the call comes within seconds.
+upstream_fault(
+    Fault(
+        "the upstream's `Date` 2 to 15 minutes behind this machine's clock",
+        "200 with `X-Dlf-Snapshot: failed` (`ClockAhead`)",
+        "nothing",
+        "`snapshot write failed` (error), counted as `SnapshotWriteFailures`",
+        200,
+        None,
+        snapshot="failed",
+        log_detail="ahead of the upstream's Date",
+    )
+)(lambda upstream, stack: _raw_ok(_date(timedelta(minutes=10)))(upstream, stack))
+
+upstream_fault(
+    Fault(
+        "the upstream's `Date` more than 15 minutes behind (1990, say)",
+        "200 with `X-Dlf-Snapshot: changed`: the upstream's clock is not trusted",
+        "history + latest.json",
+        "`upstream clock not trusted` (warning), then `job observed` (info)",
+        200,
+        None,
+        snapshot="changed",
+        kept=2,
+    )
+)(_raw_ok(b"Date: Mon, 01 Jan 1990 00:00:00 GMT"))
+
+
 STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailures`"
 
 
@@ -995,7 +1065,9 @@ def _service(
     upstream = None
     if setup.clock_skew:
         skewed = FixedClock(datetime.now(UTC) - setup.clock_skew)
-        upstream = HttpUpstreamClient(settings.upstream, AkSkAuthenticator(credentials, skewed))
+        upstream = bootstrap.build_upstream_client(
+            settings, authenticator=AkSkAuthenticator(credentials, skewed)
+        )
     return bootstrap.build_status_service(
         settings, upstream=upstream, store=store, validator=validator, metrics=NullMetrics()
     )

@@ -48,7 +48,12 @@ from tests.hostile.upstream_corpus import (
     status_body,
 )
 from tests.support.events import http_api_event, rest_api_event
-from tests.support.scripted_upstream import RawAnswer, ScriptedUpstream
+from tests.support.scripted_upstream import (
+    KeepAliveUpstream,
+    RawAnswer,
+    ScriptedUpstream,
+    WireBytes,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +132,7 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def environment(
-    upstream: ScriptedUpstream, snapshots: Path, credentials: Credentials
+    upstream: ScriptedUpstream | KeepAliveUpstream, snapshots: Path, credentials: Credentials
 ) -> dict[str, str]:
     return {
         "DLF_ENDPOINT": upstream.url,
@@ -208,6 +213,8 @@ def check_http(answer: dict[str, Any], expected: str, *, stale: bool) -> None:
         assert body.get("stale", False) is stale
         if stale:
             assert answer["headers"]["X-Dlf-Upstream-Error"] == expected
+        else:  # a document answer is stored, whatever else the upstream sent with it
+            assert answer["headers"]["X-Dlf-Snapshot"] in ("changed", "unchanged"), answer
         return
     assert answer["statusCode"] == HTTP_STATUS[expected], body
     assert answer["headers"]["Content-Type"] == "application/problem+json"
@@ -524,3 +531,237 @@ def test_the_benchmark_s_worst_bodies_fit_the_cap_and_have_documented_outcomes()
         "nodes-past-bound": "UpstreamBadResponse",
         "error-brackets": "JobNotFound",
     }
+
+
+# Interim answers (1xx but 101) before the answer, each with headers of its own.
+_interim_header = st.tuples(
+    st.sampled_from(["Link", "X-Progress", "Retry-After", "Content-Length", "Date"]),
+    st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=40),
+)
+_interim = st.tuples(
+    st.sampled_from([100, 102, 103, 150, 199]), st.lists(_interim_header, max_size=4)
+)
+
+
+def _interim_bytes(status: int, headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"HTTP/1.1 {status} Interim"] + [f"{name}: {value}" for name, value in headers]
+    return "".join(line + "\r\n" for line in lines).encode("latin-1") + b"\r\n"
+
+
+@GENERATED
+@given(interim=st.lists(_interim, min_size=1, max_size=6))
+def test_generated_interim_answers_before_the_answer_are_passed_over(
+    interim: list[tuple[int, list[tuple[str, str]]]],
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answer = RawAnswer(200, [JSON_TYPE], status_body(), "OK").to_bytes()
+    world.upstream.serve(WireBytes(b"".join(_interim_bytes(*each) for each in interim) + answer))
+
+    through_every_entry(
+        world, "aksk", DOCUMENT, stale=False, monkeypatch=monkeypatch, capsys=capsys, caplog=caplog
+    )
+
+
+_ERROR_KEYS = [b'"error_code"', b'"error_msg"', b'"errorCode"', b'"errorMsg"']
+
+
+@GENERATED
+@given(
+    spelt=st.lists(
+        st.tuples(st.sampled_from(_ERROR_KEYS).map(hostile_json.Json), hostile_json.hostile_json),
+        min_size=1,
+        max_size=3,
+    ),
+    others=st.lists(
+        st.tuples(hostile_json.keys, hostile_json.hostile_json).filter(
+            lambda member: member[0].text != b'"name"'
+        ),
+        max_size=2,
+    ),
+    named=st.booleans(),
+)
+def test_generated_error_answers_in_a_200_are_never_a_snapshot(
+    spelt: list[tuple[hostile_json.Json, hostile_json.Json]],
+    others: list[tuple[hostile_json.Json, hostile_json.Json]],
+    named: bool,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 200 holding an error spelling and no job name is an upstream failure, served
+    stale; with the job's name it is a job (the code one more unknown field)."""
+    members = [*others, *spelt]
+    body = hostile_json.status_answer(members) if named else hostile_json._object(members)
+    world.upstream.serve(RawAnswer(200, [JSON_TYPE], body.text, "OK"))
+    expected = DOCUMENT if named and body.within_bounds else FAILURE
+
+    through_every_entry(
+        world,
+        "aksk",
+        expected,
+        stale=expected != DOCUMENT,
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+        caplog=caplog,
+    )
+
+
+# -- a connection kept alive: what one answer leaves behind is never the next one's ----------
+
+
+def _job_answer(status: bytes, job: str, *, extra: bytes = b"") -> bytes:
+    body = json.dumps({"name": job, "status": "NORMAL", "nodes": []}).encode()
+    head = b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+    return head + b"Content-Length: %d\r\n\r\n" % len(body) + body + extra
+
+
+def _smuggled(job: str) -> bytes:
+    """A whole answer for another job, left behind the one that was asked for."""
+    return _job_answer(b"200 OK", "someone_else")
+
+
+LEFT_BEHIND = {
+    "a 204 whose body is an answer": lambda job: (
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n" + _smuggled(job)
+    ),
+    "a 304 whose body is an answer": lambda job: (
+        b"HTTP/1.1 304 Not Modified\r\n\r\n" + _smuggled(job)
+    ),
+    "an answer followed by another": lambda job: _job_answer(b"200 OK", job, extra=_smuggled(job)),
+    "an answer followed by garbage": lambda job: _job_answer(b"200 OK", job, extra=b"x" * 70_000),
+}
+
+
+@pytest.mark.parametrize("left_behind", list(LEFT_BEHIND), ids=list(LEFT_BEHIND))
+def test_bytes_left_behind_an_answer_are_never_read_as_the_next_one(
+    left_behind: str, tmp_path: Path
+) -> None:
+    """Keep-alive pool poisoning: an answer leaves bytes on its connection (a body where
+    none may be, a second answer); every later job must still read its own answer."""
+    script = [LEFT_BEHIND[left_behind], *[lambda job: _job_answer(b"200 OK", job)] * 3]
+    with KeepAliveUpstream(script) as server:
+        env = environment(server, tmp_path, AKSK)
+        api = functions(env).http
+        first = api.handle(http_api_event(PROJECT, "job_0"))
+        names = []
+        for index in range(1, 4):
+            answer = api.handle(http_api_event(PROJECT, f"job_{index}"))
+            assert answer["statusCode"] == 200, answer["body"]
+            names.append(json.loads(answer["body"])["job"]["name"])
+
+    assert names == ["job_1", "job_2", "job_3"]
+    if "followed" in left_behind:
+        assert json.loads(first["body"])["job"]["name"] == "job_0"
+    else:  # a 204 or 304 is no job: a failure, and its body is never read as one
+        assert first["statusCode"] == 502, first["body"]
+
+
+# -- upstream text at a terminal ---------------------------------------------------------------
+
+# What a terminal obeys or hides: escape sequences (colour, OSC title and clipboard, a C1
+# CSI), carriage return, backspace, BEL, NUL, DEL, bidi overrides, zero-width and
+# byte-order marks, line and paragraph separators.
+_TERMINAL_PIECES = st.sampled_from(
+    [
+        "\x1b[31m",
+        "\x1b[2J",
+        "\x1b]0;owned\x07",
+        "\x1b]52;c;b3duZWQ=\x07",
+        "\x9b2J",
+        "\r",
+        "\b",
+        "\x00",
+        "\x7f",
+        "\u202e",
+        "\u2066",
+        "\u200b",
+        "\ufeff",
+        "\u2028",
+        "\n",
+        "\t",
+    ]
+)
+terminal_text = st.lists(_TERMINAL_PIECES | st.text(max_size=4), min_size=1, max_size=6).map(
+    "".join
+)
+
+
+def run_main(
+    argv: list[str],
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str, str]:
+    with monkeypatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@settings(GENERATED, max_examples=15)
+@given(text=terminal_text, other=terminal_text)
+def test_upstream_text_never_drives_a_terminal(
+    text: str,
+    other: str,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Statuses, node names, unknown keys and their values from the upstream reach the
+    CLI's JSON (`get`, every `--json`) and its tables and lines (`drift`, `fleet`,
+    `history`, its transitions) through the store: every character a person's terminal
+    gets is printable, or a line break; the JSON still reads back as the value."""
+    env = environment(world.upstream, tmp_path_factory.mktemp("terminal"), AKSK)
+    job = fresh_job()
+    for status in ("NORMAL", text):  # two observations: a transition to the hostile status
+        body: dict[str, Any] = {"name": job, "status": status, f"x{text}": other}
+        body["nodes"] = [{"name": text, "status": other}, {"name": "n", "status": status}]
+        world.upstream.serve(RawAnswer(200, [JSON_TYPE], json.dumps(body).encode(), "OK"))
+        code, out, err = run_main(["get", PROJECT, job], env, monkeypatch, capsys)
+        assert code == 0, err
+    shown = [out, err]
+    assert json.loads(out)["job"]["status_raw"] == text  # escaped, not lost
+    for argv in (
+        ["drift"],
+        ["drift", "--json"],
+        ["fleet", PROJECT],
+        ["fleet", PROJECT, "--json"],
+        ["history", PROJECT, job],
+        ["history", PROJECT, job, "--json"],
+        ["history", PROJECT, job, "--transitions"],
+        ["history", PROJECT, job, "--transitions", "--json"],
+    ):
+        code, out, err = run_main(argv, env, monkeypatch, capsys)
+        assert code == 0, (argv, err)
+        shown += [out, err]
+
+    for output in shown:
+        unsafe = {char for char in output if char != "\n" and not char.isprintable()}
+        assert not unsafe, (sorted(unsafe), output[:400])
+
+
+# -- redirects: never followed, so no credential goes where one points -------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("with_body", [False, True], ids=["no body", "a job's body"])
+def test_a_redirect_is_an_upstream_failure_and_its_location_gets_nothing(
+    status: int, with_body: bool, world: World, tmp_path: Path
+) -> None:
+    with ScriptedUpstream() as elsewhere:
+        target = f"{elsewhere.url}/v1/{PROJECT}/jobs/{SEEDED}/status"
+        body = status_body() if with_body else b""
+        world.upstream.serve(RawAnswer(status, [JSON_TYPE, ("Location", target)], body))
+        for kind in ("aksk", "token"):
+            env = environment(world.upstream, tmp_path, world.credentials[kind])
+            answer = functions(env).http.handle(http_api_event(PROJECT, fresh_job()))
+
+            check_http(answer, FAILURE, stale=False)
+        assert elsewhere.requests == []  # no signature, token or security token went there

@@ -8,22 +8,28 @@ credential are built for the credentials under test.
 
 Classes: parsing (depth, integer size, surrogates, non-finite numbers, encodings,
 odd and duplicate keys, trailing data), headers (Retry-After, Content-Length,
-X-Request-Id, Content-Type, header count and size, encodings), error bodies that
-are hostile beside a readable code, memory (node, value and violation counts),
-secrets echoed back in every encoding, and cookies.
+X-Request-Id, Content-Type, header count and size, encodings), the wire (status
+lines that are not HTTP, interim 1xx answers, bodies where none may be, framing by
+close, chunk extensions, stacked and unknown encodings, redirects), error bodies that
+are hostile beside a readable code, or in a 200, memory (node, value and violation
+counts), secrets echoed back in every encoding, and cookies.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import zlib
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import NamedTuple
 from urllib.parse import quote, quote_plus
 
 from dlf_status.domain.interpret import MAX_NODES
 from dlf_status.domain.jsoncodec import MAX_DEPTH, MAX_INTEGER_DIGITS, MAX_VALUES
-from tests.support.scripted_upstream import RawAnswer
+from tests.support.scripted_upstream import Answer, RawAnswer, WireBytes
 
 DOCUMENT = "document"  # a 200 with the normalised document
 FAILURE = "upstream-failure"
@@ -36,7 +42,7 @@ JSON_TYPE = ("Content-Type", "application/json;charset=UTF-8")
 class Case(NamedTuple):
     name: str
     kind: str  # parsing, headers, error-body, memory, secrets, cookies
-    build: Callable[[Sequence[str]], RawAnswer]  # the credentials under test -> the answer
+    build: Callable[[Sequence[str]], Answer]  # the credentials under test -> the answer
     expected: str  # DOCUMENT or the problem slug for a job without a snapshot
 
     @property
@@ -48,8 +54,8 @@ class Case(NamedTuple):
 CASES: list[Case] = []
 
 
-def case(name: str, kind: str, expected: str) -> Callable[[Callable[..., RawAnswer]], None]:
-    def register(build: Callable[..., RawAnswer]) -> None:
+def case(name: str, kind: str, expected: str) -> Callable[[Callable[..., Answer]], None]:
+    def register(build: Callable[..., Answer]) -> None:
         CASES.append(Case(name, kind, build, expected))
 
     return register
@@ -85,7 +91,7 @@ def error(status: int, body: bytes, *headers: tuple[str, str]) -> RawAnswer:
     return RawAnswer(status, [JSON_TYPE, *headers], body)
 
 
-def register_simple(kind: str, expected: str, answers: dict[str, Callable[[], RawAnswer]]) -> None:
+def register_simple(kind: str, expected: str, answers: dict[str, Callable[[], Answer]]) -> None:
     for name, make in answers.items():
         case(name, kind, expected)(lambda _secrets, make=make: make())
 
@@ -143,6 +149,16 @@ register_simple(
         "a truncated deep body": lambda: ok(b'{"name":"job","x":' + b"[" * 5000),
         "a body that is a 19-digit number": lambda: ok(b"1234567890123456789"),
         "a body that is a string": lambda: ok(b'"job"'),
+        "a UTF-16 body that says so": lambda: RawAnswer(
+            200,
+            [("Content-Type", "application/json;charset=UTF-16")],
+            status_body().decode().encode("utf-16"),
+        ),
+        "a latin-1 body that says so": lambda: RawAnswer(
+            200,
+            [("Content-Type", "application/json;charset=ISO-8859-1")],
+            status_body(x=b'"caf\xe9"'),
+        ),
     },
 )
 
@@ -242,6 +258,164 @@ register_simple(
             200, [("Content-Type", "application/" + "j\x02" * 30_000)], status_body()
         ),
         "headers in latin-1": lambda: ok(status_body(), ("X-Request-Id", "é\xa0ÿ")),
+        # The upstream's clock is not ours to trust past the window its gateway keeps
+        # for our signatures (README "Clocks"): a wrong Date cannot stop the store.
+        "a Date in 1990": lambda: ok(status_body(), ("Date", "Mon, 01 Jan 1990 00:00:00 GMT")),
+        "a Date at the epoch": lambda: ok(status_body(), ("Date", "Thu, 01 Jan 1970 00:00:00 GMT")),
+        "a Date in the year 1": lambda: ok(
+            status_body(), ("Date", "Mon, 01 Jan 0001 00:00:00 GMT")
+        ),
+        "a Date of an hour ago": lambda: ok(
+            status_body(), ("Date", format_datetime(datetime.now(UTC) - timedelta(hours=1), True))
+        ),
+        "a Date in the year 9999": lambda: ok(
+            status_body(), ("Date", "Fri, 31 Dec 9999 23:59:59 GMT")
+        ),
+        "a Date with an offset of +9999": lambda: ok(
+            status_body(), ("Date", "Sun, 06 Nov 1994 08:49:37 +9999")
+        ),
+    },
+)
+
+# -- the wire: what is not one well-formed HTTP/1.1 answer ----------------------------------
+
+
+def head(*lines: bytes) -> bytes:
+    return b"".join(line + b"\r\n" for line in lines) + b"\r\n"
+
+
+def wire(*parts: bytes) -> WireBytes:
+    return WireBytes(b"".join(parts))
+
+
+def final(body: bytes = b"", *headers: bytes, status: bytes = b"200 OK") -> bytes:
+    """One answer, framed by Content-Length unless `headers` frame it otherwise."""
+    framing = (
+        []
+        if any(h.lower().startswith(b"transfer-encoding") for h in headers)
+        else [b"Content-Length: %d" % len(body)]
+    )
+    return (
+        head(
+            b"HTTP/1.1 " + status,
+            b"Content-Type: application/json",
+            *headers,
+            *framing,
+            b"Connection: close",
+        )
+        + body
+    )
+
+
+def chunked(body: bytes, size_line: bytes | None = None, trailer: bytes = b"") -> bytes:
+    line = size_line if size_line is not None else b"%x" % len(body)
+    return line + b"\r\n" + body + b"\r\n0\r\n" + trailer + b"\r\n"
+
+
+def gzipped(body: bytes, layers: int) -> bytes:
+    for _ in range(layers):
+        body = gzip.compress(body, mtime=0)
+    return body
+
+
+def deflated(body: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(wbits=wbits)
+    return packer.compress(body) + packer.flush()
+
+
+def bomb_layers() -> bytes:
+    """Three gzip layers, each a bomb: 64 MB of spaces inside, some 200 bytes outside."""
+    return gzipped(b"[" + b" " * 64_000_000 + b"]", 3)
+
+
+CONTINUE = head(b"HTTP/1.1 100 Continue")
+EARLY_HINTS = head(b"HTTP/1.1 103 Early Hints", b"Link: </style.css>; rel=preload")
+PROCESSING = head(b"HTTP/1.1 102 Processing")
+ELSEWHERE = b"Location: http://127.0.0.1:9/v1/steal"  # port 9: discard, nothing listens
+
+register_simple(
+    "wire",
+    DOCUMENT,
+    {
+        "100 Continue before the answer": lambda: wire(CONTINUE, final(status_body())),
+        "103 Early Hints before the answer": lambda: wire(EARLY_HINTS, final(status_body())),
+        "102 Processing, 103 and 100 before the answer": lambda: wire(
+            PROCESSING, EARLY_HINTS, CONTINUE, EARLY_HINTS, final(status_body())
+        ),
+        "a thousand interim answers before the answer": lambda: wire(
+            (EARLY_HINTS + CONTINUE) * 500, final(status_body())
+        ),
+        "a body framed by closing the connection (HTTP/1.0)": lambda: wire(
+            head(b"HTTP/1.0 200 OK", b"Content-Type: application/json"), status_body()
+        ),
+        "chunk extensions and trailers": lambda: wire(
+            final(
+                chunked(status_body(), b'%x;ext=1;q="a b"' % len(status_body()), b"X-T: 1\r\n"),
+                b"Transfer-Encoding: chunked",
+            )
+        ),
+        "a chunk size of 20 hex digits with leading zeros": lambda: wire(
+            final(
+                chunked(status_body(), b"%020x" % len(status_body())),
+                b"Transfer-Encoding: chunked",
+            )
+        ),
+        "three stacked gzip encodings": lambda: wire(
+            final(gzipped(status_body(), 3), b"Content-Encoding: gzip, gzip, gzip")
+        ),
+        "deflate as zlib": lambda: wire(
+            final(deflated(status_body(), 15), b"Content-Encoding: deflate")
+        ),
+        "deflate as raw deflate": lambda: wire(
+            final(deflated(status_body(), -15), b"Content-Encoding: deflate")
+        ),
+    },
+)
+register_simple(
+    "wire",
+    FAILURE,
+    {
+        "a status of four digits": lambda: wire(final(status_body(), status=b"2000 OK")),
+        "a status that is not a number": lambda: wire(final(status_body(), status=b"abc OK")),
+        "an ICY status line": lambda: wire(final(status_body()).replace(b"HTTP/1.1", b"ICY", 1)),
+        "HTTP/0.9: a body and no status line": lambda: wire(status_body()),
+        "101 Switching Protocols nobody asked for": lambda: wire(
+            head(b"HTTP/1.1 101 Switching Protocols", b"Upgrade: h2c", b"Connection: Upgrade"),
+            final(status_body()),
+        ),
+        "204 with a body": lambda: wire(final(status_body(), status=b"204 No Content")),
+        "304 with a body": lambda: wire(final(status_body(), status=b"304 Not Modified")),
+        "a body framed by close, cut early": lambda: wire(
+            head(b"HTTP/1.0 200 OK", b"Content-Type: application/json"), status_body()[:30]
+        ),
+        "a chunk size of 20 hex digits past the cap": lambda: wire(
+            final(chunked(status_body(), b"F" * 20), b"Transfer-Encoding: chunked")
+        ),
+        "Transfer-Encoding: gzip, chunked": lambda: wire(
+            final(chunked(gzipped(status_body(), 1)), b"Transfer-Encoding: gzip, chunked")
+        ),
+        "three stacked gzip layers, each a bomb": lambda: wire(
+            final(bomb_layers(), b"Content-Encoding: gzip, gzip, gzip")
+        ),
+        "ten stacked gzip encodings": lambda: wire(
+            final(gzipped(status_body(), 10), b"Content-Encoding: " + b", ".join([b"gzip"] * 10))
+        ),
+        "a brotli body (no brotli decoder in the function)": lambda: wire(
+            final(b"\x1b\x0b\x00\x00\x04" + status_body(), b"Content-Encoding: br")
+        ),
+        "a zstd body (no zstd decoder in the function)": lambda: wire(
+            final(b"\x28\xb5\x2f\xfd" + status_body(), b"Content-Encoding: zstd")
+        ),
+        "301 to another host, no body": lambda: wire(final(b"", ELSEWHERE, status=b"301 Moved")),
+        "302 to another host, with the job's body": lambda: wire(
+            final(status_body(), ELSEWHERE, status=b"302 Found")
+        ),
+        "307 to file:": lambda: wire(
+            final(b"", b"Location: file:///etc/passwd", status=b"307 Temporary Redirect")
+        ),
+        "308 to https on another port": lambda: wire(
+            final(status_body(), b"Location: https://127.0.0.1:1/x", status=b"308 Permanent")
+        ),
     },
 )
 
@@ -293,6 +467,62 @@ register_simple(
         "a 503 with a deep body": lambda: error(503, nested(3000, opener=b"{")),
         "a 400 with a nested DLF.0100 only": lambda: error(
             400, b'{"detail":{"error_code":"DLF.0100"}}'
+        ),
+    },
+)
+register_simple(
+    "error-body",
+    FAILURE,
+    {
+        # A 200 is a snapshot only when it is a job: an error answer sent as a 200 would
+        # be stored as a job of no status (a false transition), or mark a job gone.
+        "a 200 that is an error answer": lambda: ok(
+            b'{"error_code":"DLF.0002","error_msg":"internal error"}'
+        ),
+        "a DLF.0100 with a 200 status": lambda: ok(dlf0100()),
+        "a 200 that is an error answer in the SDK's camel case": lambda: ok(
+            b'{"errorCode":"APIGW.0301","errorMsg":"bad token"}'
+        ),
+        "a 200 error answer with a nested code": lambda: ok(
+            b'{"error_code":{"a":' + nested(1000) + b'},"error_msg":[1,2]}'
+        ),
+        "a 400 whose code and message are numbers": lambda: error(
+            400, b'{"error_code":123,"error_msg":4.5e300}'
+        ),
+        "a 400 whose code and message are arrays and objects": lambda: error(
+            400, b'{"error_code":["DLF.0100"],"error_msg":{"a":"b"}}'
+        ),
+        "a 400 whose code is an object 1,000 deep": lambda: error(
+            400, b'{"error_code":' + nested(1000, opener=b"{") + b"}"
+        ),
+        "a 400 whose message is a megabyte": lambda: error(
+            400, b'{"error_code":"DLF.0001","error_msg":"' + b"m" * 1_000_000 + b'"}'
+        ),
+        "error_code and errorCode at once, errorCode DLF.0100": lambda: error(
+            400, b'{"error_code":"DLF.0001","errorCode":"DLF.0100"}'
+        ),
+        "an HTML 502 of 5 MB from a load balancer": lambda: RawAnswer(
+            502, [("Content-Type", "text/html")], b"<html>" + b"x" * 5_000_000 + b"</html>"
+        ),
+    },
+)
+register_simple(
+    "error-body",
+    NOT_FOUND,
+    {
+        "error_code DLF.0100 and errorCode at once": lambda: error(
+            400, b'{"errorCode":"DLF.0001","error_code":"DLF.0100"}'
+        ),
+    },
+)
+register_simple(
+    "error-body",
+    DOCUMENT,
+    {
+        # A job (it has its name) that also carries an error code is a job: the code is
+        # one more unknown field, kept in extra.
+        "a 200 job answer that also carries an error code": lambda: ok(
+            b'{"name":"job","status":"NORMAL","error_code":"DLF.0001","error_msg":"x"}'
         ),
     },
 )

@@ -1,16 +1,22 @@
 """A writer whose clock is ahead (F8 of the review): its observation would hold
 latest.json against every correct writer until real time caught up. It is refused
 when the upstream's Date shows the skew, and a writer that meets such a latest.json
-says so."""
+says so. The upstream's Date counts only within the fifteen minutes its gateway keeps
+signatures for: an upstream whose clock is wrong (1990, the epoch) cannot stop the
+store."""
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 from dlf_status import bootstrap
@@ -23,6 +29,7 @@ from dlf_status.service import StatusService
 from tests.integration.conftest import JOB, exchange_response, match_path, stored_keys
 from tests.support.clock import FixedClock
 from tests.support.root import root_settings
+from tests.support.scripted_upstream import RawAnswer, ScriptedUpstream
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +96,62 @@ def test_a_writer_that_meets_a_latest_json_from_the_future_says_so(
 
     assert observation.snapshot is SnapshotOutcome.SUPERSEDED
     assert "latest.json observed in the future" in {r.getMessage() for r in caplog.records}
+
+
+# -- whose clock: the upstream's Date counts only within the gateway's window ------------------
+
+MOMENT = datetime(2026, 5, 4, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[ScriptedUpstream]:
+    with ScriptedUpstream() as server:
+        yield server
+
+
+def _observe_with_date(
+    scripted: ScriptedUpstream, tmp_path: Path, validator: ResponseValidator, date: str
+) -> SnapshotOutcome:
+    body = b'{"name":"job_sms","status":"NORMAL","nodes":[]}'
+    scripted.serve(
+        RawAnswer(200, [("Content-Type", "application/json"), ("Date", date)], body, "OK")
+    )
+    service = bootstrap.build_status_service(
+        root_settings(DLF_ENDPOINT=scripted.url),
+        store=LocalDirectoryStore(tmp_path / f"snapshots-{next(_stores)}"),
+        validator=validator,
+        clock=FixedClock(MOMENT),
+    )
+    return service.observe(JOB).snapshot
+
+
+_stores = itertools.count()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    behind=st.one_of(
+        st.integers(-(10**11), 10**11),  # seconds: over three thousand years either way
+        st.integers(-3_600, 3_600),
+        st.sampled_from([120, 121, 900, 901, -900, 0]),
+    )
+)
+def test_only_an_upstream_date_within_the_gateway_s_window_can_refuse_an_observation(
+    behind: int,
+    scripted: ScriptedUpstream,
+    tmp_path_factory: pytest.TempPathFactory,
+    validator: ResponseValidator,
+) -> None:
+    """Our clock `behind` seconds ahead of the upstream's Date: refused only past the two
+    minutes of tolerance and within the fifteen minutes a gateway keeps signatures for.
+    Past them the upstream's clock is the wrong one, and cannot stop the store."""
+    try:
+        upstream_time = MOMENT - timedelta(seconds=behind)
+    except OverflowError:
+        return  # no HTTP date names a time before the year 1 or after 9999
+    date = format_datetime(upstream_time, usegmt=True)
+
+    outcome = _observe_with_date(scripted, tmp_path_factory.mktemp("clock"), validator, date)
+
+    refused = 120 < behind <= 900
+    assert (outcome is SnapshotOutcome.FAILED) is refused, (behind, date, outcome)

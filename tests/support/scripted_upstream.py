@@ -4,7 +4,8 @@ pytest-httpserver goes through werkzeug, which normalises what it sends (one
 Content-Length, header names and values it accepts); a hostile upstream does not.
 This server writes the status line, the headers and the body verbatim, so a test
 can send `Retry-After: ²`, a 60 KB `X-Request-Id`, duplicate headers or a body
-that lies about its length. One server serves many answers: the test swaps the
+that lies about its length; `WireBytes` sends any bytes at all (a 103 before the
+answer, a status line that is not HTTP). One server serves many answers: the test swaps the
 answer between calls (hypothesis examples share it), and every request received
 is recorded with its raw headers (to check, for one, that no cookie is replayed).
 """
@@ -13,8 +14,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Protocol
+
+
+class Answer(Protocol):
+    def to_bytes(self) -> bytes: ...
 
 
 class RawAnswer(NamedTuple):
@@ -36,6 +41,17 @@ class RawAnswer(NamedTuple):
         return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
 
 
+class WireBytes(NamedTuple):
+    """An answer sent exactly as given, status line included (or not): for what is
+    not one well-formed HTTP/1.1 answer (interim 1xx answers before the real one, a
+    status line that is not HTTP, a body no length frames)."""
+
+    payload: bytes
+
+    def to_bytes(self) -> bytes:
+        return self.payload
+
+
 def _wire(line: str) -> bytes:
     try:
         return line.encode("latin-1")
@@ -47,7 +63,7 @@ class ScriptedUpstream:
     """Answers every request with the current `answer`; one thread per connection."""
 
     def __init__(self) -> None:
-        self.answer = RawAnswer(200, [("Content-Type", "application/json")], b"{}")
+        self.answer: Answer = RawAnswer(200, [("Content-Type", "application/json")], b"{}")
         self.requests: list[bytes] = []  # the raw request heads, in arrival order
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -58,7 +74,7 @@ class ScriptedUpstream:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
-    def serve(self, answer: RawAnswer) -> None:
+    def serve(self, answer: Answer) -> None:
         with self._lock:
             self.answer = answer
 
@@ -95,6 +111,57 @@ class ScriptedUpstream:
                 connection.shutdown(socket.SHUT_WR)
                 # Let the client read everything before the socket closes.
                 while connection.recv(65536):
+                    pass
+            except OSError:
+                return
+
+
+class KeepAliveUpstream:
+    """Keeps each connection open and answers its n-th request with
+    `script[n](job_name)` (the job of the request's status path), so a test can leave
+    bytes behind one answer and see what the next request on the connection reads."""
+
+    def __init__(self, script: Sequence[Callable[[str], bytes]]) -> None:
+        self.script = script
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> KeepAliveUpstream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(10)
+            pending = b""
+            try:
+                for answer in self.script:
+                    while b"\r\n\r\n" not in pending:
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            return
+                        pending += chunk
+                    request, pending = pending.split(b"\r\n\r\n", 1)
+                    path = request.split(b" ", 2)[1].decode("ascii")
+                    connection.sendall(answer(path.split("/jobs/", 1)[1].split("/", 1)[0]))
+                while connection.recv(65536):  # until the client closes
                     pass
             except OSError:
                 return

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dlf_status.domain import jsoncodec
 
@@ -53,3 +58,33 @@ def test_pretty_bytes_are_deterministic_and_parse_back() -> None:
     assert first == second
     assert first.startswith(b'{\n  "a"')
     assert jsoncodec.loads(first) == document
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(_json_values)
+def test_pretty_bytes_show_every_character_a_terminal_would_act_on_escaped(value: Any) -> None:
+    """What the CLI prints holds upstream text: nothing in it but printable characters
+    and line breaks (no C1 control, DEL, bidi override or zero-width space raw), and it
+    still reads back as the same value."""
+    printed = jsoncodec.pretty_bytes(value).decode("utf-8")
+
+    assert all(char == "\n" or char.isprintable() for char in printed), ascii(printed)
+    assert json.loads(printed) == value
+
+
+def test_pretty_bytes_leave_printable_text_as_it_is() -> None:
+    document = {"name": "作业 café \U0001f600", "csi": "\x9b2J", "rtl": "a\u202eb"}
+
+    printed = jsoncodec.pretty_bytes(document).decode("utf-8")
+
+    assert '"作业 café \U0001f600"' in printed
+    assert '"\\u009b2J"' in printed
+    assert '"a\\u202eb"' in printed

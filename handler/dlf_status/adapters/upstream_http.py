@@ -13,6 +13,8 @@ The loop is ours rather than urllib3's `Retry` because `Retry` has no per-call
 deadline, cannot re-sign an attempt (X-Sdk-Date must be fresh) and does not cap
 Retry-After; it is small and fully tested.
 
+Interim answers (1xx but 101) before the answer are read and dropped.
+
 Body: read with `read1`, and cut at a size cap (counted after decompression, so a
 gzip bomb stops early).
 
@@ -62,6 +64,9 @@ if TYPE_CHECKING:  # the status path never loads the job list's module
     from dlf_status.domain.listing import JobPageQuery
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+# Interim answers before the real one; 100 is http.client's own (its `begin` loops on
+# it), 101 ends HTTP on the connection and is an answer: nothing else of 1xx is used.
+_INTERIM_STATUSES: Final = frozenset({102, 103, *range(104, 200)})
 _BACKOFF_BASE: Final = 0.2
 _BACKOFF_MAX: Final = 2.0
 _CHUNK: Final = 64 * 1024
@@ -429,6 +434,18 @@ class _DeadlineResponse(http.client.HTTPResponse):
         limit = _READ_LIMIT.current
         if limit is not None:  # nothing was read from the socket's own file yet
             self.fp = io.BufferedReader(_DeadlineReader(sock, limit, self.fp))
+
+    def _read_status(self) -> tuple[str, int, str]:
+        """The next status line, past interim answers. http.client skips 100 Continue
+        only; 102 Processing and 103 Early Hints (RFC 8297) are interim too, each with
+        headers of its own, and the answer follows them on the same connection. Taken
+        for the answer, they left it unread (its job lost, the connection dropped).
+        Each interim answer is read under the call's deadline and header limits."""
+        version, status, reason = super()._read_status()  # type: ignore[misc]
+        while status in _INTERIM_STATUSES:
+            http.client.parse_headers(self.fp)  # read and dropped: nothing in them is used
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+        return version, status, reason
 
 
 class _DeadlineHTTPConnection(HTTPConnection):

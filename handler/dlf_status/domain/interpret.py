@@ -41,6 +41,8 @@ _ERROR_SPELLINGS = (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("co
 _ERROR_MEMBERS: Final = frozenset(
     {*(key for spelling in _ERROR_SPELLINGS for key in spelling), "request_id"}
 )
+# An error answer sent as a 200 holds one of these and no job name.
+_ERROR_IN_A_200: Final = ("error_code", "error_msg", "errorCode", "errorMsg")
 # Longer than any sane wait, short enough for float arithmetic: the cap applies anyway.
 _FOREVER_SECONDS: Final = 1e9
 
@@ -195,6 +197,23 @@ def _parse(response: UpstreamResponse, redactor: Redactor) -> dict[str, Any]:
     return body
 
 
+def _is_error_answer(body: dict[str, Any]) -> bool:
+    """An error answer sent with status 200: an error code or message of the gateway's
+    or the SDK's spelling, and no job name (the one member a job always has). A job
+    that also carries a code is a job; the code is one more unknown field."""
+    return "name" not in body and any(key in body for key in _ERROR_IN_A_200)
+
+
+def _error_in_a_200(response: UpstreamResponse, redactor: Redactor) -> UpstreamBadResponse:
+    """A 200 that is an error answer is an upstream failure, whatever its code says:
+    stored, it would be a job of no status (a false transition for every job); a
+    DLF.0100 in it is no proof that a job is gone, as the answer contradicts itself."""
+    info = error_info(response, redactor)
+    return UpstreamBadResponse(
+        f"DataArts Studio's 200 answer is an error answer, not a job{_said(info)}", info
+    )
+
+
 def _list_at_most(validation: Validation) -> None:
     """Cut the violations and unknown fields past MAX_LISTED; a last violation says so."""
     violations = validation["violations"]
@@ -234,6 +253,8 @@ def interpret_response(
     if response.status != 200:
         raise classify_error(response, source, redactor)
     body = _parse(response, redactor)
+    if _is_error_answer(body):
+        raise _error_in_a_200(response, redactor)
     report = validator.validate(response, body)
     document = normalise(
         body,

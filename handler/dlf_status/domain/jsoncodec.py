@@ -267,11 +267,33 @@ def sort_key(value: Any) -> bytes:
 
 
 def pretty_bytes(document: Any) -> bytes:
-    """Indented JSON with sorted keys, for people; deterministic like canonical_bytes."""
+    """Indented JSON with sorted keys, for people; deterministic like canonical_bytes.
+
+    People read it at a terminal, and its strings are the upstream's: every character
+    a terminal obeys or hides that JSON leaves as it is (DEL, a C1 control such as
+    U+009B, the CSI of 8-bit terminals; a bidi override, a zero-width space, a line
+    separator) is written as its `\\u` escape. The same JSON value, shown rather than
+    acted on (orjson already escapes the C0 controls, ESC among them)."""
     try:
-        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+        data = orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
     except orjson.JSONEncodeError:
-        return json.dumps(document, sort_keys=True, indent=2).encode("ascii")
+        data = json.dumps(document, sort_keys=True, indent=2).encode("ascii")
+    if data.isascii() and b"\x7f" not in data:
+        return data
+    lines = data.decode("utf-8").split("\n")  # one value a line: each checked at C speed
+    return "\n".join(
+        line if line.isprintable() else "".join(map(_printable, line)) for line in lines
+    ).encode("utf-8")
+
+
+def _printable(char: str) -> str:
+    """`char`, or its JSON escape when it is not printable (it can only be in a string:
+    JSON's own punctuation and white space are printable or a line break)."""
+    if char.isprintable():
+        return char
+    if ord(char) < 0x10000:
+        return f"\\u{ord(char):04x}"
+    return json.dumps(char)[1:-1]  # a surrogate pair, as JSON spells an astral character
 
 
 def json_type(value: Any) -> str:
