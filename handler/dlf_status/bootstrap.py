@@ -150,17 +150,22 @@ def build_authenticator(settings: Settings) -> Authenticator:
 
 
 def build_upstream_client(
-    settings: Settings, *, pool_size: int | None = None, redactor: Redactor = REDACTOR
+    settings: Settings,
+    *,
+    pool_size: int | None = None,
+    redactor: Redactor = REDACTOR,
+    authenticator: Authenticator | None = None,
 ) -> HttpUpstreamClient:
     """The signed HTTP client of DataArts Studio: the status call and the job list.
 
     Its credentials are registered with the process's log masker before the first
-    call (`build_authenticator`)."""
+    call (`build_authenticator`). `authenticator` replaces the settings' one (a test's
+    signer with its own clock); its secrets are then the caller's to register."""
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
 
     return HttpUpstreamClient(
         settings.upstream,
-        build_authenticator(settings),
+        build_authenticator(settings) if authenticator is None else authenticator,
         pool_size=settings.poll_concurrency if pool_size is None else pool_size,
         redactor=redactor,
     )
@@ -262,7 +267,7 @@ def build_tick_runner(
     `concurrency` overrides POLL_CONCURRENCY. Discovery entries are listed through
     `job_pages`, by default the service's own upstream client (the HTTP client serves
     both calls), and the ListJobs validator is compiled at the first tick that has one."""
-    from dlf_status.poller import Dispatcher, TickRunner
+    from dlf_status.poller import Dispatcher, Poller, TickRunner
 
     threads = settings.poll_concurrency if concurrency is None else concurrency
     metrics = NullMetrics() if metrics is None else metrics
@@ -270,21 +275,26 @@ def build_tick_runner(
         service = build_status_service(settings, metrics=metrics, pool_size=threads, events=events)
     if fan_out and queue is None:
         queue = build_job_queue(settings)
-    # A job is started only while a whole upstream deadline and a store call are left.
-    allowance = settings.upstream.deadline + settings.store_timeout
+    poller = Poller(
+        service, metrics, concurrency=threads, job_allowance_seconds=_job_allowance(settings)
+    )
     return TickRunner(
-        service,
-        metrics,
+        poller,
+        service.clock,
         read_job_list=build_job_list_reader(settings) if read_job_list is None else read_job_list,
         jobs_uri=settings.jobs_uri,
-        concurrency=threads,
-        job_allowance_seconds=allowance,
-        dispatcher=Dispatcher(queue, metrics) if fan_out and queue is not None else None,
         fanout_threshold=settings.fanout_threshold,
+        dispatcher=Dispatcher(queue, metrics) if fan_out and queue is not None else None,
         discovery=functools.cache(
             partial(build_tick_discovery, settings, service, metrics, job_pages, threads)
         ),
     )
+
+
+def _job_allowance(settings: Settings) -> float:
+    """The time a job is started only while it is left: a whole upstream deadline
+    and a store call."""
+    return settings.upstream.deadline + settings.store_timeout
 
 
 def build_tick_discovery(
@@ -320,7 +330,7 @@ def build_tick_discovery(
         service.clock,
         metrics,
         concurrency=settings.poll_concurrency if concurrency is None else concurrency,
-        allowance_seconds=settings.upstream.deadline + settings.store_timeout,
+        allowance_seconds=_job_allowance(settings),
     )
 
 

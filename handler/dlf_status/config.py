@@ -355,6 +355,9 @@ class UpstreamSettings(NamedTuple):
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, parsed and checked. Built only by `from_environ`, so no field has
+    a default of its own: VARIABLES holds them, one table (the README's)."""
+
     upstream: UpstreamSettings
     credentials: Credentials | None  # None: read DLF_CREDENTIALS_SECRET at bootstrap
     credentials_secret: str | None
@@ -364,14 +367,14 @@ class Settings:
     s3_endpoint_url: str | None
     serve_stale: bool
     log_level: str
-    jobs_uri: str | None = None
-    poll_concurrency: int = 16
-    fanout_queue_url: str | None = None
-    fanout_threshold: int = 2000
-    s3_addressing_style: S3AddressingStyle = "auto"
-    snapshot_consistency: SnapshotConsistency = SnapshotConsistency.STRICT
-    stale_after: float = 900.0
-    event_bus_name: str | None = None
+    jobs_uri: str | None
+    poll_concurrency: int
+    fanout_queue_url: str | None
+    fanout_threshold: int
+    s3_addressing_style: S3AddressingStyle
+    snapshot_consistency: SnapshotConsistency
+    stale_after: float
+    event_bus_name: str | None
 
     @classmethod
     def from_environ(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.ports import JobQueue, Metrics
+from dlf_status.domain.ports import Clock, JobQueue, Metrics
 from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.domain.ticks import (
     InvalidJobEntry,
@@ -36,7 +36,6 @@ from dlf_status.errors import (
     DlfStatusError,
     InvalidInput,
     JobNotFound,
-    StoreError,
     is_retryable,
 )
 from dlf_status.observability import logger
@@ -67,12 +66,8 @@ def _invalid(entry: InvalidJobEntry) -> JobOutcome:
 
 
 def _not_reached(job: JobRef) -> JobOutcome:
-    return JobOutcome(
-        job.project_id,
-        job.job_name,
-        job.workspace,
-        JobResult.NOT_REACHED,
-        detail="the tick ran out of time before this job",
+    return JobOutcome.of(
+        job, JobResult.NOT_REACHED, detail="the tick ran out of time before this job"
     )
 
 
@@ -93,9 +88,7 @@ def poll_job(
 
     def outcome(result: JobResult, **details: Any) -> JobOutcome:
         elapsed = round((time.monotonic() - started) * 1000, 1)
-        return JobOutcome(
-            job.project_id, job.job_name, job.workspace, result, elapsed_ms=elapsed, **details
-        )
+        return JobOutcome.of(job, result, elapsed_ms=elapsed, **details)
 
     def failed(error: BaseException, detail: str, **details: Any) -> JobOutcome:
         # The policy is decided here, from the exception object; only then is it text.
@@ -127,8 +120,8 @@ def poll_job(
         logger.exception("unexpected error polling a job", extra={"job_name": job.job_name})
         return failed(error, "unexpected error; see logs")
     status = observation.document["job"]["status"]
-    if observation.snapshot is SnapshotOutcome.FAILED:
-        store_error = observation.store_error or StoreError("snapshot not written")
+    store_error = observation.store_error
+    if store_error is not None:  # the snapshot failed: the answer was not stored
         return failed(
             store_error, store_error.detail, status=status, snapshot=SnapshotOutcome.FAILED
         )
@@ -137,18 +130,25 @@ def poll_job(
 
 @dataclass
 class Poller:
+    """Polls a tick's jobs in place, sized from the settings by bootstrap."""
+
     service: StatusService
     metrics: Metrics
-    concurrency: int = 16
+    concurrency: int
     # A job is started only when this much time is left: a whole upstream deadline
     # plus room to store the snapshot.
-    job_allowance_seconds: float = 22.0
-    remaining_seconds: Callable[[], float] | None = None
+    job_allowance_seconds: float
 
-    def run(self, tick: Tick, on_outcome: Callable[[JobOutcome], None] | None = None) -> TickReport:
-        """Poll every job; then write the freshness records of the jobs seen unchanged
-        (a job whose record cannot be written is reported failed, so none is lost).
-        `on_outcome` hears of a confirmed job only once its record is written."""
+    def run(
+        self,
+        tick: Tick,
+        remaining_seconds: Callable[[], float] | None = None,
+        on_outcome: Callable[[JobOutcome], None] | None = None,
+    ) -> TickReport:
+        """Poll every job while `remaining_seconds` leaves time for one; then write the
+        freshness records of the jobs seen unchanged (a job whose record cannot be
+        written is reported failed, so none is lost). `on_outcome` hears of a confirmed
+        job only once its record is written."""
         started = time.monotonic()
         outcomes: list[JobOutcome | None] = [None] * len(tick.entries)
         writer = self.service.writer
@@ -164,7 +164,7 @@ class Poller:
             elif on_outcome is not None:
                 on_outcome(outcome)
 
-        self._poll_all(tick, freshness, record)
+        self._poll_all(tick, freshness, remaining_seconds, record)
         if freshness is not None and freshness.confirmed:
             failed = writer.finish_tick(freshness, tick.tick_id, tick.scheduled_time)
             for index, job in held:
@@ -195,6 +195,7 @@ class Poller:
         self,
         tick: Tick,
         freshness: TickFreshness | None,
+        remaining_seconds: Callable[[], float] | None,
         record: Callable[[int, JobOutcome], None],
     ) -> None:
         """`concurrency` threads, each taking the next entry in order until none is
@@ -217,7 +218,7 @@ class Poller:
                         if isinstance(entry, InvalidJobEntry):
                             record(index, _invalid(entry))
                             continue
-                        if not self._has_time():
+                        if not self._has_time(remaining_seconds):
                             record(index, _not_reached(entry))
                             continue
                     outcome = poll_job(
@@ -244,10 +245,8 @@ class Poller:
         if failures:
             raise failures[0]
 
-    def _has_time(self) -> bool:
-        return (
-            self.remaining_seconds is None or self.remaining_seconds() > self.job_allowance_seconds
-        )
+    def _has_time(self, remaining_seconds: Callable[[], float] | None) -> bool:
+        return remaining_seconds is None or remaining_seconds() > self.job_allowance_seconds
 
     def _report(self, report: TickReport, elapsed: float) -> None:
         summary = report.summary()
@@ -294,15 +293,11 @@ class Dispatcher:
             for index, job in enumerate(batch):
                 error = failed.get(index)
                 if error is None:
-                    report.outcomes.append(
-                        JobOutcome(job.project_id, job.job_name, job.workspace, JobResult.ENQUEUED)
-                    )
+                    report.outcomes.append(JobOutcome.of(job, JobResult.ENQUEUED))
                     continue
                 report.outcomes.append(
-                    JobOutcome(
-                        job.project_id,
-                        job.job_name,
-                        job.workspace,
+                    JobOutcome.of(
+                        job,
                         JobResult.FAILED,
                         error=type(error).__name__,
                         detail=error.detail,
@@ -334,21 +329,20 @@ def _batches(items: list[JobRef], size: int) -> Iterable[list[JobRef]]:
 class TickRunner:
     """Builds a tick from its event and runs it in place or fans it out."""
 
-    service: StatusService
-    metrics: Metrics
+    poller: Poller
+    # Times a tick whose event names no slot: the service's clock (bootstrap).
+    clock: Clock
     read_job_list: Callable[[str], Any]
-    jobs_uri: str | None = None
-    concurrency: int = 16
-    job_allowance_seconds: float = 22.0
+    jobs_uri: str | None
+    fanout_threshold: int
+    # None: every tick is polled in place.
     dispatcher: Dispatcher | None = None
-    fanout_threshold: int = 1000
     # Expands discovery entries (tick_discovery.py); made at the first tick that has one.
     discovery: Callable[[], TickDiscovery] | None = None
 
-    def build_tick(
-        self, tick_id: str | None, scheduled_time: str | None, jobs: Any | None, now: datetime
-    ) -> Tick:
-        """An id that a redelivery repeats (else a fresh one), the slot, the jobs."""
+    def build_tick(self, tick_id: str | None, scheduled_time: str | None, jobs: Any | None) -> Tick:
+        """An id that a redelivery repeats (else a fresh one), the slot (the event's,
+        else the one `clock` is in), the jobs."""
         if jobs is None:
             if self.jobs_uri is None:
                 raise ConfigurationError(
@@ -356,7 +350,7 @@ class TickRunner:
                 )
             jobs = self.read_job_list(self.jobs_uri)
         parsed = parse_job_list(jobs)
-        slot = tick_slot(scheduled_time, now)
+        slot = tick_slot(scheduled_time, self.clock.now())
         return Tick(
             tick_id or uuid.uuid4().hex,
             slot,
@@ -394,19 +388,13 @@ class TickRunner:
         remaining_seconds: Callable[[], float] | None,
         on_outcome: Callable[[JobOutcome], None] | None,
     ) -> TickReport:
-        poller = Poller(
-            self.service,
-            self.metrics,
-            concurrency=self.concurrency,
-            job_allowance_seconds=self.job_allowance_seconds,
-            remaining_seconds=remaining_seconds,
-        )
+        poller = self.poller
         suspects = tick.gone_candidates
         jobs = sum(
             1 for entry in tick.entries if isinstance(entry, JobRef) and entry not in suspects
         )
         if self.dispatcher is None or jobs <= self.fanout_threshold:
-            return poller.run(tick, on_outcome)
+            return poller.run(tick, remaining_seconds, on_outcome)
         # Suspects are checked here, never fanned out: what the tick keeps for the next
         # one is settled by what happened to them (tick_discovery.py).
         report = self.dispatcher.run(
@@ -421,6 +409,7 @@ class TickRunner:
                     entries=tuple(entry for entry in tick.entries if entry in suspects),
                     duplicates=0,
                 ),
+                remaining_seconds,
                 on_outcome,
             )
             report.outcomes.extend(checked.outcomes)

@@ -28,9 +28,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from dlf_status.domain.freshness import (
     FRESHNESS_LOOKBACK_SECONDS,
@@ -62,6 +62,7 @@ from dlf_status.domain.readmodels import (
     fleet_entry,
     fleet_key_job_name,
     fleet_row,
+    moved_fleet_key,
     parse_limit,
     query_scope,
     read_document,
@@ -166,8 +167,10 @@ class FreshnessCache:
                 self._records.popitem(last=False)
 
 
-class ReadCost(NamedTuple):
-    """What the last request of a reader cost: for logs, tests and benchmarks."""
+@dataclass
+class ReadCost:
+    """What a reader's request cost, counted as it runs; the last request's is kept
+    (`StoreReader.last_cost`) for logs, tests and benchmarks."""
 
     listing_calls: int = 0
     keys_listed: int = 0
@@ -184,7 +187,7 @@ class StoreReader:
     max_fleet_reads: int = MAX_FLEET_READS
     max_fleet_jobs: int = MAX_FLEET_JOBS
     workers: int = READ_WORKERS
-    last_cost: ReadCost = field(default=ReadCost(), init=False)
+    last_cost: ReadCost = field(default_factory=ReadCost, init=False)
 
     # --- the fleet -------------------------------------------------------------------
 
@@ -214,11 +217,24 @@ class StoreReader:
         now = self.clock.now()
         prefix = workspace_prefix(LATEST_ROOT, project_id, workspace)
         counts = FleetCounts()
-        cost = _Cost()
+        cost = ReadCost()
         confirmations = self._confirmations(project_id, workspace, now, cost)
         # The page: the `limit` + 1 smallest keys after the position, sorted here (a
         # store's listing order need not be byte order: SeaweedFS's is not).
         page: list[tuple[str, FleetRow]] = []
+
+        def add(relative: str, row: FleetRow) -> None:
+            counts.add(row)
+            if (statuses is None or row["status"] in statuses) and (
+                position is None or relative > position
+            ):
+                _keep_smallest(page, (relative, row), limit + 1)
+
+        # Rows under a key an earlier release gave the job (a name beyond ASCII moved:
+        # snapshots.py), by the key the job has now: left out once that key is listed.
+        # Listings are in byte order and an old key sorts before the new one ('%' before
+        # any byte beyond ASCII): an old row waits here only until then.
+        moved: dict[str, tuple[str, FleetRow]] = {}
         start_after = ""
         while True:
             listing = self.store.list_objects(prefix, start_after=start_after)
@@ -230,20 +246,24 @@ class StoreReader:
                     f"{self.max_fleet_jobs} jobs: more than one request may read",
                     limit=self.max_fleet_jobs,
                 )
+            listed_here = {listed.key[len(prefix) :] for listed in listing.objects}
             for relative, entry in self._fleet_entries(
                 listing.objects, prefix, cost, confirmations
             ):
+                moved.pop(relative, None)
                 if entry.gone:
                     continue  # reported gone: no longer in the fleet (domain/gone.py)
                 row = fleet_row(entry, now, stale_after)
-                counts.add(row)
-                if (statuses is None or row["status"] in statuses) and (
-                    position is None or relative > position
-                ):
-                    _keep_smallest(page, (relative, row), limit + 1)
+                now_at = moved_fleet_key(relative, entry.job_name)
+                if now_at is None:
+                    add(relative, row)
+                elif now_at not in listed_here:
+                    moved[now_at] = (relative, row)
             if listing.resume_after is None:
                 break
             start_after = listing.resume_after
+        for relative, row in moved.values():
+            add(relative, row)  # not observed since the upgrade: its old row is its row
         more = len(page) > limit
         rows = page[:limit]
         next_cursor = encode_cursor(FLEET_KIND, scope, rows[-1][0]) if more else None
@@ -265,7 +285,7 @@ class StoreReader:
         self,
         objects: Sequence[ListedObject],
         prefix: str,
-        cost: _Cost,
+        cost: ReadCost,
         confirmations: Mapping[str, Confirmed] | None = None,
     ) -> list[tuple[str, FleetEntry]]:
         """Each listed latest.json's entry: from the cache when its version is known,
@@ -326,7 +346,7 @@ class StoreReader:
         return entries
 
     def _confirmations(
-        self, project_id: str, workspace: str | None, now: datetime, cost: _Cost
+        self, project_id: str, workspace: str | None, now: datetime, cost: ReadCost
     ) -> dict[str, Confirmed]:
         """Each job's newest confirmation in the workspace's freshness records of the
         last `FRESHNESS_LOOKBACK_SECONDS` (the newest `MAX_FRESHNESS_RECORDS`). Records
@@ -401,7 +421,7 @@ class StoreReader:
         upper_time = (end or now).astimezone(UTC)
         floor = (start or _days_before(upper_time, HISTORY_DAYS_WITHOUT_FROM)).astimezone(UTC)
         prefix = job_prefix(HISTORY_ROOT, job)
-        cost = _Cost()
+        cost = ReadCost()
         chosen: list[str] = []  # relative keys, newest first
         day = position[0] if position is not None else upper_time.date()
         # Dates are fixed-width: the first key listed is the job's oldest, in any store.
@@ -431,21 +451,11 @@ class StoreReader:
         else:
             if floor_day is not None and day >= floor_day:
                 next_position = f"date={day.isoformat()}/{_WHOLE_DAY}"
-        documents: list[StatusDocument] = []
-        unreadable: list[Unreadable] = []
-        for relative, found in zip(chosen, self._read_all(prefix, chosen, cost), strict=True):
-            document, error = found
-            if document is None or "observed_at" not in document:
-                time = parse_object_time(relative.rpartition("/")[2])
-                unreadable.append(
-                    Unreadable(
-                        time=format_utc(time) if time else "",
-                        error=error or "not a status document",
-                    )
-                )
-            else:
-                # What the writer stored (schema 1.0 or 1.1), served as it was stored.
-                documents.append(cast("StatusDocument", document))
+        found, unreadable = self._read_page(
+            prefix, chosen, cost, lambda read: "observed_at" in read, "not a status document"
+        )
+        # What the writer stored (schema 1.0 or 1.1), served as it was stored.
+        documents = cast("list[StatusDocument]", found)
         self._done(cost, "history read", job_name=job.job_name)
         return HistoryDocument(
             {
@@ -468,7 +478,7 @@ class StoreReader:
             }
         )
 
-    def _oldest_day(self, prefix: str, cost: _Cost) -> date | None:
+    def _oldest_day(self, prefix: str, cost: ReadCost) -> date | None:
         """The date partition of the job's oldest object; None when it has none."""
         listing = self.store.list_objects(prefix, limit=1)
         cost.listing_calls += 1
@@ -479,7 +489,7 @@ class StoreReader:
         return None if parts is None else parts[0]
 
     def _newest_in_day(
-        self, prefix: str, day: str, lower: str, upper: str, needed: int, cost: _Cost
+        self, prefix: str, day: str, lower: str, upper: str, needed: int, cost: ReadCost
     ) -> list[str]:
         """The `needed` newest object names of one date partition in [lower, upper),
         as keys relative to the job's prefix, newest first. Names are fixed-width times,
@@ -539,7 +549,7 @@ class StoreReader:
         elif position:
             _day_position(position)
         prefix = job_prefix(TRANSITIONS_ROOT, job)
-        cost = _Cost()
+        cost = ReadCost()
         keys: list[str] = []
         start_after = prefix + position if position else ""
         while len(keys) <= limit:
@@ -558,17 +568,8 @@ class StoreReader:
             start_after = listing.resume_after
         has_more = len(keys) > limit
         keys = keys[:limit]
-        records: list[TransitionRecord] = []
-        unreadable: list[Unreadable] = []
-        for relative, found in zip(keys, self._read_all(prefix, keys, cost), strict=True):
-            record, error = found
-            if record is None:
-                time = parse_object_time(relative.rpartition("/")[2])
-                unreadable.append(
-                    Unreadable(time=format_utc(time) if time else "", error=error or "gone")
-                )
-            else:
-                records.append(cast("TransitionRecord", record))
+        found, unreadable = self._read_page(prefix, keys, cost, lambda _: True, "gone")
+        records = cast("list[TransitionRecord]", found)
         self._done(cost, "transitions read", job_name=job.job_name)
         return TransitionsDocument(
             kind=TRANSITIONS_KIND,
@@ -587,8 +588,31 @@ class StoreReader:
 
     # --- shared --------------------------------------------------------------------------
 
+    def _read_page(
+        self,
+        prefix: str,
+        relative_keys: Sequence[str],
+        cost: ReadCost,
+        accept: Callable[[dict[str, Any]], bool],
+        otherwise: str,
+    ) -> tuple[list[dict[str, Any]], list[Unreadable]]:
+        """A page's objects, in order: those read that `accept` takes, and the rest as
+        Unreadable, timed by their key's name, with why (`otherwise` if no reason)."""
+        found: list[dict[str, Any]] = []
+        unreadable: list[Unreadable] = []
+        read = self._read_all(prefix, relative_keys, cost)
+        for relative, (parsed, error) in zip(relative_keys, read, strict=True):
+            if parsed is not None and accept(parsed):
+                found.append(parsed)
+            else:
+                time = parse_object_time(relative.rpartition("/")[2])
+                unreadable.append(
+                    Unreadable(time=format_utc(time) if time else "", error=error or otherwise)
+                )
+        return found, unreadable
+
     def _read_all(
-        self, prefix: str, relative_keys: Sequence[str], cost: _Cost
+        self, prefix: str, relative_keys: Sequence[str], cost: ReadCost
     ) -> list[tuple[dict[str, Any] | None, str | None]]:
         """Each object parsed, or (None, why not): one bad object never fails a page."""
         kind = TRANSITION_KIND if prefix.startswith(TRANSITIONS_ROOT + "/") else None
@@ -612,17 +636,9 @@ class StoreReader:
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
             return list(pool.map(function, items))
 
-    def _done(self, cost: _Cost, message: str, **context: Any) -> None:
-        self.last_cost = ReadCost(cost.listing_calls, cost.keys_listed, cost.reads, cost.cache_hits)
-        logger.info(message, extra={**context, **self.last_cost._asdict()})
-
-
-@dataclass
-class _Cost:
-    listing_calls: int = 0
-    keys_listed: int = 0
-    reads: int = 0
-    cache_hits: int = 0
+    def _done(self, cost: ReadCost, message: str, **context: Any) -> None:
+        self.last_cost = cost
+        logger.info(message, extra={**context, **asdict(cost)})
 
 
 def _keep_smallest(page: list[tuple[str, FleetRow]], item: tuple[str, FleetRow], most: int) -> None:

@@ -61,9 +61,11 @@ from dlf_status.domain.snapshots import (
     SnapshotMetadata,
     SnapshotOutcome,
     compact_time,
+    earlier_release_latest,
     freshness_key,
     history_key,
     latest_key,
+    moved_latest_key,
     staged_transition_key,
     transition_key,
     workspace_prefix,
@@ -124,13 +126,19 @@ class Observation(NamedTuple):
     document: StatusDocument
     body: bytes  # the document's canonical bytes, serialised once: stored and served
     snapshot: SnapshotOutcome
-    stale: bool = False
+    # Set when the latest snapshot is served because the upstream failed: that failure,
+    # and the snapshot's age (the answer's Age header).
     upstream_error: UpstreamError | None = None
+    stale_age_seconds: float = 0.0
     store_error: StoreError | None = None
-    attempts: int = 0
     # The document's content hash (sha256 of the canonical document without
     # observed_at): the HTTP answer's entity tag.
     content_hash: str = ""
+
+    @property
+    def stale(self) -> bool:
+        """The latest snapshot stands in for an answer the upstream did not give."""
+        return self.upstream_error is not None
 
 
 # latest.json's metadata: the sha256 of the transition record its compare-and-swap
@@ -345,7 +353,10 @@ class SnapshotWriter:
         for project_id, workspace in {(job.project_id, job.workspace) for job in jobs}:
             prefix = workspace_prefix(LATEST_ROOT, project_id, workspace)
             if prefix in prefixes and any(
-                key.startswith(prefix) and self._recall(key) is None for key in listed
+                key.startswith(prefix)
+                and self._recall(key) is None
+                and not earlier_release_latest(key)  # never remembered: no cause to seed
+                for key in listed
             ):
                 seeds.update(self._seeds(project_id, workspace, listed))
         return TickFreshness(listed, frozenset(prefixes), seeds=seeds)
@@ -471,6 +482,7 @@ class SnapshotWriter:
             latest = remembered or (None if listed is None else _read_latest(self.store.get(key)))
         else:
             latest = remembered or _read_latest(self.store.get(key))
+        moved = None if latest is not None else self._moved(job, tick, observed_at)
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         view = status_view(document)
         history_written = False
@@ -488,7 +500,8 @@ class SnapshotWriter:
             ):
                 self._check_future(job, latest, observed_at)
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
-            due = self._stage_transition(job, latest, document, view, digest)
+            previous = latest if latest is not None else moved
+            due = self._stage_transition(job, previous, document, view, digest)
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
             version = self.store.replace(key, body, headers, expected)
@@ -511,6 +524,21 @@ class SnapshotWriter:
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
+
+    def _moved(self, job: JobRef, tick: TickFreshness | None, observed_at: str) -> _Latest | None:
+        """The latest.json an earlier release wrote under the job's old key (a name
+        beyond ASCII moved: snapshots.py), older than this observation: the first
+        observation at the new key is a transition from it. Read only while the new key
+        has none, so once per job; within a tick, only when the tick's listing has it."""
+        old_key = moved_latest_key(job)
+        if old_key is None or (
+            tick is not None and tick.covers(job) and old_key not in tick.listed
+        ):
+            return None
+        moved = _read_latest(self.store.get(old_key))
+        if moved is None or not moved.observed_at < observed_at:
+            return None
+        return moved._replace(due=None)  # a record it owes is staged under the old key
 
     def _check_future(self, job: JobRef, latest: _Latest, observed_at: str) -> None:
         """A latest.json observed well after this observation was made by a writer
@@ -581,19 +609,21 @@ class SnapshotWriter:
         key = latest_key(job)
         repaired = 0
         latest = self._recall(key) or _read_latest(self.store.get(key))
+        moved = None if latest is not None else self._moved(job, None, observed_at)
         for attempt in range(1, self.max_attempts + 1):
             if latest is not None and latest.due is not None:
                 repaired += self._publish_owed(job, key, latest, latest.due)
             if latest is not None and latest.gone:
                 return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
-            known = latest is not None and latest.statuses is not None
+            previous = latest if latest is not None else moved
+            known = previous is not None and previous.statuses is not None
             gone = gone_document(
                 source,
                 observed_at,
                 error_code=reason["error_code"],
                 error_msg=reason["error_msg"],
-                last_observed_at=latest.observed_at if latest is not None and known else None,
-                last_content_hash=latest.content_hash if latest is not None and known else None,
+                last_observed_at=previous.observed_at if previous is not None and known else None,
+                last_content_hash=previous.content_hash if previous is not None and known else None,
             )
             body = jsoncodec.canonical_bytes(gone)
             digest = content_hash(gone)
@@ -603,9 +633,12 @@ class SnapshotWriter:
             ):
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
             due = None
-            if latest is not None and latest.statuses is not None:
+            if previous is not None and previous.statuses is not None:
                 record = gone_record(
-                    latest.statuses, gone, previous_hash=latest.content_hash, current_hash=digest
+                    previous.statuses,
+                    gone,
+                    previous_hash=previous.content_hash,
+                    current_hash=digest,
                 )
                 if record is not None:
                     due = self._stage_record(job, record, observed_at, digest)
@@ -645,11 +678,9 @@ class SnapshotWriter:
                 self._settled(key, latest.version)
                 return 0
             body = staged.body
-        record_metadata = {
-            "schema-version": _record_version(body),
-            "content-hash": latest.content_hash,
-            "observed-at": latest.observed_at,
-        }
+        record_metadata = SnapshotMetadata(
+            _record_version(body), latest.content_hash, latest.observed_at
+        ).as_headers()
         try:
             created = self.store.create(published_key, body, record_metadata)
         except StoreError as error:
@@ -819,7 +850,6 @@ class StatusService:
             encode_document(document).body,
             SnapshotOutcome.FAILED,
             store_error=error,
-            attempts=int(context["attempts"]),
         )
 
     def record_gone(self, job: JobRef, error: JobNotFound) -> GoneMark:
@@ -886,7 +916,6 @@ class StatusService:
         tick: TickFreshness | None = None,
     ) -> Observation:
         """Write the snapshot; one log line says how the whole observation went."""
-        attempts = int(context["attempts"])
         # Serialised once: the same bytes are stored, hashed and served.
         encoded = encode_document(document)
         try:
@@ -902,7 +931,6 @@ class StatusService:
                 encoded.body,
                 SnapshotOutcome.FAILED,
                 store_error=error,
-                attempts=attempts,
                 content_hash=encoded.content_hash,
             )
         if written.transitions or written.repaired:
@@ -924,7 +952,6 @@ class StatusService:
             document,
             encoded.body,
             written.outcome,
-            attempts=attempts,
             content_hash=encoded.content_hash,
         )
 
@@ -952,18 +979,18 @@ class StatusService:
         document = cast("StatusDocument", parsed)
         digest = content_hash(document)  # of the stored document, before it is marked
         age = (self.clock.now() - datetime.fromisoformat(observed)).total_seconds()
+        age = round(max(age, 0.0), 3)
         document["stale"] = True
-        document["stale_age_seconds"] = round(max(age, 0.0), 3)
+        document["stale_age_seconds"] = age
         self.metrics.add("StaleServed", 1)
         logger.warning(
-            "serving stale snapshot",
-            extra={"age_seconds": document["stale_age_seconds"], "error": type(error).__name__},
+            "serving stale snapshot", extra={"age_seconds": age, "error": type(error).__name__}
         )
         return Observation(
             document,
             jsoncodec.canonical_bytes(document),
             SnapshotOutcome.NOT_WRITTEN,
-            stale=True,
             upstream_error=error,
+            stale_age_seconds=age,
             content_hash=digest,
         )

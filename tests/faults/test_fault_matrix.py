@@ -29,7 +29,6 @@ from dlf_status import bootstrap
 from dlf_status.adapters.signing import AkSkAuthenticator
 from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
-from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.config import Credentials, Settings
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.ports import ObjectStore
@@ -1066,7 +1065,9 @@ def _service(
     upstream = None
     if setup.clock_skew:
         skewed = FixedClock(datetime.now(UTC) - setup.clock_skew)
-        upstream = HttpUpstreamClient(settings.upstream, AkSkAuthenticator(credentials, skewed))
+        upstream = bootstrap.build_upstream_client(
+            settings, authenticator=AkSkAuthenticator(credentials, skewed)
+        )
     return bootstrap.build_status_service(
         settings, upstream=upstream, store=store, validator=validator, metrics=NullMetrics()
     )

@@ -126,8 +126,9 @@ def test_a_function_that_could_not_start_answers_in_its_own_way(
 
     assert (direct["status"], direct["detail"]) == (500, "set DLF_ENDPOINT or DLF_REGION")
     # A schedule fails its invocation: Lambda retries it, then the on-failure destination.
-    with pytest.raises(TickFailed, match="set DLF_ENDPOINT or DLF_REGION"):
+    with pytest.raises(TickFailed, match="set DLF_ENDPOINT or DLF_REGION") as failed:
         schedule.handler(scheduled_event(), lambda_context())
+    assert type(failed.value.__cause__) is ConfigurationError  # kept for the traceback
     # A queue batch goes back to the queue whole, rather than being dropped.
     with pytest.raises(ConfigurationError, match="set DLF_ENDPOINT or DLF_REGION"):
         queue.handler(queue_event([json.dumps(job)]), lambda_context())

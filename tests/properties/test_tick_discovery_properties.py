@@ -53,7 +53,7 @@ def test_ticks_over_a_changing_workspace_report_each_departure_once(
         runner = bootstrap.build_tick_runner(
             root_settings(), service=service, read_job_list=lambda _: [], fan_out=False
         )
-        report = runner.run(runner.build_tick(f"t{number}", None, [DISCOVER], service.clock.now()))
+        report = runner.run(runner.build_tick(f"t{number}", None, [DISCOVER]))
 
         by_result: dict[JobResult, set[str]] = {}
         for outcome in report.outcomes:

@@ -118,8 +118,9 @@ def test_the_root_sizes_a_tick_from_the_settings() -> None:
         queue=FakeQueue(),
     )
 
-    assert (runner.service, runner.concurrency, runner.jobs_uri) == (service, 7, "jobs.yaml")
-    assert runner.job_allowance_seconds == 10.0
+    assert (runner.poller.service, runner.poller.concurrency) == (service, 7)
+    assert (runner.clock, runner.jobs_uri) == (service.clock, "jobs.yaml")
+    assert runner.poller.job_allowance_seconds == 10.0
     assert runner.fanout_threshold == 50
     assert runner.dispatcher is not None
 

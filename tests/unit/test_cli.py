@@ -179,4 +179,4 @@ def test_poll_reads_poll_concurrency_unless_the_flag_is_given(
 
     runner = poll_runner(settings, args)
 
-    assert runner.concurrency == expected
+    assert runner.poller.concurrency == expected

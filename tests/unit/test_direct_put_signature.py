@@ -28,6 +28,8 @@ HEADERS = {
     ("url", "token"),
     [
         ("http://127.0.0.1:8333/snapshots/latest/project_id=p/job_name=a%252Fb/latest.json", None),
+        # a name beyond ASCII: raw in the key, its UTF-8 percent-encoded in the URL
+        ("http://127.0.0.1:8333/snapshots/latest/job_name=%E4%BD%9C%E4%B8%9A/latest.json", None),
         ("https://snapshots.s3.eu-west-1.amazonaws.com/history/x/y.json", "session-token-fake"),
         ("https://s3.example.com:443/b/k~1.json", None),
     ],

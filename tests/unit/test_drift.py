@@ -27,7 +27,12 @@ from dlf_status.domain.drift import (
 )
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import MAX_LIST_PAGE, ObjectListing, StoredObject
-from dlf_status.domain.snapshots import encode_partition_value, history_key, latest_key
+from dlf_status.domain.snapshots import (
+    encode_partition_value,
+    history_key,
+    latest_key,
+    legacy_partition_value,
+)
 from dlf_status.drift import MAX_DOCUMENT_BYTES, READ_AHEAD, DriftReader
 from tests.support.fakes import MemoryStore
 from tests.unit.test_documents import keys_of, keys_of_type
@@ -208,6 +213,19 @@ def test_a_key_names_its_job_decoded_and_a_long_name_comes_from_the_document() -
         project_id="p", workspace="w/x", job_name="a b"
     )
     assert job_of_key("project_id=p/job_name=a/") is None
+
+
+def test_a_key_written_by_an_earlier_release_names_its_job_too() -> None:
+    name = "作业" + "é" * 100  # its old key was cut (%C3%A9 per character), its new one is not
+    legacy = legacy_partition_value(name)
+    job = job_of_key(f"project_id=p/workspace=w/job_name={legacy}/")
+    assert job is not None
+    assert legacy != encode_partition_value(name)
+    assert job["job_name"] != name
+
+    seen = observe(job, {**document("2026-11-01T00:00:00.000Z"), "source": {"job_name": name}})
+
+    assert seen.job["job_name"] == name
 
 
 _ANY = st.recursive(

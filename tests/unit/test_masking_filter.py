@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlf_status.domain.redaction import Redactor, forms
+from dlf_status.errors import ConfigurationError, TickFailed
 from dlf_status.observability import MaskingFilter, mask_every_handler
 
 SECRET = 'fake"sk\\/+=%2F-not-real-0123'
@@ -77,6 +78,27 @@ def test_the_rest_of_the_record_is_written() -> None:
     assert "ValueError: boom" in written  # the traceback, in the message
     assert "Traceback (most recent call last)" in written
     assert "extra=kept" in written
+
+
+def test_a_chained_cause_is_written_masked() -> None:
+    """A failed tick keeps its cause (schedule.tick_failed): a root handler that writes
+    the traceback writes the cause's class, with its text masked too."""
+    try:
+        try:
+            raise ConfigurationError(f"DLF_SK holds {SECRET}")
+        except ConfigurationError as cause:
+            raise TickFailed("the tick could not run") from cause
+    except TickFailed:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "awslambdaric", logging.ERROR, __file__, 1, "invocation failed", (), exc_info
+    )
+
+    written = _written(record)
+
+    assert "ConfigurationError: DLF_SK holds ***" in written
+    assert "TickFailed: the tick could not run" in written
+    assert [form for form in ENCODED if form in written] == []
 
 
 def test_every_root_handler_and_the_last_resort_get_the_filter_once() -> None:

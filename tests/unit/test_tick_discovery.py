@@ -5,6 +5,7 @@ budget covers the listing's requests."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,8 +73,7 @@ class World:
 
     def tick(self, jobs: list[dict[str, Any]], **variables: str) -> Any:
         runner = self.runner(**variables)
-        now = runner.service.clock.now()
-        built = runner.build_tick(f"tick-{self.minute}", None, jobs, now)
+        built = runner.build_tick(f"tick-{self.minute}", None, jobs)
         return runner.run(built)
 
     def delete(self, name: str) -> None:
@@ -248,7 +248,7 @@ def test_a_failing_discovery_polls_the_jobs_of_its_last_complete_listing() -> No
 def test_a_discovery_with_no_time_left_fails_as_a_timeout_without_a_request() -> None:
     world = World(["a"])
     runner = world.runner(DLF_DEADLINE="8")
-    built = runner.build_tick("t", None, [DISCOVER, job("x")], SLOT)
+    built = runner.build_tick("t", None, [DISCOVER, job("x")])
 
     report = runner.run(built, remaining_seconds=lambda: 9.0)  # under 8 s + 2 s
 
@@ -266,7 +266,7 @@ def test_a_discovery_with_no_time_left_fails_as_a_timeout_without_a_request() ->
 def test_a_discovery_stops_paging_when_the_time_runs_out() -> None:
     world = World([f"j{index:03d}" for index in range(250)], offset_meaning=OffsetMeaning.RECORDS)
     runner = world.runner(DLF_DEADLINE="8")
-    built = runner.build_tick("t", None, [DISCOVER], SLOT)
+    built = runner.build_tick("t", None, [DISCOVER])
     budget = iter([100.0, 100.0, 100.0])
 
     report = runner.run(built, remaining_seconds=lambda: next(budget, 1.0))
@@ -413,12 +413,12 @@ def test_a_fanned_out_tick_enqueues_discovered_jobs_and_checks_suspects_in_place
     runner = world.runner()
     runner = bootstrap.build_tick_runner(
         root_settings(FANOUT_THRESHOLD="2"),
-        service=runner.service,
+        service=runner.poller.service,
         metrics=world.metrics,
         read_job_list=lambda _: [],
         queue=Queue(),
     )
-    report = runner.run(runner.build_tick("t", None, [DISCOVER], SLOT))
+    report = runner.run(runner.build_tick("t", None, [DISCOVER]))
 
     assert sorted(message["job_name"] for message in sent) == [
         f"j{index}" for index in range(8) if index != 3
@@ -428,8 +428,10 @@ def test_a_fanned_out_tick_enqueues_discovered_jobs_and_checks_suspects_in_place
 
 
 def test_an_entry_the_runner_cannot_discover_fails_the_tick_loudly() -> None:
-    service = fake_service()
-    runner = TickRunner(service, Metrics(), read_job_list=lambda _: [])
+    built = bootstrap.build_tick_runner(
+        root_settings(), service=fake_service(), read_job_list=lambda _: [], fan_out=False
+    )
+    runner = dataclasses.replace(built, discovery=None)
     tick = Tick("t", SLOT, (), discoveries=(DiscoveryEntry(0, DiscoverySpec(PROJECT)),))
 
     with pytest.raises(Exception, match="cannot discover"):

@@ -226,7 +226,7 @@ def test_a_classic_schedule_reads_jobs_uri_and_keeps_the_event_id_and_time() -> 
     reading = runner(read_job_list=read_job_list, JOBS_URI="jobs.json")
     parsed = events.parse_tick_event(scheduled_event(id="evt-1", time="2026-11-25T09:05:00Z"))
 
-    built = reading.build_tick(parsed.tick_id, parsed.scheduled_time, parsed.jobs, SLOT)
+    built = reading.build_tick(parsed.tick_id, parsed.scheduled_time, parsed.jobs)
 
     assert (built.tick_id, built.scheduled_time, read) == (
         "evt-1",
@@ -244,7 +244,7 @@ def test_scheduler_input_carries_its_own_jobs_id_and_time() -> None:
     }
     parsed = events.parse_tick_event(event)
 
-    built = runner().build_tick(parsed.tick_id, parsed.scheduled_time, parsed.jobs, SLOT)
+    built = runner().build_tick(parsed.tick_id, parsed.scheduled_time, parsed.jobs)
 
     assert built.tick_id == "exec-9"
     assert len(built.entries) == 1
@@ -254,7 +254,7 @@ def test_a_tick_without_jobs_or_jobs_uri_fails_the_invocation() -> None:
     with pytest.raises(TickFailed, match="JOBS_URI is not set") as caught:
         schedule.run_tick(runner(), scheduled_event())
 
-    # The traceback Lambda logs names the cause's class, not only its text.
+    # Chained: a traceback of the failure names the cause's class, not only its text.
     assert type(caught.value.__cause__) is ConfigurationError
 
 

@@ -214,7 +214,7 @@ def test_the_root_publishes_to_the_configured_bus_from_every_writer() -> None:
     assert given.writer.events is mine
     assert given.writer.metrics is given.metrics
     tick = bootstrap.build_tick_runner(with_bus, events=mine, read_job_list=lambda _: [])
-    assert tick.service.writer.events is mine
+    assert tick.poller.service.writer.events is mine
     worker = bootstrap.build_queue_worker(with_bus, events=mine)
     assert worker.service.writer.events is mine
 

@@ -289,12 +289,9 @@ class _Walk:
             return  # nothing written yet
         try:
             for segment in directory.split("/") if directory else ():
-                try:
-                    inner = os.open(segment, _DIRECTORY_FLAGS, dir_fd=descriptor)
-                except OSError as exc:
-                    if exc.errno in _VANISHED:
-                        return
-                    raise
+                inner = _open_unless_vanished(segment, _DIRECTORY_FLAGS, descriptor)
+                if inner is None:
+                    return
                 os.close(descriptor)
                 descriptor = inner
             yield from self._below(descriptor, f"{directory}/" if directory else "")
@@ -323,12 +320,9 @@ class _Walk:
             if is_directory:
                 if not is_safe_key(key) or not self._wanted_directory(key + "/"):
                     continue
-                try:
-                    inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=descriptor)
-                except OSError as exc:
-                    if exc.errno in _VANISHED:
-                        continue
-                    raise
+                inner = _open_unless_vanished(name, _DIRECTORY_FLAGS, descriptor)
+                if inner is None:
+                    continue
                 try:
                     yield from self._below(inner, key + "/")
                 finally:
@@ -344,14 +338,22 @@ class _Walk:
                     yield listed
 
 
-def _listed(directory: int, name: str, key: str) -> ListedObject | None:
-    """The file's digest and size, read through a descriptor that follows no link."""
+def _open_unless_vanished(name: str, flags: int, directory: int) -> int | None:
+    """A descriptor of `name` in `directory`, or None if it vanished (or was swapped
+    for what the flags refuse) since it was listed."""
     try:
-        descriptor = os.open(name, _FILE_FLAGS, dir_fd=directory)
+        return os.open(name, flags, dir_fd=directory)
     except OSError as exc:
         if exc.errno in _VANISHED:
             return None
         raise
+
+
+def _listed(directory: int, name: str, key: str) -> ListedObject | None:
+    """The file's digest and size, read through a descriptor that follows no link."""
+    descriptor = _open_unless_vanished(name, _FILE_FLAGS, directory)
+    if descriptor is None:
+        return None
     try:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             return None

@@ -30,7 +30,11 @@ from datetime import date, datetime
 from typing import Any, Final, Literal, NamedTuple, TypedDict
 from urllib.parse import unquote
 
-from dlf_status.domain.snapshots import NULL_PARTITION, encode_partition_value
+from dlf_status.domain.snapshots import (
+    NULL_PARTITION,
+    encode_partition_value,
+    legacy_partition_value,
+)
 from dlf_status.domain.statuses import STATUSES, UNKNOWN, normalise_status
 from dlf_status.errors import one_line
 
@@ -195,12 +199,13 @@ def observe(job: JobName, document: Any) -> Observation:
 
 
 def _names_key(name: str, key_name: str) -> bool:
-    """Whether the key's (decoded, perhaps cut) job name is `name`'s."""
+    """Whether the key's (decoded, perhaps cut) job name is `name`'s, in this release's
+    encoding or in the one of the releases before it (keys written then stay)."""
     try:
-        encoded = encode_partition_value(name)
+        encodings = (encode_partition_value(name), legacy_partition_value(name))
     except UnicodeError:
         return False
-    return unquote(encoded, errors="replace") == key_name
+    return any(unquote(encoded, errors="replace") == key_name for encoded in encodings)
 
 
 def job_of_key(job_key: str) -> JobName | None:

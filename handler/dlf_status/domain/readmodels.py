@@ -30,6 +30,7 @@ from urllib.parse import unquote
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.documents import StatusDocument, TransitionRecord
 from dlf_status.domain.gone import is_gone_document
+from dlf_status.domain.snapshots import ENCODED_VALUE, LATEST_NAME, moved_job_value
 from dlf_status.domain.statuses import STATUSES
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.errors import InvalidInput
@@ -68,7 +69,7 @@ _CURSOR_VERSION: Final = 1
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-_FLEET_KEY = re.compile(r"job_name=([A-Za-z0-9._%~-]+)/latest\.json")
+_FLEET_KEY = re.compile(f"job_name=({ENCODED_VALUE})/latest\\.json")
 _CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")  # base64url without padding
 
 
@@ -278,6 +279,16 @@ def fleet_key_job_name(relative_key: str) -> str | None:
     if match is None:
         return None
     return unquote(match[1], errors="replace")
+
+
+def moved_fleet_key(relative_key: str, job_name: str) -> str | None:
+    """The key below a workspace's `latest/` prefix that the job `job_name` has now,
+    when `relative_key` is the one an earlier release gave it (snapshots.py)."""
+    if "%" not in relative_key:
+        return None  # the usual case: only an escape can be an earlier release's
+    match = _FLEET_KEY.fullmatch(relative_key)
+    value = None if match is None else moved_job_value(match[1], job_name)
+    return None if value is None else f"job_name={value}/{LATEST_NAME}"
 
 
 def _is_count(value: object) -> bool:

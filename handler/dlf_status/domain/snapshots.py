@@ -7,20 +7,44 @@
     _dlf-status/staged-transitions/project_id=P/workspace=W/job_name=J/
         <YYYYMMDDTHHMMSSfffZ>-<hash16>-<record hash16>.json
 
-Partition values keep letters, digits, '-', '_' and '.' and percent-encode every
-other byte of their UTF-8 form (as Hive escapes partition paths), so '/', '..',
-'%2F', '=' or a newline in a job name stay inside one key segment, and every
-value percent-decodes to the UTF-8 text it came from (DuckDB refuses the whole
-table otherwise). The encoding is injective, so two jobs never share a key:
+Partition values are readable alike by the two kinds of Hive-style readers:
 
-* a value whose encoding would be longer than a file name may be is cut after
-  its last whole character that fits and suffixed with '~' and 16 hex digits of
-  the sha256 of the whole value; '~' never appears in an encoded value otherwise
-  (a literal '~' is %7E), so a cut value cannot collide with an uncut one;
+* per-byte decoders (DuckDB, pyarrow) turn each `%XX` into one byte and read UTF-8;
+* per-character decoders turn each `%XX` into the one character U+00XX: Hive's
+  `FileUtils.unescapePathName` (apache/hive common/.../hive/common/FileUtils.java,
+  `sb.append((char) code)`), Spark's `ExternalCatalogUtils.unescapePathName`
+  (apache/spark sql/catalyst/.../catalog/ExternalCatalogUtils.scala,
+  `code.asInstanceOf[Char]`) and Trino's, so Athena's
+  (trinodb/trino lib/trino-metastore/.../metastore/Partitions.java, `(char) code`).
+
+The two agree on `%XX` only below 0x80. So a value escapes ASCII only: every ASCII
+character but letters, digits, '-', '_' and '.' is `%XX` (a superset of Hive's own
+escapes: C0 controls, `"#%'*/:=?{[]^`, the backslash and DEL; also space, '~', '+', '&', ',', ';',
+'<', '>', '|', '$', '!', '@', '`', '(', ')'), so '/', '..', '%2F', '=' or '*' in a job
+name stay inside one key segment. Every other character is kept raw, as UTF-8, except
+those no key should carry raw, by a rule of code points that no Unicode version
+changes: C1 controls (U+0080-U+009F), surrogates, and the noncharacters U+FDD0-U+FDEF
+and U+xFFFE/U+xFFFF (not allowed in XML 1.0, so not in an S3 listing that a store
+returns without `EncodingType=url`). Those are percent-encoded per UTF-8 byte: a
+per-character reader garbles only them, and JobRef refuses C1 controls and surrogates
+anyway. Every value percent-decodes to the UTF-8 text it came from (DuckDB refuses
+the whole table otherwise). The encoding is injective, so two jobs never share a key:
+
+* a value whose encoding is longer than MAX_ENCODED_BYTES of UTF-8 (a file name
+  holds 255 bytes; an S3 key 1,024 in all) is cut after its last whole character that
+  fits and suffixed with '~' and 16 hex digits of the sha256 of the whole value; '~'
+  never appears in an encoded value otherwise (a literal '~' is %7E), so a cut value
+  cannot collide with an uncut one;
 * no value is Hive's null partition `__HIVE_DEFAULT_PARTITION__` (which engines
   read as NULL): that literal, a legal workspace or job name, is written with its
   first '_' as %5F, which no other value produces. No workspace, and only that,
   is the null partition.
+
+Releases before this encoding escaped every UTF-8 byte beyond [A-Za-z0-9._-] and cut at
+200 characters (`legacy_partition_value`): the keys of names with other characters
+than ASCII moved. The writer reads a moved job's old latest.json once, for its first
+transition at the new key, and the fleet reader leaves the old row out once the new
+key is there (README "Upgrading").
 """
 
 from __future__ import annotations
@@ -30,6 +54,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
+from urllib.parse import unquote
 
 from dlf_status.domain.model import JobRef
 
@@ -57,53 +82,164 @@ CONTROL_ROOT: Final = "_dlf-status"
 STAGED_TRANSITIONS_ROOT: Final = f"{CONTROL_ROOT}/staged-transitions"
 LATEST_NAME: Final = "latest.json"
 NULL_PARTITION: Final = "__HIVE_DEFAULT_PARTITION__"
-# Room for "job_name=" in a 255-byte file name, with margin.
-MAX_ENCODED_VALUE: Final = 200
+# Room for "job_name=" in a 255-byte file name, with margin: UTF-8 bytes, not characters.
+MAX_ENCODED_BYTES: Final = 200
 HASH_SUFFIX_DIGITS: Final = 16
 _ESCAPED_NULL_PARTITION: Final = "%5F" + NULL_PARTITION[1:]
-_KEEP = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
-_SEGMENT = re.compile(r"[A-Za-z0-9_]+=[A-Za-z0-9._%~-]+|[A-Za-z0-9._-]+")
+_PLAIN = re.compile(r"[A-Za-z0-9._-]*")
 
 
-def _encoded_char(char: str) -> str:
-    raw = char.encode("utf-8", errors="surrogatepass")
-    return "".join(chr(byte) if byte in _KEEP else f"%{byte:02X}" for byte in raw)
+def _raw_ranges() -> str:
+    """Code points kept raw beyond ASCII, as a regex class body: everything from U+00A0
+    but surrogates and noncharacters (U+FDD0-U+FDEF, the last two of every plane)."""
+    ranges = ["\u00a0-\ud7ff", "\ue000-\ufdcf", "\ufdf0-\ufffd"]
+    ranges += [f"{chr(plane << 16)}-{chr((plane << 16) + 0xFFFD)}" for plane in range(1, 17)]
+    return "".join(ranges)
+
+
+_RAW: Final = _raw_ranges()
+# One character the encoding escapes (every UTF-8 byte of it as %XX).
+_ESCAPED_CHAR = re.compile(f"[^A-Za-z0-9._\\-{_RAW}]")
+# What an encoded value is made of (a regex); a segment of a key is a plain name, or a
+# partition whose value is an encoding's.
+ENCODED_VALUE: Final = f"[A-Za-z0-9._%~\\-{_RAW}]+"
+_SEGMENT = re.compile(f"[A-Za-z0-9_]+={ENCODED_VALUE}|[A-Za-z0-9._-]+")
+
+
+def _percent(match: re.Match[str]) -> str:
+    raw = match[0].encode("utf-8", errors="surrogatepass")
+    return "".join(f"%{byte:02X}" for byte in raw)
+
+
+def _encoded(value: str) -> str:
+    return value if _PLAIN.fullmatch(value) else _ESCAPED_CHAR.sub(_percent, value)
 
 
 def _cut(value: str, budget: int) -> str:
-    """The encoding of the longest prefix of whole characters that fits in `budget`:
-    a cut inside a character's escapes would not decode to UTF-8."""
+    """The encoding of the longest prefix of whole characters whose encoding fits in
+    `budget` UTF-8 bytes: a cut inside a character or its escapes would not decode."""
     pieces: list[str] = []
     used = 0
     for char in value:
-        piece = _encoded_char(char)
-        if used + len(piece) > budget:
+        piece = _encoded(char)
+        size = len(piece.encode("utf-8", errors="surrogatepass"))
+        if used + size > budget:
             break
         pieces.append(piece)
-        used += len(piece)
+        used += size
     return "".join(pieces)
 
 
 def encode_partition_value(value: str) -> str:
-    """Percent-encode everything but [A-Za-z0-9._-]; cut and hash overlong values.
+    """Percent-encode ASCII beyond [A-Za-z0-9._-] and the few code points no key carries
+    raw; keep the rest as UTF-8; cut and hash overlong values (see the module's text).
 
     Injective on the values JobRef accepts, and each result percent-decodes to
     valid UTF-8 (JobRef refuses lone surrogates, the only text that would not).
     """
-    raw = value.encode("utf-8", errors="surrogatepass")
-    encoded = "".join(chr(byte) if byte in _KEEP else f"%{byte:02X}" for byte in raw)
+    encoded = _encoded(value)
     if encoded == NULL_PARTITION:
         return _ESCAPED_NULL_PARTITION
     if encoded in (".", ".."):
         # Never a path segment of its own; JobRef refuses these, this is the last guard.
+        return "".join(f"%{byte:02X}" for byte in value.encode("ascii"))
+    if not encoded:
+        # No character to encode; a bare '~' is otherwise never produced (see above).
+        return "~"
+    if len(encoded) > MAX_ENCODED_BYTES // 4 and (
+        len(encoded.encode("utf-8", errors="surrogatepass")) > MAX_ENCODED_BYTES
+    ):
+        raw = value.encode("utf-8", errors="surrogatepass")
+        digest = hashlib.sha256(raw).hexdigest()[:HASH_SUFFIX_DIGITS]
+        encoded = f"{_cut(value, MAX_ENCODED_BYTES - HASH_SUFFIX_DIGITS - 1)}~{digest}"
+    return encoded
+
+
+# --- the encoding of earlier releases, to find what they wrote ------------------------
+
+LEGACY_MAX_ENCODED_VALUE: Final = 200
+_LEGACY_KEEP = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+# A %XX of a byte beyond ASCII: only a legacy value or a kept-escaped character has one.
+_ESCAPED_HIGH_BYTE = re.compile(r"%[89A-F][0-9A-F]")
+_LATEST_JOB_VALUE = re.compile(r"/job_name=([^/]+)/latest\.json$")
+
+
+def _legacy_escaped(raw: bytes) -> str:
+    return "".join(chr(byte) if byte in _LEGACY_KEEP else f"%{byte:02X}" for byte in raw)
+
+
+def legacy_partition_value(value: str) -> str:
+    """The value earlier releases wrote: every UTF-8 byte beyond [A-Za-z0-9._-] as %XX,
+    cut at 200 characters of that. Equal to `encode_partition_value(value)` for a name
+    of ASCII (and of the code points still escaped) only."""
+    raw = value.encode("utf-8", errors="surrogatepass")
+    encoded = _legacy_escaped(raw)
+    if encoded == NULL_PARTITION:
+        return _ESCAPED_NULL_PARTITION
+    if encoded in (".", ".."):
         return "".join(f"%{byte:02X}" for byte in raw)
     if not encoded:
-        # No byte to encode; a bare '~' is otherwise never produced (see above).
         return "~"
-    if len(encoded) > MAX_ENCODED_VALUE:
+    if len(encoded) > LEGACY_MAX_ENCODED_VALUE:
         digest = hashlib.sha256(raw).hexdigest()[:HASH_SUFFIX_DIGITS]
-        encoded = f"{_cut(value, MAX_ENCODED_VALUE - HASH_SUFFIX_DIGITS - 1)}~{digest}"
+        budget = LEGACY_MAX_ENCODED_VALUE - HASH_SUFFIX_DIGITS - 1
+        pieces: list[str] = []
+        used = 0
+        for char in value:
+            piece = _legacy_escaped(char.encode("utf-8", errors="surrogatepass"))
+            if used + len(piece) > budget:
+                break
+            pieces.append(piece)
+            used += len(piece)
+        encoded = f"{''.join(pieces)}~{digest}"
     return encoded
+
+
+def may_be_legacy(value: str) -> bool:
+    """Whether an encoded value may be one that only earlier releases wrote (cheap: it
+    holds a %XX of a byte beyond ASCII). False is certain; True needs the name."""
+    return _ESCAPED_HIGH_BYTE.search(value) is not None
+
+
+def only_earlier_releases_write(value: str) -> bool:
+    """Whether the partition value `value` is one that this release's encoding never
+    writes: an earlier release's, of a name beyond ASCII (from the value alone: the
+    part before a cut is compared with this release's encoding of its decoding)."""
+    if not may_be_legacy(value):
+        return False
+    head = value.partition("~")[0]
+    return _encoded(unquote(head, errors="surrogatepass")) != head
+
+
+def earlier_release_latest(key: str) -> bool:
+    """Whether `key` is a latest.json that only an earlier release writes (its job's
+    latest.json is elsewhere now): no writer of this release ever remembers it. One
+    kind is not told from the key: an old cut that fell before the name's first
+    character now kept raw (the name starts with 61 escaped characters) reads as this
+    release's cut of another name; a tick then looks for freshness seeds as for a job
+    it does not remember (one listing, one GET)."""
+    match = _LATEST_JOB_VALUE.search(key)
+    return match is not None and only_earlier_releases_write(match[1])
+
+
+def moved_job_value(value: str, job_name: str) -> str | None:
+    """`job_name`'s value now, when the job_name partition `value` is the one earlier
+    releases gave it and differs; None otherwise (the usual case, decided cheaply)."""
+    if not may_be_legacy(value):
+        return None
+    current = encode_partition_value(job_name)
+    if current == value or legacy_partition_value(job_name) != value:
+        return None
+    return current
+
+
+def moved_latest_key(job: JobRef) -> str | None:
+    """Where earlier releases kept `job`'s latest.json, when that is not `latest_key`."""
+    legacy = legacy_partition_value(job.job_name)
+    if legacy == encode_partition_value(job.job_name):
+        return None
+    workspace = workspace_prefix(LATEST_ROOT, job.project_id, job.workspace)
+    return f"{workspace}job_name={legacy}/{LATEST_NAME}"
 
 
 def workspace_prefix(root: str, project_id: str, workspace: str | None) -> str:

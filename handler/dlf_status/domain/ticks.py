@@ -61,7 +61,9 @@ class JobResult(enum.StrEnum):
 
 
 class JobOutcome(NamedTuple):
-    """What happened to one job of a tick."""
+    """What happened to one job of a tick. Its coordinates are flat, not a JobRef: a
+    failed discovery's row names a project (and workspace) but no job, and a refused
+    entry names none."""
 
     project_id: str | None
     job_name: str | None
@@ -75,6 +77,11 @@ class JobOutcome(NamedTuple):
     # For a failure: whether a later try may mend it, decided from the error itself
     # (`errors.is_retryable`) where it was caught.
     retryable: bool | None = None
+
+    @classmethod
+    def of(cls, job: JobRef, result: JobResult, **details: Any) -> JobOutcome:
+        """`job`'s outcome: the one place a JobRef is flattened into one."""
+        return cls(job.project_id, job.job_name, job.workspace, result, **details)
 
     @property
     def failed(self) -> bool:

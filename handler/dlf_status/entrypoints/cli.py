@@ -61,6 +61,7 @@ from dlf_status.entrypoints import cli_reads
 from dlf_status.entrypoints.arguments import whole_argument
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
+from dlf_status.entrypoints.tables import table_lines
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
 from dlf_status.observability import log_to, logger
 from dlf_status.recorded import exchange_from_json, is_recorded_exchange
@@ -248,10 +249,7 @@ def _poll_table(report: TickReport) -> str:
         ]
         for o in report.outcomes
     ]
-    header = ["JOB", "RESULT", "STATUS", "SNAPSHOT", "ERROR", "DETAIL"]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    lines += table_lines(["JOB", "RESULT", "STATUS", "SNAPSHOT", "ERROR", "DETAIL"], rows)
     return "\n".join(lines) + "\n"
 
 
@@ -327,12 +325,7 @@ def _where(spec: DiscoverySpec) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(table_lines(header, rows)) + "\n"
 
 
 def _poll_entries(args: argparse.Namespace, settings: Settings) -> list[Any]:
@@ -363,7 +356,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     # The list first: a list it cannot read is exit 2 before any credential is read.
     entries = _poll_entries(args, settings)
     runner = poll_runner(settings, args)
-    tick = runner.build_tick(None, None, entries, runner.service.clock.now())
+    tick = runner.build_tick(None, None, entries)
     progress: list[Progress] = []
 
     def expanded(tick: Tick) -> None:

@@ -38,6 +38,7 @@ from dlf_status.domain.readmodels import (
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.entrypoints.arguments import whole_argument
 from dlf_status.entrypoints.problems import ExitCode
+from dlf_status.entrypoints.tables import table_lines
 from dlf_status.errors import InvalidInput, one_line
 from dlf_status.readers import StoreReader
 
@@ -62,12 +63,7 @@ def _write(text: bytes | str) -> None:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    cells = [[one_line(cell, CELL) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in [list(header), *cells]) for i in range(len(header))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [list(header), *cells]
-    ]
+    return table_lines(header, [[one_line(cell, CELL) for cell in row] for row in rows])
 
 
 def _where(project_id: str, workspace: str | None) -> str:

@@ -25,6 +25,7 @@ from dlf_status.domain.ports import UpstreamCall, UpstreamClient
 from dlf_status.domain.ticks import TickReport
 from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.entrypoints.local_server import gateway_event
+from dlf_status.entrypoints.tables import table_lines
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 # Demo-only credentials: the replay upstream checks signatures made with them.
@@ -110,12 +111,7 @@ def _row(job: ReplayJob, answer: dict[str, Any]) -> list[str]:
 
 def _table(rows: list[list[str]]) -> str:
     header = ["JOB", "CASE", "HTTP", "STATUS", "NODES", "VALIDATION", "SNAPSHOT"]
-    widths = [max(len(row[index]) for row in [header, *rows]) for index in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
-    return "\n".join(lines)
+    return "\n".join(table_lines(header, rows))
 
 
 def _discovery_text(report: TickReport) -> str:
@@ -131,12 +127,7 @@ def _discovery_text(report: TickReport) -> str:
         [outcome.job_name or "-", outcome.result, outcome.status or "-", outcome.snapshot or "-"]
         for outcome in report.outcomes
     ]
-    header = ["JOB", "RESULT", "STATUS", "SNAPSHOT"]
-    widths = [max(len(row[index]) for row in [header, *rows]) for index in range(len(header))]
-    lines += [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
+    lines += table_lines(["JOB", "RESULT", "STATUS", "SNAPSHOT"], rows)
     return "\n".join(lines)
 
 
@@ -170,7 +161,7 @@ def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
         runner = bootstrap.build_tick_runner(
             settings, service=service, fan_out=False, job_pages=client
         )
-        tick = runner.build_tick(None, None, [DISCOVERY_ENTRY], service.clock.now())
+        tick = runner.build_tick(None, None, [DISCOVERY_ENTRY])
         report = runner.run(tick)
     example = (
         f"{snapshots}/latest/project_id={PROJECT}/workspace=__HIVE_DEFAULT_PARTITION__/"

@@ -148,9 +148,8 @@ def _document_answer(observation: Observation) -> Answer:
         "Vary": VARY,
         SNAPSHOT_HEADER: str(observation.snapshot),
     }
-    if observation.stale:
-        headers["Age"] = str(int(observation.document.get("stale_age_seconds", 0)))
     if observation.upstream_error is not None:
+        headers["Age"] = str(int(observation.stale_age_seconds))
         headers[UPSTREAM_ERROR_HEADER] = mapping_for(observation.upstream_error).slug
     etag = None
     if observation.content_hash:

@@ -30,7 +30,7 @@ STARTED = startup.start(
 @invocation(METRICS)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if isinstance(STARTED, ConfigurationError):
-        raise schedule.tick_failed(STARTED)
+        raise schedule.tick_failed(STARTED) from STARTED
     return schedule.run_tick(
         STARTED,
         event,

@@ -31,9 +31,7 @@ def run_tick(
     try:
         parsed = events.parse_tick_event(event)
         logger.set_correlation_id(parsed.tick_id or request_id)
-        tick = runner.build_tick(
-            parsed.tick_id, parsed.scheduled_time, parsed.jobs, runner.service.clock.now()
-        )
+        tick = runner.build_tick(parsed.tick_id, parsed.scheduled_time, parsed.jobs)
     except DlfStatusError as error:
         raise tick_failed(error) from error
     return runner.run(tick, remaining_seconds).as_json()
