@@ -11,6 +11,8 @@ which would clash with the record's own file in a validator that loads both.
 
 Usage: python scripts/build_schemas.py [--check]
 With --check, exit 1 when a page schema differs from what its sources give.
+Exit 1 too, with one line, when a page's own `$defs` entry and its source's share a
+name but differ: the page's would otherwise vanish at the next `make schemas`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ BUNDLES = [
 ]
 
 
+class DefinitionClash(Exception):
+    """A page and its source define the same `$defs` name differently."""
+
+
 def load(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
     return loaded
@@ -48,6 +54,16 @@ def load(name: str) -> dict[str, Any]:
 def bundled(bundle: Bundle) -> str:
     page, source = load(bundle.page), load(bundle.source)
     copied = source.get("$defs", {})
+    clashes = [
+        name
+        for name, definition in page.get("$defs", {}).items()
+        if name in copied and copied[name] != definition
+    ]
+    if clashes:
+        raise DefinitionClash(
+            f"{bundle.page} and {bundle.source} both define $defs "
+            f"{', '.join(clashes)}, differently: make them equal, or rename the page's"
+        )
     own = {
         name: definition
         for name, definition in page.get("$defs", {}).items()
@@ -75,9 +91,12 @@ def bundled(bundle: Bundle) -> str:
 def main(argv: list[str]) -> int:
     failed = 0
     for bundle in BUNDLES:
-        failed |= write_or_check(
-            SCHEMAS / bundle.page, bundled(bundle), argv, remedy="make schemas"
-        )
+        try:
+            expected = bundled(bundle)
+        except DefinitionClash as clash:
+            print(f"build_schemas: {clash}", file=sys.stderr)
+            return 1
+        failed |= write_or_check(SCHEMAS / bundle.page, expected, argv, remedy="make schemas")
     return failed
 
 
