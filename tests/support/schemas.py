@@ -17,6 +17,13 @@ a subschema applied in place (a `$ref` target, an `allOf` branch, `then`), where
 would not see its siblings' members; the `$defs` a `$ref` reaches are walked for the
 objects inside them. Objects that name no member (`extra`: the upstream's own keys)
 stay open, and objects closed on purpose (`nodes_by_status`) stay as they are.
+
+The published patterns are in the subset of regular expressions that ECMA-262 (ajv),
+RE2 (Go's `regexp`, so every Go validator) and Python's `re` share: no lookaround. In
+that subset `$` differs in one place: Python's also matches before a final "\n". So
+every form our Python checks use ("exact", and "strict", which is exact too) has each
+`$` written `$(?!\n)`, and means what an ECMA-262 or RE2 validator reads; "published"
+is the schema as a Python consumer of it reads it, "…Z\n" a valid timestamp.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-Form = Literal["strict", "published"]
+Form = Literal["strict", "exact", "published"]
 Schema = dict[str, Any]
 
 # Keywords whose subschemas describe the instance's children (each another instance).
@@ -50,11 +57,48 @@ def published_schema(schema_file: str) -> Schema:
 
 
 def strict_form(schema: Schema) -> Schema:
-    """`schema` with every object that names its members closed to any other member."""
-    strict = copy.deepcopy(schema)
+    """`schema` exact (below), with every object that names its members closed to any
+    other member."""
+    strict = exact_form(schema)
     _drop_open_markers(strict)
     _close(strict, strict.get("$defs", {}), set(), instance=True)
     return strict
+
+
+def exact_form(schema: Schema) -> Schema:
+    """`schema` with every pattern as an ECMA-262 or RE2 validator reads it."""
+    exact = copy.deepcopy(schema)
+    for subschema in [exact, *_subschemas(exact)]:
+        if not isinstance(subschema, dict):
+            continue
+        if isinstance(subschema.get("pattern"), str):
+            subschema["pattern"] = exact_pattern(subschema["pattern"])
+        if isinstance(subschema.get("patternProperties"), dict):
+            subschema["patternProperties"] = {
+                exact_pattern(key): value for key, value in subschema["patternProperties"].items()
+            }
+    return exact
+
+
+def exact_pattern(pattern: str) -> str:
+    """`pattern` for Python's `re`, with every `$` outside a character class followed by
+    `(?!\n)`: it then ends a match only at the end of the string, as `$` does in
+    ECMA-262 and RE2 (Python's also matches before a final line break)."""
+    written = []
+    in_class = escaped = False
+    for character in pattern:
+        written.append(character)
+        if escaped:
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif in_class:
+            in_class = character != "]"
+        elif character == "[":
+            in_class = True
+        elif character == "$":
+            written.append("(?!\\n)")
+    return "".join(written)
 
 
 def _subschemas(schema: Any) -> Iterator[Any]:
@@ -133,12 +177,15 @@ def _close_children(schema: Schema, defs: Schema, walked: set[str]) -> None:
 
 def schema_of(schema_file: str, form: Form = "strict") -> Schema:
     published = published_schema(schema_file)
-    return strict_form(published) if form == "strict" else published
+    if form == "strict":
+        return strict_form(published)
+    return exact_form(published) if form == "exact" else published
 
 
 @cache
 def validator(schema_file: str, form: Form = "strict") -> Draft202012Validator:
-    """A validator of `schemas/<schema_file>`, strict unless asked for as published."""
+    """A validator of `schemas/<schema_file>`, strict unless asked for exact or as
+    published."""
     schema = schema_of(schema_file, form)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
