@@ -110,11 +110,13 @@ REMEMBERED_BYTES_PER_JOB: Final = 256 * 1024
 # observation is refused: a fast clock would freeze latest.json (an older observation
 # never replaces a newer one). Above the longest call, so a slow answer is no skew.
 CLOCK_TOLERANCE: Final = timedelta(minutes=2)
-# How far behind ours the upstream's Date may be and still count. The gateway refuses
-# a signature more than 15 minutes off its clock, so a Date further behind than that
-# is the upstream's clock that is wrong (or lying), not ours: it is logged and not
-# trusted, and an upstream's wrong clock cannot stop the store (README "Clocks").
-UPSTREAM_CLOCK_TRUSTED: Final = timedelta(minutes=15)
+# How far off the gateway's clock a signed request's time (X-Sdk-Date) may be before
+# the gateway refuses it. An answer to a signed call proves our clock within this of
+# the gateway's, so its Date further behind ours is the upstream's clock that is wrong
+# (or lying), not ours: it is logged and not trusted, and an upstream's wrong clock
+# cannot stop the store. An IAM token carries no time the gateway checks: nothing
+# proves our clock right, and the Date counts at any distance (README "Clocks").
+GATEWAY_SIGNATURE_WINDOW: Final = timedelta(minutes=15)
 # A tick lists a workspace's latest/ only when the keys there are not many more than
 # the tick's jobs in it: at most one listing page more per this many jobs.
 JOBS_PER_LISTING_PAGE: Final = 250
@@ -723,9 +725,11 @@ class SnapshotWriter:
             logger.debug("transition event published", extra={**context, "event_id": event_id})
 
 
-def _clock_ahead(observed_at: datetime, date_header: str | None) -> timedelta | None:
-    """How far `observed_at` is ahead of the upstream's Date, when beyond tolerance and
-    within what the upstream's clock can be trusted for (UPSTREAM_CLOCK_TRUSTED)."""
+def _clock_ahead(
+    observed_at: datetime, date_header: str | None, *, signed: bool
+) -> timedelta | None:
+    """How far `observed_at` is ahead of the upstream's Date, when beyond tolerance and,
+    for a `signed` call, within the gateway's signature window (GATEWAY_SIGNATURE_WINDOW)."""
     if not date_header:
         return None
     try:
@@ -735,12 +739,12 @@ def _clock_ahead(observed_at: datetime, date_header: str | None) -> timedelta | 
     if upstream.tzinfo is None:
         return None
     ahead = observed_at - upstream
-    if ahead > UPSTREAM_CLOCK_TRUSTED:
+    if signed and ahead > GATEWAY_SIGNATURE_WINDOW:
         logger.warning(
             "upstream clock not trusted",
             extra={
                 "ahead_seconds": round(ahead.total_seconds()),
-                "limit_seconds": int(UPSTREAM_CLOCK_TRUSTED.total_seconds()),
+                "limit_seconds": int(GATEWAY_SIGNATURE_WINDOW.total_seconds()),
             },
         )
         return None
@@ -810,7 +814,7 @@ class StatusService:
                 mode=self.mode,
                 redactor=self.redactor,
             )
-            ahead = _clock_ahead(observed_at, call.response.headers.get("Date"))
+            ahead = _clock_ahead(observed_at, call.response.headers.get("Date"), signed=call.signed)
             del call  # the raw body, as large as the answer, is not needed any more
         except JobNotFound:
             self.metrics.add("JobsNotFound", 1)

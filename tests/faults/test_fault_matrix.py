@@ -8,6 +8,7 @@ fault table is this table (a test keeps them equal).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -75,6 +76,7 @@ class Setup:
     clock_skew: timedelta = timedelta(0)
     inspect: ObjectStore | None = None  # where to count what was kept, if not `store`
     calls: int = 1  # requests made; the last answer is the one checked
+    credentials: Credentials | None = None  # the fault's own authentication, if it has one
     after: Callable[[dict[str, Any]], None] | None = None  # the row's own promise
 
 
@@ -660,7 +662,7 @@ upstream_fault(
 
 upstream_fault(
     Fault(
-        "the upstream's `Date` more than 15 minutes behind (1990, say)",
+        "the upstream's `Date` more than 15 minutes behind (1990, say), the call signed (AK/SK)",
         "200 with `X-Dlf-Snapshot: changed`: the upstream's clock is not trusted",
         "history + latest.json",
         "`upstream clock not trusted` (warning), then `job observed` (info)",
@@ -670,6 +672,29 @@ upstream_fault(
         kept=2,
     )
 )(_raw_ok(b"Date: Mon, 01 Jan 1990 00:00:00 GMT"))
+
+
+def _with_a_token(
+    setup: Callable[[HTTPServer, ExitStack], Setup],
+) -> Callable[[HTTPServer, ExitStack], Setup]:
+    def with_a_token(upstream: HTTPServer, stack: ExitStack) -> Setup:
+        return dataclasses.replace(setup(upstream, stack), credentials=TOKEN)
+
+    return with_a_token
+
+
+upstream_fault(
+    Fault(
+        "the upstream's `Date` more than 15 minutes behind, the call with an IAM token",
+        "200 with `X-Dlf-Snapshot: failed` (`ClockAhead`): nothing checked this machine's clock",
+        "nothing",
+        "`snapshot write failed` (error), counted as `SnapshotWriteFailures`",
+        200,
+        None,
+        snapshot="failed",
+        log_detail="ahead of the upstream's Date",
+    )
+)(_with_a_token(_raw_ok(b"Date: Mon, 01 Jan 1990 00:00:00 GMT")))
 
 
 STORE_ERROR = "`snapshot write failed` (error), counted as `SnapshotWriteFailures`"
@@ -1113,6 +1138,7 @@ def _run_upstream_fault(
     store = LocalDirectoryStore(tmp_path / "snapshots")
     with ExitStack() as stack:
         setup = setup_fault(upstream, stack)
+        credentials = setup.credentials or credentials
         app = StatusApi(_service(setup, store, validator, credentials).observe)
 
         for _ in range(setup.calls):

@@ -45,6 +45,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from dlf_status import __version__
+from dlf_status.adapters.signing import DATE_HEADER as SIGNATURE_DATE_HEADER
 from dlf_status.adapters.signing import Authenticator, canonical_query_string
 from dlf_status.config import UpstreamSettings
 from dlf_status.domain.interpret import clean_text, retry_after_seconds
@@ -197,7 +198,7 @@ class HttpUpstreamClient:
         while True:
             attempt += 1
             try:
-                response = self._attempt(target, deadline)
+                response, signed = self._attempt(target, deadline)
             except _RetryableFailure as failure:
                 if attempt >= self._settings.max_attempts or not self._pause(
                     self._backoff(attempt), deadline
@@ -210,7 +211,7 @@ class HttpUpstreamClient:
                 and self._pause(self._delay_for(response, attempt), deadline)
             ):
                 continue
-            return UpstreamCall(response, attempt, self._monotonic() - started)
+            return UpstreamCall(response, attempt, self._monotonic() - started, signed)
 
     # -- retries ---------------------------------------------------------------------
 
@@ -233,7 +234,9 @@ class HttpUpstreamClient:
 
     # -- one attempt -----------------------------------------------------------------
 
-    def _attempt(self, target: RequestTarget, deadline: float) -> UpstreamResponse:
+    def _attempt(self, target: RequestTarget, deadline: float) -> tuple[UpstreamResponse, bool]:
+        """One exchange: the answer, and whether the request was signed (see
+        `UpstreamCall.signed`)."""
         remaining = deadline - self._monotonic()
         if remaining <= 0:
             raise UpstreamTimeout(
@@ -250,6 +253,7 @@ class HttpUpstreamClient:
             project_id=target.project_id,
             query=target.query,
         )
+        signed = SIGNATURE_DATE_HEADER in headers
         timeout = (
             min(self._settings.connect_timeout, remaining),
             min(self._settings.read_timeout, remaining),
@@ -293,7 +297,7 @@ class HttpUpstreamClient:
                 request_id=clean_text(received.get("X-Request-Id"), self._redactor),
             )
             body = self._read_body(answer, received, deadline, info)
-            return UpstreamResponse(status=answer.status_code, headers=received, body=body)
+            return UpstreamResponse(status=answer.status_code, headers=received, body=body), signed
 
     def _prepared(self, target: RequestTarget, headers: Mapping[str, str]) -> PreparedRequest:
         """The request as `Session.get` prepares it (its default headers, then ours),

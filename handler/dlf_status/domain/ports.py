@@ -30,6 +30,9 @@ class UpstreamCall(NamedTuple):
     response: UpstreamResponse
     attempts: int
     elapsed_seconds: float
+    # Whether the request carried an AK/SK signature and its time (X-Sdk-Date), which
+    # the gateway refuses more than 15 minutes off its own clock; an IAM token does not.
+    signed: bool = False
 
 
 class UpstreamClient(Protocol):
