@@ -631,7 +631,7 @@ upstream_fault(
 
 upstream_fault(
     Fault(
-        "a 200 that is an error answer (an error code, no job name)",
+        "a 200 that is an error answer (an error code of any spelling, a null or no job name)",
         "502 `upstream-failure` (an error answer, not a job; a DLF.0100 too)",
         "nothing",
         UPSTREAM_ERROR,

@@ -41,8 +41,9 @@ _ERROR_SPELLINGS = (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("co
 _ERROR_MEMBERS: Final = frozenset(
     {*(key for spelling in _ERROR_SPELLINGS for key in spelling), "request_id"}
 )
-# An error answer sent as a 200 holds one of these and no job name.
-_ERROR_IN_A_200: Final = ("error_code", "error_msg", "errorCode", "errorMsg")
+# An error answer sent as a 200 holds a member of one of these spellings and no job
+# name: the gateway's, its camel case, the SDK's (all the spellings read above).
+_ERROR_IN_A_200: Final = frozenset(key for spelling in _ERROR_SPELLINGS for key in spelling)
 # Longer than any sane wait, short enough for float arithmetic: the cap applies anyway.
 _FOREVER_SECONDS: Final = 1e9
 
@@ -198,10 +199,11 @@ def _parse(response: UpstreamResponse, redactor: Redactor) -> dict[str, Any]:
 
 
 def _is_error_answer(body: dict[str, Any]) -> bool:
-    """An error answer sent with status 200: an error code or message of the gateway's
-    or the SDK's spelling, and no job name (the one member a job always has). A job
-    that also carries a code is a job; the code is one more unknown field."""
-    return "name" not in body and any(key in body for key in _ERROR_IN_A_200)
+    """An error answer sent with status 200: an error code or message of any spelling
+    the SDK reads, and no job name string (the one member a job always has; a Java
+    service writes an absent name as null). A job that also carries a code is a job;
+    the code is one more unknown field."""
+    return not isinstance(body.get("name"), str) and not _ERROR_IN_A_200.isdisjoint(body)
 
 
 def _error_in_a_200(response: UpstreamResponse, redactor: Redactor) -> UpstreamBadResponse:
