@@ -279,6 +279,10 @@ class HttpUpstreamClient:
                 f"DataArts Studio did not answer within {timeout[1]:g} s"
             ) from None
         except requests.exceptions.ConnectionError as exc:
+            if _unreadable_head(exc):
+                raise UpstreamBadResponse(
+                    f"DataArts Studio's answer has a head that cannot be read: {self._reason(exc)}"
+                ) from None
             raise _RetryableFailure(
                 UpstreamUnavailable(f"cannot reach DataArts Studio: {self._reason(exc)}")
             ) from None
@@ -487,16 +491,30 @@ def _is_truncation(exc: urllib3.exceptions.ProtocolError) -> bool:
     )
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost error's class and message: the caller masks, cleans and cuts it."""
+def _innermost(exc: BaseException) -> BaseException:
+    """The error at the bottom of `exc`'s chain (urllib3 and requests wrap http.client's)."""
     inner: BaseException = exc
     while True:
         nested = inner.__cause__ or inner.__context__
         if nested is None and inner.args and isinstance(inner.args[-1], BaseException):
             nested = inner.args[-1]
         if nested is None or nested is inner:
-            break
+            return inner
         inner = nested
+
+
+def _unreadable_head(exc: BaseException) -> bool:
+    """Whether an answer came whose head http.client refused (more than 100 header lines,
+    a line past 64 KiB, a status line that is not HTTP), in the answer or in an interim
+    1xx before it: the upstream was reached and answered, unusably. A connection closed
+    before any answer (RemoteDisconnected, a ConnectionError too) is not one."""
+    inner = _innermost(exc)
+    return isinstance(inner, http.client.HTTPException) and not isinstance(inner, ConnectionError)
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost error's class and message: the caller masks, cleans and cuts it."""
+    inner = _innermost(exc)
     text = str(inner).split(" (Caused by", 1)[0]
     return f"{type(inner).__name__}: {text}"  # masked, then cut, by the caller
 
