@@ -54,7 +54,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from dlf_status.domain.model import JobRef
 
@@ -204,11 +204,17 @@ def may_be_legacy(value: str) -> bool:
 def only_earlier_releases_write(value: str) -> bool:
     """Whether the partition value `value` is one that this release's encoding never
     writes: an earlier release's, of a name beyond ASCII (from the value alone: the
-    part before a cut is compared with this release's encoding of its decoding)."""
+    part before a cut is compared with this release's encoding of its decoding).
+    Total: a value that is not percent-encoded UTF-8 (put there by hand or by another
+    tool) is no release's, so False."""
     if not may_be_legacy(value):
         return False
     head = value.partition("~")[0]
-    return _encoded(unquote(head, errors="surrogatepass")) != head
+    try:
+        name = unquote_to_bytes(head).decode("utf-8")
+    except UnicodeError:  # not UTF-8, or raw bytes a listing shows as lone surrogates
+        return False
+    return _encoded(name) != head
 
 
 def earlier_release_latest(key: str) -> bool:
