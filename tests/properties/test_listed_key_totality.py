@@ -34,7 +34,9 @@ STRAY_VALUES = ["%FF", "%C3", "%E4%BD", "%C0%80", "%E4%zz", "%ED%A0%80", "%", "%
 ESCAPE = st.from_regex(r"%[0-9A-Fa-fz]{0,2}", fullmatch=True)
 # Raw bytes as a listing of a non-UTF-8 file name shows them (lone surrogates).
 RAW_BYTES = st.binary(max_size=6).map(lambda raw: raw.decode("utf-8", errors="surrogateescape"))
-PIECE = ESCAPE | RAW_BYTES | st.text(max_size=6) | st.sampled_from(["=", "~", "/", "作", "job_name="])
+PIECE = (
+    ESCAPE | RAW_BYTES | st.text(max_size=6) | st.sampled_from(["=", "~", "/", "作", "job_name="])
+)
 VALUE = st.lists(PIECE, max_size=8).map("".join)
 
 
@@ -96,5 +98,7 @@ def test_a_stray_key_does_not_stop_a_tick_or_the_fleet(tmp_path: Path, value: st
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-def test_any_stray_key_does_not_stop_a_tick_or_the_fleet(tmp_path_factory: pytest.TempPathFactory, value: str) -> None:
+def test_any_stray_key_does_not_stop_a_tick_or_the_fleet(
+    tmp_path_factory: pytest.TempPathFactory, value: str
+) -> None:
     a_tick_and_a_fleet_read_over(tmp_path_factory.mktemp("store"), value)

@@ -221,6 +221,50 @@ def test_a_gone_job_at_its_new_key_leaves_the_fleet_with_its_old_row() -> None:
     assert document["summary"]["job_count"] == 0
 
 
+def test_the_fleet_reads_no_old_key_that_a_new_key_supersedes() -> None:
+    store = MemoryStore()
+    written_by_an_earlier_release(store, MOVED, "NORMAL", at(0))
+    observe(store, MOVED, "EXCEPTION", at(1))
+    reader = StoreReader(store, FixedClock(), workers=1)
+    store.reads.clear()
+
+    reader.fleet(PROJECT)
+
+    assert reader.last_cost.reads == 1
+    assert moved_latest_key(MOVED) not in store.reads
+
+
+def test_old_keys_do_not_spend_the_read_budget_of_the_jobs_observed_since() -> None:
+    store = MemoryStore()
+    jobs = [JobRef.parse(PROJECT, f"作业{index:02d}") for index in range(8)]
+    for job in jobs:
+        written_by_an_earlier_release(store, job, "NORMAL", at(0))
+        observe(store, job, "EXCEPTION", at(1))
+    reader = StoreReader(PagedStore(store), FixedClock(), workers=1, max_fleet_reads=10)
+
+    document = reader.fleet(PROJECT)
+
+    assert [row["status"] for row in document["jobs"]] == ["EXCEPTION"] * 8
+    assert reader.last_cost.reads == 8
+
+
+def test_old_keys_are_read_after_the_jobs_observed_since() -> None:
+    store = MemoryStore()
+    observed = [JobRef.parse(PROJECT, f"作业{index:02d}") for index in range(8)]
+    for job in observed:
+        observe(store, job, "EXCEPTION", at(1))
+    waiting = [JobRef.parse(PROJECT, f"旧作业{index:02d}") for index in range(8)]
+    for job in waiting:  # not observed since the upgrade: their old rows are their rows
+        written_by_an_earlier_release(store, job, "NORMAL", at(0))
+    reader = StoreReader(PagedStore(store), FixedClock(), workers=1, max_fleet_reads=10)
+
+    document = reader.fleet(PROJECT, limit=100)
+
+    statuses = {row["job_name"]: row["status"] for row in document["jobs"]}
+    assert all(statuses[job.job_name] == "EXCEPTION" for job in observed)
+    assert sorted(statuses[job.job_name] for job in waiting) == ["NORMAL"] * 2 + ["UNKNOWN"] * 6
+
+
 class PagedStore(MemoryStore):
     """The same objects, listed ten keys a call."""
 
