@@ -265,6 +265,19 @@ def test_old_keys_are_read_after_the_jobs_observed_since() -> None:
     assert sorted(statuses[job.job_name] for job in waiting) == ["NORMAL"] * 2 + ["UNKNOWN"] * 6
 
 
+def test_a_job_whose_old_cut_fell_before_its_first_character_beyond_ascii_has_one_row() -> None:
+    # Old value: 61 x "%21" = 183 characters, cut before the CJK; new: 189 bytes, whole.
+    edge = JobRef.parse(PROJECT, "!" * 61 + "作作")
+    store = MemoryStore()
+    written_by_an_earlier_release(store, edge, "NORMAL", at(0))
+    observe(store, edge, "EXCEPTION", at(1))
+
+    document = StoreReader(store, FixedClock(), workers=1).fleet(PROJECT)
+
+    assert [row["status"] for row in document["jobs"]] == ["EXCEPTION"]
+    assert document["summary"]["job_count"] == 1
+
+
 class PagedStore(MemoryStore):
     """The same objects, listed ten keys a call."""
 

@@ -230,8 +230,10 @@ def earlier_release_latest(key: str) -> bool:
 
 def moved_job_value(value: str, job_name: str) -> str | None:
     """`job_name`'s value now, when the job_name partition `value` is the one earlier
-    releases gave it and differs; None otherwise (the usual case, decided cheaply)."""
-    if not may_be_legacy(value):
+    releases gave it and differs; None otherwise (the usual case, decided cheaply).
+    A cut value is compared whatever it holds: an old cut may fall before the name's
+    first character beyond ASCII, leaving no %XX of a byte beyond ASCII."""
+    if not may_be_legacy(value) and "~" not in value:
         return None
     current = encode_partition_value(job_name)
     if current == value or legacy_partition_value(job_name) != value:
