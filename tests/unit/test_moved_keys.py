@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dlf_status.domain import jsoncodec
+from dlf_status.domain.gone import gone_document
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import MAX_LIST_PAGE, ObjectListing
 from dlf_status.domain.snapshots import (
@@ -144,6 +145,34 @@ def test_a_job_reported_gone_first_at_its_new_key_is_a_transition_from_the_old_o
     [record] = store.transitions()
     assert (record["changes"][0]["from"], record["changes"][0]["to"]) == ("NORMAL", None)
     assert store.latest(MOVED)["last_observed_at"] == "2026-11-25T08:00:00.000Z"
+
+
+def test_a_job_gone_at_its_old_key_is_not_reported_gone_again() -> None:
+    store = MemoryStore()
+    source = status_document(MOVED, "NORMAL", at(0))["source"]
+    old_gone = gone_document(
+        source,
+        "2026-11-25T08:05:00.000Z",
+        error_code="DLF.0100",
+        error_msg="gone",
+        last_observed_at="2026-11-25T08:00:00.000Z",
+        last_content_hash="a" * 64,
+    )
+    store._put(moved_latest_key(MOVED) or "", jsoncodec.canonical_bytes(old_gone))
+
+    written = writer(store).write_gone(
+        MOVED, source, "2026-11-25T08:20:00.000Z", {"error_code": "DLF.0100", "error_msg": "gone"}
+    )
+
+    assert (written.outcome, written.transitions) == (SnapshotOutcome.UNCHANGED, 0)
+    assert store.transitions() == []
+    assert store.latest(MOVED) == old_gone  # the new key holds it: no old key read again
+    store.reads.clear()
+    again = writer(store).write_gone(
+        MOVED, source, "2026-11-25T08:30:00.000Z", {"error_code": "DLF.0100", "error_msg": "gone"}
+    )
+    assert again.outcome is SnapshotOutcome.UNCHANGED
+    assert store.reads == [latest_key(MOVED)]
 
 
 # --- the fleet -------------------------------------------------------------------------
