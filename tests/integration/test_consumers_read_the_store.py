@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from contract_tests.support import ROOT
+from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
+from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.model import JobRef
+from dlf_status.domain.snapshots import moved_latest_key
+from dlf_status.service import SnapshotWriter
 from tests.support.consumer_store import (
     SAME_NAME_ELSEWHERE,
     documents,
@@ -31,10 +36,13 @@ from tests.support.consumer_store import (
     gone_jobs,
     read_back,
 )
+from tests.support.documents import status_document
 
 pytestmark = pytest.mark.integration
 
 README = ROOT / "README.md"
+PROJECT = "p1"
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def readme_queries() -> list[str]:
@@ -173,3 +181,26 @@ def test_extra_keys_that_differ_only_by_case_are_separate_columns(
     assert [tuple(json.loads(value) for value in row) for row in rows] == [
         (1682582619000, "a", "b", [{"^owner": 1, "owner": 2}])
     ]
+
+
+def test_each_jobs_latest_observation_is_one_row_across_a_moved_key(tmp_path: Path) -> None:
+    """A key moved at an upgrade leaves the old latest.json behind: the README's query
+    still reads one row per job, the newest."""
+    [query] = [q for q in readme_queries() if q.startswith("-- each job's latest observation")]
+    root = tmp_path / "snapshots"
+    store = LocalDirectoryStore(root)
+    moved = [JobRef.parse(PROJECT, "作业"), JobRef.parse(PROJECT, "作业" * 40)]  # uncut, cut
+    for job in moved:
+        old_key = moved_latest_key(job)
+        assert old_key is not None
+        earlier = status_document(job, "EXCEPTION", T0)
+        store.replace(old_key, jsoncodec.canonical_bytes(earlier), {}, None)
+        later = status_document(job, "NORMAL", T0 + timedelta(minutes=1))
+        SnapshotWriter(store, sleep=lambda _: None).write(job, later, T0 + timedelta(minutes=1))
+    assert len(documents(root, "latest")) == 4  # the old keys stay
+
+    rows = connect().sql(query.replace("snapshots/", f"{root}/")).fetchall()
+
+    assert sorted((row[4], row[5]) for row in rows) == sorted(
+        ("NORMAL", job.job_name) for job in moved
+    )
