@@ -61,9 +61,9 @@ from dlf_status.domain.snapshots import (
     SnapshotMetadata,
     SnapshotOutcome,
     compact_time,
-    earlier_release_latest,
     freshness_key,
     history_key,
+    is_earlier_release_latest,
     latest_key,
     moved_latest_key,
     staged_transition_key,
@@ -357,7 +357,7 @@ class SnapshotWriter:
             if prefix in prefixes and any(
                 key.startswith(prefix)
                 and self._recall(key) is None
-                and not earlier_release_latest(key)  # never remembered: no cause to seed
+                and not is_earlier_release_latest(key)  # never remembered: no cause to seed
                 for key in listed
             ):
                 seeds.update(self._seeds(project_id, workspace, listed))

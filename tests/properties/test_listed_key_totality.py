@@ -18,7 +18,7 @@ from dlf_status.domain.model import JobRef
 from dlf_status.domain.readmodels import fleet_key_job_name, moved_fleet_key
 from dlf_status.domain.snapshots import (
     NULL_PARTITION,
-    earlier_release_latest,
+    is_earlier_release_latest,
     is_safe_key,
     moved_job_value,
     only_earlier_releases_write,
@@ -49,7 +49,7 @@ def each_decoder(value: str) -> None:
     relative = f"job_name={value}/latest.json"
     key = WORKSPACE + relative
     assert isinstance(only_earlier_releases_write(value), bool)
-    assert isinstance(earlier_release_latest(key), bool)
+    assert isinstance(is_earlier_release_latest(key), bool)
     assert moved_job_value(value, "作业") in (None, "作业")
     fleet_key_job_name(relative)
     fleet_key_job_name(value)
@@ -68,7 +68,7 @@ def test_every_decoder_of_a_listed_key_is_total(value: str) -> None:
 def test_a_value_that_does_not_decode_to_utf8_is_no_earlier_releases(value: str) -> None:
     each_decoder(value)
     assert not only_earlier_releases_write(value)
-    assert not earlier_release_latest(f"{WORKSPACE}job_name={value}/latest.json")
+    assert not is_earlier_release_latest(f"{WORKSPACE}job_name={value}/latest.json")
 
 
 def a_tick_and_a_fleet_read_over(root: Path, value: str) -> None:

@@ -217,7 +217,7 @@ def only_earlier_releases_write(value: str) -> bool:
     return _encoded(name) != head
 
 
-def earlier_release_latest(key: str) -> bool:
+def is_earlier_release_latest(key: str) -> bool:
     """Whether `key` is a latest.json that only an earlier release writes (its job's
     latest.json is elsewhere now): no writer of this release ever remembers it. One
     kind is not told from the key: an old cut that fell before the name's first
