@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
+from urllib.parse import quote
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
@@ -724,7 +725,12 @@ class SnapshotWriter:
         """The record just published, sent as a CloudEvent. Never raises: the snapshot
         and the record are written, and the outcome is the store's."""
         location = self.store.location
-        dataref = f"{location}/{published_key}" if location.startswith("s3://") else None
+        dataref = None
+        if location.startswith("s3://"):
+            # An RFC 3986 URI (CloudEvents' dataref): the key's '%', spaces and
+            # characters beyond ASCII percent-encoded, so its path decodes to the key.
+            where = f"{location.removeprefix('s3://')}/{published_key}"
+            dataref = f"s3://{quote(where, safe='/=')}"
         try:
             record = jsoncodec.loads(body, jsoncodec.STORED)
             event_id = self.events.publish_transition(record, dataref=dataref)
