@@ -11,44 +11,37 @@ local directory one, which has the same layout.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from pytest_httpserver import HTTPServer
 
-from contract_tests.support import ROOT
 from dlf_status.adapters.store_local import LocalDirectoryStore
-from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.domain import jsoncodec
-from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import moved_latest_key
 from dlf_status.service import SnapshotWriter
+from tests.integration.conftest import FilledStore
 from tests.support.consumer_store import (
     SAME_NAME_ELSEWHERE,
     documents,
-    fill_store,
     gone_jobs,
     read_back,
+    readme_blocks,
 )
 from tests.support.documents import status_document
 
 pytestmark = pytest.mark.integration
 
-README = ROOT / "README.md"
 PROJECT = "p1"
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def readme_queries() -> list[str]:
     """Every SQL block of the README that reads the store."""
-    blocks = re.findall(r"```sql\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
-    return [block for block in blocks if "read_json(" in block]
+    return [block for block in readme_blocks("sql") if "read_json(" in block]
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -63,19 +56,8 @@ def scan(query: str, part: Path) -> list[tuple[Any, ...]]:
     return connect().sql(query, params={"files": f"{part}/**/*.json"}).fetchall()
 
 
-@pytest.fixture
-def filled_store(
-    tmp_path: Path,
-    upstream: HTTPServer,
-    make_client: Callable[..., HttpUpstreamClient],
-    validator: ResponseValidator,
-) -> tuple[Path, list[JobRef]]:
-    root = tmp_path / "snapshots"
-    return root, fill_store(root, upstream, make_client, validator)
-
-
 def test_the_readme_queries_read_every_document_of_the_store(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, jobs = filled_store
     queries = readme_queries()
@@ -94,7 +76,7 @@ def test_the_readme_queries_read_every_document_of_the_store(
 
 
 def test_a_gone_job_reads_as_no_status_never_as_its_last_one(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, jobs = filled_store
     query = """
@@ -112,7 +94,7 @@ def test_a_gone_job_reads_as_no_status_never_as_its_last_one(
 
 @pytest.mark.parametrize("part", ["history", "latest"])
 def test_partition_columns_decode_to_the_documents_source(
-    filled_store: tuple[Path, list[JobRef]], part: str
+    filled_store: FilledStore, part: str
 ) -> None:
     root, _ = filled_store
     query = """
@@ -130,7 +112,7 @@ def test_partition_columns_decode_to_the_documents_source(
 
 
 def test_long_names_read_back_in_their_documented_cut_form(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, _ = filled_store
     query = """
@@ -148,7 +130,7 @@ def test_long_names_read_back_in_their_documented_cut_form(
 
 
 def test_a_workspace_or_project_named_like_the_null_partition_is_its_own_job(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, _ = filled_store
     query = """
@@ -165,7 +147,7 @@ def test_a_workspace_or_project_named_like_the_null_partition_is_its_own_job(
 
 
 def test_extra_keys_that_differ_only_by_case_are_separate_columns(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, _ = filled_store
     query = """
