@@ -24,11 +24,13 @@ escapes: C0 controls, `"#%'*/:=?{[]^`, the backslash and DEL; also space, '~', '
 name stay inside one key segment. Every other character is kept raw, as UTF-8, except
 those no key should carry raw, by a rule of code points that no Unicode version
 changes: C1 controls (U+0080-U+009F), surrogates, and the noncharacters U+FDD0-U+FDEF
-and U+xFFFE/U+xFFFF (not allowed in XML 1.0, so not in an S3 listing that a store
-returns without `EncodingType=url`). Those are percent-encoded per UTF-8 byte: a
-per-character reader garbles only them, and JobRef refuses C1 controls and surrogates
-anyway. Every value percent-decodes to the UTF-8 text it came from (DuckDB refuses
-the whole table otherwise). The encoding is injective, so two jobs never share a key:
+and U+xFFFE/U+xFFFF (no text should carry them; XML 1.0 refuses U+FFFE and U+FFFF,
+so an S3 listing that a store returns without `EncodingType=url` cannot hold those
+two). Those are percent-encoded per UTF-8 byte: a per-character reader garbles only
+them (34 of them, whose UTF-8 bytes are all >= 0xA0, into the value another name is
+written as: README "Encoding"), and JobRef refuses C1 controls and surrogates anyway.
+Every value percent-decodes to the UTF-8 text it came from (DuckDB refuses the whole
+table otherwise). The encoding is injective, so two jobs never share a key:
 
 * a value whose encoding is longer than MAX_ENCODED_BYTES of UTF-8 (a file name
   holds 255 bytes; an S3 key 1,024 in all) is cut after its last whole character that
