@@ -173,7 +173,8 @@ def _legacy_escaped(raw: bytes) -> str:
 def legacy_partition_value(value: str) -> str:
     """The value earlier releases wrote: every UTF-8 byte beyond [A-Za-z0-9._-] as %XX,
     cut at 200 characters of that. Equal to `encode_partition_value(value)` for a name
-    of ASCII (and of the code points still escaped) only."""
+    of ASCII (and of the code points still escaped), and for a name both cut before
+    its first other character; different for every other name."""
     raw = value.encode("utf-8", errors="surrogatepass")
     encoded = _legacy_escaped(raw)
     if encoded == NULL_PARTITION:
