@@ -62,10 +62,12 @@ from dlf_status.domain.readmodels import (
     fleet_entry,
     fleet_key_job_name,
     fleet_row,
+    is_earlier_release_fleet_key,
     moved_fleet_key,
     parse_limit,
     query_scope,
     read_document,
+    superseding_fleet_key,
     unreadable_entry,
 )
 from dlf_status.domain.snapshots import (
@@ -231,10 +233,25 @@ class StoreReader:
                 _keep_smallest(page, (relative, row), limit + 1)
 
         # Rows under a key an earlier release gave the job (a name beyond ASCII moved:
-        # snapshots.py), by the key the job has now: left out once that key is listed.
-        # Listings are in byte order and an old key sorts before the new one ('%' before
-        # any byte beyond ASCII): an old row waits here only until then.
-        moved: dict[str, tuple[str, FleetRow]] = {}
+        # snapshots.py) are left out once the job's new key is listed. Old keys are read
+        # last, once every listing is done, and only when no listed key supersedes them:
+        # they never spend the read budget of the jobs observed since the upgrade.
+        # A new key that supersedes one is never all ASCII (the names of ASCII kept
+        # their keys): only those are remembered.
+        beyond_ascii: set[str] = set()
+        earlier: list[ListedObject] = []
+        held: list[tuple[str, str, FleetRow]] = []  # (the key it has now, its key, its row)
+
+        def place(relative: str, entry: FleetEntry) -> None:
+            if entry.gone:
+                return  # reported gone: no longer in the fleet (domain/gone.py)
+            row = fleet_row(entry, now, stale_after)
+            now_at = moved_fleet_key(relative, entry.job_name)
+            if now_at is None:
+                add(relative, row)
+            else:
+                held.append((now_at, relative, row))
+
         start_after = ""
         while True:
             listing = self.store.list_objects(prefix, start_after=start_after)
@@ -246,24 +263,30 @@ class StoreReader:
                     f"{self.max_fleet_jobs} jobs: more than one request may read",
                     limit=self.max_fleet_jobs,
                 )
-            listed_here = {listed.key[len(prefix) :] for listed in listing.objects}
-            for relative, entry in self._fleet_entries(
-                listing.objects, prefix, cost, confirmations
-            ):
-                moved.pop(relative, None)
-                if entry.gone:
-                    continue  # reported gone: no longer in the fleet (domain/gone.py)
-                row = fleet_row(entry, now, stale_after)
-                now_at = moved_fleet_key(relative, entry.job_name)
-                if now_at is None:
-                    add(relative, row)
-                elif now_at not in listed_here:
-                    moved[now_at] = (relative, row)
+            current: list[ListedObject] = []
+            for listed in listing.objects:
+                relative = listed.key[len(prefix) :]
+                if is_earlier_release_fleet_key(relative):
+                    earlier.append(listed)
+                else:
+                    current.append(listed)
+                    if not relative.isascii():
+                        beyond_ascii.add(relative)
+            for relative, entry in self._fleet_entries(current, prefix, cost, confirmations):
+                place(relative, entry)
             if listing.resume_after is None:
                 break
             start_after = listing.resume_after
-        for relative, row in moved.values():
-            add(relative, row)  # not observed since the upgrade: its old row is its row
+        unsuperseded = [
+            listed
+            for listed in earlier
+            if superseding_fleet_key(listed.key[len(prefix) :]) not in beyond_ascii
+        ]
+        for relative, entry in self._fleet_entries(unsuperseded, prefix, cost, confirmations):
+            place(relative, entry)
+        for now_at, relative, row in held:
+            if now_at not in beyond_ascii:  # not observed since the upgrade: its old row
+                add(relative, row)
         more = len(page) > limit
         rows = page[:limit]
         next_cursor = encode_cursor(FLEET_KIND, scope, rows[-1][0]) if more else None

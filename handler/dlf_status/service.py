@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
+from urllib.parse import quote
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import ResponseValidator
@@ -61,9 +62,9 @@ from dlf_status.domain.snapshots import (
     SnapshotMetadata,
     SnapshotOutcome,
     compact_time,
-    earlier_release_latest,
     freshness_key,
     history_key,
+    is_earlier_release_latest,
     latest_key,
     moved_latest_key,
     staged_transition_key,
@@ -167,6 +168,8 @@ class _Latest(NamedTuple):
     statuses: StatusView | None
     due: _DueRecord | None = None
     gone: bool = False  # a gone document (domain/gone.py), not a status document
+    # Its stored object, when read from a key an earlier release wrote (`_moved`).
+    moved_from: StoredObject | None = None
 
 
 def _read_latest(stored: StoredObject | None) -> _Latest | None:
@@ -357,7 +360,7 @@ class SnapshotWriter:
             if prefix in prefixes and any(
                 key.startswith(prefix)
                 and self._recall(key) is None
-                and not earlier_release_latest(key)  # never remembered: no cause to seed
+                and not is_earlier_release_latest(key)  # never remembered: no cause to seed
                 for key in listed
             ):
                 seeds.update(self._seeds(project_id, workspace, listed))
@@ -537,10 +540,12 @@ class SnapshotWriter:
             tick is not None and tick.covers(job) and old_key not in tick.listed
         ):
             return None
-        moved = _read_latest(self.store.get(old_key))
+        stored = self.store.get(old_key)
+        moved = _read_latest(stored)
         if moved is None or not moved.observed_at < observed_at:
             return None
-        return moved._replace(due=None)  # a record it owes is staged under the old key
+        # A record it owes is staged under the old key: not published.
+        return moved._replace(due=None, moved_from=stored)
 
     def _check_future(self, job: JobRef, latest: _Latest, observed_at: str) -> None:
         """A latest.json observed well after this observation was made by a writer
@@ -617,6 +622,14 @@ class SnapshotWriter:
                 repaired += self._publish_owed(job, key, latest, latest.due)
             if latest is not None and latest.gone:
                 return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
+            if latest is None and moved is not None and moved.gone:
+                # Reported gone by an earlier release: the same report, not a second
+                # one; the new key gets it as it is, so the old key is not read again.
+                carried = self._carry_gone(key, moved)
+                if carried:
+                    return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
+                latest = _read_latest(self.store.get(key))  # another writer was first
+                continue
             previous = latest if latest is not None else moved
             known = previous is not None and previous.statuses is not None
             gone = gone_document(
@@ -660,6 +673,19 @@ class SnapshotWriter:
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
 
+    def _carry_gone(self, key: str, moved: _Latest) -> bool:
+        """Create `key` with the gone document an earlier release left at the job's old
+        key, as it is (no record: its report was made then). False when `key` exists."""
+        stored = moved.moved_from
+        if stored is None:
+            return False
+        metadata = {k: v for k, v in stored.metadata.items() if k != RECORD_METADATA}
+        version = self.store.replace(key, stored.body, metadata, None)
+        if version is None:
+            return False
+        self._remember(key, moved._replace(version=version, moved_from=None))
+        return True
+
     def _publish_owed(self, job: JobRef, key: str, latest: _Latest, due: _DueRecord) -> int:
         """Publish the record `latest` owes; 1 when this call made it appear.
 
@@ -701,7 +727,12 @@ class SnapshotWriter:
         """The record just published, sent as a CloudEvent. Never raises: the snapshot
         and the record are written, and the outcome is the store's."""
         location = self.store.location
-        dataref = f"{location}/{published_key}" if location.startswith("s3://") else None
+        dataref = None
+        if location.startswith("s3://"):
+            # An RFC 3986 URI (CloudEvents' dataref): the key's '%', spaces and
+            # characters beyond ASCII percent-encoded, so its path decodes to the key.
+            where = f"{location.removeprefix('s3://')}/{published_key}"
+            dataref = f"s3://{quote(where, safe='/=')}"
         try:
             record = jsoncodec.loads(body, jsoncodec.STORED)
             event_id = self.events.publish_transition(record, dataref=dataref)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -231,3 +231,23 @@ def stored_keys(store: ObjectStore) -> list[str]:
 
 def history_keys(store: ObjectStore) -> list[str]:
     return [key for key in stored_keys(store) if key.startswith("history/")]
+
+
+class FilledStore(NamedTuple):
+    root: Path  # a local store's directory
+    jobs: list[JobRef]
+
+
+@pytest.fixture
+def filled_store(
+    tmp_path: Path,
+    upstream: HTTPServer,
+    make_client: Callable[..., HttpUpstreamClient],
+    validator: ResponseValidator,
+) -> FilledStore:
+    """A local store the real service filled, as the consumer tests read it
+    (tests/support/consumer_store.py)."""
+    from tests.support.consumer_store import fill_store  # it imports this module
+
+    root = tmp_path / "snapshots"
+    return FilledStore(root, fill_store(root, upstream, make_client, validator))

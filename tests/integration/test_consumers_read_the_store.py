@@ -11,36 +11,37 @@ local directory one, which has the same layout.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from pytest_httpserver import HTTPServer
 
-from contract_tests.support import ROOT
-from dlf_status.adapters.upstream_http import HttpUpstreamClient
-from dlf_status.domain.contract import ResponseValidator
+from dlf_status.adapters.store_local import LocalDirectoryStore
+from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
+from dlf_status.domain.snapshots import moved_latest_key
+from dlf_status.service import SnapshotWriter
+from tests.integration.conftest import FilledStore
 from tests.support.consumer_store import (
     SAME_NAME_ELSEWHERE,
     documents,
-    fill_store,
     gone_jobs,
     read_back,
+    readme_blocks,
 )
+from tests.support.documents import status_document
 
 pytestmark = pytest.mark.integration
 
-README = ROOT / "README.md"
+PROJECT = "p1"
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def readme_queries() -> list[str]:
     """Every SQL block of the README that reads the store."""
-    blocks = re.findall(r"```sql\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
-    return [block for block in blocks if "read_json(" in block]
+    return [block for block in readme_blocks("sql") if "read_json(" in block]
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -55,19 +56,8 @@ def scan(query: str, part: Path) -> list[tuple[Any, ...]]:
     return connect().sql(query, params={"files": f"{part}/**/*.json"}).fetchall()
 
 
-@pytest.fixture
-def filled_store(
-    tmp_path: Path,
-    upstream: HTTPServer,
-    make_client: Callable[..., HttpUpstreamClient],
-    validator: ResponseValidator,
-) -> tuple[Path, list[JobRef]]:
-    root = tmp_path / "snapshots"
-    return root, fill_store(root, upstream, make_client, validator)
-
-
 def test_the_readme_queries_read_every_document_of_the_store(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, jobs = filled_store
     queries = readme_queries()
@@ -86,7 +76,7 @@ def test_the_readme_queries_read_every_document_of_the_store(
 
 
 def test_a_gone_job_reads_as_no_status_never_as_its_last_one(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, jobs = filled_store
     query = """
@@ -104,7 +94,7 @@ def test_a_gone_job_reads_as_no_status_never_as_its_last_one(
 
 @pytest.mark.parametrize("part", ["history", "latest"])
 def test_partition_columns_decode_to_the_documents_source(
-    filled_store: tuple[Path, list[JobRef]], part: str
+    filled_store: FilledStore, part: str
 ) -> None:
     root, _ = filled_store
     query = """
@@ -122,7 +112,7 @@ def test_partition_columns_decode_to_the_documents_source(
 
 
 def test_long_names_read_back_in_their_documented_cut_form(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, _ = filled_store
     query = """
@@ -140,7 +130,7 @@ def test_long_names_read_back_in_their_documented_cut_form(
 
 
 def test_a_workspace_or_project_named_like_the_null_partition_is_its_own_job(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, _ = filled_store
     query = """
@@ -157,7 +147,7 @@ def test_a_workspace_or_project_named_like_the_null_partition_is_its_own_job(
 
 
 def test_extra_keys_that_differ_only_by_case_are_separate_columns(
-    filled_store: tuple[Path, list[JobRef]],
+    filled_store: FilledStore,
 ) -> None:
     root, _ = filled_store
     query = """
@@ -173,3 +163,26 @@ def test_extra_keys_that_differ_only_by_case_are_separate_columns(
     assert [tuple(json.loads(value) for value in row) for row in rows] == [
         (1682582619000, "a", "b", [{"^owner": 1, "owner": 2}])
     ]
+
+
+def test_each_jobs_latest_observation_is_one_row_across_a_moved_key(tmp_path: Path) -> None:
+    """A key moved at an upgrade leaves the old latest.json behind: the README's query
+    still reads one row per job, the newest."""
+    [query] = [q for q in readme_queries() if q.startswith("-- each job's latest observation")]
+    root = tmp_path / "snapshots"
+    store = LocalDirectoryStore(root)
+    moved = [JobRef.parse(PROJECT, "作业"), JobRef.parse(PROJECT, "作业" * 40)]  # uncut, cut
+    for job in moved:
+        old_key = moved_latest_key(job)
+        assert old_key is not None
+        earlier = status_document(job, "EXCEPTION", T0)
+        store.replace(old_key, jsoncodec.canonical_bytes(earlier), {}, None)
+        later = status_document(job, "NORMAL", T0 + timedelta(minutes=1))
+        SnapshotWriter(store, sleep=lambda _: None).write(job, later, T0 + timedelta(minutes=1))
+    assert len(documents(root, "latest")) == 4  # the old keys stay
+
+    rows = connect().sql(query.replace("snapshots/", f"{root}/")).fetchall()
+
+    assert sorted((row[4], row[5]) for row in rows) == sorted(
+        ("NORMAL", job.job_name) for job in moved
+    )

@@ -4,41 +4,18 @@ document and every hostile name."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
 
-from contract_tests.support import ROOT
-from dlf_status.adapters.upstream_http import HttpUpstreamClient
-from dlf_status.domain.contract import ResponseValidator
-from tests.support.consumer_store import NULL_PARTITION, documents, fill_store, read_back
+from tests.integration.conftest import FilledStore
+from tests.support.consumer_store import NULL_PARTITION, documents, read_back, readme_blocks
 
 pytestmark = pytest.mark.integration
 
-README = ROOT / "README.md"
-
-
-@pytest.fixture
-def filled_store(
-    tmp_path: Path,
-    upstream: HTTPServer,
-    make_client: Callable[..., HttpUpstreamClient],
-    validator: ResponseValidator,
-) -> Path:
-    root = tmp_path / "snapshots"
-    fill_store(root, upstream, make_client, validator)
-    return root
-
 
 def readme_block() -> str:
-    blocks: list[str] = re.findall(
-        r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL
-    )
-    [block] = [block for block in blocks if "pyarrow.dataset" in block]
+    [block] = [block for block in readme_blocks("python") if "pyarrow.dataset" in block]
     return block
 
 
@@ -49,15 +26,15 @@ def as_read_by_pyarrow(value: str | None) -> str | None:
 
 @pytest.mark.parametrize("part", ["latest", "history"])
 def test_the_readme_block_reads_every_document_with_the_source_names(
-    filled_store: Path, part: str
+    filled_store: FilledStore, part: str
 ) -> None:
     namespace: dict[str, Any] = {}
-    code = readme_block().replace("snapshots/latest", f"{filled_store}/{part}")
+    code = readme_block().replace("snapshots/latest", f"{filled_store.root}/{part}")
     exec(code, namespace)  # noqa: S102
 
     rows = namespace["latest"].to_table().to_pylist()
 
-    assert len(rows) == len(documents(filled_store, part))
+    assert len(rows) == len(documents(filled_store.root, part))
     assert all(row["observed_at"] for row in rows)  # not the nulls of apache/arrow 45394
     for row in rows:
         source = row["source"]

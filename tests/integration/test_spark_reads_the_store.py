@@ -9,9 +9,8 @@ and waits for its JVM to exit, so no process outlives the tests.
 
 from __future__ import annotations
 
-import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,28 +20,24 @@ import pytest
 from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import DataType, StructType
-from pytest_httpserver import HTTPServer
 
-from contract_tests.support import ROOT
 from dlf_status.adapters.store_local import LocalDirectoryStore
-from dlf_status.adapters.upstream_http import HttpUpstreamClient
-from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import encode_partition_value
 from dlf_status.service import SnapshotWriter
+from tests.integration.conftest import FilledStore
 from tests.support.consumer_store import (
     NULL_PARTITION,
     documents,
     escaped_beyond_ascii,
-    fill_store,
     read_back,
+    readme_blocks,
 )
 from tests.support.documents import status_document
 from tests.support.hive import hive_unescape
 
 pytestmark = pytest.mark.integration
 
-README = ROOT / "README.md"
 INFERENCE = "spark.sql.sources.partitionColumnTypeInference.enabled"
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -81,24 +76,9 @@ def spark() -> Iterator[SparkSession]:
         assert process.wait(timeout=120) is not None
 
 
-@pytest.fixture
-def filled_store(
-    tmp_path: Path,
-    upstream: HTTPServer,
-    make_client: Callable[..., HttpUpstreamClient],
-    validator: ResponseValidator,
-) -> Path:
-    root = tmp_path / "snapshots"
-    fill_store(root, upstream, make_client, validator)
-    return root
-
-
 def readme_spark_block() -> str:
     """The README's PySpark block (the one that builds a SparkSession)."""
-    blocks: list[str] = re.findall(
-        r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL
-    )
-    [block] = [block for block in blocks if "SparkSession" in block]
+    [block] = [block for block in readme_blocks("python") if "SparkSession" in block]
     return block
 
 
@@ -135,9 +115,9 @@ def field_names(data_type: DataType) -> list[list[str]]:
 
 @pytest.mark.parametrize("part", ["latest", "history"])
 def test_the_readme_block_reads_every_document_with_the_source_names(
-    spark: SparkSession, filled_store: Path, part: str
+    spark: SparkSession, filled_store: FilledStore, part: str
 ) -> None:
-    frame: DataFrame = run_readme_block(filled_store)[part]
+    frame: DataFrame = run_readme_block(filled_store.root)[part]
 
     rows = frame.select(
         "project_id",
@@ -149,7 +129,7 @@ def test_the_readme_block_reads_every_document_with_the_source_names(
     ).collect()
 
     assert spark.conf.get(INFERENCE) == "false"  # the README's block set it
-    assert len(rows) == len(documents(filled_store, part))
+    assert len(rows) == len(documents(filled_store.root, part))
     for project, workspace, job_name, doc_project, doc_workspace, doc_job_name in rows:
         assert (project, workspace) == (doc_project, doc_workspace)
         assert job_name == as_read_by_spark(doc_job_name)
@@ -160,10 +140,10 @@ def test_the_readme_block_reads_every_document_with_the_source_names(
 
 
 def test_schema_inference_finds_no_two_columns_that_differ_only_by_case(
-    spark: SparkSession, filled_store: Path
+    spark: SparkSession, filled_store: FilledStore
 ) -> None:
     # Spark resolves columns case-insensitively: two such keys would fail the read.
-    frame: DataFrame = run_readme_block(filled_store)["history"]
+    frame: DataFrame = run_readme_block(filled_store.root)["history"]
 
     structs = field_names(frame.schema)
 
@@ -173,11 +153,13 @@ def test_schema_inference_finds_no_two_columns_that_differ_only_by_case(
     assert "extra" in frame.columns
 
 
-def test_counters_past_64_bits_come_back_exact(spark: SparkSession, filled_store: Path) -> None:
-    frame: DataFrame = run_readme_block(filled_store)["history"]
+def test_counters_past_64_bits_come_back_exact(
+    spark: SparkSession, filled_store: FilledStore
+) -> None:
+    frame: DataFrame = run_readme_block(filled_store.root)["history"]
     expected = {
         (document["observed_at"], node["name"], name, value)
-        for document in documents(filled_store, "history")
+        for document in documents(filled_store.root, "history")
         for node in document.get("nodes") or []
         for name, value in (node.get("metrics") or {}).items()
         if isinstance(value, int) and value >= 2**63

@@ -31,6 +31,7 @@ from tests.integration.conftest import PROJECT, ListMetrics, TickingClock
 from tests.support.root import root_settings
 
 CORPUS = ROOT / "tests" / "hostile" / "corpus.json"
+README = ROOT / "README.md"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 SAFE_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 
@@ -147,6 +148,14 @@ def bodies() -> list[tuple[str, bytes]]:
     raw = [(what, json.dumps(fixture["body"]).encode()) for what, fixture in found]
     raw += [(body["name"], json.dumps(body).encode()) for body in CASE_COLLISIONS]
     return raw
+
+
+def readme_blocks(language: str) -> list[str]:
+    """The README's fenced blocks of `language`, as written (the consumer tests run
+    them)."""
+    text = README.read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(f"```{language}\n(.*?)```", text, re.DOTALL)
+    return blocks
 
 
 def fill_store(

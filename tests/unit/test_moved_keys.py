@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dlf_status.domain import jsoncodec
+from dlf_status.domain.gone import gone_document
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import MAX_LIST_PAGE, ObjectListing
 from dlf_status.domain.snapshots import (
@@ -146,6 +147,34 @@ def test_a_job_reported_gone_first_at_its_new_key_is_a_transition_from_the_old_o
     assert store.latest(MOVED)["last_observed_at"] == "2026-11-25T08:00:00.000Z"
 
 
+def test_a_job_gone_at_its_old_key_is_not_reported_gone_again() -> None:
+    store = MemoryStore()
+    source = status_document(MOVED, "NORMAL", at(0))["source"]
+    old_gone = gone_document(
+        source,
+        "2026-11-25T08:05:00.000Z",
+        error_code="DLF.0100",
+        error_msg="gone",
+        last_observed_at="2026-11-25T08:00:00.000Z",
+        last_content_hash="a" * 64,
+    )
+    store._put(moved_latest_key(MOVED) or "", jsoncodec.canonical_bytes(old_gone))
+
+    written = writer(store).write_gone(
+        MOVED, source, "2026-11-25T08:20:00.000Z", {"error_code": "DLF.0100", "error_msg": "gone"}
+    )
+
+    assert (written.outcome, written.transitions) == (SnapshotOutcome.UNCHANGED, 0)
+    assert store.transitions() == []
+    assert store.latest(MOVED) == old_gone  # the new key holds it: no old key read again
+    store.reads.clear()
+    again = writer(store).write_gone(
+        MOVED, source, "2026-11-25T08:30:00.000Z", {"error_code": "DLF.0100", "error_msg": "gone"}
+    )
+    assert again.outcome is SnapshotOutcome.UNCHANGED
+    assert store.reads == [latest_key(MOVED)]
+
+
 # --- the fleet -------------------------------------------------------------------------
 
 
@@ -219,6 +248,63 @@ def test_a_gone_job_at_its_new_key_leaves_the_fleet_with_its_old_row() -> None:
 
     assert document["jobs"] == []
     assert document["summary"]["job_count"] == 0
+
+
+def test_the_fleet_reads_no_old_key_that_a_new_key_supersedes() -> None:
+    store = MemoryStore()
+    written_by_an_earlier_release(store, MOVED, "NORMAL", at(0))
+    observe(store, MOVED, "EXCEPTION", at(1))
+    reader = StoreReader(store, FixedClock(), workers=1)
+    store.reads.clear()
+
+    reader.fleet(PROJECT)
+
+    assert reader.last_cost.reads == 1
+    assert moved_latest_key(MOVED) not in store.reads
+
+
+def test_old_keys_do_not_spend_the_read_budget_of_the_jobs_observed_since() -> None:
+    store = MemoryStore()
+    jobs = [JobRef.parse(PROJECT, f"作业{index:02d}") for index in range(8)]
+    for job in jobs:
+        written_by_an_earlier_release(store, job, "NORMAL", at(0))
+        observe(store, job, "EXCEPTION", at(1))
+    reader = StoreReader(PagedStore(store), FixedClock(), workers=1, max_fleet_reads=10)
+
+    document = reader.fleet(PROJECT)
+
+    assert [row["status"] for row in document["jobs"]] == ["EXCEPTION"] * 8
+    assert reader.last_cost.reads == 8
+
+
+def test_old_keys_are_read_after_the_jobs_observed_since() -> None:
+    store = MemoryStore()
+    observed = [JobRef.parse(PROJECT, f"作业{index:02d}") for index in range(8)]
+    for job in observed:
+        observe(store, job, "EXCEPTION", at(1))
+    waiting = [JobRef.parse(PROJECT, f"旧作业{index:02d}") for index in range(8)]
+    for job in waiting:  # not observed since the upgrade: their old rows are their rows
+        written_by_an_earlier_release(store, job, "NORMAL", at(0))
+    reader = StoreReader(PagedStore(store), FixedClock(), workers=1, max_fleet_reads=10)
+
+    document = reader.fleet(PROJECT, limit=100)
+
+    statuses = {row["job_name"]: row["status"] for row in document["jobs"]}
+    assert all(statuses[job.job_name] == "EXCEPTION" for job in observed)
+    assert sorted(statuses[job.job_name] for job in waiting) == ["NORMAL"] * 2 + ["UNKNOWN"] * 6
+
+
+def test_a_job_whose_old_cut_fell_before_its_first_character_beyond_ascii_has_one_row() -> None:
+    # Old value: 61 x "%21" = 183 characters, cut before the CJK; new: 189 bytes, whole.
+    edge = JobRef.parse(PROJECT, "!" * 61 + "作作")
+    store = MemoryStore()
+    written_by_an_earlier_release(store, edge, "NORMAL", at(0))
+    observe(store, edge, "EXCEPTION", at(1))
+
+    document = StoreReader(store, FixedClock(), workers=1).fleet(PROJECT)
+
+    assert [row["status"] for row in document["jobs"]] == ["EXCEPTION"]
+    assert document["summary"]["job_count"] == 1
 
 
 class PagedStore(MemoryStore):

@@ -227,3 +227,27 @@ def test_a_workspace_named_like_the_null_partition_is_not_the_default_workspace(
 )
 def test_unsafe_keys_are_recognised(key: str) -> None:
     assert not is_safe_key(key)
+
+
+# README "Encoding": the kept-escaped code points a per-character reader reads as
+# another name, written out here, not derived from the encoder.
+READ_AS_ANOTHER_NAME = [
+    *range(0xFDE0, 0xFDF0),
+    0xFFFE,
+    0xFFFF,
+    *(plane << 16 | low for plane in (2, 3, 6, 7, 10, 11, 14, 15) for low in (0xFFFE, 0xFFFF)),
+]
+
+
+def test_the_readme_names_every_code_point_a_per_character_reader_reads_as_another_name() -> None:
+    found = []
+    for point in [*range(0x80, 0xD800), *range(0xE000, 0x110000)]:
+        char = chr(point)
+        if encode_partition_value(char) == char:
+            continue  # kept raw: every reader reads it as it is
+        garbled = char.encode().decode("latin-1")  # what a per-character reader shows
+        named, other = encode_partition_value("x" + char), encode_partition_value("x" + garbled)
+        if named != other and hive_unescape(named) == hive_unescape(other):
+            found.append(point)
+    assert len(READ_AS_ANOTHER_NAME) == 34
+    assert found == READ_AS_ANOTHER_NAME

@@ -5,11 +5,13 @@ that repairs a record nobody published, and never at the snapshot's expense."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -197,6 +199,30 @@ def test_an_s3_store_names_where_the_record_is() -> None:
     [(_, dataref)] = events.published
     [key] = [key for key in store.objects if key.startswith("transitions/")]
     assert dataref == f"s3://snapshots/dlf/{key}"
+
+
+@pytest.mark.parametrize("name", ["作业 a/b%2F=~", "x\ufdd0 ☃"])
+def test_the_dataref_is_a_uri_whose_path_is_the_key(name: str) -> None:
+    class BucketStore(MemoryStore):
+        @property
+        def location(self) -> str:
+            return "s3://snapshots/dlf"
+
+    job = JobRef.parse("p1", name)
+    store = BucketStore()
+    events = RecordingPublisher()
+    writer = SnapshotWriter(store, events=events)
+    observe(store, job, "NORMAL", at(0), writer=writer)
+    observe(store, job, "EXCEPTION", at(1), writer=writer)
+
+    [(_, dataref)] = events.published
+    [key] = [key for key in store.objects if key.startswith("transitions/")]
+    assert dataref is not None
+    # RFC 3986: ASCII only, '%' only as the start of an escape, no space.
+    assert re.fullmatch(
+        r"s3://snapshots/dlf/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-F]{2})+", dataref
+    )
+    assert unquote(urlsplit(dataref).path) == f"/dlf/{key}"
 
 
 def test_the_root_publishes_to_the_configured_bus_from_every_writer() -> None:

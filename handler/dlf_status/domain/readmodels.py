@@ -25,12 +25,18 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple, TypedDict
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.documents import StatusDocument, TransitionRecord
 from dlf_status.domain.gone import is_gone_document
-from dlf_status.domain.snapshots import ENCODED_VALUE, LATEST_NAME, moved_job_value
+from dlf_status.domain.snapshots import (
+    ENCODED_VALUE,
+    LATEST_NAME,
+    encode_partition_value,
+    moved_job_value,
+    only_earlier_releases_write,
+)
 from dlf_status.domain.statuses import STATUSES
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.errors import InvalidInput
@@ -289,6 +295,26 @@ def moved_fleet_key(relative_key: str, job_name: str) -> str | None:
     match = _FLEET_KEY.fullmatch(relative_key)
     value = None if match is None else moved_job_value(match[1], job_name)
     return None if value is None else f"job_name={value}/{LATEST_NAME}"
+
+
+def is_earlier_release_fleet_key(relative_key: str) -> bool:
+    """Whether a key below a workspace's `latest/` prefix is one only an earlier
+    release writes (its job's latest.json may be elsewhere now: snapshots.py)."""
+    match = _FLEET_KEY.fullmatch(relative_key)
+    return match is not None and only_earlier_releases_write(match[1])
+
+
+def superseding_fleet_key(relative_key: str) -> str | None:
+    """The key an earlier release's `relative_key` names now, when the key alone
+    tells (an uncut value decodes to the whole name): no GET needed to see that a
+    listed new key supersedes it. None when cut, or not an earlier release's."""
+    if not is_earlier_release_fleet_key(relative_key):
+        return None
+    value = relative_key[len("job_name=") : -len(f"/{LATEST_NAME}")]
+    if "~" in value:
+        return None  # cut: only the document names the job
+    name = unquote_to_bytes(value).decode("utf-8")  # is_earlier_release...: it decodes
+    return f"job_name={encode_partition_value(name)}/{LATEST_NAME}"
 
 
 def _is_count(value: object) -> bool:

@@ -24,11 +24,13 @@ escapes: C0 controls, `"#%'*/:=?{[]^`, the backslash and DEL; also space, '~', '
 name stay inside one key segment. Every other character is kept raw, as UTF-8, except
 those no key should carry raw, by a rule of code points that no Unicode version
 changes: C1 controls (U+0080-U+009F), surrogates, and the noncharacters U+FDD0-U+FDEF
-and U+xFFFE/U+xFFFF (not allowed in XML 1.0, so not in an S3 listing that a store
-returns without `EncodingType=url`). Those are percent-encoded per UTF-8 byte: a
-per-character reader garbles only them, and JobRef refuses C1 controls and surrogates
-anyway. Every value percent-decodes to the UTF-8 text it came from (DuckDB refuses
-the whole table otherwise). The encoding is injective, so two jobs never share a key:
+and U+xFFFE/U+xFFFF (no text should carry them; XML 1.0 refuses U+FFFE and U+FFFF,
+so an S3 listing that a store returns without `EncodingType=url` cannot hold those
+two). Those are percent-encoded per UTF-8 byte: a per-character reader garbles only
+them (34 of them, whose UTF-8 bytes are all >= 0xA0, into the value another name is
+written as: README "Encoding"), and JobRef refuses C1 controls and surrogates anyway.
+Every value percent-decodes to the UTF-8 text it came from (DuckDB refuses the whole
+table otherwise). The encoding is injective, so two jobs never share a key:
 
 * a value whose encoding is longer than MAX_ENCODED_BYTES of UTF-8 (a file name
   holds 255 bytes; an S3 key 1,024 in all) is cut after its last whole character that
@@ -54,7 +56,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from dlf_status.domain.model import JobRef
 
@@ -171,7 +173,8 @@ def _legacy_escaped(raw: bytes) -> str:
 def legacy_partition_value(value: str) -> str:
     """The value earlier releases wrote: every UTF-8 byte beyond [A-Za-z0-9._-] as %XX,
     cut at 200 characters of that. Equal to `encode_partition_value(value)` for a name
-    of ASCII (and of the code points still escaped) only."""
+    of ASCII (and of the code points still escaped), and for a name both cut before
+    its first other character; different for every other name."""
     raw = value.encode("utf-8", errors="surrogatepass")
     encoded = _legacy_escaped(raw)
     if encoded == NULL_PARTITION:
@@ -204,14 +207,20 @@ def may_be_legacy(value: str) -> bool:
 def only_earlier_releases_write(value: str) -> bool:
     """Whether the partition value `value` is one that this release's encoding never
     writes: an earlier release's, of a name beyond ASCII (from the value alone: the
-    part before a cut is compared with this release's encoding of its decoding)."""
+    part before a cut is compared with this release's encoding of its decoding).
+    Total: a value that is not percent-encoded UTF-8 (put there by hand or by another
+    tool) is no release's, so False."""
     if not may_be_legacy(value):
         return False
     head = value.partition("~")[0]
-    return _encoded(unquote(head, errors="surrogatepass")) != head
+    try:
+        name = unquote_to_bytes(head).decode("utf-8")
+    except UnicodeError:  # not UTF-8, or raw bytes a listing shows as lone surrogates
+        return False
+    return _encoded(name) != head
 
 
-def earlier_release_latest(key: str) -> bool:
+def is_earlier_release_latest(key: str) -> bool:
     """Whether `key` is a latest.json that only an earlier release writes (its job's
     latest.json is elsewhere now): no writer of this release ever remembers it. One
     kind is not told from the key: an old cut that fell before the name's first
@@ -224,8 +233,10 @@ def earlier_release_latest(key: str) -> bool:
 
 def moved_job_value(value: str, job_name: str) -> str | None:
     """`job_name`'s value now, when the job_name partition `value` is the one earlier
-    releases gave it and differs; None otherwise (the usual case, decided cheaply)."""
-    if not may_be_legacy(value):
+    releases gave it and differs; None otherwise (the usual case, decided cheaply).
+    A cut value is compared whatever it holds: an old cut may fall before the name's
+    first character beyond ASCII, leaving no %XX of a byte beyond ASCII."""
+    if not may_be_legacy(value) and "~" not in value:
         return None
     current = encode_partition_value(job_name)
     if current == value or legacy_partition_value(job_name) != value:
