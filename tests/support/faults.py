@@ -24,50 +24,29 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.loopback import LoopbackListener
 
-class RawHttpServer:
+
+class RawHttpServer(LoopbackListener):
     """Reads one request per connection, writes `payload`, then closes (or resets)."""
 
     def __init__(self, payload: bytes, *, reset: bool = False) -> None:
+        super().__init__()
         self.payload = payload
         self.reset = reset
-        self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._running = True
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def __enter__(self) -> RawHttpServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._running = False
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while self._running:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with connection:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = connection.recv(4096)
-                    if not chunk:
-                        break
-                    request += chunk
-                self._answer(connection)
-                if self.reset:
-                    # SO_LINGER with a zero timeout: close() sends RST, not FIN.
-                    connection.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                    )
+    def _take(self, connection: socket.socket) -> None:
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = connection.recv(4096)
+                if not chunk:
+                    break
+                request += chunk
+            self._answer(connection)
+            if self.reset:
+                # SO_LINGER with a zero timeout: close() sends RST, not FIN.
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     def _answer(self, connection: socket.socket) -> None:
         connection.sendall(self.payload)
@@ -94,39 +73,23 @@ class DrippingHttpServer(RawHttpServer):
             return
 
 
-class SilentServer:
+class SilentServer(LoopbackListener):
     """Accepts every connection and never answers: a store that hangs once connected
     (the connect succeeds, so only the client's read timeout ends a call). Each
     connection is held open until the server closes; `connections` counts them, one
     per attempt of a client that gives up on a connection that timed out."""
 
     def __init__(self) -> None:
-        self.connections = 0
+        super().__init__()
         self._held: list[socket.socket] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def __enter__(self) -> SilentServer:
-        self._thread.start()
-        return self
 
     def __exit__(self, *_: object) -> None:
-        self._listener.close()
+        super().__exit__()
         for connection in self._held:
             connection.close()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self._held.append(connection)
+    def _take(self, connection: socket.socket) -> None:
+        self._held.append(connection)
 
 
 @contextmanager

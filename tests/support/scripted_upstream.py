@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
+from tests.support.loopback import LoopbackListener, in_a_thread
+
 
 class Answer(Protocol):
     def to_bytes(self) -> bytes: ...
@@ -59,40 +61,21 @@ def _wire(line: str) -> bytes:
         return line.encode("utf-8")
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(LoopbackListener):
     """Answers every request with the current `answer`; one thread per connection."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.answer: Answer = RawAnswer(200, [("Content-Type", "application/json")], b"{}")
         self.requests: list[bytes] = []  # the raw request heads, in arrival order
         self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._running = True
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
     def serve(self, answer: Answer) -> None:
         with self._lock:
             self.answer = answer
 
-    def __enter__(self) -> ScriptedUpstream:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._running = False
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while self._running:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+    def _take(self, connection: socket.socket) -> None:
+        in_a_thread(self._answer, connection)
 
     def _answer(self, connection: socket.socket) -> None:
         with connection:
@@ -116,36 +99,17 @@ class ScriptedUpstream:
                 return
 
 
-class KeepAliveUpstream:
+class KeepAliveUpstream(LoopbackListener):
     """Keeps each connection open and answers its n-th request with
     `script[n](job_name)` (the job of the request's status path), so a test can leave
     bytes behind one answer and see what the next request on the connection reads."""
 
     def __init__(self, script: Sequence[Callable[[str], bytes]]) -> None:
+        super().__init__()
         self.script = script
-        self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._thread = threading.Thread(target=self._accept, daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def __enter__(self) -> KeepAliveUpstream:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+    def _take(self, connection: socket.socket) -> None:
+        in_a_thread(self._answer, connection)
 
     def _answer(self, connection: socket.socket) -> None:
         with connection:
