@@ -118,7 +118,7 @@ def _array(items: list[Json]) -> Json:
     return _combine(b"[" + b",".join(item.text for item in items) + b"]", items, 1, 1)
 
 
-def _object(members: list[tuple[Json, Json]]) -> Json:
+def json_object(members: list[tuple[Json, Json]]) -> Json:
     parts = [part for member in members for part in member]
     text = b"{" + b",".join(key.text + b":" + value.text for key, value in members) + b"}"
     return _combine(text, parts, 1, 1)
@@ -142,7 +142,7 @@ hostile_json = st.recursive(
     scalars,
     lambda children: (
         st.lists(children, max_size=4).map(_array)
-        | st.lists(st.tuples(keys, children), max_size=4).map(_object)
+        | st.lists(st.tuples(keys, children), max_size=4).map(json_object)
         | st.builds(_wrapped, children, st.integers(1, 140), st.booleans())
     ),
     max_leaves=12,
@@ -151,7 +151,7 @@ hostile_json = st.recursive(
 
 def status_answer(members: list[tuple[Json, Json]]) -> Json:
     """A 200 body: a job object with the hostile members after its name."""
-    return _object([(Json(b'"name"'), Json(b'"job"')), *members])
+    return json_object([(Json(b'"name"'), Json(b'"job"')), *members])
 
 
 def error_answer(before: list[tuple[Json, Json]], after: list[tuple[Json, Json]]) -> bytes:

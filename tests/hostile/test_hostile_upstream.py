@@ -595,7 +595,7 @@ def test_generated_error_answers_in_a_200_are_never_a_snapshot(
     """A 200 holding an error spelling and no job name is an upstream failure, served
     stale; with the job's name it is a job (the code one more unknown field)."""
     members = [*others, *spelt]
-    body = hostile_json.status_answer(members) if named else hostile_json._object(members)
+    body = hostile_json.status_answer(members) if named else hostile_json.json_object(members)
     world.upstream.serve(RawAnswer(200, [JSON_TYPE], body.text, "OK"))
     expected = DOCUMENT if named and body.within_bounds else FAILURE
 
