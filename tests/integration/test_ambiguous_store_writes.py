@@ -21,16 +21,22 @@ from dlf_status.adapters.store_s3 import S3Store, make_s3_client
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.service import SnapshotWriter
+from tests.integration import test_transition_events_on_the_store as events_suite
 from tests.integration.conftest import check_transition_records
-from tests.integration.test_transition_events_on_the_store import (  # noqa: F401 - fixture
+from tests.integration.test_transition_events_on_the_store import (
     BUS,
     Bus,
     assert_one_event_per_record,
-    bus,
 )
-from tests.support.faults import INTERNAL_ERROR, S3Proxy
+from tests.support.faults import S3Proxy
 from tests.support.read_models import observe
-from tests.support.seaweed import ACCESS_KEY, PATIENT_STORE_SECONDS, REGION, SECRET_KEY, SeaweedServer
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SECRET_KEY,
+    SeaweedServer,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +45,8 @@ JOB = JobRef.parse(PROJECT, "orders stream")
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 Predicate = Callable[[str, str], bool]
+# moto's EventBridge bus with a rule to an SQS queue, as the events suite has it.
+bus = events_suite.bus
 
 
 def first_put_of(part: str) -> Predicate:
@@ -171,4 +179,5 @@ def test_create_is_true_for_its_own_unheard_write_and_false_for_another_writers(
 
     assert proxy.dropped + proxy.failed_after == 1
     stored = store.get(key)
-    assert stored is not None and stored.body == b'{"n":1}'
+    assert stored is not None
+    assert stored.body == b'{"n":1}'
