@@ -64,21 +64,26 @@ def first_put_of(part: str) -> Predicate:
 
 @pytest.fixture
 def proxied(
-    seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch
+    seaweed: SeaweedServer,
 ) -> Iterator[Callable[..., tuple[S3Store, S3Proxy]]]:
     """A production S3 store (make_s3_client: its retries, the direct PUT) reaching
     SeaweedFS through a proxy made with the given faults; a fresh prefix each. Its
-    key is SeaweedFS's, from boto3's default session (moto replaces the environment's)."""
+    key is SeaweedFS's (moto replaces the environment's)."""
     made: list[tuple[S3Store, S3Proxy]] = []
 
     def make(**faults: object) -> tuple[S3Store, S3Proxy]:
         proxy = S3Proxy(seaweed.endpoint, lambda method, path: False, **faults)  # type: ignore[arg-type]
         proxy.__enter__()
-        session = boto3.Session(
+        # Only while the client is made: moto's fixture puts its own default session
+        # in place (and restores the one before it when it stops).
+        before = boto3.DEFAULT_SESSION
+        boto3.DEFAULT_SESSION = boto3.Session(
             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
         )
-        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
-        client = make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS)
+        try:
+            client = make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS)
+        finally:
+            boto3.DEFAULT_SESSION = before
         store = S3Store(client, seaweed.bucket, f"ambiguous-{uuid.uuid4().hex[:12]}")
         made.append((store, proxy))
         return store, proxy
