@@ -244,6 +244,7 @@ def build_status_service(
         serve_stale=settings.serve_stale,
         redactor=redactor,
         events=build_event_publisher(settings) if events is None else events,
+        store_call_seconds=settings.store_timeout,
     )
 
 
