@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from dlf_status.adapters.events_eventbridge import publish_worst_case
 from dlf_status.config import DEFAULTS, VARIABLES
 from tests.infrastructure.conftest import ROOT, TEMPLATE, run_tool, tool
 
@@ -107,8 +108,14 @@ def setting_of(properties: dict[str, Any], name: str) -> float:
 
 
 def time_per_job(properties: dict[str, Any]) -> float:
-    """What one job may take: a whole upstream call, then a store call (STORE_TIMEOUT)."""
-    return setting_of(properties, "DLF_DEADLINE") + setting_of(properties, "STORE_TIMEOUT")
+    """What one job may take: a whole upstream call, then a store call (STORE_TIMEOUT),
+    and, with an event bus, a transition record's PUT and its event's publish at their
+    worst (a writer starts those only with that much left, service.py)."""
+    store_call = setting_of(properties, "STORE_TIMEOUT")
+    job = setting_of(properties, "DLF_DEADLINE") + store_call
+    if properties["Environment"]["Variables"].get("EVENT_BUS_NAME"):
+        job += store_call + publish_worst_case()
+    return job
 
 
 def test_there_is_a_function_per_trigger_each_with_its_own_handler(

@@ -1,7 +1,8 @@
 """Transition events from snapshot writers on SeaweedFS and the local store, through
 the real EventBridge publisher to moto's EventBridge (no local server exists), which
 delivers them to a rule's SQS queue: one event per transition record, under
-throttled entries, failed calls that botocore retries, concurrent writers; and a
+throttled entries, failed calls that the publisher retries, concurrent writers,
+writers whose invocation has no time left for a record and its event; and a
 publish that fails for good is logged and counted, and costs no snapshot."""
 
 from __future__ import annotations
@@ -166,11 +167,11 @@ def _identity(request: Any) -> str:
     return str(json.loads(json.loads(request.body)["Entries"][0]["Detail"])["id"])
 
 
-def test_calls_that_never_arrive_are_retried_by_botocore_and_delivered_once(
+def test_calls_that_never_arrive_are_retried_and_delivered_once(
     store: ObjectStore, bus: Bus
 ) -> None:
-    """The first two PutEvents of every event fail to connect: botocore's standard
-    retries send the same entry again, and the bus gets it once."""
+    """The first two PutEvents of every event fail to connect: the publisher sends the
+    same entry again, and the bus gets it once."""
     attempts: Counter[str] = Counter()
 
     def unreachable_twice(request: Any, **_: Any) -> None:
@@ -412,9 +413,10 @@ def test_a_writer_out_of_time_for_an_owed_record_does_not_replace_its_latest(
         write(SnapshotWriter(store, events=slow), "NORMAL", 2, short)
     latest = store.get(latest_key(JOB))
     assert latest is not None
-    assert json.loads(latest.body)["observed_at"] == status_document(
-        JOB, "EXCEPTION", at(1), None
-    )["observed_at"]
+    assert (
+        json.loads(latest.body)["observed_at"]
+        == status_document(JOB, "EXCEPTION", at(1), None)["observed_at"]
+    )
     written = write(SnapshotWriter(store, events=slow), "NORMAL", 3, plenty)
 
     assert written is not None

@@ -282,7 +282,8 @@ def test_no_attempt_starts_that_the_remaining_time_cannot_see_to_its_end() -> No
         publisher.publish_transition(record, remaining_seconds=lambda: left.pop(0))
 
     assert (error.value.retryable, error.value.error_code) == (True, "ThrottlingException")
-    assert sleeps == [] and left == []
+    assert sleeps == []
+    assert left == []
     with pytest.raises(EventPublishError, match="no time left to publish"):
         publisher.publish_transition(record, remaining_seconds=lambda: ATTEMPT_SECONDS / 2)
     assert publisher.publish_transition(record, remaining_seconds=lambda: ATTEMPT_SECONDS) == (

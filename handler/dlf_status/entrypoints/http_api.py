@@ -118,9 +118,7 @@ class StatusApi:
                 job = JobRef.parse(
                     parameters["project_id"], parameters["job_name"], request.header("workspace")
                 )
-                answer = _document_answer(
-                    self._observe(job, remaining_seconds=remaining_seconds)
-                )
+                answer = _document_answer(self._observe(job, remaining_seconds=remaining_seconds))
             else:
                 answer = self._read_routes(request).answer(match, request)
         except Exception as error:  # noqa: BLE001 - the one place every error is mapped

@@ -25,8 +25,8 @@ from dlf_status.observability import (
 
 if TYPE_CHECKING:
     from dlf_status.domain.model import JobRef
-    from dlf_status.service import Observe
     from dlf_status.readers import StoreReader
+    from dlf_status.service import Observe
 
 T = TypeVar("T")
 
