@@ -193,7 +193,7 @@ def test_calls_that_never_arrive_are_retried_and_delivered_once(
 
 
 def test_a_lost_answer_is_sent_again_under_the_same_id(store: ObjectStore, bus: Bus) -> None:
-    """The bus took the event but its answer was lost: botocore sends the entry again
+    """The bus took the event but its answer was lost: the publisher sends the entry again
     and the bus delivers it twice (EventBridge is at-least-once), with one id, the
     record's, so a consumer keeps one of them."""
     attempts: Counter[str] = Counter()
