@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import logging
 import os
 import re
+import shlex
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -59,6 +62,7 @@ from dlf_status.domain.ticks import JobOutcome, Tick, TickReport
 from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.entrypoints import cli_reads
 from dlf_status.entrypoints.arguments import whole_argument
+from dlf_status.entrypoints.demo import DEFAULT_SNAPSHOTS
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.entrypoints.tables import table_lines
@@ -486,12 +490,29 @@ def _drift_text(report: DriftReport) -> str:
     return text
 
 
+def _program() -> str:
+    """How the user ran dlf-status, for the commands the demo suggests: `dlf-status`
+    when that is what PATH finds, else the path they typed (`.venv/bin/dlf-status`)."""
+    typed = sys.argv[0] if sys.argv else ""
+    if Path(typed).name != "dlf-status":
+        return "dlf-status"  # python -m, or a test calling main()
+    found = shutil.which("dlf-status")
+    if found is not None and Path(found).resolve() == Path(typed).resolve():
+        return "dlf-status"
+    return shlex.quote(typed)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from dlf_status.devtools.replay import RECORDED
     from dlf_status.entrypoints.demo import run_demo
 
-    if not args.fixtures.is_dir():
-        raise InvalidInput(f"no recorded fixtures at {args.fixtures}; run from the repository")
-    return run_demo(args.fixtures, args.snapshots, sys.stdout)
+    fixtures = RECORDED if args.fixtures is None else args.fixtures
+    if not fixtures.is_dir():
+        raise InvalidInput(f"no recorded fixtures at {one_line(str(fixtures), 200)}")
+    text = io.StringIO()
+    code = run_demo(fixtures, args.snapshots, text, _program())
+    _write(text.getvalue())  # UTF-8, whatever the locale: a path may not be ASCII
+    return code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -755,14 +776,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fixtures",
         type=Path,
-        default=Path("contract_tests/fixtures/valid"),
-        help="recorded exchanges to replay (default: %(default)s)",
+        metavar="DIR",
+        help="recorded exchanges to replay, named as the package's own (default: the "
+        "package's own, so the demo runs wherever dlf-status is installed)",
     )
     demo.add_argument(
         "--snapshots",
         type=Path,
-        default=Path("snapshots"),
-        help="where to write snapshots (default: %(default)s)",
+        default=DEFAULT_SNAPSHOTS,
+        help="where to write snapshots (default: ./%(default)s)",
     )
     demo.set_defaults(run=cmd_demo)
 
