@@ -10,6 +10,7 @@ start. Logs are JSON on stderr, silent unless --verbose; stdout is only for resu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import io
 import json
@@ -65,6 +66,13 @@ from dlf_status.entrypoints.arguments import whole_argument
 from dlf_status.entrypoints.demo import DEFAULT_SNAPSHOTS
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
+from dlf_status.entrypoints.results import (
+    StdoutUnwritable,
+    discard,
+    flush_results,
+    stdout_is_open,
+    write_results,
+)
 from dlf_status.entrypoints.tables import table_lines
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
 from dlf_status.observability import log_to, logger
@@ -140,10 +148,7 @@ def _validator(kind: str, operation: Operation = SHOW_JOB_STATUS) -> ResponseVal
     return bootstrap.build_validator(operation)
 
 
-def _write(text: bytes | str) -> None:
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+_write = write_results
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -683,7 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="connections served at once; more are answered 503 (default %(default)s)",
     )
-    serve.set_defaults(run=cmd_serve)
+    serve.set_defaults(run=cmd_serve, writes_results=False)  # its answers go to clients
 
     jobs = commands.add_parser(
         "jobs",
@@ -801,21 +806,47 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _error_line(text: str) -> None:
-    print(f"dlf-status: {one_line(text, 1000)}", file=sys.stderr)
+    # A stderr that is gone too leaves the exit code to say it.
+    with contextlib.suppress(OSError, ValueError):
+        print(f"dlf-status: {one_line(text, 1000)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # a bad flag: one line, exit 2
+    # First: argparse may print help and exit, and no log line may ever reach stdout.
+    log_to("stderr")
+    try:
+        return _main(argv)
+    except StdoutUnwritable as unwritable:
+        if unwritable.reader_gone:  # `| head -1`: what a process stopped by SIGPIPE says
+            discard(sys.stdout)
+            return ExitCode.READER_GONE
+        _error_line(f"cannot write the results: {unwritable.reason}")
+        return ExitCode.OUTPUT_FAILED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(argv)  # a bad flag: one line, exit 2
+    except SystemExit:
+        flush_results()  # --help, --version: their text reached stdout, or it is gone
+        raise
+    if getattr(args, "writes_results", True) and not stdout_is_open():
+        # Started with stdout closed (`>&-`): do nothing that nobody would see.
+        raise StdoutUnwritable("stdout is closed")
     _configure_logging(args.verbose)
     run: Command = args.run
     try:
-        return run(args)
+        code = run(args)
+        flush_results()
+        return code
     except DlfStatusError as error:
         _error_line(error.detail)
         return mapping_for(error).exit_code
+    except StdoutUnwritable:
+        raise
     except KeyboardInterrupt:
         _error_line("interrupted")
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception as error:  # noqa: BLE001 - a bug: one line here, the traceback with -v
         logger.exception("unexpected error")
         _error_line(f"internal error ({type(error).__name__}); run with -v for the traceback")
