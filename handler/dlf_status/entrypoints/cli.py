@@ -67,10 +67,9 @@ from dlf_status.entrypoints.demo import DEFAULT_SNAPSHOTS
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
 from dlf_status.entrypoints.results import (
-    StdoutUnwritable,
-    discard,
+    ending_at_a_gone_stdout,
     flush_results,
-    stdout_is_open,
+    require_stdout,
     write_results,
 )
 from dlf_status.entrypoints.tables import table_lines
@@ -814,14 +813,7 @@ def _error_line(text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     # First: argparse may print help and exit, and no log line may ever reach stdout.
     log_to("stderr")
-    try:
-        return _main(argv)
-    except StdoutUnwritable as unwritable:
-        if unwritable.reader_gone:  # `| head -1`: what a process stopped by SIGPIPE says
-            discard(sys.stdout)
-            return ExitCode.READER_GONE
-        _error_line(f"cannot write the results: {unwritable.reason}")
-        return ExitCode.OUTPUT_FAILED
+    return ending_at_a_gone_stdout(lambda: _main(argv))
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -830,9 +822,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit:
         flush_results()  # --help, --version: their text reached stdout, or it is gone
         raise
-    if getattr(args, "writes_results", True) and not stdout_is_open():
-        # Started with stdout closed (`>&-`): do nothing that nobody would see.
-        raise StdoutUnwritable("stdout is closed")
+    if getattr(args, "writes_results", True):
+        require_stdout()  # started with stdout closed (`>&-`): nothing done, one line
     _configure_logging(args.verbose)
     run: Command = args.run
     try:
@@ -842,8 +833,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except DlfStatusError as error:
         _error_line(error.detail)
         return mapping_for(error).exit_code
-    except StdoutUnwritable:
-        raise
     except KeyboardInterrupt:
         _error_line("interrupted")
         return ExitCode.INTERRUPTED
