@@ -169,3 +169,25 @@ def test_the_demo_replays_the_recordings_the_package_ships(tmp_path: Path) -> No
     assert run_demo(RECORDED, tmp_path / "snapshots", out) == 0
 
     assert "4 drift field(s)" in out.getvalue()
+
+
+def test_a_demo_where_it_cannot_write_says_so_in_one_line_before_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run from a read-only directory, the demo would poll and show every snapshot
+    `failed` with no reason; it says where it cannot write and how to choose another
+    place instead. (As root, permissions stop nothing: `snapshots` is a file here.)"""
+    from dlf_status.entrypoints.cli import main
+
+    (tmp_path / "snapshots").write_text("a file where the directory would go")
+    monkeypatch.chdir(tmp_path)
+
+    code = main(["demo"])
+
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    [line] = captured.err.splitlines()
+    assert line.startswith(
+        f"dlf-status: the demo cannot write its snapshots to snapshots ({tmp_path}"
+    )
+    assert "--snapshots DIR" in line

@@ -509,10 +509,18 @@ def _program() -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     from dlf_status.devtools.replay import RECORDED
     from dlf_status.entrypoints.demo import run_demo
+    from dlf_status.entrypoints.startup import cannot_write
 
     fixtures = RECORDED if args.fixtures is None else args.fixtures
     if not fixtures.is_dir():
         raise InvalidInput(f"no recorded fixtures at {one_line(str(fixtures), 200)}")
+    # A read-only cwd would show every snapshot `failed`, with no reason.
+    reason = cannot_write(args.snapshots)
+    if reason is not None:
+        raise InvalidInput(
+            f"the demo cannot write its snapshots to {one_line(str(args.snapshots), 200)} "
+            f"({one_line(reason, 300)}): run it where you can write, or pass --snapshots DIR"
+        )
     text = io.StringIO()
     code = run_demo(fixtures, args.snapshots, text, _program())
     _write(text.getvalue())  # UTF-8, whatever the locale: a path may not be ASCII

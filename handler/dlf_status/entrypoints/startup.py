@@ -67,9 +67,7 @@ def start(build: Callable[[Settings], T], environ: Mapping[str, str]) -> T | Con
 
 
 def check_local_store(settings: Settings) -> None:
-    """A local SNAPSHOT_URI must be a place this function can write: the directory, or
-    the nearest of its parents that exists (the store creates the rest), must take a
-    file. The probe is an unnamed file (O_TMPFILE): the init leaves nothing behind.
+    """A local SNAPSHOT_URI must be a place this function can write (`cannot_write`).
 
     Every function writes snapshots. In Lambda the cwd is /var/task, read-only, so the
     default `./snapshots` can never be written: without this each call would fail at its
@@ -79,19 +77,28 @@ def check_local_store(settings: Settings) -> None:
     location = settings.snapshot_location
     if not isinstance(location, Path):
         return
-    target = location.absolute()
-    nearest = target
+    reason = cannot_write(location)
+    if reason is not None:
+        raise ConfigurationError(
+            f"SNAPSHOT_URI {shown(str(location))} ({location.absolute()}) cannot be written "
+            f"({reason}); in Lambda, whose task root is read-only, set it to "
+            "s3://bucket/prefix (template.yaml does)"
+        )
+
+
+def cannot_write(directory: Path) -> str | None:
+    """Why files cannot be made in `directory`, or None when they can. The directory,
+    or the nearest of its parents that exists (a store creates the rest), must take an
+    unnamed file (O_TMPFILE): the probe leaves nothing behind, not even the directory."""
+    nearest = directory.absolute()
     while not os.path.lexists(nearest) and nearest != nearest.parent:
         nearest = nearest.parent
     try:
         with tempfile.TemporaryFile(dir=nearest):
             pass
     except OSError as exc:
-        raise ConfigurationError(
-            f"SNAPSHOT_URI {shown(str(location))} ({target}) cannot be written "
-            f"({nearest}: {exc.strerror or type(exc).__name__}); in Lambda, whose task "
-            "root is read-only, set it to s3://bucket/prefix (template.yaml does)"
-        ) from None
+        return f"{nearest}: {exc.strerror or type(exc).__name__}"
+    return None
 
 
 def refuse(problem: ConfigurationError) -> Callable[[JobRef], Observation]:
