@@ -761,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument("--out", required=True, metavar="FILE", help="where to write")
     record.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    record.set_defaults(run=cmd_record)
+    record.set_defaults(run=cmd_record, writes_results=False)  # FILE, and a line on stderr
 
     drift = commands.add_parser(
         "drift",
