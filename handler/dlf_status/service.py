@@ -661,14 +661,19 @@ class SnapshotWriter:
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
             version = self.store.replace(key, body, headers, expected)
-            if version is not None:
-                mine = _Latest(version, observed_at, digest, gone_view(observed_at), due, gone=True)
-                self._remember(key, mine)
-                published = 0 if due is None else self._publish_owed(job, key, mine, due)
-                return SnapshotWrite(SnapshotOutcome.CHANGED, published, repaired)
-            self._forget(key)
-            self.sleep(self.jitter() * 0.02 * attempt)
-            latest = _read_latest(self.store.get(key))
+            if version is None:
+                # Lost the race, or won it unheard (as in `write`): a gone document
+                # holding this very report and record is this writer's swap.
+                self._forget(key)
+                latest = _read_latest(self.store.get(key))
+                if latest is None or not _is_mine(latest, observed_at, digest, due):
+                    self.sleep(self.jitter() * 0.02 * attempt)
+                    continue
+                version = latest.version
+            mine = _Latest(version, observed_at, digest, gone_view(observed_at), due, gone=True)
+            self._remember(key, mine)
+            published = 0 if due is None else self._publish_owed(job, key, mine, due)
+            return SnapshotWrite(SnapshotOutcome.CHANGED, published, repaired)
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )

@@ -116,6 +116,10 @@ SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message></Error>"
 )
+INTERNAL_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error. Please try again.</Message></Error>"
+)
 # What AWS answers to a PUT with If-Match on a key that does not exist.
 NO_SUCH_KEY = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
@@ -125,7 +129,10 @@ NO_SUCH_KEY = (
 
 class S3Proxy:
     """A transparent proxy to an S3 endpoint that throttles chosen requests (or
-    answers them with another error: `status` and `error`)."""
+    answers them with another error: `status` and `error`). Ambiguous writes too:
+    `drop` forwards a request and drops the store's 200 (the client never hears it),
+    `fail_after` forwards it and answers `status` and `error` in place of the store's
+    200 (S3 documents that a 500 InternalError may come for a write it applied)."""
 
     def __init__(
         self,
@@ -135,11 +142,14 @@ class S3Proxy:
         status: int = 503,
         error: bytes = SLOW_DOWN,
         drop: Callable[[str, str], bool] = lambda method, path: False,
+        fail_after: Callable[[str, str], bool] = lambda method, path: False,
     ) -> None:
         self.target = target.removeprefix("http://")
         self.throttle = throttle
         self.drop = drop
+        self.fail_after = fail_after
         self.dropped = 0
+        self.failed_after = 0
         self.throttled = 0
         self.forwarded = 0
         proxy = self
@@ -169,6 +179,15 @@ class S3Proxy:
                     upstream.close()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if answer.status == 200 and proxy.fail_after(self.command, self.path):
+                    proxy.failed_after += 1  # applied by the store; the client hears an error
+                    upstream.close()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
                     return
                 self.send_response(answer.status)
                 for name, value in answer.getheaders():

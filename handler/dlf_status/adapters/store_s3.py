@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+import secrets
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
 # 412: the condition failed; 409: another conditional write on the key is in flight.
 _LOST_RACE: Final = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+# User metadata naming the create-only PUT that wrote an object (a random id per
+# call): a retried PUT refused by an object tells its own applied write from another
+# writer's object of the same bytes (S3Store.create).
+WRITE_ID_METADATA: Final = "write-id"
 # Where a strict store proves that the store honours conditional writes. It never
 # needs deleting: the probe only ever writes the same bytes over it, or fails to.
 PROBE_KEY: Final = f"{CONTROL_ROOT}/conditional-write-probe"
@@ -193,6 +198,24 @@ class _Target(NamedTuple):
     root_path: str  # the URL path before the key
 
 
+class _DirectAnswer(NamedTuple):
+    """What a direct PUT heard: the status (None: `put_object` takes over), the new
+    ETag on a 200, and whether an attempt before it may have been applied unheard."""
+
+    status: int | None
+    etag: str
+    maybe_applied: bool
+
+
+class _PutResult(NamedTuple):
+    """A conditional PUT: the new version (None: the condition failed), and whether an
+    attempt of this call may have been applied without its answer being heard (then
+    the object that failed the condition may be this call's own)."""
+
+    version: str | None
+    maybe_applied: bool = False
+
+
 class _DirectPutFailed(Exception):
     """The direct PUT got no answer a write expects within STORE_ATTEMPTS."""
 
@@ -338,13 +361,15 @@ class DirectPut:
         self._key = ((secret, day, region), key)
         return key
 
-    def put(self, full_key: str, body: bytes, headers: dict[str, str]) -> tuple[int, str] | None:
-        """(status, ETag) of the answer, or None when `put_object` must take over.
+    def put(self, full_key: str, body: bytes, headers: dict[str, str]) -> _DirectAnswer | None:
+        """The answer, or None when `put_object` must take over (it learns the target).
 
         A transport failure (no answer in time, a dropped connection: the PUT may have
         been applied) is retried here, within the client's STORE_ATTEMPTS, so that a
         call keeps to STORE_TIMEOUT; `_DirectPutFailed` when no attempt got an answer
-        (or the last got one no write expects)."""
+        (or the last got one no write expects). An answer no write expects on the first
+        attempt (a 503, a 500 the store may have applied) is status None: `put_object`
+        takes over, and the answer says the PUT may have been applied."""
         target = self._target
         if target is None:
             return None  # put_object learns where to send it
@@ -356,13 +381,14 @@ class DirectPut:
                 if attempt == STORE_ATTEMPTS:
                     raise _DirectPutFailed(f"{type(error).__name__}: {str(error)[:160]}") from None
                 continue
+            resent = attempt > 1
             if status == 200 and etag:
-                return 200, etag
+                return _DirectAnswer(200, etag, resent)
             if status in (409, 412) or (status == 404 and b"NoSuchBucket" not in content):
-                return status, ""
-            if attempt > 1:  # put_object's own attempts would pass STORE_TIMEOUT
+                return _DirectAnswer(status, "", resent)
+            if resent:  # put_object's own attempts would pass STORE_TIMEOUT
                 raise _DirectPutFailed(f"HTTP {status} after an attempt without an answer")
-            return None
+            return _DirectAnswer(None, "", maybe_applied=True)
         raise AssertionError("unreachable")
 
     def _send(
@@ -512,14 +538,38 @@ class S3Store:
         return ObjectListing(tuple(objects), last if truncated and last else None)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
+        """True when this call made the object appear. A PUT the store applied but
+        whose answer was lost (a dropped connection, a 500 InternalError) is retried
+        and refused by the object it wrote: that object carries this call's write id,
+        which another writer's (the same bytes, say, a concurrent repair) does not."""
         self._check_conditional_writes()
-        return self._put(key, body, metadata, expected_version=None) is not None
+        write_id = secrets.token_hex(16)
+        tagged = {**metadata, WRITE_ID_METADATA: write_id}
+        put = self._put(key, body, tagged, expected_version=None)
+        if put.version is not None:
+            return True
+        return put.maybe_applied and self._written_by(key, write_id)
 
     def replace(
         self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
     ) -> str | None:
         self._check_conditional_writes()
-        return self._put(key, body, metadata, expected_version=expected_version)
+        return self._put(key, body, metadata, expected_version=expected_version).version
+
+    def _written_by(self, key: str, write_id: str) -> bool:
+        """Whether the object at `key` is the one written with `write_id` (one HEAD,
+        only after a refusal that may answer this call's own applied PUT)."""
+        full_key = self._key(key)
+        try:
+            answer = self._client.head_object(Bucket=self._bucket, Key=full_key)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return False
+            raise self._error("read", full_key, exc) from None
+        except BotoCoreError as exc:
+            raise self._error("read", full_key, exc) from None
+        metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
+        return metadata.get(WRITE_ID_METADATA) == write_id
 
     def _check_conditional_writes(self) -> None:
         if self._writes_checked:
@@ -581,10 +631,12 @@ class S3Store:
 
     def _put(
         self, key: str, body: bytes, metadata: Mapping[str, str], *, expected_version: str | None
-    ) -> str | None:
+    ) -> _PutResult:
         """A conditional PUT: If-None-Match: * without a version, If-Match with one.
-        Returns the new ETag, or None when the condition failed."""
+        Returns the new ETag (None when the condition failed), and whether an attempt
+        may have been applied unheard before the answer that counts."""
         full_key = self._key(key)
+        maybe_applied = False
         if self._direct is not None:
             headers = {"Content-Type": "application/json"}
             headers.update((f"x-amz-meta-{name}", value) for name, value in metadata.items())
@@ -599,11 +651,11 @@ class S3Store:
                     f"cannot write s3://{self._bucket}/{full_key}: {failed.reason}"
                 ) from None
             if direct is not None:
-                status, etag = direct
+                status, etag, maybe_applied = direct
                 if status == 200:
-                    return etag
-                if status != 404 or expected_version is not None:
-                    return None
+                    return _PutResult(etag)
+                if status is not None and (status != 404 or expected_version is not None):
+                    return _PutResult(None, maybe_applied)
         try:
             if expected_version is None:
                 answer = self._client.put_object(
@@ -628,11 +680,14 @@ class S3Store:
             # read is not current any more, as with a 412.
             lost = _LOST_RACE if expected_version is None else _LOST_RACE | _MISSING
             if _code(exc) in lost:
-                return None
+                # botocore's retries (a 500, a dropped connection) may have sent it
+                # after an attempt the store applied.
+                retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                return _PutResult(None, maybe_applied or bool(retried))
             raise self._error("write", full_key, exc) from None
         except BotoCoreError as exc:
             raise self._error("write", full_key, exc) from None
-        return answer["ETag"]
+        return _PutResult(answer["ETag"])
 
     def _error(self, action: str, key: str, exc: Exception) -> StoreError:
         where = f"s3://{self._bucket}/{key}"

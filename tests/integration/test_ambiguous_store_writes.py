@@ -1,0 +1,188 @@
+"""Writes the store applied but whose answer the writer never heard (a dropped
+connection, a 500 InternalError after the object was written), on SeaweedFS behind a
+real proxy on loopback: the retry that follows meets the writer's own object (412 on
+a create-only PUT, a changed ETag on a compare-and-swap). The writer must read that
+as its own write, never as another writer's: otherwise a transition's event is never
+sent (each record's event is sent by the writer that created it, and by no other) and
+a gone job is reported as gone by someone else."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from dlf_status.adapters.events_eventbridge import EventBridgePublisher
+from dlf_status.adapters.store_s3 import S3Store, make_s3_client
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.snapshots import SnapshotOutcome
+from dlf_status.service import SnapshotWriter
+from tests.integration import test_transition_events_on_the_store as events_suite
+from tests.integration.conftest import check_transition_records
+from tests.integration.test_transition_events_on_the_store import (
+    BUS,
+    Bus,
+    assert_one_event_per_record,
+)
+from tests.support.faults import S3Proxy
+from tests.support.read_models import observe
+from tests.support.seaweed import (
+    ACCESS_KEY,
+    PATIENT_STORE_SECONDS,
+    REGION,
+    SECRET_KEY,
+    SeaweedServer,
+)
+
+pytestmark = pytest.mark.integration
+
+PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
+JOB = JobRef.parse(PROJECT, "orders stream")
+START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+Predicate = Callable[[str, str], bool]
+# moto's EventBridge bus with a rule to an SQS queue, as the events suite has it.
+bus = events_suite.bus
+
+
+def first_put_of(part: str) -> Predicate:
+    """True for the first PUT whose path holds `part`, then never again."""
+    seen: list[str] = []
+
+    def matches(method: str, path: str) -> bool:
+        if method != "PUT" or part not in path or seen:
+            return False
+        seen.append(path)
+        return True
+
+    return matches
+
+
+@pytest.fixture
+def proxied(
+    seaweed: SeaweedServer,
+) -> Iterator[Callable[..., tuple[S3Store, S3Proxy]]]:
+    """A production S3 store (make_s3_client: its retries, the direct PUT) reaching
+    SeaweedFS through a proxy made with the given faults; a fresh prefix each. Its
+    key is SeaweedFS's (moto replaces the environment's)."""
+    made: list[tuple[S3Store, S3Proxy]] = []
+
+    def make(**faults: object) -> tuple[S3Store, S3Proxy]:
+        proxy = S3Proxy(seaweed.endpoint, lambda method, path: False, **faults)  # type: ignore[arg-type]
+        proxy.__enter__()
+        # Only while the client is made: moto's fixture puts its own default session
+        # in place (and restores the one before it when it stops).
+        before = boto3.DEFAULT_SESSION
+        boto3.DEFAULT_SESSION = boto3.Session(
+            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
+        )
+        try:
+            client = make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS)
+        finally:
+            boto3.DEFAULT_SESSION = before
+        store = S3Store(client, seaweed.bucket, f"ambiguous-{uuid.uuid4().hex[:12]}")
+        made.append((store, proxy))
+        return store, proxy
+
+    yield make
+    for store, proxy in made:
+        proxy.__exit__()
+        check_transition_records(store)
+
+
+def at(minutes: int) -> datetime:
+    return START + timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("fault", ["drop", "fail_after"])
+def test_a_published_record_whose_answer_was_lost_is_sent_as_an_event_once(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]], bus: Bus, fault: str
+) -> None:
+    """The record's create-only PUT is applied, its answer lost (or a 500): the retry
+    gets 412 from the writer's own record. The writer created it, so it sends the event."""
+    store, proxy = proxied(**{fault: first_put_of("/transitions/")})
+    writer = SnapshotWriter(store, events=EventBridgePublisher(BUS))
+
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    written = observe(store, JOB, "EXCEPTION", at(1), None, writer)
+
+    assert proxy.dropped + proxy.failed_after == 1
+    assert (written.outcome, written.transitions, written.repaired) == (
+        SnapshotOutcome.CHANGED,
+        1,
+        0,
+    )
+    envelopes = bus.received()
+    assert len(envelopes) == 1
+    assert_one_event_per_record(store, envelopes)
+
+
+@pytest.mark.parametrize("fault", ["drop", "fail_after"])
+def test_a_history_object_whose_answer_was_lost_is_a_change(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]], fault: str
+) -> None:
+    """The same for a history object: the observation is `changed`, not `unchanged`."""
+    store, proxy = proxied(**{fault: first_put_of("/history/")})
+
+    written = observe(store, JOB, "NORMAL", at(0))
+
+    assert proxy.dropped + proxy.failed_after == 1
+    assert written.outcome is SnapshotOutcome.CHANGED
+
+
+@pytest.mark.parametrize("fault", ["drop", "fail_after"])
+def test_a_gone_document_whose_answer_was_lost_is_reported_by_its_writer(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]],
+    fault: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The gone document's compare-and-swap is applied and its answer lost: the writer
+    finds its own gone document, so it reported the job gone (`changed`: the tick
+    counts it in JobsGone) and publishes the record as its own, not late."""
+    store, proxy = proxied()
+    writer = SnapshotWriter(store, sleep=lambda _: None)
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    setattr(proxy, fault, first_put_of("/latest.json"))
+
+    with caplog.at_level(logging.INFO, logger="dlf-status"):
+        written = writer.write_gone(
+            JOB,
+            {"project_id": PROJECT, "workspace": None, "job_name": JOB.job_name, "endpoint": "x"},
+            "2026-11-25T08:05:00.000Z",
+            {"error_code": "DLF.0100", "error_msg": "The job does not exist."},
+        )
+
+    assert proxy.dropped + proxy.failed_after == 1
+    assert (written.outcome, written.transitions, written.repaired) == (
+        SnapshotOutcome.CHANGED,
+        1,
+        0,
+    )
+    assert "transition record published late" not in [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize("fault", ["drop", "fail_after"])
+@pytest.mark.parametrize("path", ["put_object", "direct"])
+def test_create_is_true_for_its_own_unheard_write_and_false_for_another_writers(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]], fault: str, path: str
+) -> None:
+    """Through boto3's put_object (its retries send the PUT again) and through the
+    direct PUT (which retries a dropped connection itself, and hands a 500 to
+    put_object): the call whose PUT was applied unheard gets True; a second call with
+    the same bytes, refused by the first one's object, gets False."""
+    store, proxy = proxied(**{fault: first_put_of("/history/")})
+    if path == "direct":  # the first PutObject teaches the direct PUT where to send
+        assert store.create("freshness/warm-up.json", b"{}", {})
+    key = "history/project_id=p/date=2026-11-25/20261125T080000000Z-0123456789abcdef.json"
+
+    assert store.create(key, b'{"n":1}', {"content-hash": "c"})
+    assert not store.create(key, b'{"n":1}', {"content-hash": "c"})
+
+    assert proxy.dropped + proxy.failed_after == 1
+    stored = store.get(key)
+    assert stored is not None
+    assert stored.body == b'{"n":1}'
