@@ -46,7 +46,7 @@ $(INSTALLED): $(RUNTIME)
 install: $(INSTALLED) ## create .venv and install the project with its test and dev tools
 
 demo: $(RUNTIME) ## the main job on the embedded default: replay upstream, real stack, ./snapshots
-	$(BIN)/dlf-status demo --fixtures contract_tests/fixtures/valid --snapshots snapshots
+	$(BIN)/dlf-status demo
 
 bench: install ## cold start, cost per response, tick throughput, memory: ratios to baselines
 	$(BIN)/python -m bench.run

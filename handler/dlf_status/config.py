@@ -163,7 +163,9 @@ VARIABLES: tuple[Variable, ...] = (
         "SNAPSHOT_URI",
         "./snapshots",
         "Where snapshots go: s3://bucket/prefix (a bucket name S3 accepts, a prefix of "
-        f"at most {MAX_S3_PREFIX_BYTES} bytes) or a local directory.",
+        f"at most {MAX_S3_PREFIX_BYTES} bytes) or a local directory (a relative one is "
+        "read from the working directory at start; in Lambda, an s3:// URI: the task "
+        "root is read-only).",
     ),
     Variable(
         "STORE_TIMEOUT",

@@ -17,6 +17,7 @@ counts), secrets echoed back in every encoding, and cookies.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import re
@@ -623,6 +624,32 @@ def _(secrets: Sequence[str]) -> RawAnswer:
 def _(secrets: Sequence[str]) -> RawAnswer:
     body = {"error_code": "DLF.0100", "error_msg": _echo_text(secrets)[:250]}
     return error(400, json.dumps(body).encode(), ("X-Request-Id", secrets[-1]))
+
+
+def _wrapped(secret: str) -> str:
+    """A credential folded as a wrapping encoder writes it: a line break (and an
+    indent) every five characters, a zero-width space after the first."""
+    folded = "\r\n  ".join(secret[i : i + 5] for i in range(0, len(secret), 5))
+    return folded[:1] + "\u200b" + folded[1:]
+
+
+@case("401 whose error_msg echoes the credentials wrapped across lines", "secrets", AUTH)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    body = {"error_code": "APIGW.0301", "error_msg": " | ".join(map(_wrapped, secrets))}
+    return error(401, json.dumps(body).encode())
+
+
+@case("a 200 whose field echoes the credentials wrapped, in base64 and hex", "secrets", DOCUMENT)
+def _(secrets: Sequence[str]) -> RawAnswer:
+    echoes = [
+        _wrapped(secret)
+        + " "
+        + base64.b64encode(b"u:" + secret.encode()).decode()
+        + " "
+        + secret.encode().hex()
+        for secret in secrets
+    ]
+    return ok(json.dumps({"name": "job", "status": "NORMAL", "echo": echoes}).encode())
 
 
 @case("500 whose request id header is a credential", "secrets", FAILURE)

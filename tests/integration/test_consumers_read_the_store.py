@@ -64,7 +64,8 @@ def test_the_readme_queries_read_every_document_of_the_store(
     assert len(queries) >= 2  # history and latest
 
     for query in queries:
-        part = "latest" if "snapshots/latest/" in query else "history"
+        parts = ("latest", "transitions")  # one row per document (records' changes a list)
+        part = next((part for part in parts if f"snapshots/{part}/" in query), "history")
         rows = connect().sql(query.replace("snapshots/", f"{root}/")).fetchall()
 
         read = documents(root, part)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import socket
 from pathlib import Path
 
@@ -141,7 +142,7 @@ def test_the_commands_the_demo_suggests_run_on_what_it_wrote(
     out = io.StringIO()
     run_demo(FIXTURES / "valid", tmp_path / "snapshots", out)
     suggested = [
-        line.split("#")[0].split(".venv/bin/dlf-status ")[1].split()
+        shlex.split(line.split("#")[0])[2:]  # SNAPSHOT_URI=... dlf-status COMMAND ...
         for line in out.getvalue().splitlines()
         if line.lstrip().startswith("SNAPSHOT_URI=")
     ]
@@ -157,3 +158,36 @@ def test_the_commands_the_demo_suggests_run_on_what_it_wrote(
     printed = capsys.readouterr().out
     assert "4 unknown field(s)" in printed
     assert f"fleet of project {PROJECT}" in printed
+
+
+def test_the_demo_replays_the_recordings_the_package_ships(tmp_path: Path) -> None:
+    """No checkout needed: the default is the package's own copy of the fixtures."""
+    from dlf_status.devtools.replay import RECORDED
+
+    out = io.StringIO()
+
+    assert run_demo(RECORDED, tmp_path / "snapshots", out) == 0
+
+    assert "4 drift field(s)" in out.getvalue()
+
+
+def test_a_demo_where_it_cannot_write_says_so_in_one_line_before_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run from a read-only directory, the demo would poll and show every snapshot
+    `failed` with no reason; it says where it cannot write and how to choose another
+    place instead. (As root, permissions stop nothing: `snapshots` is a file here.)"""
+    from dlf_status.entrypoints.cli import main
+
+    (tmp_path / "snapshots").write_text("a file where the directory would go")
+    monkeypatch.chdir(tmp_path)
+
+    code = main(["demo"])
+
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    [line] = captured.err.splitlines()
+    assert line.startswith(
+        f"dlf-status: the demo cannot write its snapshots to snapshots ({tmp_path}"
+    )
+    assert "--snapshots DIR" in line

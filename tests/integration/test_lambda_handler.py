@@ -226,7 +226,7 @@ print("ANSWER " + json.dumps({"status": answer["statusCode"], "body": json.loads
 """
 
 
-def init_and_invoke(environment: dict[str, str]) -> dict[str, Any]:
+def init_and_invoke(environment: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
     """A fresh interpreter imports the handler (the Lambda init) and serves one event."""
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
@@ -235,7 +235,7 @@ def init_and_invoke(environment: dict[str, str]) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=False,
-        cwd=root,
+        cwd=cwd or root,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
@@ -277,6 +277,37 @@ def test_a_bad_environment_gives_the_configuration_problem_not_an_init_crash(
     assert answer["status"] == 500
     assert answer["body"]["type"] == "urn:dlf-status:problem:configuration"
     assert detail in answer["body"]["detail"]
+
+
+@pytest.mark.parametrize("where", ["the default, in a read-only task root", "a path"])
+def test_a_local_store_it_cannot_write_is_the_configuration_problem_at_start(
+    where: str, upstream: HTTPServer, tmp_path: Path
+) -> None:
+    """Lambda's /var/task is read-only and is the cwd: the default SNAPSHOT_URI
+    (./snapshots) cannot be created there. That is a misconfiguration (template.yaml sets
+    an S3 store), said at the init, not a store failure at each call's write. (The test
+    runs as root, whom permissions do not stop: `snapshots` is a file here instead.)"""
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    (task_root / "snapshots").write_text("a file where the directory would go")
+    environment = {
+        "DLF_ENDPOINT": upstream.url_for("").rstrip("/"),
+        "DLF_AUTH_TOKEN": "lambda-token-value",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    if where == "a path":
+        environment["SNAPSHOT_URI"] = str(task_root / "snapshots" / "below-a-file")
+
+    answer = init_and_invoke(environment, cwd=task_root)
+
+    assert answer["status"] == 500
+    assert answer["body"]["type"] == "urn:dlf-status:problem:configuration"
+    detail = answer["body"]["detail"]
+    assert detail.startswith("SNAPSHOT_URI ")
+    assert f"({task_root / 'snapshots'}" in detail
+    assert "cannot be written" in detail
+    assert "s3://" in detail
+    assert upstream.log == []  # refused before any upstream call
 
 
 @pytest.mark.parametrize(

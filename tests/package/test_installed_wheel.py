@@ -1,12 +1,14 @@
 """The wheel, installed into a fresh virtualenv, works outside the source tree: the
-`dlf-status` command validates, normalises and fetches, and the Lambda handler answers
-a recorded API Gateway event. Every run has a directory outside the tree as its cwd and
-no PYTHONPATH, and checks that dlf_status came from the virtualenv."""
+`dlf-status` command validates, normalises and fetches, the demo runs on what the
+package ships, and the Lambda handler answers a recorded API Gateway event. Every run
+has a directory outside the tree as its cwd and no PYTHONPATH, and checks that
+dlf_status came from the virtualenv."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -42,11 +44,14 @@ def _upstream_environment(upstream: HTTPServer, snapshots: Path) -> dict[str, st
 
 
 def run_cli(
-    installed: InstalledWheel, *arguments: str, env: dict[str, str] | None = None
+    installed: InstalledWheel,
+    *arguments: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(installed.cli), *arguments],
-        cwd=installed.workdir,
+        cwd=cwd or installed.workdir,
         env=env if env is not None else _environment(),
         capture_output=True,
         text=True,
@@ -228,3 +233,60 @@ def test_the_lambda_handler_answers_a_recorded_http_api_event(
     assert document["validation"]["valid"] is True
     assert FAKE_SK not in result.stdout + result.stderr
     assert [path.parent.name for path in snapshots.rglob("latest.json")] == ["job_name=job_sms"]
+
+
+def test_the_demo_runs_where_the_user_is_and_writes_its_snapshots_there(
+    installed_wheel: InstalledWheel, tmp_path: Path
+) -> None:
+    """`dlf-status demo` is the README's first command: a user who installed the wheel
+    runs it from any directory, with no checkout, and finds ./snapshots there."""
+    result = run_cli(installed_wheel, "demo", cwd=tmp_path)
+
+    assert (result.returncode, result.stderr) == (0, "")
+    polled = result.stdout.split("Discovery: ")[0]
+    rows = {line.split()[0]: line.split() for line in polled.splitlines() if line.split()}
+    assert rows["orders_stream"][-1] == "changed"
+    assert rows["retired_job"][-3:] == ["-", "none", "(DLF.0100)"]
+    # two jobs a page: three pages, each read twice (README, Discovery)
+    assert "4 real-time job(s) found in 6 list request(s)" in result.stdout
+    latest = sorted(path.parent.name for path in (tmp_path / "snapshots").rglob("latest.json"))
+    assert latest == [
+        "job_name=clickstream",
+        "job_name=orders_stream",
+        "job_name=orders_v2",
+        "job_name=sms_pipeline",
+    ]
+
+    again = run_cli(installed_wheel, "demo", cwd=tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    polled = again.stdout.split("Discovery: ")[0]
+    assert [line.split()[-1] for line in polled.splitlines() if " 200 " in line] == [
+        "unchanged"
+    ] * 4
+
+
+def test_the_commands_the_demo_suggests_run_from_the_installed_wheel(
+    installed_wheel: InstalledWheel, tmp_path: Path
+) -> None:
+    """`Look next` names commands a user of the installed tool can type where they are:
+    the command they ran (found on PATH), not a checkout's .venv or make targets."""
+    env = _environment(PATH=f"{installed_wheel.cli.parent}:{os.defpath}")
+    shown = run_cli(installed_wheel, "demo", env=env, cwd=tmp_path).stdout
+    suggested = [line.split("#")[0] for line in shown.split("Look next:\n")[1].splitlines()]
+
+    assert not [line for line in suggested if ".venv/" in line or "make " in line]
+    reads = [shlex.split(line) for line in suggested if line.lstrip().startswith("SNAPSHOT_URI=")]
+    assert [words[1:3] for words in reads] == [["dlf-status", "drift"], ["dlf-status", "fleet"]]
+    for setting, *command in reads:
+        name, value = setting.split("=", 1)
+        run = subprocess.run(
+            command,
+            cwd=tmp_path,
+            env={**env, name: value},
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+        assert (run.returncode, run.stdout != "") == (0, True), (command, run.stderr)

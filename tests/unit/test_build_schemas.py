@@ -89,3 +89,33 @@ def test_the_build_reports_the_clash_in_one_line_and_exits_1(
     assert json.loads((tmp_path / "page.json").read_text(encoding="utf-8"))["$defs"] == {
         "timestamp": {**TIMESTAMP, "pattern": "^[0-9]{4}-[0-9]{2}$"}
     }  # left as it was
+
+
+def test_the_bundle_refuses_a_schema_file_it_has_no_component_for(
+    build_schemas: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """api/dlf-status.openapi.yaml refers to fleet.v1; without a component name for it
+    the bundle would keep a reference no generator resolves: one line, exit 1."""
+    monkeypatch.setattr(build_schemas, "SCHEMAS", SCRIPTS.parent / "schemas")
+    components = dict(build_schemas.COMPONENTS)
+    del components["fleet.v1.schema.json"]
+    monkeypatch.setattr(build_schemas, "COMPONENTS", components)
+    with pytest.raises(build_schemas.UnbundledReference, match=r"fleet\.v1\.schema\.json"):
+        build_schemas.bundled_api({name: build_schemas.load(name) for name in components})
+
+
+def test_the_bundle_has_one_component_per_definition_and_no_copy(
+    build_schemas: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's copy of the document schema is a reference to the document's
+    components, so generators make one model of each, not two of one title."""
+    monkeypatch.setattr(build_schemas, "SCHEMAS", SCRIPTS.parent / "schemas")
+    schemas = {name: build_schemas.load(name) for name in build_schemas.COMPONENTS}
+    bundle = json.loads(build_schemas.bundled_api(schemas))
+    components = bundle["components"]["schemas"]
+    titles = [value["title"] for value in components.values() if "title" in value]
+    assert len(titles) == len(set(titles)), titles
+    assert "HistoryPageStatusDocument" not in components
+    items = components["HistoryPage"]["properties"]["documents"]["items"]
+    assert items == {"$ref": "#/components/schemas/StatusDocument"}
+    assert "StatusDocumentNode" in components

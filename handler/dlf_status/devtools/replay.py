@@ -8,6 +8,10 @@ with at most `page_limit` jobs a page, whatever `limit` asks: discovery has to
 find that out. It checks the AK/SK signature (query string included) the way the
 gateway does, answering the recorded gateway 401 when it does not match. Unknown
 jobs get DLF.0100. Not for tests: tests use pytest-httpserver.
+
+The recorded exchanges it serves by default ship in the package (`recorded/`, copies
+of contract_tests/fixtures/valid that a unit test keeps equal): the demo must run
+wherever `dlf-status` is installed, not only in a checkout.
 """
 
 from __future__ import annotations
@@ -17,12 +21,18 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dlf_status.adapters.signing import sign
 from dlf_status.recorded import RecordedExchange, exchange_from_json
+
+# The recorded exchanges that ship with the package, and the two every replay serves.
+RECORDED: Final[Traversable] = files(__package__).joinpath("recorded")
+NOT_FOUND_FIXTURE: Final = "doc-2024-failure-dlf0100"
+BAD_SIGNATURE_FIXTURE: Final = "gateway-401-signature"
 
 
 @dataclass(frozen=True)
@@ -61,8 +71,10 @@ def _whole(value: str | None, default: int) -> int:
     return int(value) if value is not None and value.isdigit() and value.isascii() else default
 
 
-def load_exchange(directory: Path, name: str) -> RecordedExchange:
-    return exchange_from_json(json.loads((directory / f"{name}.json").read_text(encoding="utf-8")))
+def load_exchange(directory: Traversable, name: str) -> RecordedExchange:
+    """`name`.json in `directory`: a checkout's fixtures, or the package's own."""
+    text = directory.joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return exchange_from_json(json.loads(text))
 
 
 def _renamed(exchange: RecordedExchange, job_name: str) -> bytes:
@@ -79,7 +91,7 @@ def _renamed(exchange: RecordedExchange, job_name: str) -> bytes:
 class ReplayUpstream:
     def __init__(
         self,
-        directory: Path,
+        directory: Traversable,
         jobs: Mapping[str, str],
         *,
         ak: str,
@@ -93,8 +105,8 @@ class ReplayUpstream:
         self._listed = tuple(listed)
         self._page_limit = page_limit
         self.list_requests = 0
-        self._not_found = load_exchange(directory, "doc-2024-failure-dlf0100")
-        self._bad_signature = load_exchange(directory, "gateway-401-signature")
+        self._not_found = load_exchange(directory, NOT_FOUND_FIXTURE)
+        self._bad_signature = load_exchange(directory, BAD_SIGNATURE_FIXTURE)
         self._ak, self._sk = ak, sk
         self._server = _bind(host, port, self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -25,8 +25,20 @@ then any of those once more as JSON, a repr, percent-encoded (path or form style
 HTML-escaped (a JSON document inside a JSON string, a repr of a URL), and each of those
 JSON-escaped once more, which is how a JSON log line holds them.
 
-Not masked: base64 (any alphabet), hexadecimal, a change of case, or any other
-encoder than these.
+Beyond these exact forms, two classes (`_loose_pattern`):
+
+- broken: a line break (raw, or escaped as `\\n`, `\\r`, `%0A`, `&#10;`), any white
+  space around it, or an invisible character (a zero-width space, a soft hyphen, a
+  bidi mark, a byte order mark) between any two of its characters: a folded header,
+  an error page wrapped at 76 columns, base64 in MIME lines;
+- spelt character by character: each character as it is, backslash-escaped, `%XX`
+  (either case), `\\uXXXX` (either case) or an HTML reference, in any mix;
+
+and the credential's bytes transformed whole (`transformed_forms`): hexadecimal
+(either case) and base64 (standard or URL-safe alphabet, at any alignment), each in
+every form above.
+
+Not masked: a change of case, or any other encoder than these.
 
 The search is cheap: each form is filed under the longest run of letters and digits
 it holds (an anchor: the credential's own characters, which none of these encoders
@@ -36,6 +48,7 @@ anchor: a few `str.find`s a credential for most texts, however long.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -210,6 +223,80 @@ def _anchor(form: str) -> str:
     return max(_ALNUM_RUN.findall(form), key=len, default="")
 
 
+def transformed_forms(secret: str) -> frozenset[str]:
+    """A credential's bytes transformed whole: hexadecimal (either case), and base64,
+    standard or URL-safe, at each of the three places it may start at inside a longer
+    encoded text (a `Basic` header holds `base64(ak:sk)`): the characters there that
+    only the credential's bytes decide. Masking those leaves at most two characters
+    of the encoded text on either side, none of which spells the credential."""
+    raw = secret.encode("utf-8", errors="surrogatepass")
+    found = {raw.hex(), raw.hex().upper()}
+    for shift in range(3):
+        first = -(-8 * shift // 6)  # the first character made of its bits alone
+        end = 8 * (shift + len(raw)) // 6  # past the last one
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            found.add(encode(b"\0" * shift + raw).decode("ascii")[first:end])
+    return frozenset(found)
+
+
+# What may break an echoed credential between two of its characters: a line break, raw
+# or escaped (JSON, a repr, percent-encoded, HTML), with the white space a folding or
+# wrapping encoder puts around it, or an invisible character (Cf: a zero-width space, a
+# soft hyphen, a bidi mark, a byte order mark), raw or escaped.
+_INVISIBLE: Final = (
+    "\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+)
+_BREAK: Final = (
+    f"[\\n\\r\\x0b\\x0c\\x1c-\\x1e\\x85\\u2028\\u2029{_INVISIBLE}]"
+    r"|\\+(?:[nrfv]|x(?i:0[9a-d]|85|ad)|u(?i:00[01][0-9a-f]|0085|00ad|20[0-6][0-9a-f]|feff))"
+    r"|%(?i:0[9ad]|c2%(?:85|ad)|e2%80%(?:8[b-f]|a[89a-e])|ef%bb%bf)|&#[xX]?[0-9a-fA-F]{1,4};"
+)
+_FILLER: Final = rf"(?:{_BREAK}|[ \t]|\\+t|%20)*"
+# Between two characters of a credential's hex or base64 form: what wraps lines.
+_LINE_FILLER: Final = r"(?:\r?\n|\\+r?\\+n)?[ \t]*"
+# A text that may hold a broken credential: the loose pattern is only tried on those
+# (and on texts holding one of a credential's own runs of letters and digits).
+_BREAKS: Final = re.compile(_BREAK)
+_BYTE_BREAKS: Final = re.compile(
+    rb"\\+[nrfv]|\\+u(?i:00(?:0[9a-d]|1[c-e]|85|ad)|20(?:0[b-f]|2[89a-e]|6[0-46-9a-f])|feff)"
+    rb"|\xc2[\x85\xad]|\xcd\x8f|\xd8\x9c|\xe1\xa0\x8e|\xe2\x80[\x8b-\x8f\xa8-\xae]"
+    rb"|\xe2\x81[\xa0-\xa4\xa6-\xaf]|\xef\xbb\xbf"
+)
+_HTML_NAMED: Final = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&(?:apos|#x27);"}
+
+
+def _hex_any_case(value: int, width: int) -> str:
+    return f"(?i:0*{value:0{width}x})"
+
+
+def _spellings(char: str) -> str:
+    """One character in any of the spellings encoders give it (see the module docstring)."""
+    ways = [re.escape(char)]
+    if char == "\\":
+        ways.append(r"\\{2,4}")
+    elif char in "\"'/":
+        ways.append(r"\\{1,3}" + re.escape(char))
+    utf8 = char.encode("utf-8", errors="surrogatepass")
+    ways.append("".join(f"%(?:25)?(?i:{byte:02x})" for byte in utf8))
+    ways.append("".join(rf"\\+u(?i:{unit:04x})" for unit in _utf16_units(char)))
+    if char in _HTML_NAMED:
+        ways.append(_HTML_NAMED[char])
+    ways.append(f"&#0*{ord(char)};")
+    ways.append(f"&#[xX]{_hex_any_case(ord(char), 1)};")
+    return "(?:" + "|".join(ways) + ")"
+
+
+def _loose_pattern(secrets: Iterable[str], transformed: Iterable[str]) -> re.Pattern[str]:
+    """One pattern for every credential broken or spelt character by character, and
+    for each hex or base64 form wrapped across lines."""
+    spelt = [_FILLER.join(map(_spellings, secret)) for secret in sorted(secrets, key=len)[::-1]]
+    wrapped = [
+        _LINE_FILLER.join(char if char.isalnum() else _spellings(char) for char in form)
+        for form in sorted(transformed, key=len)[::-1]
+    ]
+    return re.compile("|".join(spelt + wrapped))
+
+
 class Redactor:
     """Replaces registered credentials with MASK in texts and parsed JSON values.
 
@@ -224,12 +311,23 @@ class Redactor:
         self._byte_anchors: tuple[bytes, ...] = ()
         self._byte_anchors_without_backslash: tuple[bytes, ...] = ()
         self._byte_anchors_plain: tuple[bytes, ...] = ()
+        self._loose: re.Pattern[str] | None = None
+        self._loose_anchors: tuple[str, ...] = ()
+        self._originals: frozenset[str] = frozenset()
+        self._transformed: set[str] = set()
         self.longest = 0
         self.add(*secrets)
 
     def add(self, *secrets: str | None) -> None:
         known = self._secrets | {
             secret for secret in secrets if secret and len(secret) >= MIN_SECRET_LENGTH
+        }
+        self._originals = frozenset(self._originals | (known - self._secrets))
+        # Each credential's hex and base64 forms are masked like credentials of their own.
+        # Their hex and base64 forms go to the loose pattern only (as written, wrapped,
+        # or with `+/=` escaped): every exact form of each would cost milliseconds.
+        self._transformed = {
+            form for secret in self._originals for form in transformed_forms(secret)
         }
         every = set().union(*(forms(secret) for secret in known)) if known else set()
         grouped: dict[str, list[str]] = {}
@@ -251,6 +349,10 @@ class Redactor:
         self._byte_anchors_plain = _fewest(
             _anchor(form) for form in every if "\\" not in form and "%" not in form
         )
+        self._loose = None  # compiled when first needed: tens of milliseconds
+        self._loose_anchors = tuple(
+            sorted({_anchor(secret) for secret in known | self._transformed} - {""})
+        )
         self.longest = max(map(len, every), default=0)
         self._secrets = frozenset(known)
 
@@ -259,13 +361,26 @@ class Redactor:
 
     def text(self, text: str) -> str:
         found = [form for anchor, group in self._by_anchor if anchor in text for form in group]
-        if not found:
-            return text
         # Longest first: a form that contains another is replaced whole.
         for form in sorted(found, key=lambda form: (-len(form), form)):
             if form in text:
                 text = text.replace(form, MASK)
-        return text
+        return self._loosely(text)
+
+    def _loosely(self, text: str) -> str:
+        """`text` with every credential broken or spelt character by character masked;
+        tried only where one may be: an escape, a break, or a credential's own run."""
+        if not self._originals or not (
+            "%" in text
+            or "\\" in text
+            or "&" in text
+            or _BREAKS.search(text)
+            or any(anchor in text for anchor in self._loose_anchors)
+        ):
+            return text
+        if self._loose is None:  # a race compiles it twice, harmlessly
+            self._loose = _loose_pattern(self._originals, self._transformed)
+        return self._loose.sub(MASK, text)
 
     def value(self, value: Any) -> Any:
         """A parsed JSON value with every credential masked in its strings and keys
@@ -304,7 +419,12 @@ class Redactor:
             anchors = self._byte_anchors_without_backslash
         else:
             anchors = self._byte_anchors_plain
-        if not any(anchor in raw for anchor in anchors):
+        if (
+            not any(anchor in raw for anchor in anchors)
+            and b"%" not in raw
+            and b"&#" not in raw
+            and not _BYTE_BREAKS.search(raw)
+        ):
             # One byte first: memchr is ten times faster than a two-byte search.
             if b"\\" not in raw or b"\\u" not in raw:
                 return parsed

@@ -10,11 +10,15 @@ start. Logs are JSON on stderr, silent unless --verbose; stdout is only for resu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
 import logging
 import os
 import re
+import shlex
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -59,8 +63,15 @@ from dlf_status.domain.ticks import JobOutcome, Tick, TickReport
 from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.entrypoints import cli_reads
 from dlf_status.entrypoints.arguments import whole_argument
+from dlf_status.entrypoints.demo import DEFAULT_SNAPSHOTS
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
+from dlf_status.entrypoints.results import (
+    ending_at_a_gone_stdout,
+    flush_results,
+    require_stdout,
+    write_results,
+)
 from dlf_status.entrypoints.tables import table_lines
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
 from dlf_status.observability import log_to, logger
@@ -136,10 +147,7 @@ def _validator(kind: str, operation: Operation = SHOW_JOB_STATUS) -> ResponseVal
     return bootstrap.build_validator(operation)
 
 
-def _write(text: bytes | str) -> None:
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+_write = write_results
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -486,12 +494,37 @@ def _drift_text(report: DriftReport) -> str:
     return text
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from dlf_status.entrypoints.demo import run_demo
+def _program() -> str:
+    """How the user ran dlf-status, for the commands the demo suggests: `dlf-status`
+    when that is what PATH finds, else the path they typed (`.venv/bin/dlf-status`)."""
+    typed = sys.argv[0] if sys.argv else ""
+    if Path(typed).name != "dlf-status":
+        return "dlf-status"  # python -m, or a test calling main()
+    found = shutil.which("dlf-status")
+    if found is not None and Path(found).resolve() == Path(typed).resolve():
+        return "dlf-status"
+    return shlex.quote(typed)
 
-    if not args.fixtures.is_dir():
-        raise InvalidInput(f"no recorded fixtures at {args.fixtures}; run from the repository")
-    return run_demo(args.fixtures, args.snapshots, sys.stdout)
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dlf_status.devtools.replay import RECORDED
+    from dlf_status.entrypoints.demo import run_demo
+    from dlf_status.entrypoints.startup import cannot_write
+
+    fixtures = RECORDED if args.fixtures is None else args.fixtures
+    if not fixtures.is_dir():
+        raise InvalidInput(f"no recorded fixtures at {one_line(str(fixtures), 200)}")
+    # A read-only cwd would show every snapshot `failed`, with no reason.
+    reason = cannot_write(args.snapshots)
+    if reason is not None:
+        raise InvalidInput(
+            f"the demo cannot write its snapshots to {one_line(str(args.snapshots), 200)} "
+            f"({one_line(reason, 300)}): run it where you can write, or pass --snapshots DIR"
+        )
+    text = io.StringIO()
+    code = run_demo(fixtures, args.snapshots, text, _program())
+    _write(text.getvalue())  # UTF-8, whatever the locale: a path may not be ASCII
+    return code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -662,7 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="connections served at once; more are answered 503 (default %(default)s)",
     )
-    serve.set_defaults(run=cmd_serve)
+    serve.set_defaults(run=cmd_serve, writes_results=False)  # its answers go to clients
 
     jobs = commands.add_parser(
         "jobs",
@@ -728,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument("--out", required=True, metavar="FILE", help="where to write")
     record.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    record.set_defaults(run=cmd_record)
+    record.set_defaults(run=cmd_record, writes_results=False)  # FILE, and a line on stderr
 
     drift = commands.add_parser(
         "drift",
@@ -755,14 +788,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fixtures",
         type=Path,
-        default=Path("contract_tests/fixtures/valid"),
-        help="recorded exchanges to replay (default: %(default)s)",
+        metavar="DIR",
+        help="recorded exchanges to replay, named as the package's own (default: the "
+        "package's own, so the demo runs wherever dlf-status is installed)",
     )
     demo.add_argument(
         "--snapshots",
         type=Path,
-        default=Path("snapshots"),
-        help="where to write snapshots (default: %(default)s)",
+        default=DEFAULT_SNAPSHOTS,
+        help="where to write snapshots (default: ./%(default)s)",
     )
     demo.set_defaults(run=cmd_demo)
 
@@ -779,21 +813,37 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _error_line(text: str) -> None:
-    print(f"dlf-status: {one_line(text, 1000)}", file=sys.stderr)
+    # A stderr that is gone too leaves the exit code to say it.
+    with contextlib.suppress(OSError, ValueError):
+        print(f"dlf-status: {one_line(text, 1000)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # a bad flag: one line, exit 2
+    # First: argparse may print help and exit, and no log line may ever reach stdout.
+    log_to("stderr")
+    return ending_at_a_gone_stdout(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(argv)  # a bad flag: one line, exit 2
+    except SystemExit:
+        flush_results()  # --help, --version: their text reached stdout, or it is gone
+        raise
+    if getattr(args, "writes_results", True):
+        require_stdout()  # started with stdout closed (`>&-`): nothing done, one line
     _configure_logging(args.verbose)
     run: Command = args.run
     try:
-        return run(args)
+        code = run(args)
+        flush_results()
+        return code
     except DlfStatusError as error:
         _error_line(error.detail)
         return mapping_for(error).exit_code
     except KeyboardInterrupt:
         _error_line("interrupted")
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception as error:  # noqa: BLE001 - a bug: one line here, the traceback with -v
         logger.exception("unexpected error")
         _error_line(f"internal error ({type(error).__name__}); run with -v for the traceback")

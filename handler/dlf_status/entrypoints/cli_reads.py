@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -38,6 +37,7 @@ from dlf_status.domain.readmodels import (
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.entrypoints.arguments import whole_argument
 from dlf_status.entrypoints.problems import ExitCode
+from dlf_status.entrypoints.results import write_results
 from dlf_status.entrypoints.tables import table_lines
 from dlf_status.errors import InvalidInput, one_line
 from dlf_status.readers import StoreReader
@@ -56,10 +56,7 @@ def _reader() -> tuple[StoreReader, Settings]:
     return bootstrap.build_store_reader(settings), settings
 
 
-def _write(text: bytes | str) -> None:
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+_write = write_results
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

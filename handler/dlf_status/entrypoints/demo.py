@@ -6,12 +6,18 @@ call -> validation -> normalisation -> snapshot store), built by the composition
 root, and summarised in a table. Then discovery: the replay also serves the job list
 (two jobs a page, whatever `limit` asks), and a scheduled tick whose one entry is
 `{"project_id": P, "discover": true}` polls every real-time job it lists.
+
+It needs no checkout: the recorded answers ship in the package (devtools/recorded),
+the snapshots go where the user is (./snapshots), and the commands it suggests next
+are the one the user ran.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Sequence
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO, cast
 from urllib.parse import quote
@@ -55,6 +61,8 @@ LISTED: Sequence[ListedReplayJob] = (
 # Jobs a page of the replay's list holds, whatever `limit` asks: discovery finds out.
 LIST_PAGE_LIMIT = 2
 DISCOVERY_ENTRY = {"project_id": PROJECT, "discover": True}
+# Where the snapshots go: the directory the user runs the demo in (README, Quick start).
+DEFAULT_SNAPSHOTS = Path("snapshots")
 
 
 class _NamedUpstream(NamedTuple):
@@ -131,7 +139,11 @@ def _discovery_text(report: TickReport) -> str:
     return "\n".join(lines)
 
 
-def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
+def run_demo(
+    fixtures: Traversable, snapshots: Path, out: TextIO, program: str = "dlf-status"
+) -> int:
+    """Poll, discover, print; `program` is how the user runs dlf-status (the commands
+    suggested at the end name it)."""
     replay_jobs = {job.job_name: job.fixture for job in JOBS if job.fixture}
     with ReplayUpstream(
         fixtures,
@@ -163,10 +175,12 @@ def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
         )
         tick = runner.build_tick(None, None, [DISCOVERY_ENTRY])
         report = runner.run(tick)
-    example = (
+    example = shlex.quote(
         f"{snapshots}/latest/project_id={PROJECT}/workspace=__HIVE_DEFAULT_PARTITION__/"
         "job_name=sms_pipeline/latest.json"
     )
+    store = shlex.quote(str(snapshots))
+    again = f"{program} demo" + ("" if snapshots == DEFAULT_SNAPSHOTS else f" --snapshots {store}")
     out.write(
         f"dlf-status demo: {len(JOBS)} jobs polled from a replay upstream at {replay.endpoint}\n"
         f"(named {DEMO_ENDPOINT} in the documents; every request AK/SK-signed and checked\n"
@@ -180,11 +194,10 @@ def run_demo(fixtures: Path, snapshots: Path, out: TextIO) -> int:
         f"Snapshots: {snapshots}/history/... (one object per content change) and "
         f"{snapshots}/latest/... (one per job)\n"
         "Look next:\n"
-        f"  python -m json.tool {example}\n"
-        "  make demo again: the same content, so SNAPSHOT says 'unchanged'\n"
-        f"  SNAPSHOT_URI={snapshots} .venv/bin/dlf-status drift   # unknown fields, statuses\n"
-        f"  SNAPSHOT_URI={snapshots} .venv/bin/dlf-status fleet {PROJECT}   # from the store\n"
-        "  .venv/bin/dlf-status serve    # the HTTP API on 127.0.0.1:8080 (configure: README)\n"
-        "  make test                     # every suite, with a real S3 server\n"
+        f"  python3 -m json.tool {example}\n"
+        f"  {again}   # again: the same content, so SNAPSHOT says 'unchanged'\n"
+        f"  SNAPSHOT_URI={store} {program} drift   # unknown fields, statuses\n"
+        f"  SNAPSHOT_URI={store} {program} fleet {PROJECT}   # from the store\n"
+        f"  {program} serve   # the HTTP API on 127.0.0.1:8080 (configure: see the README)\n"
     )
     return 0 if report.all_succeeded else 1

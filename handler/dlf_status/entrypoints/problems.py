@@ -27,6 +27,9 @@ class ExitCode:
     UPSTREAM_FAILURE = 4
     STORE_FAILURE = 5
     INTERNAL = 70  # EX_SOFTWARE: a bug, reported with a correlation id
+    OUTPUT_FAILED = 74  # EX_IOERR: the results could not be written (stdout closed, full)
+    INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C, as a shell reports it
+    READER_GONE = 141  # 128 + SIGPIPE: stdout's reader went away (`| head -1`)
 
 
 class ErrorMapping(NamedTuple):

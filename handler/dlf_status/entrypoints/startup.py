@@ -10,11 +10,14 @@ degraded behaviour belongs to the entry points, never to the root.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from dlf_status.adapters.allocator import give_large_blocks_back
-from dlf_status.config import CREDENTIAL_VARIABLES, Settings
+from dlf_status.config import CREDENTIAL_VARIABLES, Settings, shown
 from dlf_status.errors import ConfigurationError
 from dlf_status.observability import (
     IGNORED_POWERTOOLS_VARIABLES,
@@ -51,6 +54,7 @@ def start(build: Callable[[Settings], T], environ: Mapping[str, str]) -> T | Con
     try:
         settings = Settings.from_environ(environ)
         logger.setLevel(settings.log_level)
+        check_local_store(settings)
         return build(settings)
     except ConfigurationError as error:
         logger.error("configuration error", extra={"detail": error.detail})
@@ -60,6 +64,41 @@ def start(build: Callable[[Settings], T], environ: Mapping[str, str]) -> T | Con
         return ConfigurationError(
             f"dlf-status could not start ({type(error).__name__}); the cause is in the logs"
         )
+
+
+def check_local_store(settings: Settings) -> None:
+    """A local SNAPSHOT_URI must be a place this function can write (`cannot_write`).
+
+    Every function writes snapshots. In Lambda the cwd is /var/task, read-only, so the
+    default `./snapshots` can never be written: without this each call would fail at its
+    first write, as a store failure per job, after spending an upstream call. A local
+    store is otherwise legitimate in Lambda (a mounted EFS file system), so it is tried,
+    not refused by kind."""
+    location = settings.snapshot_location
+    if not isinstance(location, Path):
+        return
+    reason = cannot_write(location)
+    if reason is not None:
+        raise ConfigurationError(
+            f"SNAPSHOT_URI {shown(str(location))} ({location.absolute()}) cannot be written "
+            f"({reason}); in Lambda, whose task root is read-only, set it to "
+            "s3://bucket/prefix (template.yaml does)"
+        )
+
+
+def cannot_write(directory: Path) -> str | None:
+    """Why files cannot be made in `directory`, or None when they can. The directory,
+    or the nearest of its parents that exists (a store creates the rest), must take an
+    unnamed file (O_TMPFILE): the probe leaves nothing behind, not even the directory."""
+    nearest = directory.absolute()
+    while not os.path.lexists(nearest) and nearest != nearest.parent:
+        nearest = nearest.parent
+    try:
+        with tempfile.TemporaryFile(dir=nearest):
+            pass
+    except OSError as exc:
+        return f"{nearest}: {exc.strerror or type(exc).__name__}"
+    return None
 
 
 def refuse(problem: ConfigurationError) -> Observe:
