@@ -127,6 +127,9 @@ JOBS_PER_LISTING_PAGE: Final = 250
 SEED_LISTINGS: Final = 4
 # STORE_TIMEOUT's default, for a writer built without the settings (tests, tools).
 DEFAULT_STORE_CALL_SECONDS: Final = 2.0
+# What an invocation keeps after its last store call to answer (encode, log, return):
+# no store call starts unless its worst case and this are left.
+ANSWER_MARGIN_SECONDS: Final = 0.5
 
 
 class Observation(NamedTuple):
@@ -297,6 +300,13 @@ class SnapshotWriter:
     time (`remaining_seconds`) covers its PUT (`store_call_seconds`) and the event's
     publish (`events.worst_case_seconds`), both at their worst. Otherwise it stays
     owed, and the next writer publishes both (`TransitionDeferred`).
+
+    Every other store call of a write starts only while the remaining time covers it
+    at its worst (`store_call_seconds`) and ANSWER_MARGIN_SECONDS, so that the caller
+    still answers: otherwise the write stops between two calls with a `StoreError`.
+    Each call leaves the store in a state the next writer completes (a history object
+    or a staged record nobody names yet; a latest.json that owes its record), and the
+    compare-and-swap retries stop the same way.
     """
 
     store: ObjectStore
@@ -311,7 +321,8 @@ class SnapshotWriter:
     clock: Callable[[], datetime] | None = None
     events: EventPublisher = field(default_factory=NoEvents)
     metrics: Metrics = field(default_factory=NullMetrics)
-    # The longest one store call takes (STORE_TIMEOUT): the record's create-only PUT.
+    # The longest one store call takes, retries included (the S3 adapter's
+    # `s3_call_worst_case` of STORE_TIMEOUT in production).
     store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
     _seen: OrderedDict[str, tuple[_Latest, int]] = field(default_factory=OrderedDict, init=False)
     _seen_bytes: int = field(default=0, init=False)
@@ -506,16 +517,23 @@ class SnapshotWriter:
                 )
                 return SnapshotWrite(SnapshotOutcome.CONFIRMED)
             # Absent at the listing: no GET, the create-only PUT checks it still is.
+            if remembered is None and listed is not None:
+                self._check_time(job, "read latest.json", remaining_seconds)
             latest = remembered or (None if listed is None else _read_latest(self.store.get(key)))
         else:
+            if remembered is None:
+                self._check_time(job, "read latest.json", remaining_seconds)
             latest = remembered or _read_latest(self.store.get(key))
-        moved = None if latest is not None else self._moved(job, tick, observed_at)
+        moved = (
+            None if latest is not None else self._moved(job, tick, observed_at, remaining_seconds)
+        )
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         view = status_view(document)
         history_written = False
         repaired = 0
         for attempt in range(1, self.max_attempts + 1):
             if not history_written and (latest is None or latest.content_hash != digest):
+                self._check_time(job, "write the history object", remaining_seconds)
                 self.store.create(history_key(job, slot, digest), body, metadata)
                 history_written = True
             if latest is not None and latest.due is not None:
@@ -528,9 +546,10 @@ class SnapshotWriter:
                 self._check_future(job, latest, observed_at)
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
             previous = latest if latest is not None else moved
-            due = self._stage_transition(job, previous, document, view, digest)
+            due = self._stage_transition(job, previous, document, view, digest, remaining_seconds)
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
+            self._check_time(job, "replace latest.json", remaining_seconds)
             version = self.store.replace(key, body, headers, expected)
             if version is None:
                 # Lost the race, or won it without hearing so: a PUT the store applied
@@ -538,6 +557,7 @@ class SnapshotWriter:
                 # its own result. latest.json holding this very observation (and the
                 # record it staged) is this writer's swap.
                 self._forget(key)
+                self._check_time(job, "read latest.json again", remaining_seconds)
                 latest = _read_latest(self.store.get(key))
                 if latest is None or not _is_mine(latest, observed_at, digest, due):
                     self.sleep(self.jitter() * 0.02 * attempt)
@@ -552,7 +572,13 @@ class SnapshotWriter:
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
 
-    def _moved(self, job: JobRef, tick: TickFreshness | None, observed_at: str) -> _Latest | None:
+    def _moved(
+        self,
+        job: JobRef,
+        tick: TickFreshness | None,
+        observed_at: str,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> _Latest | None:
         """The latest.json an earlier release wrote under the job's old key (a name
         beyond ASCII moved: snapshots.py), older than this observation: the first
         observation at the new key is a transition from it. Read only while the new key
@@ -562,6 +588,7 @@ class SnapshotWriter:
             tick is not None and tick.covers(job) and old_key not in tick.listed
         ):
             return None
+        self._check_time(job, "read the latest.json of its old key", remaining_seconds)
         stored = self.store.get(old_key)
         moved = _read_latest(stored)
         if moved is None or not moved.observed_at < observed_at:
@@ -593,6 +620,7 @@ class SnapshotWriter:
         document: StatusDocument,
         view: StatusView,
         digest: str,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> _DueRecord | None:
         """The record that replacing `latest` with `document` implies, staged where
         consumers do not look; None when no status changes (or nothing to compare)."""
@@ -612,14 +640,20 @@ class SnapshotWriter:
         record["schema_version"] = record_schema_version(
             latest.statuses, view, record["schema_version"]
         )
-        return self._stage_record(job, record, document["observed_at"], digest)
+        return self._stage_record(job, record, document["observed_at"], digest, remaining_seconds)
 
     def _stage_record(
-        self, job: JobRef, record: TransitionRecord, observed_at: str, digest: str
+        self,
+        job: JobRef,
+        record: TransitionRecord,
+        observed_at: str,
+        digest: str,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> _DueRecord:
         body = jsoncodec.canonical_bytes(record)
         record_hash = hashlib.sha256(body).hexdigest()
         observed = datetime.fromisoformat(observed_at)
+        self._check_time(job, "stage the transition record", remaining_seconds)
         self.store.create(staged_transition_key(job, observed, digest, record_hash), body, {})
         return _DueRecord(record_hash, body)
 
@@ -642,8 +676,13 @@ class SnapshotWriter:
         """
         key = latest_key(job)
         repaired = 0
-        latest = self._recall(key) or _read_latest(self.store.get(key))
-        moved = None if latest is not None else self._moved(job, None, observed_at)
+        latest = self._recall(key)
+        if latest is None:
+            self._check_time(job, "read latest.json", remaining_seconds)
+            latest = _read_latest(self.store.get(key))
+        moved = (
+            None if latest is not None else self._moved(job, None, observed_at, remaining_seconds)
+        )
         for attempt in range(1, self.max_attempts + 1):
             if latest is not None and latest.due is not None:
                 repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
@@ -652,9 +691,11 @@ class SnapshotWriter:
             if latest is None and moved is not None and moved.gone:
                 # Reported gone by an earlier release: the same report, not a second
                 # one; the new key gets it as it is, so the old key is not read again.
+                self._check_time(job, "carry the gone report to the new key", remaining_seconds)
                 carried = self._carry_gone(key, moved)
                 if carried:
                     return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
+                self._check_time(job, "read latest.json again", remaining_seconds)
                 latest = _read_latest(self.store.get(key))  # another writer was first
                 continue
             previous = latest if latest is not None else moved
@@ -683,15 +724,17 @@ class SnapshotWriter:
                     current_hash=digest,
                 )
                 if record is not None:
-                    due = self._stage_record(job, record, observed_at, digest)
+                    due = self._stage_record(job, record, observed_at, digest, remaining_seconds)
             metadata = SnapshotMetadata(GONE_SCHEMA_VERSION, digest, observed_at).as_headers()
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
+            self._check_time(job, "replace latest.json", remaining_seconds)
             version = self.store.replace(key, body, headers, expected)
             if version is None:
                 # Lost the race, or won it unheard (as in `write`): a gone document
                 # holding this very report and record is this writer's swap.
                 self._forget(key)
+                self._check_time(job, "read latest.json again", remaining_seconds)
                 latest = _read_latest(self.store.get(key))
                 if latest is None or not _is_mine(latest, observed_at, digest, due):
                     self.sleep(self.jitter() * 0.02 * attempt)
@@ -744,16 +787,30 @@ class SnapshotWriter:
             )
             return 0
 
+    def _check_time(
+        self, job: JobRef, what: str, remaining_seconds: RemainingSeconds | None
+    ) -> None:
+        """Raise `StoreError` unless the invocation's remaining time covers one store
+        call at its worst and the answer after it: the write stops between calls."""
+        if remaining_seconds is None:
+            return
+        needed = self.store_call_seconds + ANSWER_MARGIN_SECONDS
+        left = remaining_seconds()
+        if left < needed:
+            raise StoreError(
+                f"no time left to {what} of {job.job_name!r}: a store call may take "
+                f"{self.store_call_seconds:g} s and the invocation has {left:.3f} s left; "
+                "the write stops here and the next observation of the job completes it"
+            )
+
     def _check_time_for_record(
         self, job: JobRef, latest: _Latest, remaining_seconds: RemainingSeconds | None
     ) -> None:
         """Raise `TransitionDeferred` unless the invocation's remaining time covers the
-        record's PUT and its event's publish, both at their worst. Without an event bus
-        there is nothing to lose between the two, and no check."""
-        publish = self.events.worst_case_seconds
-        if remaining_seconds is None or not publish:
+        record's PUT and its event's publish, both at their worst, and the answer."""
+        if remaining_seconds is None:
             return
-        needed = self.store_call_seconds + publish
+        needed = self.store_call_seconds + self.events.worst_case_seconds + ANSWER_MARGIN_SECONDS
         left = remaining_seconds()
         if left < needed:
             raise TransitionDeferred(
@@ -779,10 +836,12 @@ class SnapshotWriter:
         context = {"job_name": job.job_name, "observed_at": latest.observed_at}
         body = due.body
         if body is None:
+            self._check_time(job, "read an owed transition record", remaining_seconds)
             if self.store.get(published_key) is not None:
                 self._settled(key, latest.version)
                 return 0
             staged_key = staged_transition_key(job, observed, latest.content_hash, due.record_hash)
+            self._check_time(job, "read a staged transition record", remaining_seconds)
             staged = self.store.get(staged_key)
             if staged is None or hashlib.sha256(staged.body).hexdigest() != due.record_hash:
                 logger.error("transition record lost", extra={**context, "staged_key": staged_key})
@@ -958,7 +1017,7 @@ class StatusService:
                 extra={**context, "error": type(error).__name__, "detail": error.detail},
             )
             allowed = self.serve_stale if serve_stale is None else serve_stale
-            stale = self._stale(job, error) if allowed else None
+            stale = self._stale(job, error, remaining_seconds) if allowed else None
             if stale is None:
                 raise
             return stale
@@ -1094,8 +1153,22 @@ class StatusService:
             content_hash=encoded.content_hash,
         )
 
-    def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
-        """The latest snapshot, marked stale, or None when there is none to serve."""
+    def _stale(
+        self,
+        job: JobRef,
+        error: UpstreamError,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> Observation | None:
+        """The latest snapshot, marked stale, or None when there is none to serve (or
+        no time left to read it at the store's worst and still answer)."""
+        if remaining_seconds is not None:
+            left = remaining_seconds()
+            if left < self.store_call_seconds + ANSWER_MARGIN_SECONDS:
+                logger.warning(
+                    "no stale fallback",
+                    extra={"detail": f"no time left to read it ({left:.3f} s left)"},
+                )
+                return None
         try:
             stored = self.store.get(latest_key(job))
         except StoreError as store_error:
