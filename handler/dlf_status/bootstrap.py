@@ -393,6 +393,7 @@ def build_store_reader(
     return StoreReader(
         build_store(settings, READ_WORKERS) if store is None else store,
         SystemClock() if clock is None else clock,
+        store_call_seconds=store_call_worst_case(settings),
     )
 
 

@@ -193,6 +193,13 @@ class ConditionalWritesIgnored(StoreError):
     configuration error is: the deployment (or the store) may be fixed meanwhile."""
 
 
+class StoreTooSlow(StoreError):
+    """A read of the store has no time left in the invocation for even its first
+    calls at their worst (the store answers slowly): nothing is answered but this, and
+    the same request may pass once the store is quick again. Retryable, as any store
+    failure."""
+
+
 class ReadLimitExceeded(DlfStatusError):
     """A read of the store would pass one of the bounds a request may use (keys listed,
     date partitions of one day): narrow the query. `limit` is the bound passed.

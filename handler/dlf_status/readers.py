@@ -18,6 +18,19 @@ the `ObjectStore` port (listings and GETs only). The documents are built by
   even empty, with a cursor to go on.
 * **Transitions**, oldest first, list the job's records from `since` (or the cursor)
   in one ascending listing and GET the page's records.
+
+**Inside the invocation's time.** In the HTTP function a request also has a time
+budget (`ReadTime`: Lambda's remaining time, and one store call's worst case): a store
+call starts only with its worst case and the answer's margin left, so a slow store
+never takes the function past its Timeout (API Gateway would answer its own 5xx). A
+fleet row whose GET has no time left is an UNKNOWN row saying `not read: no time left`,
+as the count budget does; a GET starts only with time for the next listing call too,
+when one follows. A history or transitions page comes back short, with a cursor that
+goes on after the last object read; a listing starts only with time for a GET after
+it, so a page that makes progress always holds something. When the first listing (or,
+for the fleet, any listing: its summary counts every job) cannot start, the request
+fails with `StoreTooSlow` (503, Retry-After). `serve` and the CLI pass no clock: no
+time budget.
 """
 
 from __future__ import annotations
@@ -39,7 +52,13 @@ from dlf_status.domain.freshness import (
     read_confirmations,
 )
 from dlf_status.domain.model import JobRef, validate_project_id, validate_workspace
-from dlf_status.domain.ports import MAX_LIST_PAGE, Clock, ListedObject, ObjectStore
+from dlf_status.domain.ports import (
+    MAX_LIST_PAGE,
+    Clock,
+    ListedObject,
+    ObjectStore,
+    RemainingSeconds,
+)
 from dlf_status.domain.readmodels import (
     DEFAULT_STALE_AFTER_SECONDS,
     FLEET_KIND,
@@ -82,8 +101,9 @@ from dlf_status.domain.snapshots import (
 )
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.domain.transitions import TRANSITION_KIND
-from dlf_status.errors import InvalidInput, ReadLimitExceeded, StoreError
+from dlf_status.errors import InvalidInput, ReadLimitExceeded, StoreError, StoreTooSlow
 from dlf_status.observability import logger
+from dlf_status.service import ANSWER_MARGIN_SECONDS, DEFAULT_STORE_CALL_SECONDS
 
 if TYPE_CHECKING:
     from dlf_status.domain.documents import StatusDocument, TransitionRecord
@@ -107,6 +127,8 @@ MAX_HISTORY_DAYS_PER_REQUEST: Final = 32
 MAX_LIST_CALLS_PER_DAY: Final = 64
 # Without `from`, history goes back this far (the template's default retention).
 HISTORY_DAYS_WITHOUT_FROM: Final = 400
+# A fleet row whose latest.json had no time left to be read says this.
+NO_TIME_LEFT: Final = "not read: no time left"
 
 _DAY: Final = timedelta(days=1)
 _WHOLE_DAY: Final = "~"  # sorts after every object name
@@ -169,6 +191,42 @@ class FreshnessCache:
                 self._records.popitem(last=False)
 
 
+class ReadTime:
+    """One request's time: whether a store call may start now (the invocation's
+    remaining time covers `calls` calls at their worst and the answer's margin), and
+    whether one was held back (`cut`: the answer is not the whole one, and is not
+    cached as if it were). Without `remaining_seconds` (the CLI, `serve`) every call
+    may start. Shared by the request's worker threads: `cut` only ever turns True."""
+
+    def __init__(self, remaining_seconds: RemainingSeconds | None, call_seconds: float) -> None:
+        self._remaining_seconds = remaining_seconds
+        self.call_seconds = call_seconds
+        self.cut = False
+
+    def allows(self, calls: int = 1) -> bool:
+        if self._remaining_seconds is None:
+            return True
+        if self._remaining_seconds() >= calls * self.call_seconds + ANSWER_MARGIN_SECONDS:
+            return True
+        self.cut = True
+        return False
+
+    def require(self, what: str, calls: int = 1) -> None:
+        """Raise `StoreTooSlow` unless `calls` calls may start: nothing to answer."""
+        if not self.allows(calls):
+            raise self.ran_out(what)
+
+    def ran_out(self, what: str) -> StoreTooSlow:
+        self.cut = True
+        return StoreTooSlow(
+            f"no time left to {what}: a store call may take {self.call_seconds:g} s at its "
+            "worst and the invocation has less than that left; try again later"
+        )
+
+
+UNTIMED: Final = ReadTime(None, 0.0)
+
+
 @dataclass
 class ReadCost:
     """What a reader's request cost, counted as it runs; the last request's is kept
@@ -189,7 +247,15 @@ class StoreReader:
     max_fleet_reads: int = MAX_FLEET_READS
     max_fleet_jobs: int = MAX_FLEET_JOBS
     workers: int = READ_WORKERS
+    # One store call's worst case, retries included (bootstrap.store_call_worst_case):
+    # what a request must have left before it starts one.
+    store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
     last_cost: ReadCost = field(default_factory=ReadCost, init=False)
+
+    def read_time(self, remaining_seconds: RemainingSeconds | None) -> ReadTime:
+        """A request's time budget: `remaining_seconds` is the invocation's time left
+        (None: no bound, as for the CLI and `serve`)."""
+        return ReadTime(remaining_seconds, self.store_call_seconds)
 
     # --- the fleet -------------------------------------------------------------------
 
@@ -203,6 +269,7 @@ class StoreReader:
         limit: int = FLEET_PAGE[0],
         cursor: str | None = None,
         stale_after: float = DEFAULT_STALE_AFTER_SECONDS,
+        time: ReadTime = UNTIMED,
     ) -> FleetDocument:
         """The fleet of one project and workspace (None: no workspace, the Hive null
         partition, as on the status route). `statuses` filters rows, never the summary;
@@ -220,7 +287,7 @@ class StoreReader:
         prefix = workspace_prefix(LATEST_ROOT, project_id, workspace)
         counts = FleetCounts()
         cost = ReadCost()
-        confirmations = self._confirmations(project_id, workspace, now, cost)
+        confirmations = self._confirmations(project_id, workspace, now, cost, time)
         # The page: the `limit` + 1 smallest keys after the position, sorted here (a
         # store's listing order need not be byte order: SeaweedFS's is not).
         page: list[tuple[str, FleetRow]] = []
@@ -254,6 +321,8 @@ class StoreReader:
 
         start_after = ""
         while True:
+            # Every listing or none: the summary counts the whole fleet.
+            time.require("list the fleet's latest.json keys")
             listing = self.store.list_objects(prefix, start_after=start_after)
             cost.listing_calls += 1
             cost.keys_listed += len(listing.objects)
@@ -272,7 +341,11 @@ class StoreReader:
                     current.append(listed)
                     if not relative.isascii():
                         beyond_ascii.add(relative)
-            for relative, entry in self._fleet_entries(current, prefix, cost, confirmations):
+            # A GET leaves time for the listing call after it, when one follows.
+            listings_after = 0 if listing.resume_after is None else 1
+            for relative, entry in self._fleet_entries(
+                current, prefix, cost, time, listings_after, confirmations
+            ):
                 place(relative, entry)
             if listing.resume_after is None:
                 break
@@ -282,7 +355,9 @@ class StoreReader:
             for listed in earlier
             if superseding_fleet_key(listed.key[len(prefix) :]) not in beyond_ascii
         ]
-        for relative, entry in self._fleet_entries(unsuperseded, prefix, cost, confirmations):
+        for relative, entry in self._fleet_entries(
+            unsuperseded, prefix, cost, time, 0, confirmations
+        ):
             place(relative, entry)
         for now_at, relative, row in held:
             if now_at not in beyond_ascii:  # not observed since the upgrade: its old row
@@ -309,11 +384,14 @@ class StoreReader:
         objects: Sequence[ListedObject],
         prefix: str,
         cost: ReadCost,
+        time: ReadTime,
+        listings_after: int,
         confirmations: Mapping[str, Confirmed] | None = None,
     ) -> list[tuple[str, FleetEntry]]:
         """Each listed latest.json's entry: from the cache when its version is known,
-        read otherwise (concurrently, within the request's read budget); its
-        `observed_at` the newest of its own and a tick's confirmation of that version."""
+        read otherwise (concurrently, within the request's read budget and its time,
+        keeping time for `listings_after` listing calls); its `observed_at` the newest
+        of its own and a tick's confirmation of that version."""
         confirmations = confirmations or {}
 
         def confirmed(entry: FleetEntry, version: str) -> FleetEntry:
@@ -355,6 +433,8 @@ class StoreReader:
 
         def read(item: tuple[str, str, ListedObject]) -> tuple[str, FleetEntry] | None:
             relative, name, listed = item
+            if not time.allows(1 + listings_after):
+                return relative, unreadable_entry(name, NO_TIME_LEFT)
             try:
                 stored = self.store.get(listed.key)
             except StoreError as error:
@@ -369,15 +449,23 @@ class StoreReader:
         return entries
 
     def _confirmations(
-        self, project_id: str, workspace: str | None, now: datetime, cost: ReadCost
+        self,
+        project_id: str,
+        workspace: str | None,
+        now: datetime,
+        cost: ReadCost,
+        time: ReadTime,
     ) -> dict[str, Confirmed]:
         """Each job's newest confirmation in the workspace's freshness records of the
         last `FRESHNESS_LOOKBACK_SECONDS` (the newest `MAX_FRESHNESS_RECORDS`). Records
-        never change: each is read once per process."""
+        never change: each is read once per process. Each call leaves time for the
+        fleet's first listing: a fleet without its confirmations would call jobs
+        stale that are not, so no time for them is no fleet (`StoreTooSlow`)."""
         prefix = workspace_prefix(FRESHNESS_ROOT, project_id, workspace)
         start_after = prefix + compact_time(now - timedelta(seconds=FRESHNESS_LOOKBACK_SECONDS))
         keys: list[str] = []
         for _ in range(MAX_FRESHNESS_LISTINGS):
+            time.require("list the freshness records", calls=2)
             listing = self.store.list_objects(prefix, start_after=start_after)
             cost.listing_calls += 1
             cost.keys_listed += len(listing.objects)
@@ -396,6 +484,7 @@ class StoreReader:
             if known is not None:
                 cost.cache_hits += 1
                 return known
+            time.require("read the freshness records", calls=2)
             cost.reads += 1
             try:
                 stored = self.store.get(key)
@@ -423,11 +512,13 @@ class StoreReader:
         end: datetime | None = None,
         limit: int = HISTORY_PAGE[0],
         cursor: str | None = None,
+        time: ReadTime = UNTIMED,
     ) -> HistoryDocument:
         """Stored documents of `job` whose objects are named after a time in
         [`start`, `end`) (`end` defaults to now, `start` to HISTORY_DAYS_WITHOUT_FROM
         days before it), newest first. The name's time is the observation's slot: the
-        schedule's time for a tick, the observation time otherwise."""
+        schedule's time for a tick, the observation time otherwise. Short of `time`,
+        the page ends after the last document read, its cursor going on from there."""
         limit = parse_limit(limit, HISTORY_PAGE)
         now = self.clock.now()
         if start is not None and end is not None and start >= end:
@@ -449,6 +540,7 @@ class StoreReader:
         day = position[0] if position is not None else upper_time.date()
         # Dates are fixed-width: the first key listed is the job's oldest, in any store.
         # No walk goes back beyond it.
+        time.require("list the job's history", calls=2)
         first_day = self._oldest_day(prefix, cost)
         # None: the job has no object at all, and there is nothing to walk.
         floor_day = None if first_day is None else max(floor.date(), first_day)
@@ -463,7 +555,15 @@ class StoreReader:
                 upper = min(upper, position[1])
             lower = compact_time(floor) if day == floor.date() and start is not None else ""
             needed = limit - len(chosen)
-            newest = self._newest_in_day(prefix, day.isoformat(), lower, upper, needed, cost)
+            newest = self._newest_in_day(prefix, day.isoformat(), lower, upper, needed, cost, time)
+            if newest is None:  # no time to list the whole day: the page ends before it
+                if chosen:
+                    next_position = chosen[-1]
+                elif (position is not None and day == position[0]) or day == upper_time.date():
+                    raise time.ran_out("list the job's history")  # no progress at all
+                else:
+                    next_position = f"date={day.isoformat()}/{_WHOLE_DAY}"
+                break
             chosen.extend(newest)
             if len(chosen) == limit:
                 next_position = chosen[-1]
@@ -474,9 +574,13 @@ class StoreReader:
         else:
             if floor_day is not None and day >= floor_day:
                 next_position = f"date={day.isoformat()}/{_WHOLE_DAY}"
-        found, unreadable = self._read_page(
-            prefix, chosen, cost, lambda read: "observed_at" in read, "not a status document"
+        found, unreadable, taken = self._read_page(
+            prefix, chosen, cost, time, lambda read: "observed_at" in read, "not a status document"
         )
+        if taken < len(chosen):  # no time to read them all: the page ends at the last read
+            if taken == 0:
+                raise time.ran_out("read the job's history")
+            next_position = chosen[taken - 1]
         # What the writer stored (schema 1.0 or 1.1), served as it was stored.
         documents = cast("list[StatusDocument]", found)
         self._done(cost, "history read", job_name=job.job_name)
@@ -512,15 +616,26 @@ class StoreReader:
         return None if parts is None else parts[0]
 
     def _newest_in_day(
-        self, prefix: str, day: str, lower: str, upper: str, needed: int, cost: ReadCost
-    ) -> list[str]:
+        self,
+        prefix: str,
+        day: str,
+        lower: str,
+        upper: str,
+        needed: int,
+        cost: ReadCost,
+        time: ReadTime,
+    ) -> list[str] | None:
         """The `needed` newest object names of one date partition in [lower, upper),
         as keys relative to the job's prefix, newest first. Names are fixed-width times,
-        so every store lists them in time order and the listing stops at `upper`."""
+        so every store lists them in time order and the listing stops at `upper`.
+        None when a listing call (with a GET after it) has no time left: the newest of
+        the day are listed last, so a day listed in part gives nothing."""
         day_prefix = f"{prefix}date={day}/"
         kept: list[str] = []  # ascending, at most `needed`
         start_after = day_prefix + lower if lower else ""
         for _ in range(MAX_LIST_CALLS_PER_DAY):
+            if not time.allows(calls=2):
+                return None
             listing = self.store.list_objects(day_prefix, start_after=start_after)
             cost.listing_calls += 1
             cost.keys_listed += len(listing.objects)
@@ -552,11 +667,13 @@ class StoreReader:
         since: datetime | None = None,
         limit: int = TRANSITIONS_PAGE[0],
         cursor: str | None = None,
+        time: ReadTime = UNTIMED,
     ) -> TransitionsDocument:
         """The transition records of `job` observed at or after `since` (all without
         it), oldest first. `next_cursor` is always set: it names the position after
         the last record returned, so a consumer that keeps it gets only newer records
-        on its next call (`has_more`: more are there already)."""
+        on its next call (`has_more`: more are there already). Short of `time`, the page
+        ends after the last record read, `has_more` set."""
         limit = parse_limit(limit, TRANSITIONS_PAGE)
         now = self.clock.now()
         scope = query_scope(
@@ -575,7 +692,14 @@ class StoreReader:
         cost = ReadCost()
         keys: list[str] = []
         start_after = prefix + position if position else ""
+        listed_all = True
         while len(keys) <= limit:
+            # A listing leaves time for a GET after it: a page always moves on.
+            if cost.listing_calls == 0:
+                time.require("list the job's transition records", calls=2)
+            elif not time.allows(calls=2):
+                listed_all = False
+                break
             listing = self.store.list_objects(
                 prefix, start_after=start_after, limit=min(MAX_LIST_PAGE, limit + 1 - len(keys))
             )
@@ -589,9 +713,14 @@ class StoreReader:
             if listing.resume_after is None:
                 break
             start_after = listing.resume_after
-        has_more = len(keys) > limit
+        has_more = len(keys) > limit or not listed_all
         keys = keys[:limit]
-        found, unreadable = self._read_page(prefix, keys, cost, lambda _: True, "gone")
+        found, unreadable, taken = self._read_page(prefix, keys, cost, time, lambda _: True, "gone")
+        if taken < len(keys):  # no time to read them all: the page ends at the last read
+            if taken == 0:
+                raise time.ran_out("read the job's transition records")
+            keys = keys[:taken]
+            has_more = True
         records = cast("list[TransitionRecord]", found)
         self._done(cost, "transitions read", job_name=job.job_name)
         return TransitionsDocument(
@@ -616,31 +745,41 @@ class StoreReader:
         prefix: str,
         relative_keys: Sequence[str],
         cost: ReadCost,
+        time: ReadTime,
         accept: Callable[[dict[str, Any]], bool],
         otherwise: str,
-    ) -> tuple[list[dict[str, Any]], list[Unreadable]]:
+    ) -> tuple[list[dict[str, Any]], list[Unreadable], int]:
         """A page's objects, in order: those read that `accept` takes, and the rest as
-        Unreadable, timed by their key's name, with why (`otherwise` if no reason)."""
+        Unreadable, timed by their key's name, with why (`otherwise` if no reason); and
+        how many keys that is: those before the first one `time` left unread."""
         found: list[dict[str, Any]] = []
         unreadable: list[Unreadable] = []
-        read = self._read_all(prefix, relative_keys, cost)
-        for relative, (parsed, error) in zip(relative_keys, read, strict=True):
+        read = self._read_all(prefix, relative_keys, cost, time)
+        taken = 0
+        for relative, outcome in zip(relative_keys, read, strict=True):
+            if outcome is None:
+                break  # not read for lack of time: the page ends before it
+            taken += 1
+            parsed, error = outcome
             if parsed is not None and accept(parsed):
                 found.append(parsed)
             else:
-                time = parse_object_time(relative.rpartition("/")[2])
+                named = parse_object_time(relative.rpartition("/")[2])
                 unreadable.append(
-                    Unreadable(time=format_utc(time) if time else "", error=error or otherwise)
+                    Unreadable(time=format_utc(named) if named else "", error=error or otherwise)
                 )
-        return found, unreadable
+        return found, unreadable, taken
 
     def _read_all(
-        self, prefix: str, relative_keys: Sequence[str], cost: ReadCost
-    ) -> list[tuple[dict[str, Any] | None, str | None]]:
-        """Each object parsed, or (None, why not): one bad object never fails a page."""
+        self, prefix: str, relative_keys: Sequence[str], cost: ReadCost, time: ReadTime
+    ) -> list[tuple[dict[str, Any] | None, str | None] | None]:
+        """Each object parsed, or (None, why not): one bad object never fails a page.
+        None for an object whose GET had no time left."""
         kind = TRANSITION_KIND if prefix.startswith(TRANSITIONS_ROOT + "/") else None
 
-        def read(relative: str) -> tuple[dict[str, Any] | None, str | None]:
+        def read(relative: str) -> tuple[dict[str, Any] | None, str | None] | None:
+            if not time.allows():
+                return None
             try:
                 stored = self.store.get(prefix + relative)
             except StoreError as error:

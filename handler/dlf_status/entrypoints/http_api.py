@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
 from dlf_status.entrypoints import conditional, events
-from dlf_status.entrypoints.problems import PROBLEM_CONTENT_TYPE, logged_problem, mapping_for
+from dlf_status.entrypoints.problems import (
+    PROBLEM_CONTENT_TYPE,
+    logged_problem,
+    mapping_for,
+    retry_after_seconds,
+)
 from dlf_status.errors import InvalidInput, MethodNotAllowed, RouteNotFound
 from dlf_status.observability import logger
 from dlf_status.service import Observation, Observe
@@ -85,7 +90,7 @@ class StatusApi:
         remaining_seconds: Callable[[], float] | None = None,
     ) -> dict[str, Any]:
         """The answer to one event; `remaining_seconds` is the invocation's time left
-        (no transition record and its event outrun it)."""
+        (no store call of a write or a read outruns it, nor a transition's event)."""
         try:
             request = events.parse_http_event(event)
         except InvalidInput as error:
@@ -120,7 +125,7 @@ class StatusApi:
                 )
                 answer = _document_answer(self._observe(job, remaining_seconds=remaining_seconds))
             else:
-                answer = self._read_routes(request).answer(match, request)
+                answer = self._read_routes(request).answer(match, request, remaining_seconds)
         except Exception as error:  # noqa: BLE001 - the one place every error is mapped
             return _problem_response(error, instance=request.path, correlation=correlation)
         return _conditional_response(answer, request, correlation)
@@ -199,6 +204,9 @@ def _problem_response(
         headers[CORRELATION_HEADER] = correlation
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = "GET"
+    retry_after = retry_after_seconds(error)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return _http(problem["status"], jsoncodec.canonical_bytes(problem), headers)
 
 

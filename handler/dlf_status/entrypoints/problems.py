@@ -85,6 +85,10 @@ _MAPPINGS: Final[dict[type[errors.DlfStatusError], ErrorMapping]] = {
     errors.StoreError: ErrorMapping(
         500, "store-failure", "Snapshot store failure", ExitCode.STORE_FAILURE
     ),
+    # A read with no time left for its first store calls: the same request, later.
+    errors.StoreTooSlow: ErrorMapping(
+        503, "store-too-slow", "Snapshot store too slow to answer in time", ExitCode.STORE_FAILURE
+    ),
     # The bounds of one read of the store (the read models): narrow the query.
     errors.ReadLimitExceeded: ErrorMapping(
         422, "read-limit-exceeded", "The query reads more than one request may", ExitCode.BAD_INPUT
@@ -106,6 +110,11 @@ _MAPPINGS: Final[dict[type[errors.DlfStatusError], ErrorMapping]] = {
     ),
 }
 _INTERNAL: Final = ErrorMapping(500, "internal", "Internal error", ExitCode.INTERNAL)
+# The problems whose HTTP answer says when to ask again (Retry-After, in seconds): a
+# slow store is seldom slow for long, and a few seconds keep retries from piling on.
+_RETRY_AFTER_SECONDS: Final[dict[type[errors.DlfStatusError], int]] = {
+    errors.StoreTooSlow: 5,
+}
 
 
 def mapping_for(error: BaseException) -> ErrorMapping:
@@ -119,6 +128,16 @@ def mapping_for_class(error_class: type[BaseException]) -> ErrorMapping:
         if found is not None:
             return found
     return _INTERNAL
+
+
+def retry_after_seconds(error: BaseException) -> int | None:
+    """The Retry-After of `error`'s HTTP answer (its class's or nearest ancestor's);
+    None: the answer has none."""
+    for cls in type(error).__mro__:
+        found = _RETRY_AFTER_SECONDS.get(cls)
+        if found is not None:
+            return found
+    return None
 
 
 def problem_document(

@@ -19,6 +19,12 @@ what the listed objects hold, so the tag changes when, and only when, a caller w
 see something new: an object added, replaced or gone, a status, a row turning
 stale (which a digest of listed keys and versions alone would miss), the summary.
 Each member of the document is serialised once, for the body and the digest alike.
+
+**Inside the invocation's time** (the HTTP function passes its remaining time; `serve`
+none): an answer cut short of time (a fleet row not read, a page ending early) is
+`Cache-Control: no-cache`, never `max-age`: a cache asks again before each use, and
+its entity tag differs from the whole answer's, so the next whole answer is sent in
+full. With no time for the first listing, the answer is the `store-too-slow` problem.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any, Final
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef, validate_project_id, validate_workspace
+from dlf_status.domain.ports import RemainingSeconds
 from dlf_status.domain.readmodels import (
     FLEET_PAGE,
     HISTORY_PAGE,
@@ -42,7 +49,7 @@ from dlf_status.entrypoints import conditional
 from dlf_status.entrypoints.events import HttpRequest, Route, RouteMatch
 from dlf_status.entrypoints.http_api import JSON_CONTENT_TYPE, VARY, Answer
 from dlf_status.errors import InvalidInput
-from dlf_status.readers import StoreReader
+from dlf_status.readers import ReadTime, StoreReader
 
 QUERY_PARAMETERS: Final[Mapping[Route, tuple[str, ...]]] = {
     Route.FLEET: ("status", "fail_on", "limit", "cursor"),
@@ -61,20 +68,30 @@ class ReadRoutes:
         self.stale_after = stale_after
         self._cache_control = conditional.store_read_cache_control(stale_after)
 
-    def answer(self, match: RouteMatch, request: HttpRequest) -> Answer:
+    def answer(
+        self,
+        match: RouteMatch,
+        request: HttpRequest,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> Answer:
+        """The route's answer; `remaining_seconds`: the invocation's time left, within
+        which every store call ends (None: no bound)."""
         parameters = match.parameters
         workspace = request.header("workspace")
         query = request.query
         _refuse_unknown(query, QUERY_PARAMETERS[match.route])
         _refuse_empty(query, ("limit", "from", "to", "since"))
+        time = self.reader.read_time(remaining_seconds)
         if match.route is Route.FLEET:
-            return self._fleet(parameters["project_id"], workspace, query)
+            return self._fleet(parameters["project_id"], workspace, query, time)
         job = JobRef.parse(parameters["project_id"], parameters["job_name"], workspace)
         if match.route is Route.HISTORY:
-            return self._history(job, query)
-        return self._transitions(job, query)
+            return self._history(job, query, time)
+        return self._transitions(job, query, time)
 
-    def _fleet(self, project_id: str, workspace: str | None, query: Mapping[str, str]) -> Answer:
+    def _fleet(
+        self, project_id: str, workspace: str | None, query: Mapping[str, str], time: ReadTime
+    ) -> Answer:
         project_id = validate_project_id(project_id)
         workspace = validate_workspace(workspace)
         document = self.reader.fleet(
@@ -85,6 +102,7 @@ class ReadRoutes:
             limit=parse_limit(query.get("limit"), FLEET_PAGE),
             cursor=query.get("cursor"),
             stale_after=self.stale_after,
+            time=time,
         )
         rows_without_age = [
             {key: value for key, value in row.items() if key != "age_seconds"}
@@ -93,11 +111,12 @@ class ReadRoutes:
         return self._answer(
             FAILING_STATUS if document["failing"] else 200,
             document,
+            time,
             volatile=("generated_at", "jobs"),
             stable_extra=jsoncodec.canonical_bytes(rows_without_age),
         )
 
-    def _history(self, job: JobRef, query: Mapping[str, str]) -> Answer:
+    def _history(self, job: JobRef, query: Mapping[str, str], time: ReadTime) -> Answer:
         end = parse_time(query.get("to"), "to")
         document = self.reader.history(
             job,
@@ -105,24 +124,27 @@ class ReadRoutes:
             end=end,
             limit=parse_limit(query.get("limit"), HISTORY_PAGE),
             cursor=query.get("cursor"),
+            time=time,
         )
         # Without `to`, the page ends "now": `to` is the clock's, not the content's.
         volatile = ("generated_at",) if end is not None else ("generated_at", "to")
-        return self._answer(200, document, volatile=volatile)
+        return self._answer(200, document, time, volatile=volatile)
 
-    def _transitions(self, job: JobRef, query: Mapping[str, str]) -> Answer:
+    def _transitions(self, job: JobRef, query: Mapping[str, str], time: ReadTime) -> Answer:
         document = self.reader.transitions(
             job,
             since=parse_time(query.get("since"), "since"),
             limit=parse_limit(query.get("limit"), TRANSITIONS_PAGE),
             cursor=query.get("cursor"),
+            time=time,
         )
-        return self._answer(200, document, volatile=("generated_at",))
+        return self._answer(200, document, time, volatile=("generated_at",))
 
     def _answer(
         self,
         status: int,
         document: Mapping[str, Any],
+        time: ReadTime,
         *,
         volatile: Iterable[str],
         stable_extra: bytes = b"",
@@ -131,7 +153,8 @@ class ReadRoutes:
         etag = conditional.weak_etag(digest)
         headers = {
             "Content-Type": JSON_CONTENT_TYPE,
-            "Cache-Control": self._cache_control,
+            # Cut short of time: kept only to be revalidated, never reused as whole.
+            "Cache-Control": conditional.REVALIDATE if time.cut else self._cache_control,
             "Vary": VARY,
             "ETag": etag,
         }

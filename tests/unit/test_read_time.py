@@ -1,0 +1,151 @@
+"""A read's time budget (`readers.ReadTime`) over the memory store: each store call
+spends a second of an invocation clock the test holds; nothing sleeps. The SeaweedFS
+suite (tests/integration/test_read_time_budget.py) drives the routes; these cases reach
+the walk's corners: history days listed empty before the time runs out, a fleet
+listed in several pages, and no clock at all."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.ports import ObjectListing, StoredObject
+from dlf_status.entrypoints.problems import retry_after_seconds
+from dlf_status.errors import StoreError, StoreTooSlow
+from dlf_status.readers import NO_TIME_LEFT, ReadTime, StoreReader
+from dlf_status.service import ANSWER_MARGIN_SECONDS
+from tests.support.clock import FixedClock
+from tests.support.fakes import MemoryStore
+from tests.support.read_models import observe
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+PROJECT = "p1"
+JOB = JobRef.parse(PROJECT, "orders")
+CALL_SECONDS = 2.0  # one call's worst case, as the reader is told
+SPENT_PER_CALL = 1.0  # what each call spends of the test's clock
+
+
+class SpendingStore:
+    """`store`, each call spending SPENT_PER_CALL of `left` (None: not counting);
+    `left_at_calls` holds what was left as each call started."""
+
+    def __init__(self, store: MemoryStore, page_size: int = 1000) -> None:
+        self.store = store
+        self.page_size = page_size
+        self.left: float | None = None
+        self.left_at_calls: list[float] = []
+
+    def _spend(self) -> None:
+        if self.left is not None:
+            self.left_at_calls.append(self.left)
+            self.left -= SPENT_PER_CALL
+
+    def remaining_seconds(self) -> float:
+        assert self.left is not None
+        return self.left
+
+    def get(self, key: str) -> StoredObject | None:
+        self._spend()
+        return self.store.get(key)
+
+    def list_objects(
+        self, prefix: str, *, start_after: str = "", limit: int = 1000
+    ) -> ObjectListing:
+        self._spend()
+        return self.store.list_objects(
+            prefix, start_after=start_after, limit=min(limit, self.page_size)
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def _reader(store: SpendingStore) -> StoreReader:
+    return StoreReader(store, FixedClock(NOW), workers=1, store_call_seconds=CALL_SECONDS)
+
+
+def _outlived(store: SpendingStore) -> list[float]:
+    """Calls that started without their worst case and the margin left."""
+    return [left for left in store.left_at_calls if left < CALL_SECONDS + ANSWER_MARGIN_SECONDS]
+
+
+def test_a_history_that_runs_out_of_time_in_empty_days_goes_on_from_the_day_it_reached() -> None:
+    store = SpendingStore(MemoryStore())
+    observe(store.store, JOB, "NORMAL", NOW - timedelta(days=10))
+    reader = _reader(store)
+    time = reader.read_time(store.remaining_seconds)
+
+    store.left = 10.0  # the oldest day's listing, then five empty days
+    page = reader.history(JOB, time=time)
+
+    assert _outlived(store) == []
+    assert page["documents"] == []
+    assert page["next_cursor"] is not None
+    assert time.cut
+    store.left = None
+    rest = reader.history(JOB, cursor=page["next_cursor"])
+    assert [document["observed_at"] for document in rest["documents"]] == [
+        reader.history(JOB)["documents"][0]["observed_at"]
+    ]
+    assert rest["next_cursor"] is None
+
+
+def test_a_history_with_no_time_to_list_its_first_day_is_too_slow() -> None:
+    store = SpendingStore(MemoryStore())
+    observe(store.store, JOB, "NORMAL", NOW - timedelta(minutes=5))
+    reader = _reader(store)
+
+    store.left = 2 * CALL_SECONDS + ANSWER_MARGIN_SECONDS + 0.5  # the oldest day only
+    with pytest.raises(StoreTooSlow, match="no time left"):
+        reader.history(JOB, time=reader.read_time(store.remaining_seconds))
+    assert _outlived(store) == []
+    assert len(store.left_at_calls) == 1
+
+
+def test_a_fleet_keeps_time_for_its_next_listing_and_reads_on_the_last_page() -> None:
+    """Listed two keys a page: a GET starts only with time for itself and the next
+    listing; on the last page, for itself."""
+    store = SpendingStore(MemoryStore(), page_size=2)
+    for number in range(6):
+        observe(store.store, JobRef.parse(PROJECT, f"job-{number}"), "NORMAL", NOW)
+    reader = _reader(store)
+    time = reader.read_time(store.remaining_seconds)
+
+    store.left = 9.0  # three GETs, three listings (a freshness one)
+    fleet = reader.fleet(PROJECT, time=time)
+
+    assert _outlived(store) == []
+    assert time.cut
+    assert fleet["summary"]["job_count"] == 6
+    unread = [row["job_name"] for row in fleet["jobs"] if row.get("error") == NO_TIME_LEFT]
+    assert unread
+    assert len(unread) < 6
+
+
+def test_a_fleet_that_cannot_list_its_next_page_is_too_slow() -> None:
+    """Its summary would count only some of the jobs: no fleet rather than a wrong one."""
+    store = SpendingStore(MemoryStore(), page_size=2)
+    for number in range(6):
+        observe(store.store, JobRef.parse(PROJECT, f"job-{number}"), "NORMAL", NOW)
+    reader = _reader(store)
+
+    store.left = 2 * CALL_SECONDS + ANSWER_MARGIN_SECONDS + 0.5  # freshness, two pages of three
+    with pytest.raises(StoreTooSlow, match="list the fleet"):
+        reader.fleet(PROJECT, time=reader.read_time(store.remaining_seconds))
+    assert _outlived(store) == []
+
+
+def test_without_a_clock_nothing_is_cut() -> None:
+    """The CLI and `serve` pass no remaining time: every call starts."""
+    time = ReadTime(None, CALL_SECONDS)
+    assert time.allows(calls=1000)
+    assert not time.cut
+
+
+def test_only_a_slow_stores_problem_says_when_to_retry() -> None:
+    assert retry_after_seconds(StoreTooSlow("slow")) == 5
+    assert retry_after_seconds(StoreError("down")) is None
+    assert issubclass(StoreTooSlow, StoreError)
