@@ -24,11 +24,12 @@ budget (`ReadTime`: Lambda's remaining time, and one store call's worst case): a
 call starts only with its worst case and the answer's margin left, so a slow store
 never takes the function past its Timeout (API Gateway would answer its own 5xx). A
 fleet row whose GET has no time left is an UNKNOWN row saying `not read: no time left`,
-as the count budget does; a GET starts only with time for the next listing call too,
-when one follows. A history or transitions page comes back short, with a cursor that
-goes on after the last object read; a listing starts only with time for a GET after
-it, so a page that makes progress always holds something. When the first listing (or,
-for the fleet, any listing: its summary counts every job) cannot start, the request
+as the count budget does (the process keeps what it read: the next request reads on).
+A history or transitions page comes back short, with a cursor that goes on after the
+last object read. Only safety is reserved, never progress: a call is held back only when
+it may not end in time, so a store slow at its worst still answers what fits. When the
+first listing cannot start, or no object of a page can be read (the page would not
+move on), or for the fleet any listing (its summary counts every job), the request
 fails with `StoreTooSlow` (503, Retry-After). `serve` and the CLI pass no clock: no
 time budget.
 """
@@ -341,11 +342,7 @@ class StoreReader:
                     current.append(listed)
                     if not relative.isascii():
                         beyond_ascii.add(relative)
-            # A GET leaves time for the listing call after it, when one follows.
-            listings_after = 0 if listing.resume_after is None else 1
-            for relative, entry in self._fleet_entries(
-                current, prefix, cost, time, listings_after, confirmations
-            ):
+            for relative, entry in self._fleet_entries(current, prefix, cost, time, confirmations):
                 place(relative, entry)
             if listing.resume_after is None:
                 break
@@ -355,9 +352,7 @@ class StoreReader:
             for listed in earlier
             if superseding_fleet_key(listed.key[len(prefix) :]) not in beyond_ascii
         ]
-        for relative, entry in self._fleet_entries(
-            unsuperseded, prefix, cost, time, 0, confirmations
-        ):
+        for relative, entry in self._fleet_entries(unsuperseded, prefix, cost, time, confirmations):
             place(relative, entry)
         for now_at, relative, row in held:
             if now_at not in beyond_ascii:  # not observed since the upgrade: its old row
@@ -385,13 +380,12 @@ class StoreReader:
         prefix: str,
         cost: ReadCost,
         time: ReadTime,
-        listings_after: int,
         confirmations: Mapping[str, Confirmed] | None = None,
     ) -> list[tuple[str, FleetEntry]]:
         """Each listed latest.json's entry: from the cache when its version is known,
-        read otherwise (concurrently, within the request's read budget and its time,
-        keeping time for `listings_after` listing calls); its `observed_at` the newest
-        of its own and a tick's confirmation of that version."""
+        read otherwise (concurrently, within the request's read budget and its time);
+        its `observed_at` the newest of its own and a tick's confirmation of that
+        version."""
         confirmations = confirmations or {}
 
         def confirmed(entry: FleetEntry, version: str) -> FleetEntry:
@@ -433,7 +427,7 @@ class StoreReader:
 
         def read(item: tuple[str, str, ListedObject]) -> tuple[str, FleetEntry] | None:
             relative, name, listed = item
-            if not time.allows(1 + listings_after):
+            if not time.allows():
                 return relative, unreadable_entry(name, NO_TIME_LEFT)
             try:
                 stored = self.store.get(listed.key)
@@ -458,14 +452,14 @@ class StoreReader:
     ) -> dict[str, Confirmed]:
         """Each job's newest confirmation in the workspace's freshness records of the
         last `FRESHNESS_LOOKBACK_SECONDS` (the newest `MAX_FRESHNESS_RECORDS`). Records
-        never change: each is read once per process. Each call leaves time for the
-        fleet's first listing: a fleet without its confirmations would call jobs
-        stale that are not, so no time for them is no fleet (`StoreTooSlow`)."""
+        never change: each is read once per process. A fleet without its
+        confirmations would call jobs stale that are not: no time for them is no fleet
+        (`StoreTooSlow`)."""
         prefix = workspace_prefix(FRESHNESS_ROOT, project_id, workspace)
         start_after = prefix + compact_time(now - timedelta(seconds=FRESHNESS_LOOKBACK_SECONDS))
         keys: list[str] = []
         for _ in range(MAX_FRESHNESS_LISTINGS):
-            time.require("list the freshness records", calls=2)
+            time.require("list the freshness records")
             listing = self.store.list_objects(prefix, start_after=start_after)
             cost.listing_calls += 1
             cost.keys_listed += len(listing.objects)
@@ -484,7 +478,7 @@ class StoreReader:
             if known is not None:
                 cost.cache_hits += 1
                 return known
-            time.require("read the freshness records", calls=2)
+            time.require("read the freshness records")
             cost.reads += 1
             try:
                 stored = self.store.get(key)
@@ -540,7 +534,7 @@ class StoreReader:
         day = position[0] if position is not None else upper_time.date()
         # Dates are fixed-width: the first key listed is the job's oldest, in any store.
         # No walk goes back beyond it.
-        time.require("list the job's history", calls=2)
+        time.require("list the job's history")
         first_day = self._oldest_day(prefix, cost)
         # None: the job has no object at all, and there is nothing to walk.
         floor_day = None if first_day is None else max(floor.date(), first_day)
@@ -628,13 +622,13 @@ class StoreReader:
         """The `needed` newest object names of one date partition in [lower, upper),
         as keys relative to the job's prefix, newest first. Names are fixed-width times,
         so every store lists them in time order and the listing stops at `upper`.
-        None when a listing call (with a GET after it) has no time left: the newest of
-        the day are listed last, so a day listed in part gives nothing."""
+        None when a listing call has no time left: the newest of the day are listed
+        last, so a day listed in part gives nothing."""
         day_prefix = f"{prefix}date={day}/"
         kept: list[str] = []  # ascending, at most `needed`
         start_after = day_prefix + lower if lower else ""
         for _ in range(MAX_LIST_CALLS_PER_DAY):
-            if not time.allows(calls=2):
+            if not time.allows():
                 return None
             listing = self.store.list_objects(day_prefix, start_after=start_after)
             cost.listing_calls += 1
@@ -694,10 +688,9 @@ class StoreReader:
         start_after = prefix + position if position else ""
         listed_all = True
         while len(keys) <= limit:
-            # A listing leaves time for a GET after it: a page always moves on.
             if cost.listing_calls == 0:
-                time.require("list the job's transition records", calls=2)
-            elif not time.allows(calls=2):
+                time.require("list the job's transition records")
+            elif not time.allows():
                 listed_all = False
                 break
             listing = self.store.list_objects(
