@@ -225,9 +225,6 @@ class ReadTime:
         )
 
 
-UNTIMED: Final = ReadTime(None, 0.0)
-
-
 @dataclass
 class ReadCost:
     """What a reader's request cost, counted as it runs; the last request's is kept
@@ -270,12 +267,13 @@ class StoreReader:
         limit: int = FLEET_PAGE[0],
         cursor: str | None = None,
         stale_after: float = DEFAULT_STALE_AFTER_SECONDS,
-        time: ReadTime = UNTIMED,
+        time: ReadTime | None = None,
     ) -> FleetDocument:
         """The fleet of one project and workspace (None: no workspace, the Hive null
         partition, as on the status route). `statuses` filters rows, never the summary;
         `fail_on` sets `failing`, over the whole fleet. Parse request values with the
         `readmodels.parse_*` helpers first."""
+        time = time or ReadTime(None, self.store_call_seconds)  # no bound: every call starts
         project_id = validate_project_id(project_id)
         workspace = validate_workspace(workspace)
         limit = parse_limit(limit, FLEET_PAGE)
@@ -506,13 +504,14 @@ class StoreReader:
         end: datetime | None = None,
         limit: int = HISTORY_PAGE[0],
         cursor: str | None = None,
-        time: ReadTime = UNTIMED,
+        time: ReadTime | None = None,
     ) -> HistoryDocument:
         """Stored documents of `job` whose objects are named after a time in
         [`start`, `end`) (`end` defaults to now, `start` to HISTORY_DAYS_WITHOUT_FROM
         days before it), newest first. The name's time is the observation's slot: the
         schedule's time for a tick, the observation time otherwise. Short of `time`,
         the page ends after the last document read, its cursor going on from there."""
+        time = time or ReadTime(None, self.store_call_seconds)  # no bound: every call starts
         limit = parse_limit(limit, HISTORY_PAGE)
         now = self.clock.now()
         if start is not None and end is not None and start >= end:
@@ -661,13 +660,14 @@ class StoreReader:
         since: datetime | None = None,
         limit: int = TRANSITIONS_PAGE[0],
         cursor: str | None = None,
-        time: ReadTime = UNTIMED,
+        time: ReadTime | None = None,
     ) -> TransitionsDocument:
         """The transition records of `job` observed at or after `since` (all without
         it), oldest first. `next_cursor` is always set: it names the position after
         the last record returned, so a consumer that keeps it gets only newer records
         on its next call (`has_more`: more are there already). Short of `time`, the page
         ends after the last record read, `has_more` set."""
+        time = time or ReadTime(None, self.store_call_seconds)  # no bound: every call starts
         limit = parse_limit(limit, TRANSITIONS_PAGE)
         now = self.clock.now()
         scope = query_scope(
