@@ -293,13 +293,15 @@ def write_with_repeat(
 
 def repeated_names(
     answers: st.SearchStrategy[object] = valid_status_answers,
+    seconds: st.SearchStrategy[object] = json_values,
 ) -> st.SearchStrategy[Repeated]:
-    """Valid answers with a name repeated in any of their objects, at any depth."""
+    """Valid answers with a name repeated in any of their objects, at any depth (the
+    second value drawn from `seconds`)."""
     return st.builds(
         write_with_repeat,
         answers,
         st.integers(0, 50),
         st.integers(0, 50),
         st.none() | st.integers(0, 20),
-        json_values,
+        seconds,
     )
