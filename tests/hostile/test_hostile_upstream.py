@@ -465,6 +465,39 @@ def test_generated_hostile_error_bodies_keep_a_readable_code(
     )
 
 
+@GENERATED
+@given(
+    repeated=hostile_json.repeated_names(),
+    status=st.sampled_from([200, 400, 503]),
+)
+def test_a_name_repeated_at_any_depth_is_never_stored_nor_a_missing_job(
+    repeated: hostile_json.Repeated,
+    status: int,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A valid answer with one name given twice in any object: as a 200, or inside a
+    DLF.0100 error answer (400) or a 503's. Never a document, never job-not-found:
+    an upstream failure, served stale."""
+    if status == 200:
+        body = repeated.text
+    else:
+        body = b'{"error_code":"DLF.0100","error_msg":"gone","detail":' + repeated.text + b"}"
+    world.upstream.serve(RawAnswer(status, [JSON_TYPE], body))
+
+    through_every_entry(
+        world,
+        "aksk",
+        FAILURE,
+        stale=True,
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+        caplog=caplog,
+    )
+
+
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # Content-Length: 5, 6 (see above)
 @GENERATED
 @given(

@@ -259,7 +259,7 @@ def _loader_class() -> type[yaml.SafeLoader]:
                     node.start_mark,
                 ) from None
 
-        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
             """A key given twice in one mapping (as the same value: `1` and `0x1`, `"a"`
             and `a`) is an error at its line; the dict would keep only the last."""
             if not isinstance(node, yaml.MappingNode):  # `!!set x`: the base says what is wrong
