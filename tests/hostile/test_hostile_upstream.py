@@ -814,3 +814,40 @@ def test_a_redirect_is_an_upstream_failure_and_its_location_gets_nothing(
 
             check_http(answer, FAILURE, stale=False)
         assert elsewhere.requests == []  # no signature, token or security token went there
+
+
+def test_upstream_keys_named_like_our_own_members_stay_in_extra() -> None:
+    """`schema_version`, `kind`, `stale`, `extra`, `$`... sent by the upstream are its
+    unknown fields: kept in `extra`, never taken for the document's own members."""
+    from datetime import UTC, datetime
+
+    from dlf_status.bootstrap import build_validator
+    from dlf_status.domain.interpret import interpret_response
+    from dlf_status.domain.model import Headers, UpstreamResponse, ValidationMode
+    from dlf_status.domain.normalize import Source
+    from tests.hostile.upstream_corpus import CASES
+
+    [entry] = [case for case in CASES if case.name == "status keys named like our own members"]
+    answer = entry.build([])
+    assert isinstance(answer, RawAnswer)
+    document: Any = interpret_response(
+        UpstreamResponse(200, Headers({"Content-Type": "application/json"}), answer.body),
+        source=Source(PROJECT, "job"),
+        observed_at=datetime.now(UTC),
+        validator=build_validator(),
+        mode=ValidationMode.LENIENT,
+    )
+
+    assert document["schema_version"] == SCHEMA_VERSION
+    assert "stale" not in document
+    assert document["job"]["name"] == "job"
+    assert document["extra"] == {
+        "schema_version": "9.9",
+        "kind": "x",
+        "stale": True,
+        "extra": {"a": 1},
+        "$": 1,
+        "validation": {"valid": True},
+        "job": {"name": "other"},
+    }
+    assert document["nodes"][0]["extra"] == {"extra": {"b": 2}, "$": 3}
