@@ -244,7 +244,19 @@ def build_status_service(
         serve_stale=settings.serve_stale,
         redactor=redactor,
         events=build_event_publisher(settings) if events is None else events,
+        store_call_seconds=store_call_worst_case(settings),
     )
+
+
+def store_call_worst_case(settings: Settings) -> float:
+    """The longest one call of the configured store takes, retries included: what a
+    writer or a reader must have left before it starts one (the S3 adapter's figure;
+    the local store's calls have no timeout, and STORE_TIMEOUT stands for them)."""
+    if isinstance(settings.snapshot_location, S3Location):
+        from dlf_status.adapters.store_s3 import s3_call_worst_case
+
+        return s3_call_worst_case(settings.store_timeout)
+    return settings.store_timeout
 
 
 def build_tick_runner(

@@ -179,6 +179,14 @@ class ClockAhead(StoreError):
     would hold latest.json against every correct writer, so it is not stored."""
 
 
+class TransitionDeferred(StoreError):
+    """What is left of the invocation cannot cover a transition record's PUT and its
+    event's publish at their worst: neither is started, so that Lambda's timeout cannot
+    stop the writer between the two (the event would be lost). latest.json still owes
+    the record, and the next writer publishes both. Raised when the record is owed by
+    the latest.json this write would replace: replacing it first would lose the record."""
+
+
 class ConditionalWritesIgnored(StoreError):
     """The store accepts conditional writes but does not honour them (or refuses them):
     with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it. Retryable, as a

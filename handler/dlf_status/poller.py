@@ -78,12 +78,14 @@ def poll_job(
     tick: TickFreshness | None = None,
     *,
     gone_candidate: bool = False,
+    remaining_seconds: Callable[[], float] | None = None,
 ) -> JobOutcome:
     """Observe one job for a tick; every failure becomes an outcome, none escapes.
 
     A `gone_candidate` left a complete job listing (tick_discovery.py): if its status
     call says it does not exist, it is marked gone (once) rather than failed. `tick`:
-    what the tick knows of the store (see `TickFreshness`)."""
+    what the tick knows of the store (see `TickFreshness`); `remaining_seconds`, the
+    invocation's time left, which no transition record and its event may outrun."""
     started = time.monotonic()
 
     def outcome(result: JobResult, **details: Any) -> JobOutcome:
@@ -101,11 +103,13 @@ def poll_job(
         )
 
     try:
-        observation = service.observe(job, slot=slot, serve_stale=False, tick=tick)
+        observation = service.observe(
+            job, slot=slot, serve_stale=False, tick=tick, remaining_seconds=remaining_seconds
+        )
     except JobNotFound as error:
         if not gone_candidate:
             return failed(error, error.detail)
-        mark = service.record_gone(job, error)
+        mark = service.record_gone(job, error, remaining_seconds)
         if mark.store_error is not None:
             return failed(mark.store_error, mark.store_error.detail, snapshot=mark.snapshot)
         if mark.snapshot is SnapshotOutcome.SUPERSEDED:
@@ -227,6 +231,7 @@ class Poller:
                         tick.scheduled_time,
                         freshness,
                         gone_candidate=entry in tick.gone_candidates,
+                        remaining_seconds=remaining_seconds,
                     )
                     with lock:
                         record(index, outcome)
@@ -423,7 +428,9 @@ class QueueWorker:
 
     service: StatusService
 
-    def poll_message(self, body: str) -> JobOutcome:
+    def poll_message(
+        self, body: str, remaining_seconds: Callable[[], float] | None = None
+    ) -> JobOutcome:
         """The job's outcome; a failure says whether a later try may mend it
         (`retryable`), and the queue's entry point has SQS deliver it again if so."""
         try:
@@ -442,7 +449,7 @@ class QueueWorker:
         if isinstance(entry, InvalidJobEntry):
             logger.warning("queued job refused", extra={"detail": entry.reason})
             return _refused(entry.reason)
-        outcome = poll_job(self.service, entry, slot)
+        outcome = poll_job(self.service, entry, slot, remaining_seconds=remaining_seconds)
         if outcome.failed and not outcome.retryable:
             logger.warning("queued job failed for good", extra=outcome.as_json())
         return outcome

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol, cast
 from urllib.parse import quote
 
 from dlf_status.domain import jsoncodec
@@ -52,6 +52,7 @@ from dlf_status.domain.ports import (
     EventPublisher,
     Metrics,
     ObjectStore,
+    RemainingSeconds,
     StoredObject,
     UpstreamClient,
 )
@@ -85,6 +86,7 @@ from dlf_status.errors import (
     JobNotFound,
     StoreConflict,
     StoreError,
+    TransitionDeferred,
     UpstreamError,
 )
 from dlf_status.observability import REDACTOR, NullMetrics, logger
@@ -123,6 +125,11 @@ GATEWAY_SIGNATURE_WINDOW: Final = timedelta(minutes=15)
 JOBS_PER_LISTING_PAGE: Final = 250
 # Listing calls a new container spends finding a workspace's newest freshness record.
 SEED_LISTINGS: Final = 4
+# STORE_TIMEOUT's default, for a writer built without the settings (tests, tools).
+DEFAULT_STORE_CALL_SECONDS: Final = 2.0
+# What an invocation keeps after its last store call to answer (encode, log, return):
+# no store call starts unless its worst case and this are left.
+ANSWER_MARGIN_SECONDS: Final = 0.5
 
 
 class Observation(NamedTuple):
@@ -142,6 +149,14 @@ class Observation(NamedTuple):
     def stale(self) -> bool:
         """The latest snapshot stands in for an answer the upstream did not give."""
         return self.upstream_error is not None
+
+
+class Observe(Protocol):
+    """`StatusService.observe` as the entry points call it, or a stand-in for it."""
+
+    def __call__(
+        self, job: JobRef, *, remaining_seconds: RemainingSeconds | None = None
+    ) -> Observation: ...
 
 
 # latest.json's metadata: the sha256 of the transition record its compare-and-swap
@@ -278,6 +293,20 @@ class SnapshotWriter:
     number of writers, and again by the repairing writer when a writer stopped
     before the record was published. A publish that fails (after the publisher's
     own retries) is logged and counted; the snapshot stands as the store has it.
+
+    A writer stopped between the record and its event would lose the event (the
+    next writer finds the record published), and Lambda's timeout stops a writer
+    wherever it is: so a record is published only while the invocation's remaining
+    time (`remaining_seconds`) covers its PUT (`store_call_seconds`) and the event's
+    publish (`events.worst_case_seconds`), both at their worst. Otherwise it stays
+    owed, and the next writer publishes both (`TransitionDeferred`).
+
+    Every other store call of a write starts only while the remaining time covers it
+    at its worst (`store_call_seconds`) and ANSWER_MARGIN_SECONDS, so that the caller
+    still answers: otherwise the write stops between two calls with a `StoreError`.
+    Each call leaves the store in a state the next writer completes (a history object
+    or a staged record nobody names yet; a latest.json that owes its record), and the
+    compare-and-swap retries stop the same way.
     """
 
     store: ObjectStore
@@ -292,6 +321,9 @@ class SnapshotWriter:
     clock: Callable[[], datetime] | None = None
     events: EventPublisher = field(default_factory=NoEvents)
     metrics: Metrics = field(default_factory=NullMetrics)
+    # The longest one store call takes, retries included (the S3 adapter's
+    # `s3_call_worst_case` of STORE_TIMEOUT in production).
+    store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
     _seen: OrderedDict[str, tuple[_Latest, int]] = field(default_factory=OrderedDict, init=False)
     _seen_bytes: int = field(default=0, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -448,6 +480,7 @@ class SnapshotWriter:
         slot: datetime,
         encoded: EncodedDocument | None = None,
         tick: TickFreshness | None = None,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> SnapshotWrite:
         """History first, then latest.json, then the transition it implies: whatever
         fails later, what was observed is already kept, and no record is published
@@ -484,21 +517,28 @@ class SnapshotWriter:
                 )
                 return SnapshotWrite(SnapshotOutcome.CONFIRMED)
             # Absent at the listing: no GET, the create-only PUT checks it still is.
+            if remembered is None and listed is not None:
+                self._check_time(job, "read latest.json", remaining_seconds)
             latest = remembered or (None if listed is None else _read_latest(self.store.get(key)))
         else:
+            if remembered is None:
+                self._check_time(job, "read latest.json", remaining_seconds)
             latest = remembered or _read_latest(self.store.get(key))
-        moved = None if latest is not None else self._moved(job, tick, observed_at)
+        moved = (
+            None if latest is not None else self._moved(job, tick, observed_at, remaining_seconds)
+        )
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         view = status_view(document)
         history_written = False
         repaired = 0
         for attempt in range(1, self.max_attempts + 1):
             if not history_written and (latest is None or latest.content_hash != digest):
+                self._check_time(job, "write the history object", remaining_seconds)
                 self.store.create(history_key(job, slot, digest), body, metadata)
                 history_written = True
             if latest is not None and latest.due is not None:
                 # Replacing this version before its record is out would lose the record.
-                repaired += self._publish_owed(job, key, latest, latest.due)
+                repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
             if latest is not None and (latest.observed_at, latest.content_hash) >= (
                 observed_at,
                 digest,
@@ -506,9 +546,10 @@ class SnapshotWriter:
                 self._check_future(job, latest, observed_at)
                 return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
             previous = latest if latest is not None else moved
-            due = self._stage_transition(job, previous, document, view, digest)
+            due = self._stage_transition(job, previous, document, view, digest, remaining_seconds)
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
+            self._check_time(job, "replace latest.json", remaining_seconds)
             version = self.store.replace(key, body, headers, expected)
             if version is None:
                 # Lost the race, or won it without hearing so: a PUT the store applied
@@ -516,6 +557,7 @@ class SnapshotWriter:
                 # its own result. latest.json holding this very observation (and the
                 # record it staged) is this writer's swap.
                 self._forget(key)
+                self._check_time(job, "read latest.json again", remaining_seconds)
                 latest = _read_latest(self.store.get(key))
                 if latest is None or not _is_mine(latest, observed_at, digest, due):
                     self.sleep(self.jitter() * 0.02 * attempt)
@@ -523,14 +565,20 @@ class SnapshotWriter:
                 version = latest.version
             mine = _Latest(version, observed_at, digest, view, due)
             self._remember(key, mine)
-            published = 0 if due is None else self._publish_owed(job, key, mine, due)
+            published = self._publish_own(job, key, mine, due, remaining_seconds)
             outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
             return SnapshotWrite(outcome, published, repaired)
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
 
-    def _moved(self, job: JobRef, tick: TickFreshness | None, observed_at: str) -> _Latest | None:
+    def _moved(
+        self,
+        job: JobRef,
+        tick: TickFreshness | None,
+        observed_at: str,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> _Latest | None:
         """The latest.json an earlier release wrote under the job's old key (a name
         beyond ASCII moved: snapshots.py), older than this observation: the first
         observation at the new key is a transition from it. Read only while the new key
@@ -540,6 +588,7 @@ class SnapshotWriter:
             tick is not None and tick.covers(job) and old_key not in tick.listed
         ):
             return None
+        self._check_time(job, "read the latest.json of its old key", remaining_seconds)
         stored = self.store.get(old_key)
         moved = _read_latest(stored)
         if moved is None or not moved.observed_at < observed_at:
@@ -571,6 +620,7 @@ class SnapshotWriter:
         document: StatusDocument,
         view: StatusView,
         digest: str,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> _DueRecord | None:
         """The record that replacing `latest` with `document` implies, staged where
         consumers do not look; None when no status changes (or nothing to compare)."""
@@ -590,19 +640,30 @@ class SnapshotWriter:
         record["schema_version"] = record_schema_version(
             latest.statuses, view, record["schema_version"]
         )
-        return self._stage_record(job, record, document["observed_at"], digest)
+        return self._stage_record(job, record, document["observed_at"], digest, remaining_seconds)
 
     def _stage_record(
-        self, job: JobRef, record: TransitionRecord, observed_at: str, digest: str
+        self,
+        job: JobRef,
+        record: TransitionRecord,
+        observed_at: str,
+        digest: str,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> _DueRecord:
         body = jsoncodec.canonical_bytes(record)
         record_hash = hashlib.sha256(body).hexdigest()
         observed = datetime.fromisoformat(observed_at)
+        self._check_time(job, "stage the transition record", remaining_seconds)
         self.store.create(staged_transition_key(job, observed, digest, record_hash), body, {})
         return _DueRecord(record_hash, body)
 
     def write_gone(
-        self, job: JobRef, source: DocumentSource, observed_at: str, reason: GoneReason
+        self,
+        job: JobRef,
+        source: DocumentSource,
+        observed_at: str,
+        reason: GoneReason,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> SnapshotWrite:
         """Mark `job` gone: its status call said it does not exist (domain/gone.py).
 
@@ -615,19 +676,26 @@ class SnapshotWriter:
         """
         key = latest_key(job)
         repaired = 0
-        latest = self._recall(key) or _read_latest(self.store.get(key))
-        moved = None if latest is not None else self._moved(job, None, observed_at)
+        latest = self._recall(key)
+        if latest is None:
+            self._check_time(job, "read latest.json", remaining_seconds)
+            latest = _read_latest(self.store.get(key))
+        moved = (
+            None if latest is not None else self._moved(job, None, observed_at, remaining_seconds)
+        )
         for attempt in range(1, self.max_attempts + 1):
             if latest is not None and latest.due is not None:
-                repaired += self._publish_owed(job, key, latest, latest.due)
+                repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
             if latest is not None and latest.gone:
                 return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
             if latest is None and moved is not None and moved.gone:
                 # Reported gone by an earlier release: the same report, not a second
                 # one; the new key gets it as it is, so the old key is not read again.
+                self._check_time(job, "carry the gone report to the new key", remaining_seconds)
                 carried = self._carry_gone(key, moved)
                 if carried:
                     return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
+                self._check_time(job, "read latest.json again", remaining_seconds)
                 latest = _read_latest(self.store.get(key))  # another writer was first
                 continue
             previous = latest if latest is not None else moved
@@ -656,15 +724,17 @@ class SnapshotWriter:
                     current_hash=digest,
                 )
                 if record is not None:
-                    due = self._stage_record(job, record, observed_at, digest)
+                    due = self._stage_record(job, record, observed_at, digest, remaining_seconds)
             metadata = SnapshotMetadata(GONE_SCHEMA_VERSION, digest, observed_at).as_headers()
             headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
             expected = None if latest is None else latest.version
+            self._check_time(job, "replace latest.json", remaining_seconds)
             version = self.store.replace(key, body, headers, expected)
             if version is None:
                 # Lost the race, or won it unheard (as in `write`): a gone document
                 # holding this very report and record is this writer's swap.
                 self._forget(key)
+                self._check_time(job, "read latest.json again", remaining_seconds)
                 latest = _read_latest(self.store.get(key))
                 if latest is None or not _is_mine(latest, observed_at, digest, due):
                     self.sleep(self.jitter() * 0.02 * attempt)
@@ -672,7 +742,7 @@ class SnapshotWriter:
                 version = latest.version
             mine = _Latest(version, observed_at, digest, gone_view(observed_at), due, gone=True)
             self._remember(key, mine)
-            published = 0 if due is None else self._publish_owed(job, key, mine, due)
+            published = self._publish_own(job, key, mine, due, remaining_seconds)
             return SnapshotWrite(SnapshotOutcome.CHANGED, published, repaired)
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
@@ -691,7 +761,72 @@ class SnapshotWriter:
         self._remember(key, moved._replace(version=version, moved_from=None))
         return True
 
-    def _publish_owed(self, job: JobRef, key: str, latest: _Latest, due: _DueRecord) -> int:
+    def _publish_own(
+        self,
+        job: JobRef,
+        key: str,
+        mine: _Latest,
+        due: _DueRecord | None,
+        remaining_seconds: RemainingSeconds | None,
+    ) -> int:
+        """Publish the record this write's swap implies, or leave it owed (latest.json
+        names it) when the invocation has no time for it and its event."""
+        if due is None:
+            return 0
+        try:
+            return self._publish_owed(job, key, mine, due, remaining_seconds)
+        except TransitionDeferred as deferred:
+            self.metrics.add("TransitionsDeferred", 1)
+            logger.warning(
+                "transition record deferred",
+                extra={
+                    "job_name": job.job_name,
+                    "observed_at": mine.observed_at,
+                    "detail": deferred.detail,
+                },
+            )
+            return 0
+
+    def _check_time(
+        self, job: JobRef, what: str, remaining_seconds: RemainingSeconds | None
+    ) -> None:
+        """Raise `StoreError` unless the invocation's remaining time covers one store
+        call at its worst and the answer after it: the write stops between calls."""
+        if remaining_seconds is None:
+            return
+        needed = self.store_call_seconds + ANSWER_MARGIN_SECONDS
+        left = remaining_seconds()
+        if left < needed:
+            raise StoreError(
+                f"no time left to {what} of {job.job_name!r}: a store call may take "
+                f"{self.store_call_seconds:g} s and the invocation has {left:.3f} s left; "
+                "the write stops here and the next observation of the job completes it"
+            )
+
+    def _check_time_for_record(
+        self, job: JobRef, latest: _Latest, remaining_seconds: RemainingSeconds | None
+    ) -> None:
+        """Raise `TransitionDeferred` unless the invocation's remaining time covers the
+        record's PUT and its event's publish, both at their worst, and the answer."""
+        if remaining_seconds is None:
+            return
+        needed = self.store_call_seconds + self.events.worst_case_seconds + ANSWER_MARGIN_SECONDS
+        left = remaining_seconds()
+        if left < needed:
+            raise TransitionDeferred(
+                f"the transition record of {job.job_name!r} at {latest.observed_at} and its "
+                f"event need up to {needed:g} s and the invocation has {left:.3f} s left; "
+                "the next observation of the job publishes them"
+            )
+
+    def _publish_owed(
+        self,
+        job: JobRef,
+        key: str,
+        latest: _Latest,
+        due: _DueRecord,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> int:
         """Publish the record `latest` owes; 1 when this call made it appear.
 
         Without the bytes (another process staged them), the published key is read
@@ -701,10 +836,12 @@ class SnapshotWriter:
         context = {"job_name": job.job_name, "observed_at": latest.observed_at}
         body = due.body
         if body is None:
+            self._check_time(job, "read an owed transition record", remaining_seconds)
             if self.store.get(published_key) is not None:
                 self._settled(key, latest.version)
                 return 0
             staged_key = staged_transition_key(job, observed, latest.content_hash, due.record_hash)
+            self._check_time(job, "read a staged transition record", remaining_seconds)
             staged = self.store.get(staged_key)
             if staged is None or hashlib.sha256(staged.body).hexdigest() != due.record_hash:
                 logger.error("transition record lost", extra={**context, "staged_key": staged_key})
@@ -714,6 +851,7 @@ class SnapshotWriter:
         record_metadata = SnapshotMetadata(
             _record_version(body), latest.content_hash, latest.observed_at
         ).as_headers()
+        self._check_time_for_record(job, latest, remaining_seconds)
         try:
             created = self.store.create(published_key, body, record_metadata)
         except StoreError as error:
@@ -722,13 +860,19 @@ class SnapshotWriter:
                 f"published yet ({error.detail}); the next observation of the job publishes it"
             ) from None
         if created:
-            self._publish_event(published_key, body, context)
+            self._publish_event(published_key, body, context, remaining_seconds)
         self._settled(key, latest.version)
         if created and due.body is None:
             logger.warning("transition record published late", extra=context)
         return int(created)
 
-    def _publish_event(self, published_key: str, body: bytes, context: dict[str, str]) -> None:
+    def _publish_event(
+        self,
+        published_key: str,
+        body: bytes,
+        context: dict[str, str],
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> None:
         """The record just published, sent as a CloudEvent. Never raises: the snapshot
         and the record are written, and the outcome is the store's."""
         location = self.store.location
@@ -740,7 +884,9 @@ class SnapshotWriter:
             dataref = f"s3://{quote(where, safe='/=')}"
         try:
             record = jsoncodec.loads(body, jsoncodec.STORED)
-            event_id = self.events.publish_transition(record, dataref=dataref)
+            event_id = self.events.publish_transition(
+                record, dataref=dataref, remaining_seconds=remaining_seconds
+            )
         except EventPublishError as error:
             self.metrics.add("EventPublishFailures", 1)
             logger.error(
@@ -809,10 +955,17 @@ class StatusService:
     redactor: Redactor = field(default=REDACTOR)
     # Where transition records also go (EVENT_BUS_NAME); none by default.
     events: EventPublisher = field(default_factory=NoEvents)
+    # The longest one store call takes (STORE_TIMEOUT).
+    store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = SnapshotWriter(self.store, events=self.events, metrics=self.metrics)
+        self.writer = SnapshotWriter(
+            self.store,
+            events=self.events,
+            metrics=self.metrics,
+            store_call_seconds=self.store_call_seconds,
+        )
 
     def observe(
         self,
@@ -821,13 +974,15 @@ class StatusService:
         slot: datetime | None = None,
         serve_stale: bool | None = None,
         tick: TickFreshness | None = None,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> Observation:
         """Fetch, validate, normalise and store one job's status.
 
         Raises `JobNotFound` and, when no snapshot can stand in (or `serve_stale` is
         False), the `UpstreamError`. A store failure never hides the answer: it is
         reported in the result. `slot` names the history object (see snapshots.py);
-        `tick`, what a scheduled tick knows of the store (see `TickFreshness`).
+        `tick`, what a scheduled tick knows of the store (see `TickFreshness`);
+        `remaining_seconds`, the invocation's time left (see `SnapshotWriter`).
         """
         context: dict[str, Any] = {"project_id": job.project_id, "job_name": job.job_name}
         try:
@@ -862,14 +1017,14 @@ class StatusService:
                 extra={**context, "error": type(error).__name__, "detail": error.detail},
             )
             allowed = self.serve_stale if serve_stale is None else serve_stale
-            stale = self._stale(job, error) if allowed else None
+            stale = self._stale(job, error, remaining_seconds) if allowed else None
             if stale is None:
                 raise
             return stale
         self._report_validation(job, document)
         if ahead is not None:
             return self._refuse_clock(document, context, ahead)
-        return self._store(job, document, slot or observed_at, context, tick)
+        return self._store(job, document, slot or observed_at, context, tick, remaining_seconds)
 
     def _refuse_clock(
         self, document: StatusDocument, context: dict[str, Any], ahead: timedelta
@@ -892,7 +1047,9 @@ class StatusService:
             store_error=error,
         )
 
-    def record_gone(self, job: JobRef, error: JobNotFound) -> GoneMark:
+    def record_gone(
+        self, job: JobRef, error: JobNotFound, remaining_seconds: RemainingSeconds | None = None
+    ) -> GoneMark:
         """Mark `job` gone after its status call raised `error` (domain/gone.py): its
         latest.json becomes a gone document, with a transition record to null. A store
         failure is reported in the result, as for an observation."""
@@ -907,7 +1064,7 @@ class StatusService:
         reason: GoneReason = {"error_code": info.error_code, "error_msg": info.error_msg}
         context = {"project_id": job.project_id, "job_name": job.job_name}
         try:
-            written = self.writer.write_gone(job, source, observed_at, reason)
+            written = self.writer.write_gone(job, source, observed_at, reason, remaining_seconds)
         except StoreError as store_error:
             self.metrics.add("SnapshotWriteFailures", 1)
             logger.error(
@@ -954,12 +1111,13 @@ class StatusService:
         slot: datetime,
         context: dict[str, Any],
         tick: TickFreshness | None = None,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> Observation:
         """Write the snapshot; one log line says how the whole observation went."""
         # Serialised once: the same bytes are stored, hashed and served.
         encoded = encode_document(document)
         try:
-            written = self.writer.write(job, document, slot, encoded, tick)
+            written = self.writer.write(job, document, slot, encoded, tick, remaining_seconds)
         except StoreError as error:
             self.metrics.add("SnapshotWriteFailures", 1)
             logger.error(
@@ -995,8 +1153,22 @@ class StatusService:
             content_hash=encoded.content_hash,
         )
 
-    def _stale(self, job: JobRef, error: UpstreamError) -> Observation | None:
-        """The latest snapshot, marked stale, or None when there is none to serve."""
+    def _stale(
+        self,
+        job: JobRef,
+        error: UpstreamError,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> Observation | None:
+        """The latest snapshot, marked stale, or None when there is none to serve (or
+        no time left to read it at the store's worst and still answer)."""
+        if remaining_seconds is not None:
+            left = remaining_seconds()
+            if left < self.store_call_seconds + ANSWER_MARGIN_SECONDS:
+                logger.warning(
+                    "no stale fallback",
+                    extra={"detail": f"no time left to read it ({left:.3f} s left)"},
+                )
+                return None
         try:
             stored = self.store.get(latest_key(job))
         except StoreError as store_error:

@@ -63,7 +63,7 @@ class Reads(NamedTuple):
     snapshots: Path
 
 
-def _refuse_status(job: JobRef) -> Any:
+def _refuse_status(job: JobRef, *, remaining_seconds: Any = None) -> Any:
     raise ConfigurationError("these tests read the store only")
 
 

@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 
+from dlf_status.adapters.events_eventbridge import publish_worst_case
+from dlf_status.adapters.store_s3 import s3_call_worst_case
 from dlf_status.config import DEFAULTS, VARIABLES
+from dlf_status.service import ANSWER_MARGIN_SECONDS
 from tests.infrastructure.conftest import ROOT, TEMPLATE, run_tool, tool
 
 pytestmark = pytest.mark.integration
@@ -107,8 +110,14 @@ def setting_of(properties: dict[str, Any], name: str) -> float:
 
 
 def time_per_job(properties: dict[str, Any]) -> float:
-    """What one job may take: a whole upstream call, then a store call (STORE_TIMEOUT)."""
-    return setting_of(properties, "DLF_DEADLINE") + setting_of(properties, "STORE_TIMEOUT")
+    """What one job may take: a whole upstream call, then a store call (STORE_TIMEOUT),
+    and, with an event bus, a transition record's PUT and its event's publish at their
+    worst (a writer starts those only with that much left, service.py)."""
+    store_call = setting_of(properties, "STORE_TIMEOUT")
+    job = setting_of(properties, "DLF_DEADLINE") + store_call
+    if properties["Environment"]["Variables"].get("EVENT_BUS_NAME"):
+        job += store_call + publish_worst_case()
+    return job
 
 
 def test_there_is_a_function_per_trigger_each_with_its_own_handler(
@@ -190,6 +199,20 @@ def test_the_http_function_answers_inside_api_gateways_limit_and_after_its_deadl
     assert time_per_job(properties) < properties["Timeout"]
     # What is left of API Gateway's 30 s is the cold start's.
     assert properties["Timeout"] <= API_GATEWAY_TIMEOUT_SECONDS - 5
+
+
+def test_the_http_function_has_time_for_a_store_call_at_its_worst_after_a_whole_deadline(
+    template: dict[str, Any],
+) -> None:
+    """Every store call starts only with its worst case and the answer's margin left
+    (service.py): after an upstream call that took its whole deadline, the first store
+    call (the stale read, or the write's first) still fits, at the S3 adapter's own
+    worst case for the template's STORE_TIMEOUT."""
+    properties = functions(template)[HTTP_FUNCTION]
+    store_call = s3_call_worst_case(setting_of(properties, "STORE_TIMEOUT"))
+
+    first_call_ends = setting_of(properties, "DLF_DEADLINE") + store_call + ANSWER_MARGIN_SECONDS
+    assert first_call_ends <= properties["Timeout"]
 
 
 def test_every_function_has_time_for_what_it_starts(template: dict[str, Any]) -> None:

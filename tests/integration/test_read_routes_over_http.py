@@ -73,7 +73,7 @@ def _fill(store: ObjectStore) -> None:
         observe(store, HISTORY_JOB, status, history_moment(step), {"n1": status}, writer)
 
 
-def _refuse_status(job: JobRef) -> Any:
+def _refuse_status(job: JobRef, *, remaining_seconds: Any = None) -> Any:
     raise ConfigurationError("these tests read the store only")
 
 

@@ -1,7 +1,8 @@
 """Transition events from snapshot writers on SeaweedFS and the local store, through
 the real EventBridge publisher to moto's EventBridge (no local server exists), which
 delivers them to a rule's SQS queue: one event per transition record, under
-throttled entries, failed calls that botocore retries, concurrent writers; and a
+throttled entries, failed calls that the publisher retries, concurrent writers,
+writers whose invocation has no time left for a record and its event; and a
 publish that fails for good is logged and counted, and costs no snapshot."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -23,9 +24,11 @@ from dlf_status.adapters.events_eventbridge import EventBridgePublisher, make_ev
 from dlf_status.domain.events import EVENT_TYPE, event_id
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import ObjectStore
-from dlf_status.domain.snapshots import SnapshotOutcome
-from dlf_status.service import SnapshotWriter
+from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
+from dlf_status.errors import TransitionDeferred
+from dlf_status.service import SnapshotWrite, SnapshotWriter, TickFreshness
 from tests.integration.conftest import ListMetrics, stored_keys
+from tests.support.fakes import Killed
 from tests.support.read_models import observe, status_document
 
 pytestmark = pytest.mark.integration
@@ -164,11 +167,11 @@ def _identity(request: Any) -> str:
     return str(json.loads(json.loads(request.body)["Entries"][0]["Detail"])["id"])
 
 
-def test_calls_that_never_arrive_are_retried_by_botocore_and_delivered_once(
+def test_calls_that_never_arrive_are_retried_and_delivered_once(
     store: ObjectStore, bus: Bus
 ) -> None:
-    """The first two PutEvents of every event fail to connect: botocore's standard
-    retries send the same entry again, and the bus gets it once."""
+    """The first two PutEvents of every event fail to connect: the publisher sends the
+    same entry again, and the bus gets it once."""
     attempts: Counter[str] = Counter()
 
     def unreachable_twice(request: Any, **_: Any) -> None:
@@ -190,7 +193,7 @@ def test_calls_that_never_arrive_are_retried_by_botocore_and_delivered_once(
 
 
 def test_a_lost_answer_is_sent_again_under_the_same_id(store: ObjectStore, bus: Bus) -> None:
-    """The bus took the event but its answer was lost: botocore sends the entry again
+    """The bus took the event but its answer was lost: the publisher sends the entry again
     and the bus delivers it twice (EventBridge is at-least-once), with one id, the
     record's, so a consumer keeps one of them."""
     attempts: Counter[str] = Counter()
@@ -269,3 +272,156 @@ def test_a_publish_that_fails_for_good_is_logged_and_the_snapshot_stands(
     assert [key.split("/")[0] for key in stored_keys(store) if key.endswith(".json")].count(
         "history"
     ) == 3
+
+
+class Invocation:
+    """A Lambda invocation's remaining time, as the test sets it (nothing sleeps)."""
+
+    def __init__(self, left: float) -> None:
+        self.left = left
+
+    def remaining_seconds(self) -> float:
+        return self.left
+
+
+class SlowBus:
+    """The real publisher in front of a bus as slow as the publisher lets it be: every
+    publish takes its whole worst case. One started with less of the invocation left
+    never ends: Lambda's timeout stops the process in it (`Killed`)."""
+
+    def __init__(self) -> None:
+        self.publisher = EventBridgePublisher(BUS)
+        self.started = 0
+
+    @property
+    def worst_case_seconds(self) -> float:
+        return self.publisher.worst_case_seconds
+
+    def publish_transition(
+        self,
+        record: Mapping[str, Any],
+        *,
+        dataref: str | None = None,
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> str:
+        self.started += 1
+        if remaining_seconds is not None and remaining_seconds() < self.worst_case_seconds:
+            raise Killed
+        return self.publisher.publish_transition(
+            record, dataref=dataref, remaining_seconds=remaining_seconds
+        )
+
+
+STORE_CALL_SECONDS = 2.0
+
+
+def write(
+    writer: SnapshotWriter,
+    status: str,
+    minute: int,
+    invocation: Invocation,
+    tick: TickFreshness | None = None,
+) -> SnapshotWrite | None:
+    """One observation written within `invocation`; None when Lambda's timeout ended it."""
+    document = status_document(JOB, status, at(minute), None)
+    try:
+        return writer.write(
+            JOB, document, at(minute), tick=tick, remaining_seconds=invocation.remaining_seconds
+        )
+    except Killed:
+        return None
+
+
+def test_a_writer_out_of_time_for_the_event_leaves_the_record_to_the_next_writer(
+    store: ObjectStore, bus: Bus
+) -> None:
+    """The invocation has less left than the record's PUT and a publish at its worst:
+    the writer does not start them (Lambda would stop it between the two, and no later
+    writer would send an event for a record already published). latest.json owes the
+    record, and the next writer, in another container, publishes it and its event."""
+    slow = SlowBus()
+    plenty = Invocation(300.0)
+    short = Invocation(slow.worst_case_seconds - 0.001)
+    late = SnapshotWriter(store, events=slow, store_call_seconds=STORE_CALL_SECONDS)
+    write(late, "NORMAL", 0, plenty)
+
+    written = write(late, "EXCEPTION", 1, short)
+    next_writer = SnapshotWriter(store, events=slow, store_call_seconds=STORE_CALL_SECONDS)
+    repaired = write(next_writer, "EXCEPTION", 2, plenty)
+
+    assert_one_event_per_record(store, bus.received())
+    assert written is not None
+    assert (written.outcome, written.transitions) == (SnapshotOutcome.CHANGED, 0)
+    assert repaired is not None
+    assert (repaired.outcome, repaired.repaired) == (SnapshotOutcome.UNCHANGED, 1)
+    assert slow.started == 1
+
+
+@pytest.mark.parametrize("next_tick", ["same container", "new container"])
+def test_a_deferred_record_goes_out_at_the_next_tick_though_nothing_changes(
+    store: ObjectStore, bus: Bus, next_tick: str
+) -> None:
+    """A steady tick makes no store call for an unchanged job, but never for one whose
+    latest.json owes a record: the container that deferred it remembers it owed, and a
+    new container finds its version in no freshness record and reads it. So the next
+    tick sends it, though the job stays as it is; the tick after confirms the job."""
+    slow = SlowBus()
+    plenty = Invocation(300.0)
+    short = Invocation(slow.worst_case_seconds - 0.001)
+    first = SnapshotWriter(store, events=slow, store_call_seconds=STORE_CALL_SECONDS)
+
+    def tick(writer: SnapshotWriter, status: str, minute: int, left: Invocation) -> SnapshotWrite:
+        freshness = writer.begin_tick([JOB])
+        written = write(writer, status, minute, left, freshness)
+        assert written is not None
+        writer.finish_tick(freshness, f"tick-{minute}", at(minute))
+        return written
+
+    tick(first, "NORMAL", 0, plenty)
+    tick(first, "NORMAL", 5, plenty)
+    deferred = tick(first, "EXCEPTION", 10, short)
+    assert bus.received() == []
+    writer = (
+        first
+        if next_tick == "same container"
+        else SnapshotWriter(store, events=slow, store_call_seconds=STORE_CALL_SECONDS)
+    )
+    repaired = tick(writer, "EXCEPTION", 15, plenty)
+    steady = tick(writer, "EXCEPTION", 20, plenty)
+
+    assert_one_event_per_record(store, bus.received())
+    assert (deferred.outcome, deferred.transitions) == (SnapshotOutcome.CHANGED, 0)
+    assert (repaired.outcome, repaired.repaired) == (SnapshotOutcome.UNCHANGED, 1)
+    assert steady.outcome is SnapshotOutcome.CONFIRMED
+
+
+def test_a_writer_out_of_time_for_an_owed_record_does_not_replace_its_latest(
+    store: ObjectStore, bus: Bus
+) -> None:
+    """latest.json owes a record and the invocation cannot cover it: replacing
+    latest.json would lose the record, publishing it might lose its event. The write
+    stops (retryable), its observation kept in history; the next writer with time
+    publishes both records, each with its event."""
+    slow = SlowBus()
+    plenty = Invocation(300.0)
+    short = Invocation(slow.worst_case_seconds - 0.001)
+    writer = SnapshotWriter(store, events=slow, store_call_seconds=STORE_CALL_SECONDS)
+    write(writer, "NORMAL", 0, plenty)
+    write(writer, "EXCEPTION", 1, short)
+
+    with pytest.raises(TransitionDeferred, match="the next observation of the job"):
+        write(SnapshotWriter(store, events=slow), "NORMAL", 2, short)
+    latest = store.get(latest_key(JOB))
+    assert latest is not None
+    assert (
+        json.loads(latest.body)["observed_at"]
+        == status_document(JOB, "EXCEPTION", at(1), None)["observed_at"]
+    )
+    written = write(SnapshotWriter(store, events=slow), "NORMAL", 3, plenty)
+
+    assert written is not None
+    assert (written.transitions, written.repaired) == (1, 1)
+    envelopes = bus.received()
+    assert_one_event_per_record(store, envelopes)
+    assert [e["detail"]["data"]["changes"][0]["to"] for e in envelopes] == ["EXCEPTION", "NORMAL"]
+    assert slow.started == 2

@@ -58,6 +58,7 @@ POLICIES: dict[type[errors.DlfStatusError], Policy] = {
     errors.StoreConflict: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.ConditionalWritesIgnored: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.ClockAhead: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
+    errors.TransitionDeferred: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.ReadLimitExceeded: Policy(False, 422, "read-limit-exceeded", ExitCode.BAD_INPUT),
     # retryable per error (the publisher decides); the class default is the base's
     errors.EventPublishError: Policy(False, 500, "event-publish-failure", ExitCode.STORE_FAILURE),

@@ -148,12 +148,16 @@ def test_no_more_than_the_concurrency_runs_at_once() -> None:
 
 
 def test_jobs_not_reached_in_time_are_reported_not_dropped() -> None:
-    budget = iter([100.0, 100.0, 5.0, 5.0, 5.0])
+    upstream = FakeUpstream([by_name])
+
+    def remaining_seconds() -> float:
+        """Plenty until the second upstream call, then 5 s: its write still fits."""
+        return 100.0 if len(upstream.calls) < 2 else 5.0
 
     # A job is started only with DLF_DEADLINE and the store's allowance left: 10 s.
-    report = runner(POLL_CONCURRENCY="1", DLF_DEADLINE="8").run(
+    report = runner(service(upstream), POLL_CONCURRENCY="1", DLF_DEADLINE="8").run(
         tick("healthy-1", "healthy-2", "healthy-3", "healthy-4"),
-        remaining_seconds=lambda: next(budget),
+        remaining_seconds=remaining_seconds,
     )
 
     assert [o.result for o in report.outcomes] == ["ok", "ok", "not-reached", "not-reached"]

@@ -14,7 +14,16 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from dlf_status.adapters.events_eventbridge import EventBridgePublisher
+from dlf_status.adapters.events_eventbridge import (
+    ATTEMPT_SECONDS,
+    BASE_DELAY_SECONDS,
+    CONNECT_TIMEOUT_SECONDS,
+    MAX_ATTEMPTS,
+    READ_TIMEOUT_SECONDS,
+    EventBridgePublisher,
+    make_events_client,
+    publish_worst_case,
+)
 from dlf_status.domain.events import (
     EVENT_TYPE,
     MAX_ENTRY_BYTES,
@@ -229,13 +238,61 @@ def test_a_throttled_entry_is_retried_with_back_off() -> None:
 
 def test_an_entry_that_keeps_failing_is_one_retryable_error() -> None:
     [record] = records_of("NORMAL", "EXCEPTION")
-    publisher, _, sleeps = stubbed(*[failed("ThrottlingException")] * 4)
+    publisher, stubber, sleeps = stubbed(*[failed("ThrottlingException")] * MAX_ATTEMPTS)
 
-    with pytest.raises(EventPublishError, match="in 4 attempts: ThrottlingException") as error:
+    with pytest.raises(
+        EventPublishError, match=f"in {MAX_ATTEMPTS} attempts: ThrottlingException"
+    ) as error:
         publisher.publish_transition(record)
 
     assert (error.value.retryable, error.value.error_code) == (True, "ThrottlingException")
-    assert len(sleeps) == 3
+    assert len(sleeps) == MAX_ATTEMPTS - 1
+    stubber.assert_no_pending_responses()
+
+
+def test_a_publish_takes_at_most_its_worst_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each attempt's timeouts, and full jitter's longest pauses between them: what
+    a writer must have left before it starts a record and its event."""
+    publisher = EventBridgePublisher(BUS)
+
+    assert publisher.worst_case_seconds == publish_worst_case(MAX_ATTEMPTS)
+    pauses = [BASE_DELAY_SECONDS * 2**n for n in range(MAX_ATTEMPTS - 1)]
+    assert publish_worst_case(MAX_ATTEMPTS) == pytest.approx(
+        MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + sum(pauses)
+    )
+    # boto3.client() makes and keeps a default session holding these fake keys: this
+    # test gets its own, and monkeypatch puts the earlier one back at teardown.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-not-a-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-not-a-secret")
+    config: Any = make_events_client().meta.config
+    assert (config.connect_timeout, config.read_timeout) == (
+        CONNECT_TIMEOUT_SECONDS,
+        READ_TIMEOUT_SECONDS,
+    )
+    assert config.retries["total_max_attempts"] == 1
+
+
+def test_no_attempt_starts_that_the_remaining_time_cannot_see_to_its_end() -> None:
+    """A throttled entry is sent again only while a pause and a whole attempt are left:
+    the publish ends inside the invocation, with one retryable error."""
+    [record] = records_of("NORMAL", "EXCEPTION")
+    publisher, stubber, sleeps = stubbed(failed("ThrottlingException"), ACCEPTED)
+    left = [ATTEMPT_SECONDS, ATTEMPT_SECONDS + BASE_DELAY_SECONDS / 2]
+
+    with pytest.raises(EventPublishError, match="no time left to publish") as error:
+        publisher.publish_transition(record, remaining_seconds=lambda: left.pop(0))
+
+    assert (error.value.retryable, error.value.error_code) == (True, "ThrottlingException")
+    assert sleeps == []
+    assert left == []
+    with pytest.raises(EventPublishError, match="no time left to publish"):
+        publisher.publish_transition(record, remaining_seconds=lambda: ATTEMPT_SECONDS / 2)
+    assert publisher.publish_transition(record, remaining_seconds=lambda: ATTEMPT_SECONDS) == (
+        event_id(record)
+    )
+    stubber.assert_no_pending_responses()
 
 
 @pytest.mark.parametrize("code", ["AccessDeniedException", "MalformedDetail", "InvalidArgument"])
@@ -252,16 +309,20 @@ def test_a_refused_entry_is_final(code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "retryable"), [("ResourceNotFoundException", False), ("ThrottlingException", True)]
+    ("code", "attempts", "retryable"),
+    [("ResourceNotFoundException", 1, False), ("ThrottlingException", MAX_ATTEMPTS, True)],
 )
-def test_a_call_that_fails_whole_is_one_error(code: str, retryable: bool) -> None:
+def test_a_call_that_fails_whole_is_one_error(code: str, attempts: int, retryable: bool) -> None:
+    """Retried by this module (botocore makes one attempt) when it may pass."""
     [record] = records_of("NORMAL", "EXCEPTION")
-    publisher, _, _ = stubbed(code)
+    publisher, stubber, sleeps = stubbed(*[code] * attempts)
 
-    with pytest.raises(EventPublishError, match=f"event bus {BUS}: {code}") as error:
+    with pytest.raises(EventPublishError, match=code) as error:
         publisher.publish_transition(record)
 
     assert error.value.retryable is retryable
+    assert len(sleeps) == attempts - 1
+    stubber.assert_no_pending_responses()
 
 
 def test_an_event_too_large_without_a_dataref_is_refused_before_any_call() -> None:

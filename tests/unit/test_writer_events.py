@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -40,7 +40,15 @@ class RecordingPublisher:
         self.failures = list(failures)
         self.lock = threading.Lock()
 
-    def publish_transition(self, record: Mapping[str, Any], *, dataref: str | None = None) -> str:
+    worst_case_seconds = 0.0
+
+    def publish_transition(
+        self,
+        record: Mapping[str, Any],
+        *,
+        dataref: str | None = None,
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> str:
         with self.lock:
             if self.failures:
                 raise self.failures.pop(0)

@@ -3,11 +3,17 @@
 boto3 is imported, and the `events` client made, at the first publish: a container
 that serves only HTTP requests never pays for them.
 
-Two layers of retries: botocore's standard mode retries a call that fails whole
-(throttling, 5xx, connection errors); this module retries an entry that the call
-accepted but EventBridge did not (`FailedEntryCount`, entry `ErrorCode`
-ThrottlingException or InternalFailure), with exponential back-off and full jitter.
-Every other entry error is final. Whatever is left is one `EventPublishError`.
+One layer of retries, this module's, so that a publish has a worst case that is known
+and small (`publish_worst_case`): a writer starts a transition record and its event
+only with that much of the invocation left (service.py), and a Lambda timeout cannot
+fall between the two. botocore makes one attempt per call (its standard retries would
+add up to a 20 s back-off of their own) with short timeouts; this module sends the
+entry again, with exponential back-off and full jitter, when the call failed whole
+for a reason that passes (throttling, 5xx, a connection that failed or timed out) or
+when the call answered but EventBridge did not take the entry (`FailedEntryCount`,
+entry `ErrorCode` ThrottlingException or InternalFailure). Every other error is final,
+and no attempt starts that the invocation's remaining time cannot see to its end.
+Whatever is left is one `EventPublishError`.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from dlf_status.errors import EventPublishError, one_line
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
+    from dlf_status.domain.ports import RemainingSeconds
+
 # Entry error codes EventBridge documents as retryable; the others are final.
 RETRYABLE_ENTRY_ERRORS: Final = frozenset({"ThrottlingException", "InternalFailure"})
-# Whole-call error codes worth another publish later (botocore retried them already).
+# Whole-call error codes worth another attempt.
 _RETRYABLE_CALL_ERRORS: Final = frozenset(
     {
         "ThrottlingException",
@@ -36,21 +44,41 @@ _RETRYABLE_CALL_ERRORS: Final = frozenset(
         "ServiceUnavailableException",
     }
 )
-MAX_ENTRY_ATTEMPTS: Final = 4
+# One PutEvents of one entry, in the same region, answers in tens of milliseconds:
+# these bound an attempt (connect, then the answer) at a few dozen times that.
+CONNECT_TIMEOUT_SECONDS: Final = 0.5
+READ_TIMEOUT_SECONDS: Final = 1.0
+ATTEMPT_SECONDS: Final = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+MAX_ATTEMPTS: Final = 3
 BASE_DELAY_SECONDS: Final = 0.1
 
 
+def publish_worst_case(attempts: int = MAX_ATTEMPTS) -> float:
+    """The longest a publish of `attempts` attempts takes: each attempt's timeouts, and
+    the longest back-off between them (full jitter never waits more than the base)."""
+    pauses = sum(BASE_DELAY_SECONDS * (1 << (attempt - 1)) for attempt in range(1, attempts))
+    return attempts * ATTEMPT_SECONDS + pauses
+
+
 def make_events_client() -> EventBridgeClient:
-    """The events client, with short timeouts: a publish runs inside a snapshot write."""
+    """The events client: short timeouts and one attempt per call (this module retries)."""
     import boto3
     from botocore.config import Config
 
     config = Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": 1},
     )
     return boto3.client("events", config=config)
+
+
+class _Retry(Exception):
+    """An attempt failed in a way the next one may not: its error, if none is left."""
+
+    def __init__(self, error: EventPublishError) -> None:
+        super().__init__(error.detail)
+        self.error = error
 
 
 class EventBridgePublisher:
@@ -61,7 +89,7 @@ class EventBridgePublisher:
         bus_name: str,
         *,
         client_factory: Callable[[], EventBridgeClient] = make_events_client,
-        max_attempts: int = MAX_ENTRY_ATTEMPTS,
+        max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
@@ -77,13 +105,23 @@ class EventBridgePublisher:
     def bus_name(self) -> str:
         return self._bus_name
 
+    @property
+    def worst_case_seconds(self) -> float:
+        return publish_worst_case(self._max_attempts)
+
     def _events(self) -> EventBridgeClient:
         with self._client_lock:
             if self._client is None:
                 self._client = self._client_factory()
             return self._client
 
-    def publish_transition(self, record: Mapping[str, Any], *, dataref: str | None = None) -> str:
+    def publish_transition(
+        self,
+        record: Mapping[str, Any],
+        *,
+        dataref: str | None = None,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> str:
         event = transition_event(record, dataref=dataref)
         entry = put_events_entry(event, self._bus_name)
         if entry is None:
@@ -93,40 +131,62 @@ class EventBridgePublisher:
                 retryable=False,
                 error_code="EntryTooLarge",
             )
+        failed: EventPublishError | None = None
         for attempt in range(1, self._max_attempts + 1):
-            code, message = self._put(dict(entry))
-            if code is None:
-                return event["id"]
-            if code not in RETRYABLE_ENTRY_ERRORS:
+            pause = 0.0
+            if attempt > 1:
+                pause = self._jitter() * BASE_DELAY_SECONDS * (1 << (attempt - 2))
+            if remaining_seconds is not None and remaining_seconds() < pause + ATTEMPT_SECONDS:
                 raise EventPublishError(
-                    f"EventBridge refused the transition event {event['id']}: {code}: "
-                    f"{one_line(message, 160)}",
-                    retryable=False,
-                    error_code=code,
+                    f"no time left to publish the transition event {event['id']}"
+                    + ("" if failed is None else f" again after: {failed.detail}"),
+                    retryable=True,
+                    error_code=None if failed is None else failed.error_code,
                 )
-            if attempt < self._max_attempts:
-                self._sleep(self._jitter() * BASE_DELAY_SECONDS * 2 ** (attempt - 1))
+            if pause:
+                self._sleep(pause)
+            try:
+                self._put(dict(entry), event["id"])
+            except _Retry as retry:
+                failed = retry.error
+                continue
+            return event["id"]
+        assert failed is not None
         raise EventPublishError(
-            f"EventBridge did not accept the transition event {event['id']} in "
-            f"{self._max_attempts} attempts: {code}",
+            f"EventBridge did not take the transition event {event['id']} in "
+            f"{self._max_attempts} attempts: {failed.error_code or failed.detail}",
             retryable=True,
-            error_code=code,
+            error_code=failed.error_code,
         )
 
-    def _put(self, entry: dict[str, Any]) -> tuple[str | None, str]:
-        """One PutEvents call of one entry: (None, "") when accepted, else the entry's
-        error code and message. A call that fails whole raises EventPublishError."""
-        from botocore.exceptions import BotoCoreError, ClientError
+    def _put(self, entry: dict[str, Any], event_id: str) -> None:
+        """One PutEvents call of one entry. Raises `_Retry` when another attempt may
+        succeed, `EventPublishError` when none can."""
+        from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
 
         try:
             answer = self._events().put_events(Entries=[entry])  # type: ignore[list-item]
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            raise EventPublishError(
+            error = EventPublishError(
                 f"cannot publish to event bus {self._bus_name}: {code} (HTTP {status})",
                 retryable=code in _RETRYABLE_CALL_ERRORS or (status or 0) >= 500,
                 error_code=code or None,
+            )
+            if error.retryable:
+                raise _Retry(error) from None
+            raise error from None
+        except (BotoConnectionError, HTTPClientError) as exc:
+            # Connection refused or reset, a timeout: the entry may have reached the bus
+            # (a lost answer), so a retry may deliver it twice, under the same id.
+            raise _Retry(
+                EventPublishError(
+                    f"cannot publish to event bus {self._bus_name}: {type(exc).__name__}: "
+                    f"{one_line(str(exc), 160)}",
+                    retryable=True,
+                )
             ) from None
         except BotoCoreError as exc:
             raise EventPublishError(
@@ -135,6 +195,16 @@ class EventBridgePublisher:
                 retryable=True,
             ) from None
         if not answer.get("FailedEntryCount"):
-            return None, ""
+            return
         [result] = answer["Entries"]
-        return str(result.get("ErrorCode") or "Unknown"), str(result.get("ErrorMessage") or "")
+        code = str(result.get("ErrorCode") or "Unknown")
+        message = str(result.get("ErrorMessage") or "")
+        error = EventPublishError(
+            f"EventBridge refused the transition event {event_id}: {code}: "
+            f"{one_line(message, 160)}",
+            retryable=code in RETRYABLE_ENTRY_ERRORS,
+            error_code=code,
+        )
+        if error.retryable:
+            raise _Retry(error)
+        raise error

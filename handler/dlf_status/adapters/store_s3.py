@@ -65,6 +65,12 @@ _DOTTED_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[
 Addressing = Literal["virtual", "path"]
 # Attempts per store call: one retry, for a dropped connection or throttling.
 STORE_ATTEMPTS: Final = 2
+# botocore's standard mode pauses before its retry at most its throttling base scale
+# (1 s; 50 ms after anything else). A store's `x-amz-retry-after` header could stretch
+# that by 5 s more: the client drops the header (`make_s3_client`), so the pause has
+# a known bound.
+RETRY_PAUSE_SECONDS: Final = 1.0
+_RETRY_AFTER_HEADER: Final = "x-amz-retry-after"
 
 
 class S3Timeouts(NamedTuple):
@@ -80,6 +86,25 @@ def s3_timeouts(call_seconds: float) -> S3Timeouts:
     pauses at most 50 ms after a timeout (a second after a fast throttling answer)."""
     share = call_seconds / (2 * STORE_ATTEMPTS)
     return S3Timeouts(connect=share, read=share, attempts=STORE_ATTEMPTS)
+
+
+def s3_call_worst_case(call_seconds: float) -> float:
+    """The longest one call of the port (`S3Store.get`, `create`, `replace`,
+    `list_objects`' usual single request) may take against a store that answers every
+    attempt as slowly as the timeouts allow, for STORE_TIMEOUT `call_seconds`: the
+    costliest is a create-only PUT whose direct attempt (half of `call_seconds`) is
+    answered 503, then `put_object`'s two attempts and a pause, then the HEAD that
+    tells its own applied write from another's, two attempts and a pause. Writers and
+    readers start a call only with this much of the invocation left."""
+    botocore_call = call_seconds + RETRY_PAUSE_SECONDS
+    return call_seconds / STORE_ATTEMPTS + 2 * botocore_call
+
+
+def _drop_retry_after(response: Any = None, **_: Any) -> None:
+    """Drop a store's `x-amz-retry-after` before botocore's retry handler reads it (it
+    would pause up to 5 s longer): the pause stays within RETRY_PAUSE_SECONDS."""
+    if response is not None and response[0] is not None:
+        response[0].headers.pop(_RETRY_AFTER_HEADER, None)
 
 
 def _bucket_is_a_host_name(bucket: str, secure: bool) -> bool:
@@ -158,6 +183,7 @@ def make_s3_client(
     # the answer: a round trip and about a fifth of each PUT's CPU, to spare uploading
     # a body the server would refuse. Ours are a few kilobytes: send them at once.
     client.meta.events.unregister("before-call.s3", handlers.add_expect_header)
+    client.meta.events.register_first("needs-retry.s3", _drop_retry_after)
     # Nothing of dlf-status reads a time botocore parses (a listing's LastModified, a
     # GET's): dateutil parsed each one, three fifths of a 1,000-key listing's CPU and
     # of a tick that confirms its jobs. They stay the text the store sent.

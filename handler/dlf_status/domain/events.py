@@ -33,9 +33,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from dlf_status.domain import jsoncodec
+
+if TYPE_CHECKING:
+    from dlf_status.domain.ports import RemainingSeconds
 
 SPEC_VERSION: Final = "1.0"
 EVENT_TYPE: Final = "dlf-status.job.status-changed"
@@ -141,5 +144,13 @@ def _entry(event: CloudEvent, bus_name: str) -> PutEventsEntry:
 class NoEvents:
     """The publisher without an event bus: nothing is sent, the id is still the event's."""
 
-    def publish_transition(self, record: Mapping[str, Any], *, dataref: str | None = None) -> str:
+    worst_case_seconds: Final = 0.0
+
+    def publish_transition(
+        self,
+        record: Mapping[str, Any],
+        *,
+        dataref: str | None = None,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> str:
         return event_id(record)

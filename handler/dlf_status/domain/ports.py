@@ -6,7 +6,7 @@ Production adapters live in `dlf_status.adapters` and are built by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
@@ -144,12 +144,30 @@ class Metrics(Protocol):
     def add(self, name: str, value: float, unit: str = "Count") -> None: ...
 
 
+# The seconds an invocation has left (Lambda's remaining time); None where nothing
+# ends the process (the CLI, `serve`).
+RemainingSeconds = Callable[[], float]
+
+
 class EventPublisher(Protocol):
     """Where transition records go beside the store, as CloudEvents (see domain/events.py)."""
 
-    def publish_transition(self, record: Mapping[str, Any], *, dataref: str | None = None) -> str:
+    @property
+    def worst_case_seconds(self) -> float:
+        """The longest one publish can take, retries and back-off included (0 when
+        nothing is sent): a writer starts a record and its event only with this left."""
+        ...
+
+    def publish_transition(
+        self,
+        record: Mapping[str, Any],
+        *,
+        dataref: str | None = None,
+        remaining_seconds: RemainingSeconds | None = None,
+    ) -> str:
         """Publish one transition record; return the event's id, the same for the same
         record whoever publishes it and however often. `dataref`, where the record is
         stored, lets an event too large to carry its record carry the reference instead.
-        Raises `EventPublishError` once retries are spent."""
+        No attempt starts that `remaining_seconds` cannot see to its end. Raises
+        `EventPublishError` once retries (or the time for them) are spent."""
         ...

@@ -27,7 +27,7 @@ from dlf_status.entrypoints import conditional, events
 from dlf_status.entrypoints.problems import PROBLEM_CONTENT_TYPE, logged_problem, mapping_for
 from dlf_status.errors import InvalidInput, MethodNotAllowed, RouteNotFound
 from dlf_status.observability import logger
-from dlf_status.service import Observation
+from dlf_status.service import Observation, Observe
 
 if TYPE_CHECKING:
     from dlf_status.config import Settings
@@ -45,7 +45,7 @@ VARY: Final = "workspace"
 # Used when no STALE_AFTER is given (a test, a caller of its own).
 DEFAULT_STALE_AFTER_SECONDS: Final = 900.0
 
-Observe = Callable[[JobRef], Observation]
+
 ReaderFactory = Callable[[], "StoreReader"]
 
 
@@ -78,7 +78,14 @@ class StatusApi:
         self._reads: ReadRoutes | None = None
         self._reads_lock = threading.Lock()
 
-    def handle(self, event: Any, request_id: str | None = None) -> dict[str, Any]:
+    def handle(
+        self,
+        event: Any,
+        request_id: str | None = None,
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> dict[str, Any]:
+        """The answer to one event; `remaining_seconds` is the invocation's time left
+        (no transition record and its event outrun it)."""
         try:
             request = events.parse_http_event(event)
         except InvalidInput as error:
@@ -87,11 +94,16 @@ class StatusApi:
         logger.set_correlation_id(correlation)
         logger.append_keys(http_method=request.method, path=request.path[:300])
         try:
-            return self._route(request, correlation)
+            return self._route(request, correlation, remaining_seconds)
         finally:
             logger.remove_keys(["http_method", "path"])
 
-    def _route(self, request: events.HttpRequest, correlation: str) -> dict[str, Any]:
+    def _route(
+        self,
+        request: events.HttpRequest,
+        correlation: str,
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> dict[str, Any]:
         try:
             match = events.match_route(request)
             if match is None:
@@ -106,7 +118,7 @@ class StatusApi:
                 job = JobRef.parse(
                     parameters["project_id"], parameters["job_name"], request.header("workspace")
                 )
-                answer = _document_answer(self._observe(job))
+                answer = _document_answer(self._observe(job, remaining_seconds=remaining_seconds))
             else:
                 answer = self._read_routes(request).answer(match, request)
         except Exception as error:  # noqa: BLE001 - the one place every error is mapped

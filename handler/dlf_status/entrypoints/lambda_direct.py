@@ -31,4 +31,8 @@ DIRECT = DirectInvocation(
 
 @invocation(METRICS)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    return DIRECT.handle(event, request_id=context.aws_request_id)
+    return DIRECT.handle(
+        event,
+        request_id=context.aws_request_id,
+        remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+    )

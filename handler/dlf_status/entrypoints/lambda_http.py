@@ -38,4 +38,8 @@ API = (
 
 @invocation(METRICS)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    return API.handle(event, request_id=context.aws_request_id)
+    return API.handle(
+        event,
+        request_id=context.aws_request_id,
+        remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+    )

@@ -32,4 +32,4 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         # A new error each time: raising the held one again would chain every
         # failed invocation's frames (and their events) onto its traceback.
         raise ConfigurationError(STARTED.detail)
-    return queue.handle_batch(STARTED, event)
+    return queue.handle_batch(STARTED, event, lambda: context.get_remaining_time_in_millis() / 1000)

@@ -8,6 +8,7 @@ others are logged and dropped (never retried: five failed signatures lock an AK)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 # At import, in the init: only the queue function imports this module, so only it pays
@@ -27,16 +28,19 @@ if TYPE_CHECKING:
     from dlf_status.poller import QueueWorker
 
 
-def handle_batch(worker: QueueWorker, event: Any) -> dict[str, Any]:
+def handle_batch(
+    worker: QueueWorker, event: Any, remaining_seconds: Callable[[], float] | None = None
+) -> dict[str, Any]:
     """Poll each record's job; the records to deliver again are the response's
-    `batchItemFailures`. An event that is not an SQS batch gets a problem document."""
+    `batchItemFailures`. An event that is not an SQS batch gets a problem document.
+    `remaining_seconds`: the invocation's time left (no record outruns it)."""
     try:
         _check_batch(event)
     except InvalidInput as error:
         return logged_problem(error)
 
     def poll(record: SQSRecord) -> None:
-        outcome = worker.poll_message(record.body)
+        outcome = worker.poll_message(record.body, remaining_seconds)
         if outcome.failed and outcome.retryable:
             raise RetryLater(f"{outcome.error}: {outcome.detail}")
 

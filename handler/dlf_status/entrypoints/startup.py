@@ -29,7 +29,7 @@ from dlf_status.observability import (
 if TYPE_CHECKING:
     from dlf_status.domain.model import JobRef
     from dlf_status.readers import StoreReader
-    from dlf_status.service import Observation
+    from dlf_status.service import Observe
 
 T = TypeVar("T")
 
@@ -101,10 +101,10 @@ def cannot_write(directory: Path) -> str | None:
     return None
 
 
-def refuse(problem: ConfigurationError) -> Callable[[JobRef], Observation]:
+def refuse(problem: ConfigurationError) -> Observe:
     """An `observe` for a function that could not start: every call is the problem."""
 
-    def observe(job: JobRef) -> NoReturn:
+    def observe(job: JobRef, *, remaining_seconds: Callable[[], float] | None = None) -> NoReturn:
         # A new error each call: raising the held one again would add this
         # invocation's frames (with its event) to the traceback it keeps for good.
         raise ConfigurationError(problem.detail)

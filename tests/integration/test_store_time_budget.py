@@ -1,0 +1,251 @@
+"""A write inside the invocation's time, whatever the store's speed: SeaweedFS behind a
+real proxy on loopback that stands for a store answering every request as late as the
+S3 client's timeouts allow. Nothing sleeps: each request the proxy sees spends that
+much of an invocation clock the test holds, and records what was left when it came.
+
+A request that ends with less than the answer's margin left is one Lambda's timeout
+may cut (and API Gateway answers its own 5xx): none may ever be sent. A write that runs
+out of time stops between two calls, says `failed`, and the next writer completes it:
+latest.json holds the newest observation and the transition is recorded once."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+
+from dlf_status.adapters.store_s3 import (
+    STORE_ATTEMPTS,
+    S3Store,
+    make_s3_client,
+    s3_call_worst_case,
+)
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
+from dlf_status.errors import StoreError
+from dlf_status.service import ANSWER_MARGIN_SECONDS, SnapshotWriter
+from tests.integration.conftest import check_transition_records
+from tests.integration.test_transition_events_on_the_store import at, records_in
+from tests.support.faults import S3Proxy
+from tests.support.read_models import observe, status_document
+from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+
+pytestmark = pytest.mark.integration
+
+PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
+JOB = JobRef.parse(PROJECT, "orders stream")
+STORE_TIMEOUT = 2.0
+# One request of a store that answers as late as the client lets it: a connect and a
+# read, each at its timeout's share (store_s3.s3_timeouts).
+REQUEST_SECONDS = STORE_TIMEOUT / STORE_ATTEMPTS
+PRECONDITION_FAILED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>'
+    b"<Message>At least one of the pre-conditions you specified did not hold</Message>"
+    b"</Error>"
+)
+
+
+class SlowStoreClock:
+    """The invocation's remaining time; each request the proxy sees spends
+    REQUEST_SECONDS of it. `left_at_requests`: what was left as each one came."""
+
+    def __init__(self) -> None:
+        self.left: float | None = None  # None: no deadline (the writer before the test's)
+        self.left_at_requests: list[tuple[str, str, float]] = []
+
+    def start(self, left: float) -> None:
+        self.left = left
+
+    def remaining_seconds(self) -> float:
+        assert self.left is not None
+        return self.left
+
+    def saw(self, method: str, path: str) -> None:
+        if self.left is not None:
+            self.left_at_requests.append((method, path, self.left))
+            self.left -= REQUEST_SECONDS
+
+    def outlived(self) -> list[tuple[str, str, float]]:
+        """Requests that ended with less than the answer's margin left."""
+        return [
+            request
+            for request in self.left_at_requests
+            if request[2] - REQUEST_SECONDS < ANSWER_MARGIN_SECONDS
+        ]
+
+
+Made = tuple[S3Store, S3Proxy, SlowStoreClock]
+
+
+@pytest.fixture
+def slow_store(seaweed: SeaweedServer) -> Iterator[Callable[..., Made]]:
+    """A production S3 store (make_s3_client, STORE_TIMEOUT 2 s) reaching SeaweedFS
+    through the proxy; `refuse(method, path)` answers that request 412 itself."""
+    made: list[Made] = []
+
+    def make(refuse: Callable[[str, str], bool] = lambda method, path: False) -> Made:
+        clock = SlowStoreClock()
+
+        def hook(method: str, path: str) -> bool:
+            timed = clock.left is not None  # the earlier writers' requests pass
+            clock.saw(method, path)
+            return timed and refuse(method, path)
+
+        proxy = S3Proxy(seaweed.endpoint, hook, status=412, error=PRECONDITION_FAILED)
+        proxy.__enter__()
+        before = boto3.DEFAULT_SESSION
+        boto3.DEFAULT_SESSION = boto3.Session(
+            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
+        )
+        try:
+            client = make_s3_client(proxy.url, call_seconds=STORE_TIMEOUT)
+        finally:
+            boto3.DEFAULT_SESSION = before
+        store = S3Store(client, seaweed.bucket, f"budget-{uuid.uuid4().hex[:12]}")
+        made.append((store, proxy, clock))
+        return store, proxy, clock
+
+    yield make
+    for store, proxy, _ in made:
+        proxy.__exit__()
+        check_transition_records(store)
+
+
+def writer_of(store: S3Store) -> SnapshotWriter:
+    """A new container's writer (it remembers nothing), as production builds it."""
+    return SnapshotWriter(store, store_call_seconds=s3_call_worst_case(STORE_TIMEOUT))
+
+
+@pytest.mark.parametrize("left", [3.2, 8.0, 9.5, 12.0, 30.0])
+def test_a_write_never_outlives_the_invocation_and_the_next_writer_completes_it(
+    slow_store: Callable[..., Made], left: float
+) -> None:
+    """The upstream answered with `left` seconds of the invocation to go; the store
+    answers every request at its timeouts."""
+    store, _, clock = slow_store()
+    observe(store, JOB, "NORMAL", at(0), None, writer_of(store))
+
+    clock.start(left)
+    try:
+        outcome = (
+            writer_of(store)
+            .write(
+                JOB,
+                status_document(JOB, "EXCEPTION", at(1), None),
+                at(1),
+                remaining_seconds=clock.remaining_seconds,
+            )
+            .outcome
+        )
+    except StoreError:
+        outcome = SnapshotOutcome.FAILED
+
+    assert clock.outlived() == []
+    assert outcome in (SnapshotOutcome.CHANGED, SnapshotOutcome.FAILED)
+    if left >= 30:  # time for every call at its worst
+        assert outcome is SnapshotOutcome.CHANGED
+    clock.left = None
+    observe(store, JOB, "EXCEPTION", at(2), None, writer_of(store))
+    [record] = records_in(store)
+    assert (record["changes"][0]["from"], record["changes"][0]["to"]) == ("NORMAL", "EXCEPTION")
+    latest = store.get(latest_key(JOB))
+    assert latest is not None
+    assert b'"EXCEPTION"' in latest.body
+
+
+def test_a_write_out_of_time_says_so_and_stops_before_its_next_call(
+    slow_store: Callable[..., Made],
+) -> None:
+    """Time for the read and the history object only: no staged record, no swap."""
+    store, _, clock = slow_store()
+    observe(store, JOB, "NORMAL", at(0), None, writer_of(store))
+    needed = s3_call_worst_case(STORE_TIMEOUT) + ANSWER_MARGIN_SECONDS
+
+    clock.start(needed + REQUEST_SECONDS)  # after two requests, less than a call needs
+    with pytest.raises(StoreError, match="no time left to stage the transition record"):
+        writer_of(store).write(
+            JOB,
+            status_document(JOB, "EXCEPTION", at(1), None),
+            at(1),
+            remaining_seconds=clock.remaining_seconds,
+        )
+
+    assert [method for method, _, _ in clock.left_at_requests] == ["GET", "PUT"]
+    assert "/history/" in clock.left_at_requests[1][1]
+    assert records_in(store) == []
+
+
+def test_the_compare_and_swap_retries_stop_in_time(slow_store: Callable[..., Made]) -> None:
+    """Another writer seems to win every swap (the store answers 412 to each PUT of
+    latest.json): the writer reads and tries again only while time is left."""
+    store, _, clock = slow_store(
+        refuse=lambda method, path: method == "PUT" and path.split("?")[0].endswith("latest.json")
+    )
+    observe(store, JOB, "NORMAL", at(0), None, writer_of(store))
+
+    clock.start(16.0)
+    with pytest.raises(StoreError, match="no time left"):
+        writer_of(store).write(
+            JOB,
+            status_document(JOB, "EXCEPTION", at(1), None),
+            at(1),
+            remaining_seconds=clock.remaining_seconds,
+        )
+
+    assert clock.outlived() == []
+    swaps = [path for method, path, _ in clock.left_at_requests if method == "PUT"]
+    assert sum(path.split("?")[0].endswith("latest.json") for path in swaps) >= 2
+
+
+def test_a_stores_retry_after_header_never_stretches_the_pause() -> None:
+    """botocore would pause up to 5 s longer for `x-amz-retry-after`: the client drops
+    it before the retry handler reads it, so a call keeps to `s3_call_worst_case`. A
+    raw loopback store answers every GET 503 SlowDown with the header."""
+    seen: list[str | None] = []
+    requests: list[str] = []
+
+    class SlowDownForever(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            body = b"<Error><Code>SlowDown</Code><Message>slow down</Message></Error>"
+            self.send_response(503)
+            self.send_header("x-amz-retry-after", "4000")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowDownForever)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    before = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = boto3.Session(
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
+    )
+    try:
+        client = make_s3_client(
+            f"http://127.0.0.1:{server.server_address[1]}", call_seconds=STORE_TIMEOUT
+        )
+        client.meta.events.register(
+            "needs-retry.s3",
+            lambda response=None, **_: seen.append(
+                None if response is None else response[0].headers.get("x-amz-retry-after")
+            ),
+        )
+        with pytest.raises(StoreError, match="SlowDown"):
+            S3Store(client, "snapshots").get("latest/x.json")
+    finally:
+        boto3.DEFAULT_SESSION = before
+        server.shutdown()
+        server.server_close()
+
+    assert len(requests) == STORE_ATTEMPTS
+    assert seen == [None] * STORE_ATTEMPTS
