@@ -490,6 +490,53 @@ upstream_fault(
     )
 )
 
+
+def _names_the_member(member: str) -> Callable[[dict[str, Any]], None]:
+    def check(answer: dict[str, Any]) -> None:
+        problem = json.loads(answer["body"])
+        assert f'repeats the member "{member}"' in problem["detail"], problem
+        assert "error_code" not in problem  # neither of two codes is taken
+
+    return check
+
+
+upstream_fault(
+    Fault(
+        "a 200 that repeats a member name (`status` twice, or any name at any depth)",
+        "502 `upstream-failure` naming the member and its place (one of the values would be lost)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)(
+    lambda upstream, stack: Setup(
+        _handler(
+            upstream,
+            _answer(
+                b'{"name":"job_sms","status":"NORMAL","nodes":[{"name":"n",'
+                b'"status":"NORMAL","st\\u0061tus":"EXCEPTION"}]}'
+            ),
+        ),
+        after=_names_the_member("status"),
+    )
+)
+upstream_fault(
+    Fault(
+        "an error answer that repeats a member name (`DLF.0001` then `DLF.0100`)",
+        "502 `upstream-failure` (neither code is read: never `job-not-found`)",
+        "nothing",
+        UPSTREAM_ERROR,
+        502,
+        "upstream-failure",
+    )
+)(
+    lambda upstream, stack: Setup(
+        _handler(upstream, _answer(b'{"error_code":"DLF.0001","error_code":"DLF.0100"}', 400)),
+        after=_names_the_member("error_code"),
+    )
+)
+
 _RAW_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 
 
@@ -1225,6 +1272,8 @@ def test_a_lost_race_keeps_the_newer_observation_as_latest(
         "HTTP 503",
         "connection reset mid-body",
         "a signature rejected for clock skew",
+        "a 200 that repeats a member name (`status` twice, or any name at any depth)",
+        "an error answer that repeats a member name (`DLF.0001` then `DLF.0100`)",
     ],
 )
 def test_with_a_snapshot_the_caller_gets_it_stale_instead_of_an_error(

@@ -27,6 +27,7 @@ class Json(NamedTuple):
     values: int = 1  # keys and values, duplicates included
     digits: int = 0  # the most digits of any integer
     broken: bool = False  # not JSON at all: lone surrogates, NaN, overflow, bad UTF-8...
+    repeats: bool = False  # an object repeats a member name (compared as decoded)
 
     @property
     def within_bounds(self) -> bool:
@@ -36,14 +37,22 @@ class Json(NamedTuple):
             and self.digits <= MAX_INTEGER_DIGITS
         )
 
+    @property
+    def accepted(self) -> bool:
+        """What the README says the parser takes: I-JSON within the bounds."""
+        return self.within_bounds and not self.repeats
 
-def _combine(text: bytes, parts: list[Json], depth: int, values: int) -> Json:
+
+def _combine(
+    text: bytes, parts: list[Json], depth: int, values: int, repeats: bool = False
+) -> Json:
     return Json(
         text,
         depth=depth + max((part.depth for part in parts), default=0),
         values=values + sum(part.values for part in parts),
         digits=max((part.digits for part in parts), default=0),
         broken=any(part.broken for part in parts),
+        repeats=repeats or any(part.repeats for part in parts),
     )
 
 
@@ -118,10 +127,19 @@ def _array(items: list[Json]) -> Json:
     return _combine(b"[" + b",".join(item.text for item in items) + b"]", items, 1, 1)
 
 
+def _decoded_key(key: Json) -> str:
+    """The name a key's text spells, escapes decoded (a lone surrogate kept, bytes that
+    are not UTF-8 replaced), as the lenient error-body reader compares names. A body
+    with such a key is refused by the strict parser anyway."""
+    name: str = json.loads(key.text.decode("utf-8", "replace"))
+    return name
+
+
 def json_object(members: list[tuple[Json, Json]]) -> Json:
     parts = [part for member in members for part in member]
     text = b"{" + b",".join(key.text + b":" + value.text for key, value in members) + b"}"
-    return _combine(text, parts, 1, 1)
+    names = [_decoded_key(key) for key, _ in members]
+    return _combine(text, parts, 1, 1, repeats=len(set(names)) < len(names))
 
 
 def _wrapped(value: Json, levels: int, in_objects: bool) -> Json:
@@ -154,12 +172,12 @@ def status_answer(members: list[tuple[Json, Json]]) -> Json:
     return json_object([(Json(b'"name"'), Json(b'"job"')), *members])
 
 
-def error_answer(before: list[tuple[Json, Json]], after: list[tuple[Json, Json]]) -> bytes:
+def error_answer(before: list[tuple[Json, Json]], after: list[tuple[Json, Json]]) -> Json:
     """A DLF.0100 error body, hostile members around a readable code. Not always JSON:
-    the hostile members may not be, and the code must still be read."""
+    the hostile members may not be, and the code must still be read (unless a name is
+    repeated: `repeats`)."""
     code = Json(b'"error_code"'), Json(b'"DLF.0100"')
-    members = [*before, code, *after]
-    return b"{" + b",".join(key.text + b":" + value.text for key, value in members) + b"}"
+    return json_object([*before, code, *after])
 
 
 # Header values as http.client reads them: latin-1, no CR or LF (those end the line).
@@ -179,3 +197,111 @@ header_values = st.one_of(
     ),
     st.integers(1, 70_000).map(lambda size: "x\x01" * size),
 )
+
+
+# -- a repeated member name at any depth of a valid answer -----------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | st.sampled_from([":", '":"', "\\", '\\"', "a:b", "{}"]),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+statuses = st.sampled_from(["NORMAL", "EXCEPTION", "STOPPED", "STARTING", "RUNNING"])
+nodes = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.text(min_size=1, max_size=8), "status": statuses},
+        optional={"extra": json_values, "totalGetBytes": st.integers(0, 2**70)},
+    ),
+    max_size=3,
+)
+valid_status_answers = st.fixed_dictionaries(
+    {"name": st.just("job"), "status": statuses, "nodes": nodes},
+    optional={"x": json_values, "detail": st.dictionaries(st.text(max_size=6), json_values)},
+)
+
+
+class Repeated(NamedTuple):
+    """A valid answer's JSON text with one object's member name given a second time."""
+
+    text: bytes
+    name: str  # the repeated name, decoded
+    path: str  # where its object is, as the parser's paths spell it
+
+
+def _spelt(name: str, escape: int | None) -> bytes:
+    """`name` as a JSON string; one character as a `\\u` escape when `escape` says which."""
+    if escape is None or not name:
+        return json.dumps(name, ensure_ascii=False).encode()
+    at = escape % len(name)
+    escaped = json.dumps(name[at])[1:-1]  # \\uXXXX (a pair for an astral character) or itself
+    if not escaped.startswith("\\u"):
+        escaped = f"\\u{ord(name[at]):04x}"
+    before, after = (json.dumps(part)[1:-1] for part in (name[:at], name[at + 1 :]))
+    return ('"' + before + escaped + after + '"').encode()
+
+
+def _path_child(path: str, key: str | int) -> str:
+    from dlf_status.domain import paths  # the spelling the parser's messages use
+
+    return paths.child(path, key)
+
+
+def write_with_repeat(
+    value: object, target: int, position: int, escape: int | None, second: object
+) -> Repeated:
+    """`value` as JSON text, the `target`-th object (preorder, modulo their number)
+    given one of its names again (at `position`, spelt with an escape or not, with the
+    value `second`); an empty object gets a name twice."""
+    objects: list[tuple[dict[str, object], str]] = []
+
+    def collect(item: object, path: str) -> None:
+        if isinstance(item, dict):
+            objects.append((item, path))
+            for key, child in item.items():
+                collect(child, _path_child(path, key))
+        elif isinstance(item, list):
+            for index, child in enumerate(item):
+                collect(child, _path_child(path, index))
+
+    collect(value, "$")
+    chosen, path = objects[target % len(objects)]
+    keys = list(chosen)
+    name = keys[position % len(keys)] if keys else "k"
+
+    def write(item: object) -> bytes:
+        if isinstance(item, dict):
+            members = [_spelt(key, None) + b":" + write(child) for key, child in item.items()]
+            if item is chosen:
+                if not keys:
+                    members.append(_spelt(name, None) + b":null")
+                extra = _spelt(name, escape) + b":" + write(second)
+                members.insert(position % (len(members) + 1), extra)
+            return b"{" + b",".join(members) + b"}"
+        if isinstance(item, list):
+            return b"[" + b",".join(map(write, item)) + b"]"
+        return json.dumps(item, ensure_ascii=False).encode()
+
+    return Repeated(write(value), name, path)
+
+
+def repeated_names(
+    answers: st.SearchStrategy[object] = valid_status_answers,
+    seconds: st.SearchStrategy[object] = json_values,
+) -> st.SearchStrategy[Repeated]:
+    """Valid answers with a name repeated in any of their objects, at any depth (the
+    second value drawn from `seconds`)."""
+    return st.builds(
+        write_with_repeat,
+        answers,
+        st.integers(0, 50),
+        st.integers(0, 50),
+        st.none() | st.integers(0, 20),
+        seconds,
+    )

@@ -412,7 +412,7 @@ def test_generated_hostile_status_bodies(
 ) -> None:
     body = hostile_json.status_answer([(hostile_json.Json(b'"nodes"'), nodes), *members])
     world.upstream.serve(RawAnswer(200, [JSON_TYPE], body.text))
-    expected = DOCUMENT if body.within_bounds else FAILURE
+    expected = DOCUMENT if body.accepted else FAILURE
 
     captured = through_every_entry(
         world,
@@ -440,7 +440,8 @@ def test_generated_hostile_error_bodies_keep_a_readable_code(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # A hostile key spelt error_code would be a second code: the last one is read.
+    # A hostile key spelt error_code would be a second code: kept out (a repeated name
+    # is the next test's).
     def plain(members: list[tuple[hostile_json.Json, hostile_json.Json]]) -> list[Any]:
         return [
             (key, value)
@@ -449,13 +450,48 @@ def test_generated_hostile_error_bodies_keep_a_readable_code(
         ]
 
     body = hostile_json.error_answer(plain(before), plain(after))
-    world.upstream.serve(RawAnswer(400, [JSON_TYPE], body))
+    world.upstream.serve(RawAnswer(400, [JSON_TYPE], body.text))
+    # A name repeated anywhere makes the code unreadable: an upstream failure, stale.
+    expected = FAILURE if body.repeats else NOT_FOUND
 
     through_every_entry(
         world,
         "aksk",
-        NOT_FOUND,
-        stale=False,
+        expected,
+        stale=expected == FAILURE,
+        monkeypatch=monkeypatch,
+        capsys=capsys,
+        caplog=caplog,
+    )
+
+
+@GENERATED
+@given(
+    repeated=hostile_json.repeated_names(),
+    status=st.sampled_from([200, 400, 503]),
+)
+def test_a_name_repeated_at_any_depth_is_never_stored_nor_a_missing_job(
+    repeated: hostile_json.Repeated,
+    status: int,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A valid answer with one name given twice in any object: as a 200, or inside a
+    DLF.0100 error answer (400) or a 503's. Never a document, never job-not-found:
+    an upstream failure, served stale."""
+    if status == 200:
+        body = repeated.text
+    else:
+        body = b'{"error_code":"DLF.0100","error_msg":"gone","detail":' + repeated.text + b"}"
+    world.upstream.serve(RawAnswer(status, [JSON_TYPE], body))
+
+    through_every_entry(
+        world,
+        "aksk",
+        FAILURE,
+        stale=True,
         monkeypatch=monkeypatch,
         capsys=capsys,
         caplog=caplog,
@@ -610,7 +646,7 @@ def test_generated_error_answers_in_a_200_are_never_a_snapshot(
     members = [*others, *spelt]
     body = hostile_json.status_answer(members) if named else hostile_json.json_object(members)
     world.upstream.serve(RawAnswer(200, [JSON_TYPE], body.text, "OK"))
-    expected = DOCUMENT if named and body.within_bounds else FAILURE
+    expected = DOCUMENT if named and body.accepted else FAILURE
 
     through_every_entry(
         world,
@@ -778,3 +814,40 @@ def test_a_redirect_is_an_upstream_failure_and_its_location_gets_nothing(
 
             check_http(answer, FAILURE, stale=False)
         assert elsewhere.requests == []  # no signature, token or security token went there
+
+
+def test_upstream_keys_named_like_our_own_members_stay_in_extra() -> None:
+    """`schema_version`, `kind`, `stale`, `extra`, `$`... sent by the upstream are its
+    unknown fields: kept in `extra`, never taken for the document's own members."""
+    from datetime import UTC, datetime
+
+    from dlf_status.bootstrap import build_validator
+    from dlf_status.domain.interpret import interpret_response
+    from dlf_status.domain.model import Headers, UpstreamResponse, ValidationMode
+    from dlf_status.domain.normalize import Source
+    from tests.hostile.upstream_corpus import CASES
+
+    [entry] = [case for case in CASES if case.name == "status keys named like our own members"]
+    answer = entry.build([])
+    assert isinstance(answer, RawAnswer)
+    document: Any = interpret_response(
+        UpstreamResponse(200, Headers({"Content-Type": "application/json"}), answer.body),
+        source=Source(PROJECT, "job"),
+        observed_at=datetime.now(UTC),
+        validator=build_validator(),
+        mode=ValidationMode.LENIENT,
+    )
+
+    assert document["schema_version"] == SCHEMA_VERSION
+    assert "stale" not in document
+    assert document["job"]["name"] == "job"
+    assert document["extra"] == {
+        "schema_version": "9.9",
+        "kind": "x",
+        "stale": True,
+        "extra": {"a": 1},
+        "$": 1,
+        "validation": {"valid": True},
+        "job": {"name": "other"},
+    }
+    assert document["nodes"][0]["extra"] == {"extra": {"b": 2}, "$": 3}

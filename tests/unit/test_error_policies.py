@@ -145,6 +145,7 @@ ENTRY_MODULES = "dlf_status.entrypoints.lambda_"
 CODEC_ERRORS = {
     "dlf_status.domain.jsoncodec.JsonDecodeError",
     "dlf_status.domain.jsoncodec.JsonLimitExceeded",
+    "dlf_status.domain.jsoncodec.JsonRepeatedName",
 }
 
 

@@ -23,6 +23,7 @@ from dlf_status.adapters.job_list import (
 from dlf_status.domain.ticks import job_entries
 from dlf_status.entrypoints import schedule
 from dlf_status.errors import InvalidInput, TickFailed
+from tests.hostile.hostile_json import Repeated, repeated_names
 from tests.support.events import scheduled_event
 from tests.support.fakes import FakeUpstream
 from tests.support.root import fake_service, root_settings
@@ -89,6 +90,19 @@ def refused(path: str) -> str:
         ("empty.json", "", "not valid JSON: Input is a zero-length"),
         ("broken.json", "{not json", "not valid JSON"),
         ("unclosed.yaml", "jobs: [unclosed\nsecret: hunter2", "not valid YAML (line 2)"),
+        (
+            "repeat.json",
+            '{"jobs":[{"project_id":"p","job_name":"hunter2","job_name":"b"}]}',
+            'repeats the key "job_name" in one object (at $.jobs[0])',
+        ),
+        ("repeat-top.json", '{"jobs":[],"jobs":[]}', 'repeats the key "jobs" in one object (at $)'),
+        ("escaped.json", '{"jobs":[],"j\\u006fbs":[]}', 'repeats the key "jobs"'),
+        ("empty-key.json", '[{"":1,"":2}]', "repeats the key the empty key"),
+        ("repeat.yaml", "- project_id: p\n  job_name: a\n  job_name: b\n", '"job_name" in'),
+        ("quoted.yaml", 'jobs: []\n"jobs": []\n', 'repeats the key "jobs" in one mapping (line 2)'),
+        ("number.yaml", "- {1: a, 0x1: b}\n", 'repeats the key "1" in one mapping (line 1)'),
+        ("bool.yaml", "- {yes: a, true: b}\n", 'repeats the key "True"'),
+        ("flow.yaml", '{"jobs":[{"a":{"k":1,"k":2}}]}', 'repeats the key "k" in one mapping'),
     ],
 )
 def test_a_hostile_job_list_is_a_precise_invalid_input(
@@ -282,3 +296,46 @@ def test_any_yaml_made_of_hostile_pieces_is_read_or_refused(
 def test_any_json_shape_is_read_or_refused(tmp_path: Path, value: Any, depth: int) -> None:
     text = "[" * depth + json.dumps(value) + "]" * depth  # NaN and Infinity included
     assert_loaded_or_refused(write(tmp_path, "jobs.json", text))
+
+
+# -- a key given twice, anywhere in a list that is otherwise valid ---------------------
+
+_ASCII_TEXT = st.text(alphabet='abz_:-"\\ {}[]', max_size=6)
+_ascii_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | _ASCII_TEXT,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(_ASCII_TEXT, children, max_size=3)
+    ),
+    max_leaves=6,
+)
+_job_lists = st.fixed_dictionaries(
+    {
+        "jobs": st.lists(
+            st.fixed_dictionaries(
+                {"project_id": st.just(PROJECT), "job_name": st.text("abc_", min_size=1)},
+                optional={"workspace": st.just("ws"), "x": _ascii_values},
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    },
+    optional={"x": _ascii_values},
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    repeated=repeated_names(_job_lists, _ascii_values),
+    suffix=st.sampled_from(["json", "yaml"]),  # JSON is YAML's flow style
+)
+def test_a_key_repeated_anywhere_in_a_job_list_is_refused_by_name(
+    tmp_path: Path, repeated: Repeated, suffix: str
+) -> None:
+    detail = refused(write(tmp_path, f"jobs.{suffix}", repeated.text))
+
+    assert detail.startswith(f"the job list {tmp_path}")
+    assert f"repeats the key {json.dumps(repeated.name)} in one " in detail or (
+        repeated.name == "" and "the empty key" in detail
+    )

@@ -20,17 +20,22 @@ the list's.
   parser's events before anything is built.
 * JSON: orjson, which refuses invalid UTF-8, lone surrogates and numbers beyond a
   64-bit float, and nests at most 1,024 deep; no integer in a job list needs more.
+* Repeated keys: refused in both formats, by the key (and the line, in YAML). Both
+  parsers keep the last of repeated keys and say nothing, so a job entry written
+  twice over would silently lose its first project or name.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
 from dlf_status.adapters.local_files import read_at_most
 from dlf_status.config import split_s3_uri
+from dlf_status.domain import jsoncodec
 from dlf_status.errors import ConfigurationError, InvalidInput, StoreError, one_line
 
 if TYPE_CHECKING:
@@ -116,7 +121,18 @@ def _parse_json(data: bytes, where: str) -> Any:
             f"the job list {where} is not valid JSON: {one_line(str(exc), 200)}"
         ) from None
     _check_shape(value, where)
+    try:
+        jsoncodec.check_names(data, value)
+    except jsoncodec.JsonRepeatedName as exc:
+        raise InvalidInput(
+            f"the job list {where} repeats the key {_shown_key(exc.name)} in one object "
+            f"(at {one_line(exc.path, 80)})"
+        ) from None
     return value
+
+
+def _shown_key(key: object) -> str:
+    return json.dumps(one_line(str(key), 60)) if key != "" else "the empty key"
 
 
 def _check_shape(value: Any, where: str) -> None:
@@ -242,6 +258,27 @@ def _loader_class() -> type[yaml.SafeLoader]:
                     f"({type(exc).__name__})",
                     node.start_mark,
                 ) from None
+
+        def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
+            """A key given twice in one mapping (as the same value: `1` and `0x1`, `"a"`
+            and `a`) is an error at its line; the dict would keep only the last."""
+            if not isinstance(node, yaml.MappingNode):  # `!!set x`: the base says what is wrong
+                return super().construct_mapping(node, deep)
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<`: merged keys are overridden by YAML's own rule
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    repeated = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue  # an unhashable key: the base constructor refuses it
+                if repeated:
+                    raise _UnreadableValue(
+                        f"repeats the key {_shown_key(key)} in one mapping", key_node.start_mark
+                    )
+            return super().construct_mapping(node, deep)
 
         def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
             return super().construct_yaml_int(_short_number(node))

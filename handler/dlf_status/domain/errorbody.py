@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection
-from typing import Final
+from typing import Final, NamedTuple
 
 _WHITE = re.compile(r"[ \t\n\r]*")
 _NESTED = re.compile(r'["\[\]{}]')
@@ -43,9 +43,11 @@ def _string_at(text: str, at: int) -> tuple[str, int]:
         raise _Unreadable from None
 
 
-def _skip_nested(text: str, at: int, budget: list[int]) -> int:
-    """The position after the array or object that starts at `at`."""
-    depth = 0
+def _skip_nested(text: str, at: int, budget: list[int], repeats: _Repeats) -> int:
+    """The position after the array or object that starts at `at`, noting the first
+    name one of its objects repeats: an error answer that repeats one is ambiguous at
+    any depth, as a 200 is. Each open object keeps the names it has seen."""
+    names: list[set[str] | None] = []  # per open bracket: an object's names, or None
     while True:
         budget[0] -= 1
         found = _NESTED.search(text, at)
@@ -53,16 +55,41 @@ def _skip_nested(text: str, at: int, budget: list[int]) -> int:
             raise _Unreadable
         char, at = found.group(), found.end()
         if char == '"':
-            at = _string_at(text, found.start())[1]
+            name, at = _string_at(text, found.start())
+            seen = names[-1] if names else None
+            if seen is not None and text.startswith(":", _after_white(text, at)):
+                repeats.note(name, seen)
         elif char in "[{":
-            depth += 1
+            names.append(set() if char == "{" else None)
         else:
-            depth -= 1
-            if depth == 0:
+            names.pop()
+            if not names:
                 return at
 
 
-def read_members(data: bytes, wanted: Collection[str]) -> dict[str, str | None]:
+class _Repeats:
+    """The first member name an object repeats, as far as the body was read."""
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+
+    def note(self, name: str, seen: set[str]) -> None:
+        if name in seen:
+            if self.first is None:
+                self.first = name
+        else:
+            seen.add(name)
+
+
+class ErrorMembers(NamedTuple):
+    """What `read_members` read: the wanted top-level members, and the first name that
+    an object repeats (at any depth, in what was read), or None."""
+
+    values: dict[str, str | None]
+    repeated: str | None
+
+
+def read_members(data: bytes, wanted: Collection[str]) -> ErrorMembers:
     """The `wanted` top-level members of a JSON object, as text, never reading deeper.
 
     For error answers, whose code decides what a failure means: a DLF.0100 stays
@@ -71,14 +98,17 @@ def read_members(data: bytes, wanted: Collection[str]) -> dict[str, str | None]:
     are decoded (a lone surrogate kept: the caller cleans the text), numbers kept as
     written (never converted: a 5,000-digit code is text), anything else None. Reading stops at
     the first thing that is not a member, after MAX_ERROR_TOKENS tokens, or at the
-    end; the last of duplicate members wins. Never raises.
+    end. A name repeated in any object read (decoded: `"c\\u006fde"` is `"code"`) is
+    reported, not resolved: which value the upstream meant is unknown, and the caller
+    must not take either. Never raises.
     """
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     found: dict[str, str | None] = {}
+    repeats, names = _Repeats(), set[str]()
     budget = [MAX_ERROR_TOKENS]
     at = _after_white(text, 0)
     if not text.startswith("{", at):
-        return found
+        return ErrorMembers(found, None)
     at += 1
     try:
         while budget[0] > 0:
@@ -90,12 +120,13 @@ def read_members(data: bytes, wanted: Collection[str]) -> dict[str, str | None]:
             at = _after_white(text, at)
             if not text.startswith(":", at):
                 break
+            repeats.note(key, names)
             at = _after_white(text, at + 1)
             value: str | None
             if text.startswith('"', at):
                 value, at = _string_at(text, at)
             elif text.startswith(("[", "{"), at):
-                value, at = None, _skip_nested(text, at, budget)
+                value, at = None, _skip_nested(text, at, budget, repeats)
             else:
                 end = _BARE.match(text, at)
                 stop = at if end is None else end.end()
@@ -109,4 +140,4 @@ def read_members(data: bytes, wanted: Collection[str]) -> dict[str, str | None]:
             at += 1
     except _Unreadable:
         pass
-    return found
+    return ErrorMembers(found, repeats.first)

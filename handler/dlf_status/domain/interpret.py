@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import email.utils
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from dlf_status.domain import jsoncodec, paths
 from dlf_status.domain.contract import MAX_LISTED, ResponseValidator
@@ -86,28 +86,50 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
         return None
 
 
-def error_info(response: UpstreamResponse, redactor: Redactor = NO_SECRETS) -> UpstreamErrorInfo:
-    """What the upstream said about a failure, from whichever error spelling it used.
+class _ErrorAnswer(NamedTuple):
+    info: UpstreamErrorInfo
+    repeated: str | None  # a member name the body repeats: then no member was read
 
-    The body is read leniently (`errorbody.read_members`): whatever else it holds, a
-    code it spells plainly is read. Retry-After is the HTTP client's business (it
-    waits, capped, between its own attempts): it is not part of what is reported."""
-    code = message = None
+
+def _read_error(response: UpstreamResponse, redactor: Redactor) -> _ErrorAnswer:
+    code = message = request_id = None
     from dlf_status.domain.errorbody import read_members  # only for error answers
 
-    members = read_members(response.body, _ERROR_MEMBERS) if response.body else {}
-    for code_key, message_key in _ERROR_SPELLINGS:
-        if code_key in members or message_key in members:
-            code = clean_text(members.get(code_key), redactor)
-            message = clean_text(members.get(message_key), redactor)
-            break
-    request_id = clean_text(members.get("request_id"), redactor)
-    return UpstreamErrorInfo(
+    members, repeated = read_members(response.body, _ERROR_MEMBERS) if response.body else ({}, None)
+    if repeated is None:  # a body that repeats a name says nothing we can take
+        for code_key, message_key in _ERROR_SPELLINGS:
+            if code_key in members or message_key in members:
+                code = clean_text(members.get(code_key), redactor)
+                message = clean_text(members.get(message_key), redactor)
+                break
+        request_id = clean_text(members.get("request_id"), redactor)
+    info = UpstreamErrorInfo(
         http_status=response.status,
         error_code=code,
         error_msg=message,
         request_id=request_id or clean_text(response.headers.get("X-Request-Id"), redactor),
     )
+    return _ErrorAnswer(info, repeated)
+
+
+def error_info(response: UpstreamResponse, redactor: Redactor = NO_SECRETS) -> UpstreamErrorInfo:
+    """What the upstream said about a failure, from whichever error spelling it used.
+
+    The body is read leniently (`errorbody.read_members`): whatever else it holds, a
+    code it spells plainly is read, unless the body repeats a member name (then none
+    is: see `classify_error`). Retry-After is the HTTP client's business (it waits,
+    capped, between its own attempts): it is not part of what is reported."""
+    return _read_error(response, redactor).info
+
+
+def shown_name(name: str, redactor: Redactor = NO_SECRETS) -> str:
+    """A member name of the upstream's, fit for a detail: masked, cleaned, cut, quoted."""
+    if not name:
+        return "the empty name"
+    cleaned = clean_text(name, redactor, 60)
+    if cleaned is None:
+        return "a name of no printable character"
+    return f'"{cleaned}"' + ("..." if len(cleaned) >= 60 else "")
 
 
 def _said(info: UpstreamErrorInfo) -> str:
@@ -127,9 +149,23 @@ def _job_label(source: Source) -> str:
 def classify_error(
     response: UpstreamResponse, source: Source, redactor: Redactor = NO_SECRETS
 ) -> UpstreamError:
-    """The error a non-200 answer means. Decided by status and error code only."""
-    info = error_info(response, redactor)
+    """The error a non-200 answer means. Decided by status and error code only.
+
+    A body that repeats a member name (at any depth) is ambiguous: neither value is
+    read. Where the status alone decides (401/403, 429, 5xx), the answer keeps its
+    class, without a code; where only the code could (a 400 is DLF.0100 or a refusal),
+    it is an upstream failure, never a missing job: the answer contradicts itself."""
+    info, repeated = _read_error(response, redactor)
     status, said = response.status, _said(info)
+    if repeated is not None:
+        said = f" (its body repeats the member {shown_name(repeated, redactor)}: not read)"
+        if status not in (401, 403, 429) and status < 500:
+            return UpstreamBadResponse(
+                f"DataArts Studio's error answer (HTTP {status}) repeats the member "
+                f"{shown_name(repeated, redactor)} in one object: which value it means is "
+                "unknown, so neither is read",
+                info,
+            )
     if status == 400 and info.error_code == JOB_NOT_FOUND_CODE:
         return JobNotFound(f"{_job_label(source)} does not exist{said}", info)
     if status in (401, 403):
@@ -163,6 +199,13 @@ def parse_object(
     message (the status call's "200 answer", the job list's "job list page")."""
     try:
         body = jsoncodec.loads(response.body)
+    except jsoncodec.JsonRepeatedName as exc:
+        raise UpstreamBadResponse(
+            f"DataArts Studio's {what} repeats the member {shown_name(exc.name, redactor)} "
+            f"in one object (at {clean_text(exc.path, redactor, 120)}): one of its values "
+            "would be lost, so the answer is refused",
+            _success_info(response, redactor),
+        ) from None
     except jsoncodec.JsonLimitExceeded as exc:
         raise UpstreamBadResponse(
             f"DataArts Studio's {what} is past the bounds on one answer: {exc}",

@@ -11,7 +11,10 @@ normalisation, encoding, hashing, problems, logs) is built to take:
   MAX_INTEGER_DIGITS digits per integer. The first two are checked on the bytes,
   before any Python object is built (an 8 MiB body of `[]` would otherwise take some
   200 MB); the digits while parsing, before `int()` meets Python's 4,300-digit limit;
-* duplicate keys: the last one wins, as in orjson, `json`, JavaScript and the SDK.
+* no object that repeats a member name (I-JSON, RFC 7493, again): a parser keeps one
+  of the values and loses the other silently, so a body that repeats a name, at any
+  depth, is refused with the name and where (`JsonRepeatedName`). Names are compared
+  as decoded: `"st\\u0061tus"` repeats `"status"`.
 
 orjson is fast, but it turns integers beyond 64 bits into floats on the way in (a
 silent loss: the upstream's byte counters are unbounded) and refuses them on the way
@@ -34,6 +37,8 @@ from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 import orjson
+
+from dlf_status.domain import paths
 
 # The bounds on one upstream answer's JSON (README: "Bounds on one answer"). Past any
 # of them the answer is refused before it is built into Python objects.
@@ -76,6 +81,19 @@ class JsonDecodeError(ValueError):
 
 class JsonLimitExceeded(JsonDecodeError):
     """Valid JSON, perhaps, but past one of the bounds on one answer."""
+
+
+class JsonRepeatedName(JsonDecodeError):
+    """Valid JSON, but an object repeats a member name: whichever value a reader kept,
+    the other would be lost. `name` and `path` are the upstream's text, raw: a caller
+    that echoes them cleans them first (the message shows them cut and escaped)."""
+
+    def __init__(self, name: str, path: str) -> None:
+        shown = json.dumps(name[:60]) + ("..." if len(name) > 60 else "")
+        where = json.dumps(path[:120])[1:-1] + ("..." if len(path) > 120 else "")
+        super().__init__(f"an object repeats the member {shown} (at {where})")
+        self.name = name
+        self.path = path
 
 
 def _without_escaped_quotes(data: bytes) -> bytes:
@@ -149,6 +167,94 @@ def check_bounds(data: bytes, limits: JsonLimits = UPSTREAM) -> None:
         raise JsonLimitExceeded(f"it is nested deeper than {limits.depth} levels")
 
 
+# -- repeated member names -------------------------------------------------------------
+#
+# orjson and `json` keep the last of repeated names, and neither says so. Counting every
+# object's members on the hot path in Python would cost more than the parse, so the
+# check compares two counts taken at C speed: every `:` in the body is a member's or
+# inside a string; written back by orjson, the parsed value has one `:` per member it
+# kept and the same strings (`\\u003a` escapes become `:`, which is allowed for).
+# Equal counts prove that no member was dropped; a body that falls short is then read
+# once more, slowly and exactly, for the name and its place.
+
+
+class _Members(list[tuple[str, Any]]):
+    """One object's members in their order, repeats kept (the exact reading's objects)."""
+
+
+def _colons_written(value: Any) -> int:
+    try:
+        return orjson.dumps(value).count(b":")
+    except orjson.JSONEncodeError:  # integers beyond 64 bits: the C encoder of `json`
+        return json.dumps(value).count(":")
+
+
+def _may_repeat_names(data: bytes, value: Any) -> bool:
+    """False when no object of `data` (parsed as `value`) can have repeated a name.
+
+    Without repeats, the value written back holds as many `:` as the body, plus one per
+    `\\u003a` escape the body decoded; each dropped member takes at least its own `:`
+    away. A `\\\\u003a` (an escaped backslash, then text) is counted as an escape too:
+    that can only send a body without repeats to the exact reading, never the reverse."""
+    escaped = 0
+    if b"\\" in data:
+        escaped = data.count(b"\\u003a") + data.count(b"\\u003A")
+    return _colons_written(value) != data.count(b":") + escaped
+
+
+def _first_repeat(value: Any) -> tuple[str, str] | None:
+    """The first repeated name in document order, and the path of its object."""
+    pending: list[tuple[Any, str]] = [(value, paths.ROOT)]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, _Members):
+            seen: set[str] = set()
+            for key, _ in item:
+                if key in seen:
+                    return key, path
+                seen.add(key)
+            children: list[tuple[str | int, Any]] = list(item)
+        elif isinstance(item, list):
+            children = list(enumerate(item))
+        else:
+            continue
+        # Only arrays and objects are walked, and only they are given a path.
+        pending.extend(
+            (child, paths.child(path, key))
+            for key, child in reversed(children)
+            if isinstance(child, list)
+        )
+    return None
+
+
+def find_repeated_name(data: bytes) -> tuple[str, str] | None:
+    """The first member name an object of `data` repeats, and where; None if none does.
+
+    The slow, exact reading: every object kept as its list of members. Numbers are
+    kept as text (none is converted), so it takes any JSON the parsers accepted."""
+    try:
+        value = json.loads(
+            data.decode("utf-8"),
+            object_pairs_hook=_Members,
+            parse_int=str,
+            parse_float=str,
+            parse_constant=str,
+        )
+    except (ValueError, RecursionError):
+        return None  # not JSON: the parser that read it first says so
+    return _first_repeat(value)
+
+
+def check_names(data: bytes, value: Any) -> None:
+    """Raise JsonRepeatedName when an object of `data` (already parsed as `value`, by
+    orjson or `json`, within bounds) repeats a member name. Cheap when none does."""
+    if not _may_repeat_names(data, value):
+        return
+    repeat = find_repeated_name(data)
+    if repeat is not None:
+        raise JsonRepeatedName(*repeat)
+
+
 def _reject_constant(name: str) -> Any:
     raise JsonDecodeError(f"{name} is not JSON")
 
@@ -191,9 +297,11 @@ def loads(data: bytes, limits: JsonLimits = UPSTREAM) -> Any:
     del digits  # as large as the body: not kept while the body is built
     if not exact:
         try:
-            return orjson.loads(data)
+            value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise JsonDecodeError(str(exc)) from None
+        check_names(data, value)
+        return value
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -204,7 +312,7 @@ def loads(data: bytes, limits: JsonLimits = UPSTREAM) -> Any:
         raise JsonDecodeError("a string holds a lone surrogate escape: not Unicode text")
     parse_int = _bounded_int(limits.integer_digits) if too_long else None
     try:
-        return json.loads(
+        value = json.loads(
             text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=parse_int
         )
     except JsonDecodeError:
@@ -213,6 +321,8 @@ def loads(data: bytes, limits: JsonLimits = UPSTREAM) -> Any:
         raise JsonDecodeError(str(exc)[:200]) from None
     except RecursionError:  # not reached within the bounds; never let it escape
         raise JsonLimitExceeded("it is nested too deeply") from None
+    check_names(data, value)
+    return value
 
 
 def canonical_bytes(document: Any) -> bytes:
