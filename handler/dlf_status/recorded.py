@@ -15,7 +15,6 @@ the right part of the contract.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.contract import OPERATIONS, SHOW_JOB_STATUS
 from dlf_status.domain.model import Headers, UpstreamResponse
-from dlf_status.domain.redaction import MASK, Redactor
+from dlf_status.domain.redaction import MASK, Redactor, transformed_forms
 from dlf_status.errors import InvalidInput, one_line
 
 _REQUIRED = ("status", "headers")
@@ -126,28 +125,12 @@ _SIGNATURE_PARTS = re.compile(r"(?i)\b(access|signature|signedheaders)=[^,;\s\"'
 _REGION_HOST = re.compile(r"dayu(?:-dlf)?\.([a-z0-9-]+)\.myhuaweicloud\.com")
 
 
-def encoded_forms(secret: str) -> frozenset[str]:
-    """What else a credential may be echoed as, beyond the texts the log masker knows:
-    its bytes in hex (either case), and in base64, standard or URL-safe, at each of the
-    three places it may start at inside a longer encoded text (a `Basic` header holds
-    `base64(ak:sk)`): the characters there that only the credential's bytes decide.
-    Masking those leaves at most two characters of it on either side."""
-    raw = secret.encode("utf-8", errors="surrogatepass")
-    found = {raw.hex(), raw.hex().upper()}
-    for shift in range(3):
-        first = -(-8 * shift // 6)  # the first character made of its bits alone
-        end = 8 * (shift + len(raw)) // 6  # past the last one
-        for encode in (base64.b64encode, base64.urlsafe_b64encode):
-            found.add(encode(b"\0" * shift + raw).decode("ascii")[first:end])
-    return frozenset(found)
-
-
 def recording_redactor(secrets: Iterable[str]) -> Redactor:
     """A masker of `secrets` in every form the log masker knows, and of their hex and
-    base64 forms (`encoded_forms`) in every one of those: a recording leaves this
-    machine, so it is masked for more than a log line is."""
+    base64 forms (`transformed_forms`) as texts of their own, in every one of those: a
+    recording leaves this machine, so it is masked for more than a log line is."""
     known = tuple(secrets)
-    return Redactor([*known, *(form for secret in known for form in encoded_forms(secret))])
+    return Redactor([*known, *(form for secret in known for form in transformed_forms(secret))])
 
 
 def is_sensitive_header(name: str) -> bool:
