@@ -13,11 +13,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from dlf_status.adapters.events_eventbridge import EventBridgePublisher
-from dlf_status.adapters.store_s3 import S3Store, make_s3_client
+from dlf_status.adapters.store_s3 import S3Store
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome
 from dlf_status.service import SnapshotWriter
@@ -31,11 +30,9 @@ from tests.integration.test_transition_events_on_the_store import (
 from tests.support.faults import S3Proxy
 from tests.support.read_models import observe
 from tests.support.seaweed import (
-    ACCESS_KEY,
     PATIENT_STORE_SECONDS,
-    REGION,
-    SECRET_KEY,
     SeaweedServer,
+    production_s3_client,
 )
 
 pytestmark = pytest.mark.integration
@@ -74,16 +71,7 @@ def proxied(
     def make(**faults: object) -> tuple[S3Store, S3Proxy]:
         proxy = S3Proxy(seaweed.endpoint, lambda method, path: False, **faults)  # type: ignore[arg-type]
         proxy.__enter__()
-        # Only while the client is made: moto's fixture puts its own default session
-        # in place (and restores the one before it when it stops).
-        before = boto3.DEFAULT_SESSION
-        boto3.DEFAULT_SESSION = boto3.Session(
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
-        )
-        try:
-            client = make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS)
-        finally:
-            boto3.DEFAULT_SESSION = before
+        client = production_s3_client(proxy.url, PATIENT_STORE_SECONDS)
         store = S3Store(client, seaweed.bucket, f"ambiguous-{uuid.uuid4().hex[:12]}")
         made.append((store, proxy))
         return store, proxy

@@ -22,11 +22,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-import boto3
 import pytest
 
 from dlf_status import bootstrap
-from dlf_status.adapters.store_s3 import S3Store, make_s3_client, s3_call_worst_case
+from dlf_status.adapters.store_s3 import S3Store, s3_call_worst_case
 from dlf_status.domain.model import JobRef
 from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.errors import ConfigurationError
@@ -40,7 +39,10 @@ from tests.support.events import http_api_event
 from tests.support.faults import S3Proxy
 from tests.support.read_models import observe
 from tests.support.root import root_settings
-from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+from tests.support.seaweed import (
+    SeaweedServer,
+    production_s3_client,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -79,14 +81,7 @@ def slow_store(seaweed: SeaweedServer) -> Iterator[SlowStore]:
 
     proxy = S3Proxy(seaweed.endpoint, spend)
     proxy.__enter__()
-    before = boto3.DEFAULT_SESSION
-    boto3.DEFAULT_SESSION = boto3.Session(
-        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
-    )
-    try:
-        client = make_s3_client(proxy.url, call_seconds=STORE_TIMEOUT)
-    finally:
-        boto3.DEFAULT_SESSION = before
+    client = production_s3_client(proxy.url, STORE_TIMEOUT)
     prefix = f"reads-{uuid.uuid4().hex[:12]}"
     store = S3Store(client, seaweed.bucket, prefix)
     writer = SnapshotWriter(store)

@@ -15,13 +15,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
 import pytest
 
 from dlf_status.adapters.store_s3 import (
     STORE_ATTEMPTS,
     S3Store,
-    make_s3_client,
     s3_call_worst_case,
 )
 from dlf_status.domain.model import JobRef
@@ -32,7 +30,10 @@ from tests.integration.conftest import check_transition_records
 from tests.integration.test_transition_events_on_the_store import at, records_in
 from tests.support.faults import S3Proxy
 from tests.support.read_models import observe, status_document
-from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY, SeaweedServer
+from tests.support.seaweed import (
+    SeaweedServer,
+    production_s3_client,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -97,14 +98,7 @@ def slow_store(seaweed: SeaweedServer) -> Iterator[Callable[..., Made]]:
 
         proxy = S3Proxy(seaweed.endpoint, hook, status=412, error=PRECONDITION_FAILED)
         proxy.__enter__()
-        before = boto3.DEFAULT_SESSION
-        boto3.DEFAULT_SESSION = boto3.Session(
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
-        )
-        try:
-            client = make_s3_client(proxy.url, call_seconds=STORE_TIMEOUT)
-        finally:
-            boto3.DEFAULT_SESSION = before
+        client = production_s3_client(proxy.url, STORE_TIMEOUT)
         store = S3Store(client, seaweed.bucket, f"budget-{uuid.uuid4().hex[:12]}")
         made.append((store, proxy, clock))
         return store, proxy, clock
@@ -226,14 +220,8 @@ def test_a_stores_retry_after_header_never_stretches_the_pause() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowDownForever)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    before = boto3.DEFAULT_SESSION
-    boto3.DEFAULT_SESSION = boto3.Session(
-        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
-    )
     try:
-        client = make_s3_client(
-            f"http://127.0.0.1:{server.server_address[1]}", call_seconds=STORE_TIMEOUT
-        )
+        client = production_s3_client(f"http://127.0.0.1:{server.server_address[1]}", STORE_TIMEOUT)
         client.meta.events.register(
             "needs-retry.s3",
             lambda response=None, **_: seen.append(
@@ -243,7 +231,6 @@ def test_a_stores_retry_after_header_never_stretches_the_pause() -> None:
         with pytest.raises(StoreError, match="SlowDown"):
             S3Store(client, "snapshots").get("latest/x.json")
     finally:
-        boto3.DEFAULT_SESSION = before
         server.shutdown()
         server.server_close()
 

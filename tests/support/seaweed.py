@@ -33,6 +33,23 @@ REGION = "us-east-1"
 PATIENT_STORE_SECONDS = 20.0
 
 
+def production_s3_client(endpoint: str, call_seconds: float) -> Any:
+    """The product's own S3 client (`make_s3_client`) for a loopback server, signing
+    with the test servers' keys. They sit in boto3's default session only while the
+    client is made: moto's fixtures put a default session of their own in place (and
+    restore the one before theirs), and a later test must find that one again."""
+    from dlf_status.adapters.store_s3 import make_s3_client
+
+    before = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = boto3.Session(
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
+    )
+    try:
+        return make_s3_client(endpoint, call_seconds=call_seconds)
+    finally:
+        boto3.DEFAULT_SESSION = before
+
+
 def free_ports(count: int) -> list[int]:
     """Distinct free TCP ports on loopback (held open together, then released)."""
     sockets = []
