@@ -141,7 +141,9 @@ def _nested_deeper_than(structure: bytes, limit: int) -> bool:
     objects = structure.count(b"{")  # the commoner: a long answer stops here
     if objects <= limit and objects + structure.count(b"[") <= limit:
         return False
-    brackets = _outside_strings(structure).translate(None, b":")
+    # Colons first: a string whose only kept bytes were `:` (`"obs://..."`) is then
+    # `""` like the rest, and the quotes go without the regex.
+    brackets = _outside_strings(structure.translate(None, b":"))
     depth = 0
     while brackets and depth <= limit:
         # Both kinds of pair at once, none made by this pass: `{[]}` is two levels.
