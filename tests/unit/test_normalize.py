@@ -264,3 +264,28 @@ def test_content_hash_ignores_the_observation_time_but_not_the_content() -> None
     assert content_hash(first) == content_hash(later)
     assert content_hash(first) != content_hash(changed)
     assert content_hash({**first, "stale": True, "stale_age_seconds": 5}) == content_hash(first)
+
+
+def test_a_field_with_a_third_spelling_is_refused_when_the_tables_are_read() -> None:
+    # `_read` looks for the one spelling that outranks a key; a third would go unseen.
+    from dlf_status.domain import normalize
+
+    table = {"type": ("type", "nodeType", "node_type")}
+    with pytest.raises(ValueError, match="at most two spellings"):
+        normalize._rules((table, normalize._TEXT, normalize._FIELDS))
+
+
+def test_the_spelling_that_outranks_a_key_wins_whichever_comes_first() -> None:
+    for node in (
+        {"name": "n", "LastInstanceStatus": "second", "lastInstanceStatus": "first"},
+        {"name": "n", "lastInstanceStatus": "first", "LastInstanceStatus": "second"},
+    ):
+        document = normalise(
+            {"name": "j", "nodes": [node]},
+            source=Source("p1", "j"),
+            observed_at=datetime(2026, 11, 26, tzinfo=UTC),
+            report=ValidationReport(),
+        )
+        (read,) = document["nodes"]
+        assert read["last_instance_status"] == "first"
+        assert decode_extra(read["extra"]) == {"LastInstanceStatus": "second"}

@@ -116,6 +116,9 @@ def _rules(*tables: tuple[Mapping[str, tuple[str, ...]], _Kind, int]) -> dict[st
     tables = (({"name": ("name",), "status_raw": ("status",)}, _TEXT, _FIELDS), *tables)
     for table, (accepted, expected), destination in tables:
         for target, spellings in table.items():
+            if len(spellings) > 2:
+                # `_read`'s common case looks for the one spelling that outranks a key.
+                raise ValueError(f"{target}: at most two spellings; `_read` checks one")
             for rank, key in enumerate(spellings):
                 optional = key not in REQUIRED_FIELDS
                 rules[key] = (target, accepted, destination, spellings[:rank], expected, optional)
@@ -250,7 +253,9 @@ def _read(
         rule = rule_for(key)
         if rule is None:
             extra[key] = value
-        elif value.__class__ in rule[1] and (not rule[3] or obj.keys().isdisjoint(rule[3])):
+        # One spelling at most outranks a key (`_rules`): `in`, not `isdisjoint`, which
+        # cost 0.1 us a node with `LastInstanceStatus` (5 us of a 50-node answer).
+        elif value.__class__ in rule[1] and (not rule[3] or rule[3][0] not in obj):
             destinations[rule[2]][rule[0]] = value
         else:
             _read_slowly(obj, key, value, rule, destinations, extra, problems, node_index)
@@ -264,10 +269,11 @@ def _read(
 def _sort_nodes(nodes: list[NodeFields]) -> None:
     """Unnamed nodes first, then by name; equal names by content, so the order never
     depends on the upstream's. Content is serialised only when names repeat."""
-    names = [node["name"] for node in nodes]
-    if None not in names and len(set(names)) == len(names):
+    names = list(map(itemgetter("name"), nodes))  # in C: 0.9 us for 50 nodes, not 1.5
+    distinct = len(set(names)) == len(names)
+    if distinct and None not in names:
         nodes.sort(key=itemgetter("name"))
-    elif len(set(names)) == len(names):
+    elif distinct:
         nodes.sort(key=lambda node: (node["name"] is not None, node["name"] or ""))
     else:
         nodes.sort(
