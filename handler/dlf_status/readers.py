@@ -530,6 +530,10 @@ class StoreReader:
         )
         position = _day_position(decode_cursor(cursor, HISTORY_KIND, scope))
         upper_time = (end or now).astimezone(UTC)
+        if position is not None and position[0] > upper_time.date():
+            # Past `to` (a cursor no page returned, or a clock behind the one that
+            # wrote it): the walk starts at `to`, never beyond the query's bounds.
+            position = None
         floor = (start or _days_before(upper_time, HISTORY_DAYS_WITHOUT_FROM)).astimezone(UTC)
         prefix = job_prefix(HISTORY_ROOT, job)
         cost = ReadCost()
@@ -751,6 +755,8 @@ class StoreReader:
             position = "" if since is None else _since_position(since)
         elif position:
             _day_position(position)
+        if since is not None:  # a cursor never reaches before `since`
+            position = max(position, _since_position(since))
         prefix = job_prefix(TRANSITIONS_ROOT, job)
         cost = ReadCost()
         keys: list[str] = []
