@@ -329,6 +329,22 @@ def test_another_or_unreadable_if_none_match_gets_the_whole_answer(form: str) ->
     assert body(answer)["jobs"]
 
 
+@pytest.mark.parametrize(
+    "form", ["{tag}x", "{tag}\x00", '{tag}"', "{tag};q=1", '"other" {tag}', "{tag}W/", '"*"']
+)
+def test_a_matching_tag_run_into_other_text_is_no_match(form: str) -> None:
+    """The header is not a list of entity tags: ignored whole, as a malformed one is
+    (RFC 9110 13.1.2), even when it starts with the answer's own tag."""
+    app = deployment()
+    app.observe("job", "NORMAL")
+    tag = app.api.handle(fleet_event())["headers"]["ETag"]
+
+    answer = conditional(app, fleet_event(), form.format(tag=tag))
+
+    assert answer["statusCode"] == 200
+    assert body(answer)["jobs"]
+
+
 def test_the_fleet_tag_ignores_the_clock_but_not_what_it_makes_stale() -> None:
     app = deployment(stale_after=600)
     app.observe("job", "NORMAL", timedelta(minutes=1))
