@@ -281,3 +281,31 @@ def test_pages_read_while_the_writer_adds_documents_skip_and_repeat_nothing(
     assert records == whole
     stamps = [format_utc(moment) for moment in moments]
     assert documents == [stamp for stamp in reversed(stamps) if stamp < format_utc(to)]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 20])
+def test_history_over_sparse_days_lists_each_document_once(store: ObjectStore, limit: int) -> None:
+    """Documents on scattered days (neighbours, gaps of a week and of months): the
+    walk's binary search probes land on days with objects and on empty ones, and this
+    store's listing order (SeaweedFS lists by directory) must give the same pages."""
+    ref = job("sparse")
+    writer = SnapshotWriter(store)
+    days = [300, 101, 100, 16, 15, 8, 7, 3, 1, 0]
+    moments = [NOW - timedelta(days=day, hours=1) for day in days]
+    for number, moment in enumerate(moments):
+        observe(store, ref, ("NORMAL", "EXCEPTION")[number % 2], moment, writer=writer)
+    store_reader = reader(store, FixedClock(NOW))
+
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(len(days) + 2):
+        page = store_reader.history(
+            ref, start=NOW - timedelta(days=365), limit=limit, cursor=cursor
+        )
+        seen.extend(document["observed_at"] for document in page["documents"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert cursor is None
+    assert seen == [format_utc(moment) for moment in reversed(moments)]
