@@ -138,6 +138,7 @@ NO_TIME_LEFT: Final = "not read: no time left"
 _DAY: Final = timedelta(days=1)
 _WHOLE_DAY: Final = "~"  # sorts after every object name
 _DAY_POSITION = re.compile(r"date=([0-9]{4}-[0-9]{2}-[0-9]{2})/(.+)")
+_PARTITION_DAY = re.compile(r"date=([0-9]{4}-[0-9]{2}-[0-9]{2})/")
 _TRANSITION_START = re.compile(r"[0-9]{8}T[0-9]{9}Z")
 
 T = TypeVar("T")
@@ -630,14 +631,20 @@ class StoreReader:
         )
 
     def _oldest_day(self, prefix: str, cost: ReadCost) -> date | None:
-        """The date partition of the job's oldest object; None when it has none."""
-        listing = self.store.list_objects(prefix, limit=1)
+        """The date partition of the job's oldest object; None when it has none. Keys
+        that sort before the partitions (`aaa.txt`, dropped there by hand or by a tool)
+        are listed past; a first partition whose date cannot be read bounds nothing
+        (date.min): an object dlf-status did not name never hides the history."""
+        listing = self.store.list_objects(prefix, start_after=f"{prefix}date=", limit=1)
         cost.listing_calls += 1
         cost.keys_listed += len(listing.objects)
         if not listing.objects:
             return None
-        parts = _position_parts(listing.objects[0].key[len(prefix) :])
-        return None if parts is None else parts[0]
+        found = _PARTITION_DAY.match(listing.objects[0].key[len(prefix) :])
+        try:
+            return date.fromisoformat(found[1]) if found else date.min
+        except ValueError:  # date=2026-13-45/
+            return date.min
 
     def _newest_day_with_objects(
         self,

@@ -13,7 +13,7 @@ from dlf_status import bootstrap
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import ObjectStore
 from dlf_status.domain.readmodels import FleetDocument
-from dlf_status.domain.snapshots import latest_key
+from dlf_status.domain.snapshots import HISTORY_ROOT, job_prefix, latest_key
 from dlf_status.domain.timestamps import format_utc
 from dlf_status.readers import StoreReader
 from dlf_status.service import SnapshotWriter
@@ -309,3 +309,33 @@ def test_history_over_sparse_days_lists_each_document_once(store: ObjectStore, l
 
     assert cursor is None
     assert seen == [format_utc(moment) for moment in reversed(moments)]
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        "aaa.txt",  # before every partition
+        "date=2020-01-01/notes.txt",  # in an older partition, not named by dlf-status
+        "date=2020-13-45/x.json",  # a partition whose date does not exist
+        "date=2020-01-01/20200101T000000000Z-zz.json",  # a name that only looks like ours
+    ],
+)
+def test_an_object_dlf_status_did_not_name_never_hides_the_history(
+    store: ObjectStore, stray: str
+) -> None:
+    """The walk starts from the job's oldest object: one not named by dlf-status that
+    sorts first made the history empty (its day could not be read, and was taken for
+    'no object at all')."""
+    ref = job("with company")
+    writer = SnapshotWriter(store)
+    observe(store, ref, "NORMAL", NOW - timedelta(days=3), writer=writer)
+    observe(store, ref, "EXCEPTION", NOW - timedelta(hours=1), writer=writer)
+    assert store.create(job_prefix(HISTORY_ROOT, ref) + stray, b"{}", {}) is True
+
+    page = reader(store, FixedClock(NOW)).history(ref)
+
+    assert [document["job"]["status"] for document in page["documents"]] == [
+        "EXCEPTION",
+        "NORMAL",
+    ]
+    assert page["next_cursor"] is None
