@@ -542,8 +542,7 @@ class S3Store:
                 answer = self._client.list_objects_v2(**request)
             except (ClientError, BotoCoreError) as exc:
                 raise self._error("list", base + prefix + "*", exc) from None
-            contents = answer.get("Contents", [])
-            truncated = bool(answer.get("IsTruncated"))
+            contents, truncated = _listing_page(answer, f"s3://{self._bucket}/{base}{prefix}*")
             if contents or not truncated:
                 break
             request["ContinuationToken"] = answer["NextContinuationToken"]
@@ -726,3 +725,23 @@ class S3Store:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _listing_page(answer: Mapping[str, Any], where: str) -> tuple[list[dict[str, Any]], bool]:
+    """A ListObjectsV2 answer's keys and whether it is truncated, or StoreError when
+    the 200 is no such answer: botocore reads any body, an HTML page or nothing at all,
+    as a listing without keys, which would make a fleet of 0 jobs pass its uptime check
+    and a history come back empty. S3 always sends `IsTruncated`, and every key its
+    `Key`, `ETag` and `Size`; a truncated page a token to go on."""
+    truncated = answer.get("IsTruncated")
+    contents = answer.get("Contents", [])
+    if (
+        not isinstance(truncated, bool)
+        or not isinstance(contents, list)
+        or not all(
+            isinstance(item, dict) and {"Key", "ETag", "Size"} <= item.keys() for item in contents
+        )
+        or (truncated and not contents and not answer.get("NextContinuationToken"))
+    ):
+        raise StoreError(f"cannot list {where}: the store's answer is not a ListObjectsV2 result")
+    return contents, truncated
