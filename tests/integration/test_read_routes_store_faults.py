@@ -66,6 +66,7 @@ FAULTS = {
     ),
     "GET 403": (403, ACCESS_DENIED, _get),
     "GET 500, not XML": (500, b"oops", _get),
+    "GET 200 without an ETag": (200, b"<html>captive portal</html>", _get),
 }
 
 

@@ -513,7 +513,12 @@ class S3Store:
             raise self._error("read", full_key, exc) from None
         # Lower-cased: AWS sends metadata names in lower case, other stores (rclone) do not.
         metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
-        return StoredObject(body=body, version=answer["ETag"], metadata=metadata)
+        version = answer.get("ETag")
+        if not isinstance(version, str) or not version:
+            # S3 sends an ETag with every object: a 200 without one (a proxy's page)
+            # is no object, and a version compared later would be None.
+            raise StoreError(f"cannot read s3://{self._bucket}/{full_key}: the answer has no ETag")
+        return StoredObject(body=body, version=version, metadata=metadata)
 
     def list_objects(
         self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
