@@ -660,6 +660,8 @@ class StoreReader:
         order and dates fixed-width), so a year of empty days costs about nine calls,
         not 365. Short of time (a probe starts only with `reserve` more calls' time
         left), `unsearched_to` is the newest day not yet known empty."""
+        if lowest == highest:  # one day: listing it costs what a probe would
+            return _Seek(highest, None)
         found: date | None = None
         low, high = lowest, highest  # the newest such day, if any, is in [low, high]
         while low <= high:
