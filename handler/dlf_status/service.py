@@ -88,6 +88,7 @@ from dlf_status.errors import (
     StoreError,
     TransitionDeferred,
     UpstreamError,
+    WriteOutcomeUnknown,
 )
 from dlf_status.observability import REDACTOR, NullMetrics, logger
 
@@ -854,6 +855,21 @@ class SnapshotWriter:
         self._check_time_for_record(job, latest, remaining_seconds)
         try:
             created = self.store.create(published_key, body, record_metadata)
+        except WriteOutcomeUnknown as unknown:
+            # Perhaps this call published it: if so, no later writer sends its event
+            # (each finds the record there). Sent now, under the id every sender uses,
+            # a duplicate is one a consumer drops; a lost event is a missed page. The
+            # record stays owed: whoever finds it missing still publishes it.
+            logger.warning(
+                "transition record may be published",
+                extra={**context, "detail": unknown.detail},
+            )
+            self._publish_event(published_key, body, context, remaining_seconds)
+            raise StoreError(
+                f"the transition record of {job.job_name!r} at {latest.observed_at} may "
+                f"not be published ({unknown.detail}); its event is sent, and the next "
+                "observation of the job publishes the record if it is missing"
+            ) from None
         except StoreError as error:
             raise StoreError(
                 f"the transition record of {job.job_name!r} at {latest.observed_at} is not "

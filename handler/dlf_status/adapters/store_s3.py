@@ -37,7 +37,12 @@ from dlf_status.domain.ports import (
     check_list_limit,
 )
 from dlf_status.domain.snapshots import CONTROL_ROOT, is_safe_key
-from dlf_status.errors import ConditionalWritesIgnored, ConfigurationError, StoreError
+from dlf_status.errors import (
+    ConditionalWritesIgnored,
+    ConfigurationError,
+    StoreError,
+    WriteOutcomeUnknown,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -240,6 +245,11 @@ class _PutResult(NamedTuple):
 
     version: str | None
     maybe_applied: bool = False
+
+
+class _MaybeApplied(StoreError):
+    """A conditional PUT failed after an attempt that the store may have applied (no
+    answer, or a 5xx): `create` looks whose object the key holds."""
 
 
 class _DirectPutFailed(Exception):
@@ -564,17 +574,23 @@ class S3Store:
         return ObjectListing(tuple(objects), last if truncated and last else None)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
-        """True when this call made the object appear. A PUT the store applied but
-        whose answer was lost (a dropped connection, a 500 InternalError) is retried
-        and refused by the object it wrote: that object carries this call's write id,
-        which another writer's (the same bytes, say, a concurrent repair) does not."""
+        """True when this call made the object appear, False when another writer's
+        object is there (both proven by one HEAD after any refusal: `_whose`).
+
+        A PUT the store applied but whose answer was lost (a dropped connection, a 500
+        InternalError) is retried and refused by the object it wrote: that object
+        carries this call's write id, which another writer's (the same bytes, say, a
+        concurrent repair) does not. `WriteOutcomeUnknown` when nothing can tell."""
         self._check_conditional_writes()
         write_id = secrets.token_hex(16)
         tagged = {**metadata, WRITE_ID_METADATA: write_id}
-        put = self._put(key, body, tagged, expected_version=None)
+        try:
+            put = self._put(key, body, tagged, expected_version=None)
+        except _MaybeApplied as failed:
+            return self._whose(key, write_id, maybe_applied=True, failure=failed.detail)
         if put.version is not None:
             return True
-        return put.maybe_applied and self._written_by(key, write_id)
+        return self._whose(key, write_id, maybe_applied=put.maybe_applied, failure=None)
 
     def replace(
         self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
@@ -582,20 +598,57 @@ class S3Store:
         self._check_conditional_writes()
         return self._put(key, body, metadata, expected_version=expected_version).version
 
-    def _written_by(self, key: str, write_id: str) -> bool:
-        """Whether the object at `key` is the one written with `write_id` (one HEAD,
-        only after a refusal that may answer this call's own applied PUT)."""
+    def _whose(self, key: str, write_id: str, *, maybe_applied: bool, failure: str | None) -> bool:
+        """Whose object holds `key` after a create-only PUT that did not say 200: True
+        when this call's (`write_id`), False when another writer's.
+
+        A refusal proves nothing by itself: a 409 ConditionalRequestConflict comes while
+        another write is in flight (it may still fail), and a store (or a proxy before
+        it) may answer 412 for a key it does not hold. Believed, either would leave
+        latest.json naming a history object, or a transition record, that was never
+        written. So one HEAD looks: no object after a plain refusal is a `StoreError`
+        (nothing written, the caller stops). After an attempt that may have been
+        applied (`maybe_applied`; `failure` when the call then failed), an object
+        without a write id (a store that keeps no user metadata), no object (the
+        attempt may land yet) or a failed HEAD cannot be told apart from this call's
+        own write: `WriteOutcomeUnknown`."""
         full_key = self._key(key)
+        where = f"s3://{self._bucket}/{full_key}"
+        why = failure or "its retry was refused"
         try:
             answer = self._client.head_object(Bucket=self._bucket, Key=full_key)
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return False
-            raise self._error("read", full_key, exc) from None
-        except BotoCoreError as exc:
-            raise self._error("read", full_key, exc) from None
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and _code(exc) in _MISSING:
+                if maybe_applied:
+                    raise WriteOutcomeUnknown(
+                        f"cannot tell whether the create-only PUT of {where} was applied "
+                        f"({why}): no object there yet, and an unanswered attempt may land"
+                    ) from None
+                raise StoreError(
+                    f"the store refused a create-only PUT of {where} but holds no object "
+                    "there (a conditional write in flight, or a refusal in error): "
+                    "nothing was written"
+                ) from None
+            unread = self._error("read", full_key, exc).detail
+            if maybe_applied:
+                raise WriteOutcomeUnknown(
+                    f"cannot tell whether the create-only PUT of {where} was applied "
+                    f"({why}): {unread}"
+                ) from None
+            raise StoreError(
+                f"the store refused a create-only PUT of {where} and the key "
+                f"cannot be read: {unread}"
+            ) from None
         metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
-        return metadata.get(WRITE_ID_METADATA) == write_id
+        found = metadata.get(WRITE_ID_METADATA)
+        if found == write_id:
+            return True
+        if found is None and maybe_applied:
+            raise WriteOutcomeUnknown(
+                f"cannot tell whether the create-only PUT of {where} was applied ({why}): "
+                "the object there carries no write id (the store keeps no user metadata)"
+            )
+        return False
 
     def _check_conditional_writes(self) -> None:
         if self._writes_checked:
@@ -672,8 +725,8 @@ class S3Store:
                 headers["If-Match"] = expected_version
             try:
                 direct = self._direct.put(full_key, body, headers)
-            except _DirectPutFailed as failed:
-                raise StoreError(
+            except _DirectPutFailed as failed:  # an attempt went unanswered
+                raise _MaybeApplied(
                     f"cannot write s3://{self._bucket}/{full_key}: {failed.reason}"
                 ) from None
             if direct is not None:
@@ -710,9 +763,15 @@ class S3Store:
                 # after an attempt the store applied.
                 retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
                 return _PutResult(None, maybe_applied or bool(retried))
-            raise self._error("write", full_key, exc) from None
+            failed = self._error("write", full_key, exc)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            if maybe_applied or retried or status >= 500:
+                raise _MaybeApplied(failed.detail) from None
+            raise failed from None
         except BotoCoreError as exc:
-            raise self._error("write", full_key, exc) from None
+            # A timeout or a dropped connection: the PUT may have been applied.
+            raise _MaybeApplied(self._error("write", full_key, exc).detail) from None
         return _PutResult(answer["ETag"])
 
     def _error(self, action: str, key: str, exc: Exception) -> StoreError:
