@@ -678,7 +678,10 @@ class SnapshotWriter:
         key = latest_key(job)
         repaired = 0
         latest = self._recall(key)
-        if latest is None:
+        # A gone document remembered is no proof that latest.json still holds it:
+        # another writer may have seen the job back since, and `unchanged` would then
+        # lose this disappearance. Every other answer is proven by the swap itself.
+        if latest is None or latest.gone:
             self._check_time(job, "read latest.json", remaining_seconds)
             latest = _read_latest(self.store.get(key))
         moved = (
