@@ -17,18 +17,22 @@ import pytest
 
 from dlf_status.adapters.events_eventbridge import EventBridgePublisher
 from dlf_status.adapters.store_s3 import S3Store
+from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.snapshots import SnapshotOutcome
+from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
+from dlf_status.errors import StoreError
 from dlf_status.service import SnapshotWriter
 from tests.integration import test_transition_events_on_the_store as events_suite
-from tests.integration.conftest import check_transition_records
+from tests.integration.conftest import check_transition_records, history_keys
+from tests.integration.test_store_time_budget import PRECONDITION_FAILED
 from tests.integration.test_transition_events_on_the_store import (
     BUS,
     Bus,
     assert_one_event_per_record,
+    records_in,
 )
 from tests.support.faults import S3Proxy
-from tests.support.read_models import observe
+from tests.support.read_models import observe, status_document
 from tests.support.seaweed import (
     PATIENT_STORE_SECONDS,
     SeaweedServer,
@@ -189,16 +193,12 @@ def refusal(name: str) -> dict[str, object]:
     """The proxy's answer for a refused create-only PUT that the store did not apply:
     a 409 ConditionalRequestConflict, or a 412 from a store (or a proxy in front of
     it) that answers one and then 200 to the same PUT on retry."""
-    from tests.integration.test_store_time_budget import PRECONDITION_FAILED
-
     if name == "409":
         return {"status": 409, "error": CONDITIONAL_CONFLICT}
     return {"status": 412, "error": PRECONDITION_FAILED}
 
 
 def history_of(store: S3Store, digest: str) -> list[str]:
-    from tests.integration.conftest import history_keys
-
     return [key for key in history_keys(store) if key.endswith(f"-{digest[:16]}.json")]
 
 
@@ -209,27 +209,21 @@ def test_a_history_create_refused_for_a_key_that_does_not_exist_stops_the_write(
     """The history object's create-only PUT is refused without being applied: the key
     does not exist. latest.json must never name a content whose history object is
     missing: the write stops (failed), and latest.json keeps what it held."""
-    from dlf_status.domain import jsoncodec
-    from dlf_status.domain.snapshots import latest_key
-    from dlf_status.errors import StoreError
-    from tests.support.read_models import status_document
-
     store, proxy = proxied(**refusal(answer))
     writer = SnapshotWriter(store, sleep=lambda _: None)
     observe(store, JOB, "NORMAL", at(0), None, writer)
     proxy.throttle = first_put_of("/history/")
 
-    try:
-        written = writer.write(JOB, status_document(JOB, "EXCEPTION", at(1), None), at(1))
-    except StoreError:
-        written = None
+    with pytest.raises(StoreError, match="holds no object there"):
+        writer.write(JOB, status_document(JOB, "EXCEPTION", at(1), None), at(1))
 
     assert proxy.throttled == 1
     stored = store.get(latest_key(JOB))
     assert stored is not None
     latest = jsoncodec.loads(stored.body, jsoncodec.STORED)
     digest = stored.metadata["content-hash"]
-    assert history_of(store, digest) != [], (written, latest["job"]["status"])
+    assert latest["job"]["status"] == "NORMAL"
+    assert history_of(store, digest) != []
 
 
 @pytest.mark.parametrize("answer", ["409", "412"])
@@ -240,17 +234,12 @@ def test_a_record_create_refused_for_a_key_that_does_not_exist_is_published_late
     warm writer must not count the record as published by someone else: its next
     write publishes it, so the chain NORMAL→EXCEPTION→STOPPED is whole, each record
     sent as an event once."""
-    from dlf_status.errors import StoreError
-    from tests.integration.test_transition_events_on_the_store import records_in
-
     store, proxy = proxied(**refusal(answer))
     writer = SnapshotWriter(store, sleep=lambda _: None, events=EventBridgePublisher(BUS))
     observe(store, JOB, "NORMAL", at(0), None, writer)
     proxy.throttle = first_put_of("/transitions/")
-    try:
+    with pytest.raises(StoreError, match="not published yet"):  # what the caller hears
         observe(store, JOB, "EXCEPTION", at(1), None, writer)
-    except StoreError:
-        pass  # the record is not out: failed is what the caller hears
     observe(store, JOB, "STOPPED", at(2), None, writer)
 
     assert proxy.throttled == 1
@@ -274,16 +263,12 @@ def test_a_record_applied_unheard_whose_head_fails_is_still_sent_as_an_event(
     that would tell whose object it is fails too. The writer cannot tell: it sends the
     event (the same id whoever sends it, so a duplicate is one a consumer drops),
     because the next writer finds the record published and sends nothing."""
-    from dlf_status.errors import StoreError
-
     store, proxy = proxied(fail_after=first_put_of("/transitions/"))
     writer = SnapshotWriter(store, sleep=lambda _: None, events=EventBridgePublisher(BUS))
     observe(store, JOB, "NORMAL", at(0), None, writer)
     proxy.throttle = lambda method, path: method == "HEAD"
-    try:
+    with pytest.raises(StoreError, match="its event is sent"):
         observe(store, JOB, "EXCEPTION", at(1), None, writer)
-    except StoreError:
-        pass
     proxy.throttle = lambda method, path: False
     observe(store, JOB, "EXCEPTION", at(2), None, SnapshotWriter(store))  # another process
 
