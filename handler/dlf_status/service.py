@@ -188,6 +188,17 @@ class _Latest(NamedTuple):
     moved_from: StoredObject | None = None
 
 
+class _Swap(NamedTuple):
+    """One attempt at replacing latest.json: the bytes, what the writer will know of
+    the new version once it is in (its version filled in then), the object's metadata
+    (naming the record it owes, if any), and the outcome it reports."""
+
+    body: bytes
+    mine: _Latest
+    headers: dict[str, str]
+    outcome: SnapshotOutcome
+
+
 def _read_latest(stored: StoredObject | None) -> _Latest | None:
     """Parse latest.json; an unreadable one is treated as older than anything."""
     if stored is None:
@@ -531,44 +542,80 @@ class SnapshotWriter:
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         view = status_view(document)
         history_written = False
-        repaired = 0
-        for attempt in range(1, self.max_attempts + 1):
+
+        def keep(latest: _Latest | None) -> None:
+            nonlocal history_written
             if not history_written and (latest is None or latest.content_hash != digest):
                 self._check_time(job, "write the history object", remaining_seconds)
                 self.store.create(history_key(job, slot, digest), body, metadata)
                 history_written = True
-            if latest is not None and latest.due is not None:
-                # Replacing this version before its record is out would lose the record.
-                repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
+
+        def plan(latest: _Latest | None) -> _Swap | SnapshotOutcome:
             if latest is not None and (latest.observed_at, latest.content_hash) >= (
                 observed_at,
                 digest,
             ):
                 self._check_future(job, latest, observed_at)
-                return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
+                return SnapshotOutcome.SUPERSEDED
             previous = latest if latest is not None else moved
             due = self._stage_transition(job, previous, document, view, digest, remaining_seconds)
-            headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
+            return _Swap(
+                body,
+                _Latest("", observed_at, digest, view, due),
+                metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash},
+                SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED,
+            )
+
+        return self._compare_and_swap(job, key, latest, plan, remaining_seconds, keep=keep)
+
+    def _compare_and_swap(
+        self,
+        job: JobRef,
+        key: str,
+        latest: _Latest | None,
+        plan: Callable[[_Latest | None], _Swap | SnapshotOutcome],
+        remaining_seconds: RemainingSeconds | None,
+        *,
+        keep: Callable[[_Latest | None], None] = lambda latest: None,
+    ) -> SnapshotWrite:
+        """Replace latest.json (`latest`, as read or remembered) with what `plan` makes
+        of the version there, retried while other writers win: the one loop of `write`
+        and `write_gone`, so that a fix to one is a fix to both.
+
+        Each attempt `keep`s what must outlast any later failure (the history object),
+        publishes the record the version to be replaced owes (replacing it first would
+        lose the record), then asks `plan`: an outcome ends the write there
+        (superseded, unchanged), a `_Swap` is tried by compare-and-swap. A refused swap
+        reads latest.json again: a PUT the store applied unheard is refused by its own
+        result, so latest.json holding this very swap (and its record) is this
+        writer's; anything else is another writer's, and the next attempt plans anew."""
+        repaired = 0
+        for attempt in range(1, self.max_attempts + 1):
+            keep(latest)
+            if latest is not None and latest.due is not None:
+                # Replacing this version before its record is out would lose the record.
+                repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
+            step = plan(latest)
+            if isinstance(step, SnapshotOutcome):
+                return SnapshotWrite(step, 0, repaired)
+            mine = step.mine
             expected = None if latest is None else latest.version
             self._check_time(job, "replace latest.json", remaining_seconds)
-            version = self.store.replace(key, body, headers, expected)
+            version = self.store.replace(key, step.body, step.headers, expected)
             if version is None:
-                # Lost the race, or won it without hearing so: a PUT the store applied
-                # but whose answer was lost is retried by the client and refused by
-                # its own result. latest.json holding this very observation (and the
-                # record it staged) is this writer's swap.
                 self._forget(key)
                 self._check_time(job, "read latest.json again", remaining_seconds)
                 latest = _read_latest(self.store.get(key))
-                if latest is None or not _is_mine(latest, observed_at, digest, due):
+                if latest is None or not _is_mine(
+                    latest, mine.observed_at, mine.content_hash, mine.due
+                ):
                     self.sleep(self.jitter() * 0.02 * attempt)
                     continue
                 version = latest.version
-            mine = _Latest(version, observed_at, digest, view, due)
+            mine = mine._replace(version=version)
             self._remember(key, mine)
-            published = self._publish_own(job, key, mine, due, remaining_seconds)
-            outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
-            return SnapshotWrite(outcome, published, repaired)
+            published = self._publish_own(job, key, mine, mine.due, remaining_seconds)
+            return SnapshotWrite(step.outcome, published, repaired)
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
@@ -676,7 +723,6 @@ class SnapshotWriter:
         `observed_at` (the job is back).
         """
         key = latest_key(job)
-        repaired = 0
         latest = self._recall(key)
         # A gone document remembered is no proof that latest.json still holds it:
         # another writer may have seen the job back since, and `unchanged` would then
@@ -687,21 +733,18 @@ class SnapshotWriter:
         moved = (
             None if latest is not None else self._moved(job, None, observed_at, remaining_seconds)
         )
-        for attempt in range(1, self.max_attempts + 1):
-            if latest is not None and latest.due is not None:
-                repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
+        if latest is None and moved is not None and moved.gone:
+            # Reported gone by an earlier release: the same report, not a second one;
+            # the new key gets it as it is, so the old key is not read again.
+            self._check_time(job, "carry the gone report to the new key", remaining_seconds)
+            if self._carry_gone(key, moved):
+                return SnapshotWrite(SnapshotOutcome.UNCHANGED)
+            self._check_time(job, "read latest.json again", remaining_seconds)
+            latest = _read_latest(self.store.get(key))  # another writer was first
+
+        def plan(latest: _Latest | None) -> _Swap | SnapshotOutcome:
             if latest is not None and latest.gone:
-                return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
-            if latest is None and moved is not None and moved.gone:
-                # Reported gone by an earlier release: the same report, not a second
-                # one; the new key gets it as it is, so the old key is not read again.
-                self._check_time(job, "carry the gone report to the new key", remaining_seconds)
-                carried = self._carry_gone(key, moved)
-                if carried:
-                    return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
-                self._check_time(job, "read latest.json again", remaining_seconds)
-                latest = _read_latest(self.store.get(key))  # another writer was first
-                continue
+                return SnapshotOutcome.UNCHANGED
             previous = latest if latest is not None else moved
             known = previous is not None and previous.statuses is not None
             gone = gone_document(
@@ -712,13 +755,13 @@ class SnapshotWriter:
                 last_observed_at=previous.observed_at if previous is not None and known else None,
                 last_content_hash=previous.content_hash if previous is not None and known else None,
             )
-            body = jsoncodec.canonical_bytes(gone)
             digest = content_hash(gone)
             if latest is not None and (latest.observed_at, latest.content_hash) >= (
                 observed_at,
                 digest,
             ):
-                return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
+                self._check_future(job, latest, observed_at)
+                return SnapshotOutcome.SUPERSEDED
             due = None
             if previous is not None and previous.statuses is not None:
                 record = gone_record(
@@ -730,27 +773,14 @@ class SnapshotWriter:
                 if record is not None:
                     due = self._stage_record(job, record, observed_at, digest, remaining_seconds)
             metadata = SnapshotMetadata(GONE_SCHEMA_VERSION, digest, observed_at).as_headers()
-            headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
-            expected = None if latest is None else latest.version
-            self._check_time(job, "replace latest.json", remaining_seconds)
-            version = self.store.replace(key, body, headers, expected)
-            if version is None:
-                # Lost the race, or won it unheard (as in `write`): a gone document
-                # holding this very report and record is this writer's swap.
-                self._forget(key)
-                self._check_time(job, "read latest.json again", remaining_seconds)
-                latest = _read_latest(self.store.get(key))
-                if latest is None or not _is_mine(latest, observed_at, digest, due):
-                    self.sleep(self.jitter() * 0.02 * attempt)
-                    continue
-                version = latest.version
-            mine = _Latest(version, observed_at, digest, gone_view(observed_at), due, gone=True)
-            self._remember(key, mine)
-            published = self._publish_own(job, key, mine, due, remaining_seconds)
-            return SnapshotWrite(SnapshotOutcome.CHANGED, published, repaired)
-        raise StoreConflict(
-            f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
-        )
+            return _Swap(
+                jsoncodec.canonical_bytes(gone),
+                _Latest("", observed_at, digest, gone_view(observed_at), due, gone=True),
+                metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash},
+                SnapshotOutcome.CHANGED,
+            )
+
+        return self._compare_and_swap(job, key, latest, plan, remaining_seconds)
 
     def _carry_gone(self, key: str, moved: _Latest) -> bool:
         """Create `key` with the gone document an earlier release left at the job's old
