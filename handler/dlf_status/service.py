@@ -440,11 +440,17 @@ class SnapshotWriter:
         return seeds
 
     def finish_tick(
-        self, tick: TickFreshness, tick_id: str, scheduled_time: datetime
+        self,
+        tick: TickFreshness,
+        tick_id: str,
+        scheduled_time: datetime,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> dict[tuple[str, str | None, str], StoreError]:
         """Write each workspace's freshness record; returns the jobs (project,
-        workspace, name) whose record could not be written, with why. Those are
-        forgotten, so the next tick writes their latest.json."""
+        workspace, name) whose record could not be written, with why (a store failure,
+        or no time left for the PUT at its worst and the answer: the tick's last job
+        may end with little of the invocation left). Those are forgotten, so the next
+        tick writes their latest.json."""
         failed: dict[tuple[str, str | None, str], StoreError] = {}
         now = self._now()
         for (project_id, workspace), entries in sorted(
@@ -460,6 +466,7 @@ class SnapshotWriter:
             )
             key = freshness_key(project_id, workspace, now, f"{tick_id} {scheduled_time}")
             try:
+                self._check_time_for(f"write the freshness record of {key!r}", remaining_seconds)
                 self.store.create(key, jsoncodec.canonical_bytes(record), {})
             except StoreError as error:
                 for latest, confirmation in entries:
@@ -826,15 +833,28 @@ class SnapshotWriter:
     ) -> None:
         """Raise `StoreError` unless the invocation's remaining time covers one store
         call at its worst and the answer after it: the write stops between calls."""
+        self._check_time_for(
+            f"{what} of {job.job_name!r}",
+            remaining_seconds,
+            "the write stops here and the next observation of the job completes it",
+        )
+
+    def _check_time_for(
+        self,
+        what: str,
+        remaining_seconds: RemainingSeconds | None,
+        then: str = "nothing is written",
+    ) -> None:
         if remaining_seconds is None:
             return
         needed = self.store_call_seconds + ANSWER_MARGIN_SECONDS
         left = remaining_seconds()
-        if left < needed:
+        # `not >=`: a remaining time that is not a number (NaN) is no time at all.
+        if not left >= needed:
             raise StoreError(
-                f"no time left to {what} of {job.job_name!r}: a store call may take "
+                f"no time left to {what}: a store call may take "
                 f"{self.store_call_seconds:g} s and the invocation has {left:.3f} s left; "
-                "the write stops here and the next observation of the job completes it"
+                f"{then}"
             )
 
     def _check_time_for_record(
@@ -846,7 +866,7 @@ class SnapshotWriter:
             return
         needed = self.store_call_seconds + self.events.worst_case_seconds + ANSWER_MARGIN_SECONDS
         left = remaining_seconds()
-        if left < needed:
+        if not left >= needed:  # NaN, as above, is no time
             raise TransitionDeferred(
                 f"the transition record of {job.job_name!r} at {latest.observed_at} and its "
                 f"event need up to {needed:g} s and the invocation has {left:.3f} s left; "

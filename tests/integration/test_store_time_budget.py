@@ -236,3 +236,80 @@ def test_a_stores_retry_after_header_never_stretches_the_pause() -> None:
 
     assert len(requests) == STORE_ATTEMPTS
     assert seen == [None] * STORE_ATTEMPTS
+
+
+@pytest.mark.parametrize("left", [0.0, -1.0, float("nan"), 1.0])
+def test_a_ticks_freshness_record_waits_for_time_or_reports_its_jobs_failed(
+    slow_store: Callable[..., Made], left: float
+) -> None:
+    """A warm tick confirms an unchanged job (no store call), and its last job ended
+    with `left` seconds of the invocation: less than the freshness record's PUT needs
+    at its worst. No request is sent; the job is reported failed, and forgotten (the
+    next tick writes its latest.json)."""
+    store, _, clock = slow_store()
+    writer = writer_of(store)
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    tick = writer.begin_tick([JOB])
+    confirmed = writer.write(
+        JOB, status_document(JOB, "NORMAL", at(1), None), at(1), tick=tick
+    ).outcome
+
+    clock.start(left)
+    failed = writer.finish_tick(tick, "tick-1", at(1), clock.remaining_seconds)
+
+    assert confirmed is SnapshotOutcome.CONFIRMED
+    assert clock.left_at_requests == []
+    assert list(failed) == [(PROJECT, None, JOB.job_name)]
+    assert (
+        "no time left to write the freshness record" in failed[(PROJECT, None, JOB.job_name)].detail
+    )
+    clock.left = None
+    again = writer.begin_tick([JOB])
+    assert (
+        writer.write(JOB, status_document(JOB, "NORMAL", at(2), None), at(2), tick=again).outcome
+        is SnapshotOutcome.UNCHANGED
+    )
+
+
+@pytest.mark.parametrize("left", [0.0, -1.0, float("nan"), 1.0])
+@pytest.mark.parametrize("gone", [False, True])
+def test_a_write_with_no_time_left_writes_nothing_and_says_so(
+    slow_store: Callable[..., Made], left: float, gone: bool
+) -> None:
+    """Remaining time of 0, negative, not a number, or less than one call: not one
+    request, a `StoreError` saying why, and the store as it was (a warm writer too,
+    which needs no read first)."""
+    store, _, clock = slow_store()
+    writer = writer_of(store)
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    before = store.get(latest_key(JOB))
+
+    def attempt() -> object:
+        if gone:
+            return writer.write_gone(
+                JOB,
+                {
+                    "project_id": PROJECT,
+                    "workspace": None,
+                    "job_name": JOB.job_name,
+                    "endpoint": "x",
+                },
+                "2026-11-25T08:01:00.000Z",
+                {"error_code": "DLF.0100", "error_msg": "The job does not exist."},
+                clock.remaining_seconds,
+            )
+        return writer.write(
+            JOB,
+            status_document(JOB, "EXCEPTION", at(1), None),
+            at(1),
+            remaining_seconds=clock.remaining_seconds,
+        )
+
+    clock.start(left)
+    with pytest.raises(StoreError, match="no time left"):
+        attempt()
+
+    assert clock.left_at_requests == []
+    clock.left = None
+    assert store.get(latest_key(JOB)) == before
+    assert records_in(store) == []
