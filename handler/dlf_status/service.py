@@ -133,6 +133,18 @@ DEFAULT_STORE_CALL_SECONDS: Final = 2.0
 ANSWER_MARGIN_SECONDS: Final = 0.5
 
 
+class WriteCheck(NamedTuple):
+    """A check a store makes once, before its first write (the S3 store's proof that
+    the store honours conditional writes: up to three PUTs). A writer with a deadline
+    runs it as a store call of its own, started only while the invocation has its
+    worst case, one more call and the answer's margin left; a writer without one
+    leaves it to the store's first write."""
+
+    pending: Callable[[], bool]
+    run: Callable[[], None]
+    worst_case_seconds: float
+
+
 class Observation(NamedTuple):
     document: StatusDocument
     body: bytes  # the document's canonical bytes, serialised once: stored and served
@@ -336,6 +348,8 @@ class SnapshotWriter:
     # The longest one store call takes, retries included (the S3 adapter's
     # `s3_call_worst_case` of STORE_TIMEOUT in production).
     store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
+    # The store's check before its first write, when it makes one (bootstrap).
+    write_check: WriteCheck | None = None
     _seen: OrderedDict[str, tuple[_Latest, int]] = field(default_factory=OrderedDict, init=False)
     _seen_bytes: int = field(default=0, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -847,6 +861,19 @@ class SnapshotWriter:
     ) -> None:
         if remaining_seconds is None:
             return
+        check = self.write_check
+        if check is not None and check.pending():
+            needed = check.worst_case_seconds + self.store_call_seconds + ANSWER_MARGIN_SECONDS
+            left = remaining_seconds()
+            if not left >= needed:
+                raise StoreError(
+                    "no time left to check that the store honours conditional writes before "
+                    f"its first write (to {what}): the check may take "
+                    f"{check.worst_case_seconds:g} s and a store call "
+                    f"{self.store_call_seconds:g} s, and the invocation has {left:.3f} s left; "
+                    f"{then}"
+                )
+            check.run()
         needed = self.store_call_seconds + ANSWER_MARGIN_SECONDS
         left = remaining_seconds()
         # `not >=`: a remaining time that is not a number (NaN) is no time at all.
@@ -1026,6 +1053,8 @@ class StatusService:
     events: EventPublisher = field(default_factory=NoEvents)
     # The longest one store call takes (STORE_TIMEOUT).
     store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
+    # The store's check before its first write (see `WriteCheck`), if it makes one.
+    write_check: WriteCheck | None = None
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -1034,6 +1063,7 @@ class StatusService:
             events=self.events,
             metrics=self.metrics,
             store_call_seconds=self.store_call_seconds,
+            write_check=self.write_check,
         )
 
     def observe(

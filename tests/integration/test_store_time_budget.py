@@ -22,6 +22,7 @@ from dlf_status.adapters.store_s3 import (
     S3Store,
     s3_call_worst_case,
 )
+from dlf_status.bootstrap import store_call_worst_case, store_write_check
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
 from dlf_status.errors import StoreError
@@ -30,6 +31,7 @@ from tests.integration.conftest import check_transition_records
 from tests.integration.test_transition_events_on_the_store import at, records_in
 from tests.support.faults import S3Proxy
 from tests.support.read_models import observe, status_document
+from tests.support.root import root_settings
 from tests.support.seaweed import (
     SeaweedServer,
     production_s3_client,
@@ -107,6 +109,17 @@ def slow_store(seaweed: SeaweedServer) -> Iterator[Callable[..., Made]]:
     for store, proxy, _ in made:
         proxy.__exit__()
         check_transition_records(store)
+
+
+def new_container_writer(store: S3Store) -> SnapshotWriter:
+    """A new container's writer as production builds it: nothing remembered, the
+    store's conditional-write check pending."""
+    settings = root_settings(SNAPSHOT_URI="s3://snapshots/x", STORE_TIMEOUT=str(STORE_TIMEOUT))
+    return SnapshotWriter(
+        store,
+        store_call_seconds=store_call_worst_case(settings),
+        write_check=store_write_check(settings, store),
+    )
 
 
 def writer_of(store: S3Store) -> SnapshotWriter:
@@ -313,3 +326,50 @@ def test_a_write_with_no_time_left_writes_nothing_and_says_so(
     clock.left = None
     assert store.get(latest_key(JOB)) == before
     assert records_in(store) == []
+
+
+@pytest.mark.parametrize(
+    "left", [s3_call_worst_case(STORE_TIMEOUT) + ANSWER_MARGIN_SECONDS + REQUEST_SECONDS, 30.0]
+)
+def test_a_new_containers_first_write_keeps_its_probe_within_the_time(
+    seaweed: SeaweedServer, left: float
+) -> None:
+    """A strict store checks that the store honours conditional writes before its first
+    write (up to three PUTs). A new container's first write, with time for one store
+    call after its read of latest.json: the check is a call of its own, started only
+    with its worst case left. The store answers every other PUT 503 SlowDown (the
+    first attempt of each: botocore retries it)."""
+    clock = SlowStoreClock()
+    puts: list[str] = []
+
+    def slow_down_every_other_put(method: str, path: str) -> bool:
+        clock.saw(method, path)
+        if method != "PUT" or clock.left is None:
+            return False
+        puts.append(path)
+        return len(puts) % 2 == 1
+
+    with S3Proxy(seaweed.endpoint, slow_down_every_other_put) as proxy:
+        store = S3Store(
+            production_s3_client(proxy.url, STORE_TIMEOUT),
+            seaweed.bucket,
+            f"budget-{uuid.uuid4().hex[:12]}",
+        )
+        writer = new_container_writer(store)
+        clock.start(left)
+        try:
+            outcome = writer.write(
+                JOB,
+                status_document(JOB, "NORMAL", at(0), None),
+                at(0),
+                remaining_seconds=clock.remaining_seconds,
+            ).outcome
+        except StoreError as error:
+            outcome, detail = SnapshotOutcome.FAILED, error.detail
+
+    assert clock.outlived() == []
+    if left >= 30:
+        assert outcome is SnapshotOutcome.CHANGED
+    else:
+        assert (outcome, clock.left_at_requests) == (SnapshotOutcome.FAILED, [])
+        assert "no time left to check that the store honours conditional writes" in detail

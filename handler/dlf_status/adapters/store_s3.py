@@ -105,6 +105,12 @@ def s3_call_worst_case(call_seconds: float) -> float:
     return call_seconds / STORE_ATTEMPTS + 2 * botocore_call
 
 
+def probe_worst_case(call_seconds: float) -> float:
+    """The longest `S3Store.check_conditional_writes` takes for STORE_TIMEOUT
+    `call_seconds`: three `put_object` calls, each of two attempts and a pause."""
+    return 3 * (call_seconds + RETRY_PAUSE_SECONDS)
+
+
 def _drop_retry_after(response: Any = None, **_: Any) -> None:
     """Drop a store's `x-amz-retry-after` before botocore's retry handler reads it (it
     would pause up to 5 s longer): the pause stays within RETRY_PAUSE_SECONDS."""
@@ -581,7 +587,7 @@ class S3Store:
         InternalError) is retried and refused by the object it wrote: that object
         carries this call's write id, which another writer's (the same bytes, say, a
         concurrent repair) does not. `WriteOutcomeUnknown` when nothing can tell."""
-        self._check_conditional_writes()
+        self.check_conditional_writes()
         write_id = secrets.token_hex(16)
         tagged = {**metadata, WRITE_ID_METADATA: write_id}
         try:
@@ -595,7 +601,7 @@ class S3Store:
     def replace(
         self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
     ) -> str | None:
-        self._check_conditional_writes()
+        self.check_conditional_writes()
         return self._put(key, body, metadata, expected_version=expected_version).version
 
     def _whose(self, key: str, write_id: str, *, maybe_applied: bool, failure: str | None) -> bool:
@@ -650,7 +656,16 @@ class S3Store:
             )
         return False
 
-    def _check_conditional_writes(self) -> None:
+    @property
+    def conditional_writes_pending(self) -> bool:
+        """Whether the next write would first run the check (`check_conditional_writes`):
+        neither proven nor refused yet."""
+        return not self._writes_checked and self._refused is None
+
+    def check_conditional_writes(self) -> None:
+        """Prove, once, that the store honours conditional writes (the probe); raise
+        `ConditionalWritesIgnored` when it does not. Every write runs it first; a writer
+        with a deadline runs it as a call of its own (service.WriteCheck)."""
         if self._writes_checked:
             return
         with self._probe_lock:  # one probe at a time; the tick's other threads wait
