@@ -40,6 +40,7 @@ from tests.integration.conftest import PROJECT, exchange_response, match_path, s
 from tests.support.clock import FixedClock
 from tests.support.events import http_api_event
 from tests.support.faults import (
+    INTERNAL_ERROR,
     DrippingHttpServer,
     RawHttpServer,
     S3Proxy,
@@ -1124,11 +1125,13 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     prefix = f"unknown-{uuid.uuid4().hex[:6]}"
     real = _earlier_observation(seaweed, prefix)
-    # The record's PUT is applied and answered 503; every HEAD meets 503 SlowDown.
+    # The record's PUT is applied and answered 500 InternalError; so is every HEAD.
     proxy = stack.enter_context(
         S3Proxy(
             seaweed.endpoint,
             lambda method, path: method == "HEAD",
+            status=500,
+            error=INTERNAL_ERROR,
             fail_after=lambda method, path: method == "PUT" and "/transitions/" in path,
         )
     )

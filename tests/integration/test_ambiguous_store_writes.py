@@ -31,7 +31,7 @@ from tests.integration.test_transition_events_on_the_store import (
     assert_one_event_per_record,
     records_in,
 )
-from tests.support.faults import S3Proxy
+from tests.support.faults import INTERNAL_ERROR, S3Proxy
 from tests.support.read_models import observe, status_document
 from tests.support.seaweed import (
     PATIENT_STORE_SECONDS,
@@ -259,11 +259,14 @@ def test_a_record_create_refused_for_a_key_that_does_not_exist_is_published_late
 def test_a_record_applied_unheard_whose_head_fails_is_still_sent_as_an_event(
     proxied: Callable[..., tuple[S3Store, S3Proxy]], bus: Bus
 ) -> None:
-    """The record's PUT is applied and answered 500, the retry gets 412, and the HEAD
+    """The record's PUT is applied and answered 500 (S3 documents that a 500 may come for
+    an applied write), the retry gets 412, and the HEAD
     that would tell whose object it is fails too. The writer cannot tell: it sends the
     event (the same id whoever sends it, so a duplicate is one a consumer drops),
     because the next writer finds the record published and sends nothing."""
-    store, proxy = proxied(fail_after=first_put_of("/transitions/"))
+    store, proxy = proxied(
+        fail_after=first_put_of("/transitions/"), status=500, error=INTERNAL_ERROR
+    )
     writer = SnapshotWriter(store, sleep=lambda _: None, events=EventBridgePublisher(BUS))
     observe(store, JOB, "NORMAL", at(0), None, writer)
     proxy.throttle = lambda method, path: method == "HEAD"

@@ -25,7 +25,12 @@ import urllib3
 from botocore import handlers
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 from botocore.parsers import ResponseParserFactory
 
 from dlf_status.config import S3AddressingStyle
@@ -47,6 +52,17 @@ from dlf_status.errors import (
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+# Answers to a PUT that the store may have applied all the same: S3 documents it of a
+# 500 InternalError, and a 502 or 504 comes from something between that may have passed
+# the request on. A 503 (SlowDown, ServiceUnavailable) refuses the request unprocessed.
+_MAYBE_APPLIED_STATUSES: Final = frozenset({500, 502, 504})
+# Transport failures before the request left: nothing can have been applied.
+_NEVER_SENT: Final = (
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.ConnectTimeoutError,
+    EndpointConnectionError,
+    ConnectTimeoutError,
+)
 # 412: the condition failed; 409: another conditional write on the key is in flight.
 _LOST_RACE: Final = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -259,11 +275,13 @@ class _MaybeApplied(StoreError):
 
 
 class _DirectPutFailed(Exception):
-    """The direct PUT got no answer a write expects within STORE_ATTEMPTS."""
+    """The direct PUT got no answer a write expects within STORE_ATTEMPTS, after an
+    attempt that may have been applied (`maybe_applied`) or not."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, maybe_applied: bool) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.maybe_applied = maybe_applied
 
 
 class DirectPut:
@@ -416,21 +434,27 @@ class DirectPut:
         if target is None:
             return None  # put_object learns where to send it
         path = target.root_path + _quoted_key(full_key)
+        unanswered = False  # an attempt was sent and its answer never came
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 status, etag, content = self._send(target, path, body, headers)
             except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as error:
+                unanswered = unanswered or not isinstance(error, _NEVER_SENT)
                 if attempt == STORE_ATTEMPTS:
-                    raise _DirectPutFailed(f"{type(error).__name__}: {str(error)[:160]}") from None
+                    raise _DirectPutFailed(
+                        f"{type(error).__name__}: {str(error)[:160]}", unanswered
+                    ) from None
                 continue
-            resent = attempt > 1
             if status == 200 and etag:
-                return _DirectAnswer(200, etag, resent)
+                return _DirectAnswer(200, etag, unanswered)
             if status in (409, 412) or (status == 404 and b"NoSuchBucket" not in content):
-                return _DirectAnswer(status, "", resent)
-            if resent:  # put_object's own attempts would pass STORE_TIMEOUT
-                raise _DirectPutFailed(f"HTTP {status} after an attempt without an answer")
-            return _DirectAnswer(None, "", maybe_applied=True)
+                return _DirectAnswer(status, "", unanswered)
+            if attempt > 1:  # put_object's own attempts would pass STORE_TIMEOUT
+                raise _DirectPutFailed(
+                    f"HTTP {status} after an attempt without an answer",
+                    unanswered or status in _MAYBE_APPLIED_STATUSES,
+                )
+            return _DirectAnswer(None, "", maybe_applied=status in _MAYBE_APPLIED_STATUSES)
         raise AssertionError("unreachable")
 
     def _send(
@@ -502,6 +526,11 @@ class S3Store:
         self._refused: str | None = None
         self._probe_lock = threading.Lock()
         self._direct = DirectPut(client, bucket) if DirectPut.usable(client, bucket) else None
+        # Per thread: whether an attempt of the current put_object may have been applied.
+        self._attempts = threading.local()
+        client.meta.events.register(
+            "needs-retry.s3.PutObject", self._note_attempt, unique_id=f"dlf-status-{id(self)}"
+        )
 
     @property
     def location(self) -> str:
@@ -740,8 +769,8 @@ class S3Store:
                 headers["If-Match"] = expected_version
             try:
                 direct = self._direct.put(full_key, body, headers)
-            except _DirectPutFailed as failed:  # an attempt went unanswered
-                raise _MaybeApplied(
+            except _DirectPutFailed as failed:
+                raise (_MaybeApplied if failed.maybe_applied else StoreError)(
                     f"cannot write s3://{self._bucket}/{full_key}: {failed.reason}"
                 ) from None
             if direct is not None:
@@ -750,6 +779,7 @@ class S3Store:
                     return _PutResult(etag)
                 if status is not None and (status != 404 or expected_version is not None):
                     return _PutResult(None, maybe_applied)
+        self._attempts.maybe_applied = False  # put_object's attempts say otherwise
         try:
             if expected_version is None:
                 answer = self._client.put_object(
@@ -776,18 +806,31 @@ class S3Store:
             if _code(exc) in lost:
                 # botocore's retries (a 500, a dropped connection) may have sent it
                 # after an attempt the store applied.
-                retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-                return _PutResult(None, maybe_applied or bool(retried))
-            failed = self._error("write", full_key, exc)
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-            retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-            if maybe_applied or retried or status >= 500:
-                raise _MaybeApplied(failed.detail) from None
-            raise failed from None
+                return _PutResult(None, maybe_applied or self._attempts.maybe_applied)
+            error = self._error("write", full_key, exc)
+            if maybe_applied or self._attempts.maybe_applied:
+                raise _MaybeApplied(error.detail) from None
+            raise error from None
         except BotoCoreError as exc:
-            # A timeout or a dropped connection: the PUT may have been applied.
-            raise _MaybeApplied(self._error("write", full_key, exc).detail) from None
+            error = self._error("write", full_key, exc)
+            if maybe_applied or self._attempts.maybe_applied:
+                raise _MaybeApplied(error.detail) from None
+            raise error from None
         return _PutResult(answer["ETag"])
+
+    def _note_attempt(
+        self, response: Any = None, caught_exception: Exception | None = None, **_: Any
+    ) -> None:
+        """After each attempt of `put_object` (botocore's needs-retry event, in the
+        calling thread): whether it may have been applied unheard (a 500, 502 or 504,
+        or a transport failure after the request left)."""
+        if caught_exception is not None:
+            applied = not isinstance(caught_exception, _NEVER_SENT)
+        else:
+            answer = None if response is None else response[0]
+            applied = answer is not None and answer.status_code in _MAYBE_APPLIED_STATUSES
+        if applied:
+            self._attempts.maybe_applied = True
 
     def _error(self, action: str, key: str, exc: Exception) -> StoreError:
         where = f"s3://{self._bucket}/{key}"
