@@ -280,3 +280,25 @@ def test_a_record_applied_unheard_whose_head_fails_is_still_sent_as_an_event(
     assert len(envelopes) >= 1
     assert_one_event_per_record(store, envelopes[:1])
     assert {envelope["detail"]["id"] for envelope in envelopes} == {envelopes[0]["detail"]["id"]}
+
+
+def test_a_record_applied_unheard_on_a_store_that_keeps_no_metadata_is_sent_as_an_event(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]], bus: Bus
+) -> None:
+    """A store that drops user metadata cannot echo the write id: the writer whose
+    record PUT was applied unheard (500) cannot tell its own object from another's, so
+    it sends the event rather than lose it; the next writer sends nothing."""
+    store, proxy = proxied(
+        fail_after=first_put_of("/transitions/"),
+        status=500,
+        error=INTERNAL_ERROR,
+        keep_metadata=False,
+    )
+    writer = SnapshotWriter(store, sleep=lambda _: None, events=EventBridgePublisher(BUS))
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    with pytest.raises(StoreError, match="carries no write id"):
+        observe(store, JOB, "EXCEPTION", at(1), None, writer)
+    observe(store, JOB, "EXCEPTION", at(2), None, SnapshotWriter(store))  # another process
+
+    assert proxy.failed_after == 1
+    assert_one_event_per_record(store, bus.received())
