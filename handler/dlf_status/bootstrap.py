@@ -256,14 +256,14 @@ def store_write_check(settings: Settings, store: ObjectStore) -> WriteCheck | No
     writer to run within the invocation's time; None for any other store."""
     if not isinstance(settings.snapshot_location, S3Location):
         return None
-    from dlf_status.adapters.store_s3 import S3Store, probe_worst_case
+    from dlf_status.adapters.store_s3 import S3Store, probe_call_worst_case
 
     if not isinstance(store, S3Store):
         return None
     return WriteCheck(
         lambda: store.conditional_writes_pending,
         store.check_conditional_writes,
-        probe_worst_case(settings.store_timeout),
+        probe_call_worst_case(settings.store_timeout),
     )
 
 

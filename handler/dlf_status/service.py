@@ -136,13 +136,14 @@ ANSWER_MARGIN_SECONDS: Final = 0.5
 class WriteCheck(NamedTuple):
     """A check a store makes once, before its first write (the S3 store's proof that
     the store honours conditional writes: up to three PUTs). A writer with a deadline
-    runs it as a store call of its own, started only while the invocation has its
-    worst case, one more call and the answer's margin left; a writer without one
-    leaves it to the store's first write."""
+    runs it itself, each of its calls started only while the invocation has that call
+    at its worst (`call_seconds`) and the answer's margin left, as any store call of a
+    write; a writer without one leaves it to the store's first write. `run` calls its
+    argument before each of the check's calls."""
 
     pending: Callable[[], bool]
-    run: Callable[[], None]
-    worst_case_seconds: float
+    run: Callable[[Callable[[], None]], None]
+    call_seconds: float
 
 
 class Observation(NamedTuple):
@@ -863,26 +864,10 @@ class SnapshotWriter:
             return
         check = self.write_check
         if check is not None and check.pending():
-            needed = check.worst_case_seconds + self.store_call_seconds + ANSWER_MARGIN_SECONDS
-            left = remaining_seconds()
-            if not left >= needed:
-                raise StoreError(
-                    "no time left to check that the store honours conditional writes before "
-                    f"its first write (to {what}): the check may take "
-                    f"{check.worst_case_seconds:g} s and a store call "
-                    f"{self.store_call_seconds:g} s, and the invocation has {left:.3f} s left; "
-                    f"{then}"
-                )
-            check.run()
-        needed = self.store_call_seconds + ANSWER_MARGIN_SECONDS
-        left = remaining_seconds()
-        # `not >=`: a remaining time that is not a number (NaN) is no time at all.
-        if not left >= needed:
-            raise StoreError(
-                f"no time left to {what}: a store call may take "
-                f"{self.store_call_seconds:g} s and the invocation has {left:.3f} s left; "
-                f"{then}"
-            )
+            probe = f"check that the store honours conditional writes (before: {what})"
+            call_seconds = check.call_seconds
+            check.run(lambda: _require(call_seconds, remaining_seconds, probe, then))
+        _require(self.store_call_seconds, remaining_seconds, what, then)
 
     def _check_time_for_record(
         self, job: JobRef, latest: _Latest, remaining_seconds: RemainingSeconds | None
@@ -1001,6 +986,20 @@ class SnapshotWriter:
             )
         else:
             logger.debug("transition event published", extra={**context, "event_id": event_id})
+
+
+def _require(
+    call_seconds: float, remaining_seconds: RemainingSeconds, what: str, then: str
+) -> None:
+    """Raise `StoreError` unless the invocation's remaining time covers a store call of
+    `call_seconds` at its worst and the answer after it."""
+    left = remaining_seconds()
+    # `not >=`: a remaining time that is not a number (NaN) is no time at all.
+    if not left >= call_seconds + ANSWER_MARGIN_SECONDS:
+        raise StoreError(
+            f"no time left to {what}: a store call may take {call_seconds:g} s and the "
+            f"invocation has {left:.3f} s left; {then}"
+        )
 
 
 def _clock_ahead(

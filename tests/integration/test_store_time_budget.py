@@ -336,9 +336,10 @@ def test_a_new_containers_first_write_keeps_its_probe_within_the_time(
 ) -> None:
     """A strict store checks that the store honours conditional writes before its first
     write (up to three PUTs). A new container's first write, with time for one store
-    call after its read of latest.json: the check is a call of its own, started only
-    with its worst case left. The store answers every other PUT 503 SlowDown (the
-    first attempt of each: botocore retries it)."""
+    call and a request more: each of the check's PUTs is a call of its own, started
+    only with its worst case left, and so is the write's next call after it.
+    The store answers every other PUT 503 SlowDown (the first attempt of each:
+    botocore retries it)."""
     clock = SlowStoreClock()
     puts: list[str] = []
 
@@ -371,5 +372,6 @@ def test_a_new_containers_first_write_keeps_its_probe_within_the_time(
     if left >= 30:
         assert outcome is SnapshotOutcome.CHANGED
     else:
-        assert (outcome, clock.left_at_requests) == (SnapshotOutcome.FAILED, [])
-        assert "no time left to check that the store honours conditional writes" in detail
+        assert outcome is SnapshotOutcome.FAILED
+        assert "no time left to" in detail
+        assert "/history/" not in str(clock.left_at_requests)

@@ -15,7 +15,7 @@ import ipaddress
 import re
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 from urllib.parse import quote, urlsplit
@@ -121,10 +121,10 @@ def s3_call_worst_case(call_seconds: float) -> float:
     return call_seconds / STORE_ATTEMPTS + 2 * botocore_call
 
 
-def probe_worst_case(call_seconds: float) -> float:
-    """The longest `S3Store.check_conditional_writes` takes for STORE_TIMEOUT
-    `call_seconds`: three `put_object` calls, each of two attempts and a pause."""
-    return 3 * (call_seconds + RETRY_PAUSE_SECONDS)
+def probe_call_worst_case(call_seconds: float) -> float:
+    """The longest one PUT of `S3Store.check_conditional_writes` (there are up to three)
+    takes for STORE_TIMEOUT `call_seconds`: a `put_object` of two attempts and a pause."""
+    return call_seconds + RETRY_PAUSE_SECONDS
 
 
 def _drop_retry_after(response: Any = None, **_: Any) -> None:
@@ -691,15 +691,16 @@ class S3Store:
         neither proven nor refused yet."""
         return not self._writes_checked and self._refused is None
 
-    def check_conditional_writes(self) -> None:
+    def check_conditional_writes(self, before_call: Callable[[], None] | None = None) -> None:
         """Prove, once, that the store honours conditional writes (the probe); raise
         `ConditionalWritesIgnored` when it does not. Every write runs it first; a writer
-        with a deadline runs it as a call of its own (service.WriteCheck)."""
+        with a deadline runs it itself (service.WriteCheck), `before_call` each of its
+        PUTs: what raises there stops the probe, which the next write starts again."""
         if self._writes_checked:
             return
         with self._probe_lock:  # one probe at a time; the tick's other threads wait
             if self._refused is None and not self._writes_checked:
-                self._refused = self._probe()
+                self._refused = self._probe(before_call)
                 self._writes_checked = self._refused is None
             if self._refused is not None:
                 raise ConditionalWritesIgnored(
@@ -708,29 +709,37 @@ class S3Store:
                     "updates; set SNAPSHOT_CONSISTENCY=best-effort to accept that"
                 )
 
-    def _probe(self) -> str | None:
+    def _probe(self, before_call: Callable[[], None] | None = None) -> str | None:
         """Why the store cannot be trusted with conditional writes, or None.
 
         Two to three PUTs of the same bytes on a key of our own: puts and gets are
         all the deployed function may do (it cannot delete)."""
         key = self._key(PROBE_KEY)
-        create_only = self._probe_put(key)
+        create_only = self._probe_put(key, before_call=before_call)
         if create_only == "written":  # the first probe of this store: the key exists now
-            create_only = self._probe_put(key)
+            create_only = self._probe_put(key, before_call=before_call)
             if create_only == "written":
                 return "a create-only PUT (If-None-Match: *) replaced an existing object"
         if create_only.startswith("unsupported"):
             return f"it refuses If-None-Match: {create_only.removeprefix('unsupported ')}"
-        wrong_etag = self._probe_put(key, if_match=_NO_SUCH_ETAG)
+        wrong_etag = self._probe_put(key, if_match=_NO_SUCH_ETAG, before_call=before_call)
         if wrong_etag == "written":
             return "a PUT with If-Match on a wrong ETag replaced the object"
         if wrong_etag.startswith("unsupported"):
             return f"it refuses If-Match: {wrong_etag.removeprefix('unsupported ')}"
         return None
 
-    def _probe_put(self, key: str, *, if_match: str | None = None) -> str:
+    def _probe_put(
+        self,
+        key: str,
+        *,
+        if_match: str | None = None,
+        before_call: Callable[[], None] | None = None,
+    ) -> str:
         """A PUT with If-None-Match: * (or If-Match: `if_match`): 'written', 'refused'
         (the condition held it back), or 'unsupported <code>'."""
+        if before_call is not None:
+            before_call()
         try:
             if if_match is None:
                 self._client.put_object(
