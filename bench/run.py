@@ -42,6 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dlf_status.adapters.allocator import THRESHOLD_BYTES, THRESHOLD_VARIABLE
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 TARGETS = {
@@ -99,6 +101,8 @@ def _handler_environment(**extra: str) -> dict[str, str]:
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
             "LOG_LEVEL": "WARNING",
+            # As template.yaml sets it for every function (tests/infrastructure checks).
+            THRESHOLD_VARIABLE: str(THRESHOLD_BYTES),
             **extra,
         }
     )

@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from dlf_status.adapters.store_s3 import S3Store, make_s3_client
 from dlf_status.domain import jsoncodec
+from dlf_status.domain.normalize import content_hash
 from dlf_status.service import SnapshotWriter
 from tests.concurrency.dying_writer import JOB, KILLED, T0, observation
 from tests.integration.conftest import stored_keys
@@ -78,3 +80,65 @@ def test_a_record_owed_by_a_killed_process_is_published_by_the_next(
     ]
     assert (written.transitions, written.repaired) == (1, 1)
     assert_chain(records, [first, jsoncodec.loads(owed.body), third])
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "before:history/",
+        "after:history/",
+        "before:_dlf-status/",
+        "after:_dlf-status/",
+        "before:latest/",
+        "after:latest/",
+        "after:transitions/",
+    ],
+)
+def test_a_writer_killed_at_any_write_leaves_a_chain_the_next_writer_completes(
+    seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch, at: str
+) -> None:
+    """A process killed (SIGKILL's exit, no cleanup) before or after any write of an
+    observation that changes the status: whatever it left, the next process's write
+    leaves one chain that matches the versions latest.json held, every history object
+    it names exists, and the record of every swap is published."""
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("AWS_DEFAULT_REGION", REGION),
+    ):
+        monkeypatch.setenv(name, value)
+    prefix = f"killed-{uuid.uuid4().hex[:8]}"
+    store = S3Store(
+        make_s3_client(seaweed.endpoint, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
+    first = observation("NORMAL", 0)
+    SnapshotWriter(store).write(JOB, first, T0)
+    latest_key = next(key for key in stored_keys(store) if key.startswith("latest/"))
+
+    arguments = [seaweed.endpoint, seaweed.bucket, prefix, "EXCEPTION", "1", at]
+    died = subprocess.run(
+        [sys.executable, "-m", "tests.concurrency.dying_writer", *arguments],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    left = store.get(latest_key)
+    assert died.returncode == KILLED
+    assert left is not None
+    third = observation("STOPPED", 2)
+    SnapshotWriter(store).write(JOB, third, T0 + timedelta(minutes=2))  # the next process
+
+    held = [first, jsoncodec.loads(left.body), third]
+    if held[1]["observed_at"] == first["observed_at"]:
+        held = [first, third]  # killed before its swap: latest.json never held it
+    records = [
+        jsoncodec.loads(stored.body)
+        for key in stored_keys(store)
+        if key.startswith("transitions/") and (stored := store.get(key)) is not None
+    ]
+    assert_chain(records, held)
+    history = [key for key in stored_keys(store) if key.startswith("history/")]
+    for version in held:
+        digest = content_hash(version)
+        assert [key for key in history if key.endswith(f"-{digest[:16]}.json")], version

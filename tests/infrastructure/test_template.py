@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from dlf_status.adapters.allocator import THRESHOLD_BYTES, THRESHOLD_VARIABLE
 from dlf_status.adapters.events_eventbridge import publish_worst_case
 from dlf_status.adapters.store_s3 import s3_call_worst_case
 from dlf_status.config import DEFAULTS, VARIABLES
@@ -437,10 +438,18 @@ def test_errors_and_throttles_of_every_function_raise_an_alarm(
 
 
 def test_every_environment_variable_is_one_the_function_reads(template: dict[str, Any]) -> None:
-    names = {variable.name for variable in VARIABLES}
+    # Ours, and the C library's one the allocator adapter relies on.
+    names = {variable.name for variable in VARIABLES} | {THRESHOLD_VARIABLE}
 
     for properties in functions(template).values():
         assert set(properties["Environment"]["Variables"]) <= names
+
+
+def test_every_function_gives_large_freed_blocks_back(template: dict[str, Any]) -> None:
+    """glibc reads the threshold at process start; the allocator adapter then skips its
+    own mallopt call only when the value is exactly the one it would set."""
+    for properties in functions(template).values():
+        assert properties["Environment"]["Variables"][THRESHOLD_VARIABLE] == str(THRESHOLD_BYTES)
 
 
 BUS = {"Fn::If": ["CreateEventBus", {"Ref": "TransitionEventBus"}, {"Ref": "EventBusName"}]}

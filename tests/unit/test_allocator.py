@@ -12,10 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dlf_status.adapters.allocator import THRESHOLD_BYTES, THRESHOLD_VARIABLE
+
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import sys
 from pathlib import Path
+
+from dlf_status.adapters.allocator import THRESHOLD_BYTES, THRESHOLD_VARIABLE
 
 def resident_mib():
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -66,3 +70,27 @@ def test_a_lambda_function_fixes_it_at_init() -> None:
     setup = "import dlf_status.entrypoints.lambda_http"
 
     assert _kept_mib(setup, DLF_ENDPOINT="http://127.0.0.1:9", DLF_AUTH_TOKEN="fake-token-0") < 8
+
+
+def test_the_deployed_functions_leave_it_to_glibc_and_skip_ctypes() -> None:
+    """template.yaml sets the variable glibc reads at start: freed blocks still go back,
+    and the init no longer loads ctypes to call mallopt itself."""
+    setup = "import dlf_status.entrypoints.lambda_http\nassert 'ctypes' not in sys.modules"
+    deployed = {THRESHOLD_VARIABLE: str(THRESHOLD_BYTES)}
+
+    assert (
+        _kept_mib(
+            setup, DLF_ENDPOINT="http://127.0.0.1:9", DLF_AUTH_TOKEN="fake-token-0", **deployed
+        )
+        < 8
+    )
+
+
+def test_another_threshold_in_the_variable_is_not_taken_for_ours() -> None:
+    setup = (
+        "from dlf_status.adapters.allocator import give_large_blocks_back\n"
+        "assert give_large_blocks_back()\n"
+        "assert 'ctypes' in sys.modules"
+    )
+
+    assert _kept_mib(setup, **{THRESHOLD_VARIABLE: str(64 << 20)}) < 8

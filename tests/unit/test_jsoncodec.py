@@ -88,3 +88,39 @@ def test_pretty_bytes_leave_printable_text_as_it_is() -> None:
     assert '"作业 café \U0001f600"' in printed
     assert '"\\u009b2J"' in printed
     assert '"a\\u202eb"' in printed
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_PROJECTION_BYTES = st.sampled_from([":", '":"', "obs://a", "[{", "}]", '\\"', "\\", "::"])
+
+
+@given(
+    value=st.recursive(
+        st.none() | st.integers() | _PROJECTION_BYTES | st.text(max_size=4),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(_PROJECTION_BYTES | st.text(max_size=3), children, max_size=3)
+        ),
+        max_leaves=30,
+    ),
+    copies=st.integers(1, 40),
+)
+def test_the_depth_bound_reads_past_strings_that_hold_colons_quotes_and_brackets(
+    value: Any, copies: int
+) -> None:
+    """The depth is read on one projection of the body (quotes, brackets and colons):
+    strings holding any of them, many brackets (the pairs are then peeled) or few, the
+    verdict is the value's depth, and the colons counted there are the body's."""
+    body = json.dumps([value] * copies, ensure_ascii=False).encode()
+    depth = _depth([value] * copies)
+
+    for limit in (depth - 1, depth, 2):
+        assert jsoncodec._deeper_than(body, limit) == (depth > limit)
+    assert jsoncodec._structure(body).count(b":") == body.count(b":")

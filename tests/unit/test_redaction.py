@@ -255,6 +255,26 @@ def test_a_body_holding_a_form_is_masked_whichever_anchors_its_bytes_need(
     assert Redactor([secret]).body(raw, json.loads(raw)) == {"echo": f"a {MASK} b"}
 
 
+@pytest.mark.parametrize("before", ["", "a & b ", "&amp; ", "&"])
+@pytest.mark.parametrize("reference", ["&#{};", "&#x{:x};"])
+def test_a_body_spelling_a_credential_in_references_is_masked_beside_other_ampersands(
+    before: str, reference: str
+) -> None:
+    # The body's shortcut looks for `&` before `&#`: a body with other ampersands, or
+    # none before the references, must still reach the search for spelt credentials.
+    spelt = "".join(reference.format(ord(char)) for char in PLAIN_SECRET)
+    raw = json.dumps({"echo": before + spelt}).encode()
+
+    assert Redactor([PLAIN_SECRET]).body(raw, json.loads(raw)) == {"echo": before + MASK}
+
+
+def test_a_body_with_ampersands_but_no_reference_or_credential_is_returned_as_it_is() -> None:
+    raw = b'{"echo": "a & b &amp; c #1"}'
+    parsed = json.loads(raw)
+
+    assert Redactor([PLAIN_SECRET]).body(raw, parsed) is parsed
+
+
 @st.composite
 def _bodies_with_forms(draw: st.DrawFn) -> tuple[str, Any]:
     """A credential and a JSON value whose strings and keys may hold its forms (any

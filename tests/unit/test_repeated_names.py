@@ -101,6 +101,38 @@ def test_a_name_repeated_at_any_depth_is_found_on_both_paths(repeated: Repeated)
     assert found[0] == repeated.name
 
 
+# Strings that hold the projection's own bytes, as real answers do (a node's log path).
+_COLONED = json_values.map(lambda value: {"logPath": "obs://b/n:1.job", "x": value, "t": "[{:}]"})
+
+
+@EXAMPLES
+@given(
+    body=repeated_names(seconds=json_values | _COLONED).map(lambda repeated: repeated.text)
+    | json_values.map(lambda value: json.dumps(value).encode())
+    | _COLONED.map(lambda value: json.dumps([value, value], ensure_ascii=False).encode())
+)
+def test_the_cheap_check_refuses_exactly_what_the_exact_reading_finds(body: bytes) -> None:
+    """`loads` counts the body's colons on its structure projection; the job list's
+    `check_names` counts them on the bytes. Both must name the repeat the exact,
+    slow reading names, and only when there is one."""
+    exact = jsoncodec.find_repeated_name(body)
+
+    assert refused_name(body) == exact
+    assert refused_name(b"[" + body + b"," + LONG_INTEGER + b"]") == (
+        None if exact is None else (exact[0], exact[1].replace("$", "$[0]", 1))
+    )
+    assert name_checked(body) == exact
+
+
+def name_checked(body: bytes) -> tuple[str, str] | None:
+    """What `check_names` (the job list's check, after orjson) says of `body`."""
+    try:
+        jsoncodec.check_names(body, json.loads(body))
+    except jsoncodec.JsonRepeatedName as refused:
+        return refused.name, refused.path
+    return None
+
+
 @EXAMPLES
 @given(repeated=repeated_names())
 def test_the_error_body_reader_finds_a_name_repeated_at_any_depth(repeated: Repeated) -> None:

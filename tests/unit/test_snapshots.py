@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from urllib.parse import unquote_to_bytes
 
@@ -9,6 +10,7 @@ import pytest
 from dlf_status.config import MAX_S3_KEY_BYTES, MAX_S3_PREFIX_BYTES
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import (
+    ENCODED_VALUE,
     MAX_ENCODED_BYTES,
     NULL_PARTITION,
     encode_partition_value,
@@ -251,3 +253,31 @@ def test_the_readme_names_every_code_point_a_per_character_reader_reads_as_anoth
             found.append(point)
     assert len(READ_AS_ANOTHER_NAME) == 34
     assert found == READ_AS_ANOTHER_NAME
+
+
+def _kept_raw(code: int) -> bool:
+    """The README's rule ("Encoding"), written apart from the module's patterns."""
+    if code < 0x80:
+        return chr(code).isalnum() or chr(code) in "._-"
+    surrogate = 0xD800 <= code <= 0xDFFF
+    noncharacter = 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+    return code >= 0xA0 and not surrogate and not noncharacter
+
+
+def test_every_code_point_is_kept_or_escaped_as_the_readme_says() -> None:
+    """All 1,114,112 of them: the patterns are written as the escaped ranges (cheap to
+    compile at a cold start), so a range written one off would show here."""
+    value_pattern = re.compile(ENCODED_VALUE)
+    wrong: list[str] = []
+    for code in range(0x110000):
+        char = chr(code)
+        if char == ".":  # a lone dot is never a segment of its own: escaped whole
+            continue
+        escaped = "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        expected = char if _kept_raw(code) else escaped
+        if encode_partition_value(char) != expected:
+            wrong.append(f"U+{code:04X} encoded as {encode_partition_value(char)!r}")
+        # What a key's value may hold: what is kept, and the escapes' `%` and the cut's `~`.
+        if bool(value_pattern.fullmatch(char)) != (_kept_raw(code) or char in "%~"):
+            wrong.append(f"U+{code:04X} misread by ENCODED_VALUE")
+    assert wrong == []

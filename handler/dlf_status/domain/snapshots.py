@@ -91,20 +91,31 @@ _ESCAPED_NULL_PARTITION: Final = "%5F" + NULL_PARTITION[1:]
 _PLAIN = re.compile(r"[A-Za-z0-9._-]*")
 
 
-def _raw_ranges() -> str:
-    """Code points kept raw beyond ASCII, as a regex class body: everything from U+00A0
-    but surrogates and noncharacters (U+FDD0-U+FDEF, the last two of every plane)."""
-    ranges = ["\u00a0-\ud7ff", "\ue000-\ufdcf", "\ufdf0-\ufffd"]
-    ranges += [f"{chr(plane << 16)}-{chr((plane << 16) + 0xFFFD)}" for plane in range(1, 17)]
-    return "".join(ranges)
+def _escaped_ranges(kept: str = "") -> str:
+    """The code points the encoding escapes, as a regex class body, less `kept`'s ASCII.
+
+    Escaped: ASCII but [A-Za-z0-9._-], the C1 controls (U+0080-U+009F), surrogates and
+    noncharacters (U+FDD0-U+FDEF, the last two of every plane); every other code point
+    from U+00A0 is kept raw as UTF-8. Written as these few ranges, not as the negation
+    of the kept ones: sre compiles a class of seventeen planes' ranges in about 3 ms, at
+    every cold start; this one at once. tests/unit/test_snapshots.py checks every code point."""
+    ascii_escaped = "".join(
+        f"\\x{code:02x}"
+        for code in range(0x80)
+        if not (chr(code).isalnum() or chr(code) in "._-" or chr(code) in kept)
+    )
+    planes_ends = "".join(
+        f"\\U{(plane << 16) + 0xFFFE:08X}\\U{(plane << 16) + 0xFFFF:08X}" for plane in range(1, 17)
+    )
+    return f"{ascii_escaped}\\x80-\\x9f\\ud800-\\udfff\\ufdd0-\\ufdef\\ufffe\\uffff{planes_ends}"
 
 
-_RAW: Final = _raw_ranges()
 # One character the encoding escapes (every UTF-8 byte of it as %XX).
-_ESCAPED_CHAR = re.compile(f"[^A-Za-z0-9._\\-{_RAW}]")
-# What an encoded value is made of (a regex); a segment of a key is a plain name, or a
-# partition whose value is an encoding's.
-ENCODED_VALUE: Final = f"[A-Za-z0-9._%~\\-{_RAW}]+"
+_ESCAPED_CHAR = re.compile(f"[{_escaped_ranges()}]")
+# What an encoded value is made of (a regex): what is kept raw, and the escapes' `%`
+# and the cut's `~`. A segment of a key is a plain name, or a partition whose value is
+# an encoding's.
+ENCODED_VALUE: Final = f"[^{_escaped_ranges(kept='%~')}]+"
 _SEGMENT = re.compile(f"[A-Za-z0-9_]+={ENCODED_VALUE}|[A-Za-z0-9._-]+")
 
 
