@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dlf_status.adapters.store_s3 import S3Store, make_s3_client
+from dlf_status.adapters.store_s3 import S3Store
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.normalize import content_hash
 from dlf_status.service import SnapshotWriter
@@ -24,6 +24,7 @@ from tests.support.seaweed import (
     REGION,
     SECRET_KEY,
     SeaweedServer,
+    production_s3_client,
 )
 from tests.support.transitions import assert_chain
 
@@ -32,38 +33,40 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_record_owed_by_a_killed_process_is_published_by_the_next(
-    seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
-        ("AWS_DEFAULT_REGION", REGION),
-    ):
-        monkeypatch.setenv(name, value)
-    prefix = f"killed-{uuid.uuid4().hex[:8]}"
-    store = S3Store(
-        make_s3_client(seaweed.endpoint, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
-    )
-    first = observation("NORMAL", 0)
-    SnapshotWriter(store).write(JOB, first, T0)
-
-    died = subprocess.run(
+def _dying_writer(
+    seaweed: SeaweedServer, prefix: str, *at: str
+) -> subprocess.CompletedProcess[bytes]:
+    """A process that writes EXCEPTION (observation 1) and dies as `dying_writer` says."""
+    credentials = {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    return subprocess.run(
         [
             sys.executable,
             "-m",
             "tests.concurrency.dying_writer",
-            seaweed.endpoint,
-            seaweed.bucket,
-            prefix,
-            "EXCEPTION",
-            "1",
+            *(seaweed.endpoint, seaweed.bucket, prefix, "EXCEPTION", "1", *at),
         ],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **credentials, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         timeout=120,
         check=False,
     )
+
+
+def test_a_record_owed_by_a_killed_process_is_published_by_the_next(
+    seaweed: SeaweedServer,
+) -> None:
+    prefix = f"killed-{uuid.uuid4().hex[:8]}"
+    store = S3Store(
+        production_s3_client(seaweed.endpoint, PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
+    first = observation("NORMAL", 0)
+    SnapshotWriter(store).write(JOB, first, T0)
+
+    died = _dying_writer(seaweed, prefix)
     owed = store.get(next(key for key in stored_keys(store) if key.startswith("latest/")))
     assert died.returncode == KILLED
     assert owed is not None
@@ -95,34 +98,21 @@ def test_a_record_owed_by_a_killed_process_is_published_by_the_next(
     ],
 )
 def test_a_writer_killed_at_any_write_leaves_a_chain_the_next_writer_completes(
-    seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch, at: str
+    seaweed: SeaweedServer, at: str
 ) -> None:
     """A process killed (SIGKILL's exit, no cleanup) before or after any write of an
     observation that changes the status: whatever it left, the next process's write
     leaves one chain that matches the versions latest.json held, every history object
     it names exists, and the record of every swap is published."""
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
-        ("AWS_DEFAULT_REGION", REGION),
-    ):
-        monkeypatch.setenv(name, value)
     prefix = f"killed-{uuid.uuid4().hex[:8]}"
     store = S3Store(
-        make_s3_client(seaweed.endpoint, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+        production_s3_client(seaweed.endpoint, PATIENT_STORE_SECONDS), seaweed.bucket, prefix
     )
     first = observation("NORMAL", 0)
     SnapshotWriter(store).write(JOB, first, T0)
     latest_key = next(key for key in stored_keys(store) if key.startswith("latest/"))
 
-    arguments = [seaweed.endpoint, seaweed.bucket, prefix, "EXCEPTION", "1", at]
-    died = subprocess.run(
-        [sys.executable, "-m", "tests.concurrency.dying_writer", *arguments],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    died = _dying_writer(seaweed, prefix, at)
     left = store.get(latest_key)
     assert died.returncode == KILLED
     assert left is not None
