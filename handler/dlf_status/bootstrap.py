@@ -45,7 +45,7 @@ from dlf_status.domain.ports import Clock, EventPublisher, Metrics, ObjectStore,
 from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import ConfigurationError
 from dlf_status.observability import REDACTOR, NullMetrics, logger, register_secrets
-from dlf_status.service import StatusService
+from dlf_status.service import StatusService, WriteCheck
 
 if TYPE_CHECKING:
     from dlf_status.adapters.signing import Authenticator
@@ -234,9 +234,11 @@ def build_status_service(
     size = settings.poll_concurrency if pool_size is None else pool_size
     if upstream is None:
         upstream = build_upstream_client(settings, pool_size=size, redactor=redactor)
+    if store is None:
+        store = build_store(settings, size)
     return StatusService(
         upstream=upstream,
-        store=build_store(settings, size) if store is None else store,
+        store=store,
         validator=build_validator() if validator is None else validator,
         clock=SystemClock() if clock is None else clock,
         metrics=NullMetrics() if metrics is None else metrics,
@@ -245,6 +247,23 @@ def build_status_service(
         redactor=redactor,
         events=build_event_publisher(settings) if events is None else events,
         store_call_seconds=store_call_worst_case(settings),
+        write_check=store_write_check(settings, store),
+    )
+
+
+def store_write_check(settings: Settings, store: ObjectStore) -> WriteCheck | None:
+    """The S3 store's conditional-write check (SNAPSHOT_CONSISTENCY=strict), for the
+    writer to run within the invocation's time; None for any other store."""
+    if not isinstance(settings.snapshot_location, S3Location):
+        return None
+    from dlf_status.adapters.store_s3 import S3Store, probe_call_worst_case
+
+    if not isinstance(store, S3Store):
+        return None
+    return WriteCheck(
+        lambda: store.conditional_writes_pending,
+        store.check_conditional_writes,
+        probe_call_worst_case(settings.store_timeout),
     )
 
 

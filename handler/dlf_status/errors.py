@@ -187,6 +187,13 @@ class TransitionDeferred(StoreError):
     the latest.json this write would replace: replacing it first would lose the record."""
 
 
+class WriteOutcomeUnknown(StoreError):
+    """A create-only PUT may have been applied (an attempt went unanswered, or was
+    answered 5xx) and nothing could tell whether the object there is this call's: the
+    HEAD that would tell failed, or found no object while an attempt may still land.
+    A writer that must act once per object it created (a transition's event) acts."""
+
+
 class ConditionalWritesIgnored(StoreError):
     """The store accepts conditional writes but does not honour them (or refuses them):
     with SNAPSHOT_CONSISTENCY=strict, dlf-status writes nothing to it. Retryable, as a

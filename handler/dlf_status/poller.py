@@ -170,7 +170,9 @@ class Poller:
 
         self._poll_all(tick, freshness, remaining_seconds, record)
         if freshness is not None and freshness.confirmed:
-            failed = writer.finish_tick(freshness, tick.tick_id, tick.scheduled_time)
+            failed = writer.finish_tick(
+                freshness, tick.tick_id, tick.scheduled_time, remaining_seconds
+            )
             for index, job in held:
                 outcome = outcomes[index]
                 assert outcome is not None

@@ -13,7 +13,9 @@ the `ObjectStore` port (listings and GETs only). The documents are built by
   so) and `MAX_FLEET_JOBS` keys listed (beyond: `ReadLimitExceeded`).
 * **History**, newest first, walks the job's date partitions back from `to`, listing
   each day only between the bounds (the compact time that starts every object name
-  positions the listing), and GETs only the page's objects. At most
+  positions the listing), and GETs only the page's objects. A day found empty is
+  followed by a binary search of one-key listings for the newest earlier day that
+  holds an object: empty days are skipped, never listed one by one. At most
   `MAX_HISTORY_DAYS_PER_REQUEST` partitions per request: a page may come back short,
   even empty, with a cursor to go on.
 * **Transitions**, oldest first, list the job's records from `since` (or the cursor)
@@ -26,12 +28,14 @@ never takes the function past its Timeout (API Gateway would answer its own 5xx)
 fleet row whose GET has no time left is an UNKNOWN row saying `not read: no time left`,
 as the count budget does (the process keeps what it read: the next request reads on).
 A history or transitions page comes back short, with a cursor that goes on after the
-last object read. Only safety is reserved, never progress: a call is held back only when
-it may not end in time, so a store slow at its worst still answers what fits. When the
-first listing cannot start, or no object of a page can be read (the page would not
-move on), or for the fleet any listing (its summary counts every job), the request
-fails with `StoreTooSlow` (503, Retry-After). `serve` and the CLI pass no clock: no
-time budget.
+last object read (or, for history, past the empty days it walked). Safety is
+reserved, and one step of progress: a call is held back when it may not end in time,
+and a history walk that has chosen documents lists on only with the time to GET one of
+them after, so a store slow at its worst still answers what fits. When the first
+listing cannot start, or no object of a page can be read and no empty day was walked
+past (the page would not move on), or for the fleet any listing (its summary counts
+every job), the request fails with `StoreTooSlow` (503, Retry-After). `serve` and the
+CLI pass no clock: no time budget.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, cast
 
 from dlf_status.domain.freshness import (
     FRESHNESS_LOOKBACK_SECONDS,
@@ -134,6 +138,7 @@ NO_TIME_LEFT: Final = "not read: no time left"
 _DAY: Final = timedelta(days=1)
 _WHOLE_DAY: Final = "~"  # sorts after every object name
 _DAY_POSITION = re.compile(r"date=([0-9]{4}-[0-9]{2}-[0-9]{2})/(.+)")
+_PARTITION_DAY = re.compile(r"date=([0-9]{4}-[0-9]{2}-[0-9]{2})/")
 _TRANSITION_START = re.compile(r"[0-9]{8}T[0-9]{9}Z")
 
 T = TypeVar("T")
@@ -526,6 +531,10 @@ class StoreReader:
         )
         position = _day_position(decode_cursor(cursor, HISTORY_KIND, scope))
         upper_time = (end or now).astimezone(UTC)
+        if position is not None and position[0] > upper_time.date():
+            # Past `to` (a cursor no page returned, or a clock behind the one that
+            # wrote it): the walk starts at `to`, never beyond the query's bounds.
+            position = None
         floor = (start or _days_before(upper_time, HISTORY_DAYS_WITHOUT_FROM)).astimezone(UTC)
         prefix = job_prefix(HISTORY_ROOT, job)
         cost = ReadCost()
@@ -538,6 +547,7 @@ class StoreReader:
         # None: the job has no object at all, and there is nothing to walk.
         floor_day = None if first_day is None else max(floor.date(), first_day)
         next_position: str | None = None
+        start_day = day
         for _ in range(MAX_HISTORY_DAYS_PER_REQUEST):
             if floor_day is None or day < floor_day:
                 break
@@ -546,9 +556,14 @@ class StoreReader:
                 upper = compact_time(upper_time)
             if position is not None and day == position[0]:
                 upper = min(upper, position[1])
-            lower = compact_time(floor) if day == floor.date() and start is not None else ""
+            lower = compact_time(floor) if day == floor.date() else ""
             needed = limit - len(chosen)
-            newest = self._newest_in_day(prefix, day.isoformat(), lower, upper, needed, cost, time)
+            # Once documents are chosen, a walk call starts only with the time to GET
+            # one of them after it: a page that found documents answers one at least.
+            reserve = 1 if chosen else 0
+            newest = self._newest_in_day(
+                prefix, day.isoformat(), lower, upper, needed, cost, time, reserve
+            )
             if newest is None:  # no time to list the whole day: the page ends before it
                 if chosen:
                     next_position = chosen[-1]
@@ -561,9 +576,23 @@ class StoreReader:
             if len(chosen) == limit:
                 next_position = chosen[-1]
                 break
-            if day == date.min:
+            if day <= floor_day:
                 break
-            day -= _DAY
+            if newest:
+                day -= _DAY
+                continue
+            # An empty day: the days before it are skipped to the newest that holds
+            # an object, found in a few one-key listings, never listed one by one.
+            seek = self._newest_day_with_objects(
+                prefix, floor_day, day - _DAY, cost, time, 1 if chosen else 0
+            )
+            if seek.day is None:
+                if seek.unsearched_to is not None:  # no time: go on where the search was
+                    next_position = (
+                        chosen[-1] if chosen else f"date={seek.unsearched_to}/{_WHOLE_DAY}"
+                    )
+                break
+            day = seek.day
         else:
             if floor_day is not None and day >= floor_day:
                 next_position = f"date={day.isoformat()}/{_WHOLE_DAY}"
@@ -571,9 +600,12 @@ class StoreReader:
             prefix, chosen, cost, time, lambda read: "observed_at" in read, "not a status document"
         )
         if taken < len(chosen):  # no time to read them all: the page ends at the last read
-            if taken == 0:
-                raise time.ran_out("read the job's history")
-            next_position = chosen[taken - 1]
+            if taken:
+                next_position = chosen[taken - 1]
+            else:
+                next_position = _before_newest(chosen[0], start_day)
+                if next_position is None:  # not one day walked past: no progress at all
+                    raise time.ran_out("read the job's history")
         # What the writer stored (schema 1.0 or 1.1), served as it was stored.
         documents = cast("list[StatusDocument]", found)
         self._done(cost, "history read", job_name=job.job_name)
@@ -599,14 +631,63 @@ class StoreReader:
         )
 
     def _oldest_day(self, prefix: str, cost: ReadCost) -> date | None:
-        """The date partition of the job's oldest object; None when it has none."""
-        listing = self.store.list_objects(prefix, limit=1)
+        """The date partition of the job's oldest object; None when it has none. Keys
+        that sort before the partitions (`aaa.txt`, dropped there by hand or by a tool)
+        are listed past; a first partition whose date cannot be read bounds nothing
+        (date.min): an object dlf-status did not name never hides the history."""
+        listing = self.store.list_objects(prefix, start_after=f"{prefix}date=", limit=1)
         cost.listing_calls += 1
         cost.keys_listed += len(listing.objects)
         if not listing.objects:
             return None
-        parts = _position_parts(listing.objects[0].key[len(prefix) :])
-        return None if parts is None else parts[0]
+        found = _PARTITION_DAY.match(listing.objects[0].key[len(prefix) :])
+        try:
+            return date.fromisoformat(found[1]) if found else date.min
+        except ValueError:  # date=2026-13-45/
+            return date.min
+
+    def _newest_day_with_objects(
+        self,
+        prefix: str,
+        lowest: date,
+        highest: date,
+        cost: ReadCost,
+        time: ReadTime,
+        reserve: int = 0,
+    ) -> _Seek:
+        """The newest date partition in [lowest, highest] that holds a key, by binary
+        search: each probe lists the one first key at or after a day (keys are in byte
+        order and dates fixed-width), so a year of empty days costs about nine calls,
+        not 365. Short of time (a probe starts only with `reserve` more calls' time
+        left), `unsearched_to` is the newest day not yet known empty."""
+        if lowest == highest:  # one day: listing it costs what a probe would
+            return _Seek(highest, None)
+        found: date | None = None
+        low, high = lowest, highest  # the newest such day, if any, is in [low, high]
+        while low <= high:
+            if not time.allows(1 + reserve):
+                return _Seek(None, high)  # every day after `high` is known empty
+            middle = low + timedelta(days=(high - low).days // 2 + (high - low).days % 2)
+            listing = self.store.list_objects(
+                prefix, start_after=f"{prefix}date={middle.isoformat()}/", limit=1
+            )
+            cost.listing_calls += 1
+            cost.keys_listed += len(listing.objects)
+            relative = listing.objects[0].key[len(prefix) :] if listing.objects else None
+            # Every key of a day up to `high` sorts before "date=<high>0" ("0" > "/").
+            if relative is None or relative >= f"date={high.isoformat()}0":
+                if middle == low:
+                    break
+                high = middle - _DAY
+                continue
+            parts = _position_parts(relative)
+            # A key not named as dlf-status names them stands for the day probed.
+            at = middle if parts is None or parts[0] < middle else parts[0]
+            found = at
+            if at >= high:
+                break
+            low = at + _DAY
+        return _Seek(found, None)
 
     def _newest_in_day(
         self,
@@ -617,6 +698,7 @@ class StoreReader:
         needed: int,
         cost: ReadCost,
         time: ReadTime,
+        reserve: int = 0,
     ) -> list[str] | None:
         """The `needed` newest object names of one date partition in [lower, upper),
         as keys relative to the job's prefix, newest first. Names are fixed-width times,
@@ -627,7 +709,7 @@ class StoreReader:
         kept: list[str] = []  # ascending, at most `needed`
         start_after = day_prefix + lower if lower else ""
         for _ in range(MAX_LIST_CALLS_PER_DAY):
-            if not time.allows():
+            if not time.allows(1 + reserve):  # with `reserve` calls' time left after it
                 return None
             listing = self.store.list_objects(day_prefix, start_after=start_after)
             cost.listing_calls += 1
@@ -682,6 +764,8 @@ class StoreReader:
             position = "" if since is None else _since_position(since)
         elif position:
             _day_position(position)
+        if since is not None:  # a cursor never reaches before `since`
+            position = max(position, _since_position(since))
         prefix = job_prefix(TRANSITIONS_ROOT, job)
         cost = ReadCost()
         keys: list[str] = []
@@ -794,6 +878,25 @@ class StoreReader:
     def _done(self, cost: ReadCost, message: str, **context: Any) -> None:
         self.last_cost = cost
         logger.info(message, extra={**context, **asdict(cost)})
+
+
+class _Seek(NamedTuple):
+    """What a search for the newest day with objects found: the day (None: none in
+    the range, or no time), and without time the newest day not known empty."""
+
+    day: date | None
+    unsearched_to: date | None
+
+
+def _before_newest(newest: str, start_day: date) -> str | None:
+    """A position that a walk resumed from lists `newest` (the newest key a page
+    chose) and nothing newer that the walk has not already shown: the start of its
+    day, when that day is older than the walk's first (every day between was listed
+    empty or skipped as empty). None when it is the first day: no progress."""
+    parts = _position_parts(newest)
+    if parts is None or parts[0] >= start_day:
+        return None
+    return f"date={parts[0].isoformat()}/{_WHOLE_DAY}"
 
 
 def _keep_smallest(page: list[tuple[str, FleetRow]], item: tuple[str, FleetRow], most: int) -> None:

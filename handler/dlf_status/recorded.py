@@ -95,6 +95,96 @@ def exchange_from_json(data: Any) -> RecordedExchange:
     )
 
 
+# -- a recorded body that repeats a member name ------------------------------------------
+#
+# `jsoncodec.loads` refuses JSON whose objects repeat a name (whichever value a reader
+# kept, the other would be lost). In a recorded exchange that is a property of the
+# answer, not of the file: `validate` must report it as the hot path does (the member,
+# where), so the exchange is read once more, keeping every member of the body as it was
+# written, and the body's text is rebuilt with the repeat still in it.
+
+
+class _Members(list[tuple[str, Any]]):
+    """One object's members in their order, repeats kept."""
+
+
+class _Number(str):
+    """A number's text as written: the rebuilt body says what the file said."""
+
+
+def _first_repeat_outside(value: Any, skipped: str) -> str | None:
+    """The first name an object of `value` repeats, not looking into the top-level
+    member `skipped`."""
+    pending: list[Any] = [value]
+    top = True
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _Members):
+            names = [name for name, _ in item]
+            repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
+            if repeated is not None:
+                return repeated
+            pending.extend(child for name, child in item if not (top and name == skipped))
+        elif isinstance(item, list):
+            pending.extend(item)
+        top = False
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """`value` with its objects as dicts (the last of repeated names kept)."""
+    if isinstance(value, _Members):
+        return {name: _plain(child) for name, child in value}
+    if isinstance(value, list):
+        return [_plain(child) for child in value]
+    if isinstance(value, _Number):
+        return float(value) if any(mark in value for mark in ".eE") else int(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    """JSON text of `value`, every member kept in its order."""
+    if isinstance(value, _Members):
+        return "{" + ",".join(f"{json.dumps(name)}:{_text(child)}" for name, child in value) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_text(child) for child in value) + "]"
+    if isinstance(value, _Number):
+        return str.__str__(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def exchange_keeping_repeats(data: bytes) -> RecordedExchange | None:
+    """The recorded exchange in `data`, whose `body` repeats a member name (which
+    `jsoncodec.loads` just refused: `data` is JSON within the bounds), with that body's
+    text keeping every member; None when `data` is not a recorded exchange (a raw
+    body). InvalidInput when a name repeats outside the body: the exchange itself is
+    ambiguous."""
+    value = json.loads(
+        data.decode("utf-8"),
+        object_pairs_hook=_Members,
+        parse_int=_Number,
+        parse_float=_Number,
+    )
+    exchange = _plain(value)
+    if not is_recorded_exchange(exchange):
+        return None
+    repeated = _first_repeat_outside(value, "body")
+    if repeated is not None:
+        shown = json.dumps(repeated[:60])
+        raise InvalidInput(
+            f"the recorded exchange repeats the member {shown} outside its body: "
+            "one of its values would be lost"
+        )
+    if "body" in exchange and "body_text" not in exchange:
+        exchange["body_text"] = _text(_member(value, "body"))
+        del exchange["body"]
+    return exchange_from_json(exchange)
+
+
+def _member(members: _Members, name: str) -> Any:
+    return next(child for key, child in members if key == name)
+
+
 # -- recording a live answer (`dlf-status record`) -------------------------------------
 
 # Header names that may carry a credential, a signature, a token or a session, in any

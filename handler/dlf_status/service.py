@@ -88,6 +88,7 @@ from dlf_status.errors import (
     StoreError,
     TransitionDeferred,
     UpstreamError,
+    WriteOutcomeUnknown,
 )
 from dlf_status.observability import REDACTOR, NullMetrics, logger
 
@@ -130,6 +131,19 @@ DEFAULT_STORE_CALL_SECONDS: Final = 2.0
 # What an invocation keeps after its last store call to answer (encode, log, return):
 # no store call starts unless its worst case and this are left.
 ANSWER_MARGIN_SECONDS: Final = 0.5
+
+
+class WriteCheck(NamedTuple):
+    """A check a store makes once, before its first write (the S3 store's proof that
+    the store honours conditional writes: up to three PUTs). A writer with a deadline
+    runs it itself, each of its calls started only while the invocation has that call
+    at its worst (`call_seconds`) and the answer's margin left, as any store call of a
+    write; a writer without one leaves it to the store's first write. `run` calls its
+    argument before each of the check's calls."""
+
+    pending: Callable[[], bool]
+    run: Callable[[Callable[[], None]], None]
+    call_seconds: float
 
 
 class Observation(NamedTuple):
@@ -185,6 +199,17 @@ class _Latest(NamedTuple):
     gone: bool = False  # a gone document (domain/gone.py), not a status document
     # Its stored object, when read from a key an earlier release wrote (`_moved`).
     moved_from: StoredObject | None = None
+
+
+class _Swap(NamedTuple):
+    """One attempt at replacing latest.json: the bytes, what the writer will know of
+    the new version once it is in (its version filled in then), the object's metadata
+    (naming the record it owes, if any), and the outcome it reports."""
+
+    body: bytes
+    mine: _Latest
+    headers: dict[str, str]
+    outcome: SnapshotOutcome
 
 
 def _read_latest(stored: StoredObject | None) -> _Latest | None:
@@ -324,6 +349,8 @@ class SnapshotWriter:
     # The longest one store call takes, retries included (the S3 adapter's
     # `s3_call_worst_case` of STORE_TIMEOUT in production).
     store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
+    # The store's check before its first write, when it makes one (bootstrap).
+    write_check: WriteCheck | None = None
     _seen: OrderedDict[str, tuple[_Latest, int]] = field(default_factory=OrderedDict, init=False)
     _seen_bytes: int = field(default=0, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -428,11 +455,17 @@ class SnapshotWriter:
         return seeds
 
     def finish_tick(
-        self, tick: TickFreshness, tick_id: str, scheduled_time: datetime
+        self,
+        tick: TickFreshness,
+        tick_id: str,
+        scheduled_time: datetime,
+        remaining_seconds: RemainingSeconds | None = None,
     ) -> dict[tuple[str, str | None, str], StoreError]:
         """Write each workspace's freshness record; returns the jobs (project,
-        workspace, name) whose record could not be written, with why. Those are
-        forgotten, so the next tick writes their latest.json."""
+        workspace, name) whose record could not be written, with why (a store failure,
+        or no time left for the PUT at its worst and the answer: the tick's last job
+        may end with little of the invocation left). Those are forgotten, so the next
+        tick writes their latest.json."""
         failed: dict[tuple[str, str | None, str], StoreError] = {}
         now = self._now()
         for (project_id, workspace), entries in sorted(
@@ -448,6 +481,7 @@ class SnapshotWriter:
             )
             key = freshness_key(project_id, workspace, now, f"{tick_id} {scheduled_time}")
             try:
+                self._check_time_for(f"write the freshness record of {key!r}", remaining_seconds)
                 self.store.create(key, jsoncodec.canonical_bytes(record), {})
             except StoreError as error:
                 for latest, confirmation in entries:
@@ -530,44 +564,80 @@ class SnapshotWriter:
         metadata = SnapshotMetadata(SCHEMA_VERSION, digest, observed_at).as_headers()
         view = status_view(document)
         history_written = False
-        repaired = 0
-        for attempt in range(1, self.max_attempts + 1):
+
+        def keep(latest: _Latest | None) -> None:
+            nonlocal history_written
             if not history_written and (latest is None or latest.content_hash != digest):
                 self._check_time(job, "write the history object", remaining_seconds)
                 self.store.create(history_key(job, slot, digest), body, metadata)
                 history_written = True
-            if latest is not None and latest.due is not None:
-                # Replacing this version before its record is out would lose the record.
-                repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
+
+        def plan(latest: _Latest | None) -> _Swap | SnapshotOutcome:
             if latest is not None and (latest.observed_at, latest.content_hash) >= (
                 observed_at,
                 digest,
             ):
                 self._check_future(job, latest, observed_at)
-                return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
+                return SnapshotOutcome.SUPERSEDED
             previous = latest if latest is not None else moved
             due = self._stage_transition(job, previous, document, view, digest, remaining_seconds)
-            headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
+            return _Swap(
+                body,
+                _Latest("", observed_at, digest, view, due),
+                metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash},
+                SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED,
+            )
+
+        return self._compare_and_swap(job, key, latest, plan, remaining_seconds, keep=keep)
+
+    def _compare_and_swap(
+        self,
+        job: JobRef,
+        key: str,
+        latest: _Latest | None,
+        plan: Callable[[_Latest | None], _Swap | SnapshotOutcome],
+        remaining_seconds: RemainingSeconds | None,
+        *,
+        keep: Callable[[_Latest | None], None] = lambda latest: None,
+    ) -> SnapshotWrite:
+        """Replace latest.json (`latest`, as read or remembered) with what `plan` makes
+        of the version there, retried while other writers win: the one loop of `write`
+        and `write_gone`, so that a fix to one is a fix to both.
+
+        Each attempt `keep`s what must outlast any later failure (the history object),
+        publishes the record the version to be replaced owes (replacing it first would
+        lose the record), then asks `plan`: an outcome ends the write there
+        (superseded, unchanged), a `_Swap` is tried by compare-and-swap. A refused swap
+        reads latest.json again: a PUT the store applied unheard is refused by its own
+        result, so latest.json holding this very swap (and its record) is this
+        writer's; anything else is another writer's, and the next attempt plans anew."""
+        repaired = 0
+        for attempt in range(1, self.max_attempts + 1):
+            keep(latest)
+            if latest is not None and latest.due is not None:
+                # Replacing this version before its record is out would lose the record.
+                repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
+            step = plan(latest)
+            if isinstance(step, SnapshotOutcome):
+                return SnapshotWrite(step, 0, repaired)
+            mine = step.mine
             expected = None if latest is None else latest.version
             self._check_time(job, "replace latest.json", remaining_seconds)
-            version = self.store.replace(key, body, headers, expected)
+            version = self.store.replace(key, step.body, step.headers, expected)
             if version is None:
-                # Lost the race, or won it without hearing so: a PUT the store applied
-                # but whose answer was lost is retried by the client and refused by
-                # its own result. latest.json holding this very observation (and the
-                # record it staged) is this writer's swap.
                 self._forget(key)
                 self._check_time(job, "read latest.json again", remaining_seconds)
                 latest = _read_latest(self.store.get(key))
-                if latest is None or not _is_mine(latest, observed_at, digest, due):
+                if latest is None or not _is_mine(
+                    latest, mine.observed_at, mine.content_hash, mine.due
+                ):
                     self.sleep(self.jitter() * 0.02 * attempt)
                     continue
                 version = latest.version
-            mine = _Latest(version, observed_at, digest, view, due)
+            mine = mine._replace(version=version)
             self._remember(key, mine)
-            published = self._publish_own(job, key, mine, due, remaining_seconds)
-            outcome = SnapshotOutcome.CHANGED if history_written else SnapshotOutcome.UNCHANGED
-            return SnapshotWrite(outcome, published, repaired)
+            published = self._publish_own(job, key, mine, mine.due, remaining_seconds)
+            return SnapshotWrite(step.outcome, published, repaired)
         raise StoreConflict(
             f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
         )
@@ -675,29 +745,28 @@ class SnapshotWriter:
         `observed_at` (the job is back).
         """
         key = latest_key(job)
-        repaired = 0
         latest = self._recall(key)
-        if latest is None:
+        # A gone document remembered is no proof that latest.json still holds it:
+        # another writer may have seen the job back since, and `unchanged` would then
+        # lose this disappearance. Every other answer is proven by the swap itself.
+        if latest is None or latest.gone:
             self._check_time(job, "read latest.json", remaining_seconds)
             latest = _read_latest(self.store.get(key))
         moved = (
             None if latest is not None else self._moved(job, None, observed_at, remaining_seconds)
         )
-        for attempt in range(1, self.max_attempts + 1):
-            if latest is not None and latest.due is not None:
-                repaired += self._publish_owed(job, key, latest, latest.due, remaining_seconds)
+        if latest is None and moved is not None and moved.gone:
+            # Reported gone by an earlier release: the same report, not a second one;
+            # the new key gets it as it is, so the old key is not read again.
+            self._check_time(job, "carry the gone report to the new key", remaining_seconds)
+            if self._carry_gone(key, moved):
+                return SnapshotWrite(SnapshotOutcome.UNCHANGED)
+            self._check_time(job, "read latest.json again", remaining_seconds)
+            latest = _read_latest(self.store.get(key))  # another writer was first
+
+        def plan(latest: _Latest | None) -> _Swap | SnapshotOutcome:
             if latest is not None and latest.gone:
-                return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
-            if latest is None and moved is not None and moved.gone:
-                # Reported gone by an earlier release: the same report, not a second
-                # one; the new key gets it as it is, so the old key is not read again.
-                self._check_time(job, "carry the gone report to the new key", remaining_seconds)
-                carried = self._carry_gone(key, moved)
-                if carried:
-                    return SnapshotWrite(SnapshotOutcome.UNCHANGED, 0, repaired)
-                self._check_time(job, "read latest.json again", remaining_seconds)
-                latest = _read_latest(self.store.get(key))  # another writer was first
-                continue
+                return SnapshotOutcome.UNCHANGED
             previous = latest if latest is not None else moved
             known = previous is not None and previous.statuses is not None
             gone = gone_document(
@@ -708,13 +777,13 @@ class SnapshotWriter:
                 last_observed_at=previous.observed_at if previous is not None and known else None,
                 last_content_hash=previous.content_hash if previous is not None and known else None,
             )
-            body = jsoncodec.canonical_bytes(gone)
             digest = content_hash(gone)
             if latest is not None and (latest.observed_at, latest.content_hash) >= (
                 observed_at,
                 digest,
             ):
-                return SnapshotWrite(SnapshotOutcome.SUPERSEDED, 0, repaired)
+                self._check_future(job, latest, observed_at)
+                return SnapshotOutcome.SUPERSEDED
             due = None
             if previous is not None and previous.statuses is not None:
                 record = gone_record(
@@ -726,27 +795,14 @@ class SnapshotWriter:
                 if record is not None:
                     due = self._stage_record(job, record, observed_at, digest, remaining_seconds)
             metadata = SnapshotMetadata(GONE_SCHEMA_VERSION, digest, observed_at).as_headers()
-            headers = metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash}
-            expected = None if latest is None else latest.version
-            self._check_time(job, "replace latest.json", remaining_seconds)
-            version = self.store.replace(key, body, headers, expected)
-            if version is None:
-                # Lost the race, or won it unheard (as in `write`): a gone document
-                # holding this very report and record is this writer's swap.
-                self._forget(key)
-                self._check_time(job, "read latest.json again", remaining_seconds)
-                latest = _read_latest(self.store.get(key))
-                if latest is None or not _is_mine(latest, observed_at, digest, due):
-                    self.sleep(self.jitter() * 0.02 * attempt)
-                    continue
-                version = latest.version
-            mine = _Latest(version, observed_at, digest, gone_view(observed_at), due, gone=True)
-            self._remember(key, mine)
-            published = self._publish_own(job, key, mine, due, remaining_seconds)
-            return SnapshotWrite(SnapshotOutcome.CHANGED, published, repaired)
-        raise StoreConflict(
-            f"latest.json of {job.job_name!r} kept changing under {self.max_attempts} attempts"
-        )
+            return _Swap(
+                jsoncodec.canonical_bytes(gone),
+                _Latest("", observed_at, digest, gone_view(observed_at), due, gone=True),
+                metadata if due is None else {**metadata, RECORD_METADATA: due.record_hash},
+                SnapshotOutcome.CHANGED,
+            )
+
+        return self._compare_and_swap(job, key, latest, plan, remaining_seconds)
 
     def _carry_gone(self, key: str, moved: _Latest) -> bool:
         """Create `key` with the gone document an earlier release left at the job's old
@@ -792,16 +848,26 @@ class SnapshotWriter:
     ) -> None:
         """Raise `StoreError` unless the invocation's remaining time covers one store
         call at its worst and the answer after it: the write stops between calls."""
+        self._check_time_for(
+            f"{what} of {job.job_name!r}",
+            remaining_seconds,
+            "the write stops here and the next observation of the job completes it",
+        )
+
+    def _check_time_for(
+        self,
+        what: str,
+        remaining_seconds: RemainingSeconds | None,
+        then: str = "nothing is written",
+    ) -> None:
         if remaining_seconds is None:
             return
-        needed = self.store_call_seconds + ANSWER_MARGIN_SECONDS
-        left = remaining_seconds()
-        if left < needed:
-            raise StoreError(
-                f"no time left to {what} of {job.job_name!r}: a store call may take "
-                f"{self.store_call_seconds:g} s and the invocation has {left:.3f} s left; "
-                "the write stops here and the next observation of the job completes it"
-            )
+        check = self.write_check
+        if check is not None and check.pending():
+            probe = f"check that the store honours conditional writes (before: {what})"
+            call_seconds = check.call_seconds
+            check.run(lambda: _require(call_seconds, remaining_seconds, probe, then))
+        _require(self.store_call_seconds, remaining_seconds, what, then)
 
     def _check_time_for_record(
         self, job: JobRef, latest: _Latest, remaining_seconds: RemainingSeconds | None
@@ -812,7 +878,7 @@ class SnapshotWriter:
             return
         needed = self.store_call_seconds + self.events.worst_case_seconds + ANSWER_MARGIN_SECONDS
         left = remaining_seconds()
-        if left < needed:
+        if not left >= needed:  # NaN, as above, is no time
             raise TransitionDeferred(
                 f"the transition record of {job.job_name!r} at {latest.observed_at} and its "
                 f"event need up to {needed:g} s and the invocation has {left:.3f} s left; "
@@ -854,6 +920,21 @@ class SnapshotWriter:
         self._check_time_for_record(job, latest, remaining_seconds)
         try:
             created = self.store.create(published_key, body, record_metadata)
+        except WriteOutcomeUnknown as unknown:
+            # Perhaps this call published it: if so, no later writer sends its event
+            # (each finds the record there). Sent now, under the id every sender uses,
+            # a duplicate is one a consumer drops; a lost event is a missed page. The
+            # record stays owed: whoever finds it missing still publishes it.
+            logger.warning(
+                "transition record may be published",
+                extra={**context, "detail": unknown.detail},
+            )
+            self._publish_event(published_key, body, context, remaining_seconds)
+            raise StoreError(
+                f"the transition record of {job.job_name!r} at {latest.observed_at} may "
+                f"not be published ({unknown.detail}); its event is sent, and the next "
+                "observation of the job publishes the record if it is missing"
+            ) from None
         except StoreError as error:
             raise StoreError(
                 f"the transition record of {job.job_name!r} at {latest.observed_at} is not "
@@ -907,6 +988,20 @@ class SnapshotWriter:
             logger.debug("transition event published", extra={**context, "event_id": event_id})
 
 
+def _require(
+    call_seconds: float, remaining_seconds: RemainingSeconds, what: str, then: str
+) -> None:
+    """Raise `StoreError` unless the invocation's remaining time covers a store call of
+    `call_seconds` at its worst and the answer after it."""
+    left = remaining_seconds()
+    # `not >=`: a remaining time that is not a number (NaN) is no time at all.
+    if not left >= call_seconds + ANSWER_MARGIN_SECONDS:
+        raise StoreError(
+            f"no time left to {what}: a store call may take {call_seconds:g} s and the "
+            f"invocation has {left:.3f} s left; {then}"
+        )
+
+
 def _clock_ahead(
     observed_at: datetime, date_header: str | None, *, signed: bool
 ) -> timedelta | None:
@@ -957,6 +1052,8 @@ class StatusService:
     events: EventPublisher = field(default_factory=NoEvents)
     # The longest one store call takes (STORE_TIMEOUT).
     store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
+    # The store's check before its first write (see `WriteCheck`), if it makes one.
+    write_check: WriteCheck | None = None
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -965,6 +1062,7 @@ class StatusService:
             events=self.events,
             metrics=self.metrics,
             store_call_seconds=self.store_call_seconds,
+            write_check=self.write_check,
         )
 
     def observe(

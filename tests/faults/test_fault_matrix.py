@@ -40,6 +40,7 @@ from tests.integration.conftest import PROJECT, exchange_response, match_path, s
 from tests.support.clock import FixedClock
 from tests.support.events import http_api_event
 from tests.support.faults import (
+    INTERNAL_ERROR,
     DrippingHttpServer,
     RawHttpServer,
     S3Proxy,
@@ -1038,6 +1039,101 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     # Every PUT under transitions/ meets 503 SlowDown, through boto3's retries.
     proxy = stack.enter_context(
         S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and "/transitions/" in path)
+    )
+    store = S3Store(
+        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
+    return Setup(_serve(upstream, "doc-2024-success"), store, inspect=real)
+
+
+def _earlier_observation(seaweed: SeaweedServer, prefix: str) -> S3Store:
+    """The store at `prefix`, holding an observation of job_sms five minutes ago."""
+    from dlf_status.domain.contract import ValidationReport
+    from dlf_status.domain.model import JobRef
+    from dlf_status.domain.normalize import Source, normalise
+    from dlf_status.service import SnapshotWriter
+
+    real = S3Store(
+        make_s3_client(seaweed.endpoint, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
+    earlier = normalise(
+        {"name": "job_sms", "status": "STOPPED"},
+        source=Source(PROJECT, "job_sms"),
+        observed_at=datetime.now(UTC) - timedelta(minutes=5),
+        report=ValidationReport(),
+    )
+    SnapshotWriter(real).write(JobRef.parse(PROJECT, "job_sms"), earlier, datetime.now(UTC))
+    return real
+
+
+CONDITIONAL_CONFLICT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ConditionalRequestConflict</Code>'
+    b"<Message>A conflicting conditional operation is currently in progress against this "
+    b"resource. Please try again.</Message></Error>"
+)
+
+
+@store_fault(
+    Fault(
+        "a create-only PUT refused (409 `ConditionalRequestConflict`, or a 412) for a key the"
+        " store does not hold",
+        "200 with `X-Dlf-Snapshot: failed` (`StoreError`: the refusal is checked with one HEAD)",
+        "what came before the refused PUT (a history object, a staged record, `latest.json`"
+        " owing its record) and nothing that names the missing object",
+        STORE_ERROR,
+        200,
+        None,
+        snapshot="failed",
+        kept=2,
+        log_detail="holds no object there",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    prefix = f"conflict-{uuid.uuid4().hex[:6]}"
+    real = _earlier_observation(seaweed, prefix)
+    # The new history object's PUT meets a 409 the store answers for a write in flight.
+    proxy = stack.enter_context(
+        S3Proxy(
+            seaweed.endpoint,
+            lambda method, path: method == "PUT" and "/history/" in path,
+            status=409,
+            error=CONDITIONAL_CONFLICT,
+        )
+    )
+    store = S3Store(
+        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
+    return Setup(_serve(upstream, "doc-2024-success"), store, inspect=real)
+
+
+@store_fault(
+    Fault(
+        "a transition record's PUT that may have been applied, and the HEAD that would tell"
+        " whose it is fails",
+        "200 with `X-Dlf-Snapshot: failed` (`WriteOutcomeUnknown`); the record's event is sent",
+        "both observations' history, the staged transition, the record if the PUT was applied,"
+        " latest.json the new one (it owes the record: the next observation publishes it if it"
+        " is missing)",
+        "`transition record may be published` (warning), then `snapshot write failed` (error)",
+        200,
+        None,
+        snapshot="failed",
+        kept=5,
+        log_detail="cannot tell whether",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    prefix = f"unknown-{uuid.uuid4().hex[:6]}"
+    real = _earlier_observation(seaweed, prefix)
+    # The record's PUT is applied and answered 500 InternalError; so is every HEAD.
+    proxy = stack.enter_context(
+        S3Proxy(
+            seaweed.endpoint,
+            lambda method, path: method == "HEAD",
+            status=500,
+            error=INTERNAL_ERROR,
+            fail_after=lambda method, path: method == "PUT" and "/transitions/" in path,
+        )
     )
     store = S3Store(
         make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix

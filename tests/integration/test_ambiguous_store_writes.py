@@ -17,18 +17,22 @@ import pytest
 
 from dlf_status.adapters.events_eventbridge import EventBridgePublisher
 from dlf_status.adapters.store_s3 import S3Store
+from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.snapshots import SnapshotOutcome
+from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
+from dlf_status.errors import StoreError
 from dlf_status.service import SnapshotWriter
 from tests.integration import test_transition_events_on_the_store as events_suite
-from tests.integration.conftest import check_transition_records
+from tests.integration.conftest import check_transition_records, history_keys
+from tests.integration.test_store_time_budget import PRECONDITION_FAILED
 from tests.integration.test_transition_events_on_the_store import (
     BUS,
     Bus,
     assert_one_event_per_record,
+    records_in,
 )
-from tests.support.faults import S3Proxy
-from tests.support.read_models import observe
+from tests.support.faults import INTERNAL_ERROR, S3Proxy
+from tests.support.read_models import observe, status_document
 from tests.support.seaweed import (
     PATIENT_STORE_SECONDS,
     SeaweedServer,
@@ -174,3 +178,127 @@ def test_create_is_true_for_its_own_unheard_write_and_false_for_another_writers(
     stored = store.get(key)
     assert stored is not None
     assert stored.body == b'{"n":1}'
+
+
+# What AWS answers a conditional write while another one on the key is in flight: the
+# key may exist or not yet (the other write can still fail), so it proves neither.
+CONDITIONAL_CONFLICT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ConditionalRequestConflict</Code>'
+    b"<Message>A conflicting conditional operation is currently in progress against this "
+    b"resource. Please try again.</Message></Error>"
+)
+
+
+def refusal(name: str) -> dict[str, object]:
+    """The proxy's answer for a refused create-only PUT that the store did not apply:
+    a 409 ConditionalRequestConflict, or a 412 from a store (or a proxy in front of
+    it) that answers one and then 200 to the same PUT on retry."""
+    if name == "409":
+        return {"status": 409, "error": CONDITIONAL_CONFLICT}
+    return {"status": 412, "error": PRECONDITION_FAILED}
+
+
+def history_of(store: S3Store, digest: str) -> list[str]:
+    return [key for key in history_keys(store) if key.endswith(f"-{digest[:16]}.json")]
+
+
+@pytest.mark.parametrize("answer", ["409", "412"])
+def test_a_history_create_refused_for_a_key_that_does_not_exist_stops_the_write(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]], answer: str
+) -> None:
+    """The history object's create-only PUT is refused without being applied: the key
+    does not exist. latest.json must never name a content whose history object is
+    missing: the write stops (failed), and latest.json keeps what it held."""
+    store, proxy = proxied(**refusal(answer))
+    writer = SnapshotWriter(store, sleep=lambda _: None)
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    proxy.throttle = first_put_of("/history/")
+
+    with pytest.raises(StoreError, match="holds no object there"):
+        writer.write(JOB, status_document(JOB, "EXCEPTION", at(1), None), at(1))
+
+    assert proxy.throttled == 1
+    stored = store.get(latest_key(JOB))
+    assert stored is not None
+    latest = jsoncodec.loads(stored.body, jsoncodec.STORED)
+    digest = stored.metadata["content-hash"]
+    assert latest["job"]["status"] == "NORMAL"
+    assert history_of(store, digest) != []
+
+
+@pytest.mark.parametrize("answer", ["409", "412"])
+def test_a_record_create_refused_for_a_key_that_does_not_exist_is_published_later(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]], bus: Bus, answer: str
+) -> None:
+    """The transition record's create-only PUT is refused without being applied. The
+    warm writer must not count the record as published by someone else: its next
+    write publishes it, so the chain NORMAL→EXCEPTION→STOPPED is whole, each record
+    sent as an event once."""
+    store, proxy = proxied(**refusal(answer))
+    writer = SnapshotWriter(store, sleep=lambda _: None, events=EventBridgePublisher(BUS))
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    proxy.throttle = first_put_of("/transitions/")
+    with pytest.raises(StoreError, match="not published yet"):  # what the caller hears
+        observe(store, JOB, "EXCEPTION", at(1), None, writer)
+    observe(store, JOB, "STOPPED", at(2), None, writer)
+
+    assert proxy.throttled == 1
+    chain = sorted(
+        (record["observed_at"], record["changes"][0]["from"], record["changes"][0]["to"])
+        for record in records_in(store)
+    )
+    assert [(old, new) for _, old, new in chain] == [
+        ("NORMAL", "EXCEPTION"),
+        ("EXCEPTION", "STOPPED"),
+    ]
+    envelopes = bus.received()
+    assert len(envelopes) == 2
+    assert_one_event_per_record(store, envelopes)
+
+
+def test_a_record_applied_unheard_whose_head_fails_is_still_sent_as_an_event(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]], bus: Bus
+) -> None:
+    """The record's PUT is applied and answered 500 (S3 documents that a 500 may come for
+    an applied write), the retry gets 412, and the HEAD
+    that would tell whose object it is fails too. The writer cannot tell: it sends the
+    event (the same id whoever sends it, so a duplicate is one a consumer drops),
+    because the next writer finds the record published and sends nothing."""
+    store, proxy = proxied(
+        fail_after=first_put_of("/transitions/"), status=500, error=INTERNAL_ERROR
+    )
+    writer = SnapshotWriter(store, sleep=lambda _: None, events=EventBridgePublisher(BUS))
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    proxy.throttle = lambda method, path: method == "HEAD"
+    with pytest.raises(StoreError, match="its event is sent"):
+        observe(store, JOB, "EXCEPTION", at(1), None, writer)
+    proxy.throttle = lambda method, path: False
+    observe(store, JOB, "EXCEPTION", at(2), None, SnapshotWriter(store))  # another process
+
+    assert proxy.failed_after == 1
+    envelopes = bus.received()
+    assert len(envelopes) >= 1
+    assert_one_event_per_record(store, envelopes[:1])
+    assert {envelope["detail"]["id"] for envelope in envelopes} == {envelopes[0]["detail"]["id"]}
+
+
+def test_a_record_applied_unheard_on_a_store_that_keeps_no_metadata_is_sent_as_an_event(
+    proxied: Callable[..., tuple[S3Store, S3Proxy]], bus: Bus
+) -> None:
+    """A store that drops user metadata cannot echo the write id: the writer whose
+    record PUT was applied unheard (500) cannot tell its own object from another's, so
+    it sends the event rather than lose it; the next writer sends nothing."""
+    store, proxy = proxied(
+        fail_after=first_put_of("/transitions/"),
+        status=500,
+        error=INTERNAL_ERROR,
+        keep_metadata=False,
+    )
+    writer = SnapshotWriter(store, sleep=lambda _: None, events=EventBridgePublisher(BUS))
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    with pytest.raises(StoreError, match="carries no write id"):
+        observe(store, JOB, "EXCEPTION", at(1), None, writer)
+    observe(store, JOB, "EXCEPTION", at(2), None, SnapshotWriter(store))  # another process
+
+    assert proxy.failed_after == 1
+    assert_one_event_per_record(store, bus.received())

@@ -13,7 +13,8 @@ from dlf_status import bootstrap
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import ObjectStore
 from dlf_status.domain.readmodels import FleetDocument
-from dlf_status.domain.snapshots import latest_key
+from dlf_status.domain.snapshots import HISTORY_ROOT, job_prefix, latest_key
+from dlf_status.domain.timestamps import format_utc
 from dlf_status.readers import StoreReader
 from dlf_status.service import SnapshotWriter
 from tests.support.listing_contract import hostile_jobs
@@ -198,3 +199,143 @@ def test_history_and_transitions_across_days(store: ObjectStore) -> None:
     ]
     assert (transitions["has_more"], rest["has_more"]) == (True, False)
     assert {d["source"]["job_name"] for page in history for d in page["documents"]} == {"a/b c"}
+
+
+# Names equal only after Unicode normalisation (NFC, NFKC) or case folding: each is its
+# own job (the upstream compares names as they are), with its own row and history.
+LOOKALIKES = (
+    ("caf\u00e9", "cafe\u0301"),  # NFC and NFD
+    ("\u00c5", "\u212b", "A\u030a"),  # A with ring, the angstrom sign, A and a combining ring
+    ("K", "\u212a"),  # K and the kelvin sign
+    ("job", "JOB", "Job", "\uff4a\uff4f\uff42"),  # case, and fullwidth (NFKC: job)
+    ("stra\u00dfe", "STRASSE", "strasse"),  # casefold: strasse
+    ("\ufb01le", "file"),  # the fi ligature (NFKC: fi)
+)
+
+
+def test_names_that_collide_only_after_normalisation_or_case_stay_apart(
+    store: ObjectStore,
+) -> None:
+    writer = SnapshotWriter(store)
+    expected: dict[str, str] = {}
+    for group in LOOKALIKES:
+        for number, name in enumerate(group):
+            status = ("NORMAL", "EXCEPTION", "STOPPED", "STARTING")[number]
+            observe(store, job(name), status, NOW - timedelta(minutes=number + 1), writer=writer)
+            expected[name] = status
+    store_reader = reader(store, FixedClock(NOW))
+
+    rows = [row for page in fleet_pages(store_reader, limit=4) for row in page["jobs"]]
+
+    assert {row["job_name"]: row["status"] for row in rows} == expected
+    assert len(rows) == len(expected)
+    for name, status in expected.items():
+        documents = store_reader.history(job(name))["documents"]
+        assert [(d["source"]["job_name"], d["job"]["status"]) for d in documents] == [
+            (name, status)
+        ]
+
+
+def test_pages_read_while_the_writer_adds_documents_skip_and_repeat_nothing(
+    store: ObjectStore,
+) -> None:
+    """Transitions, oldest first, pick up records written while a consumer pages; a
+    history walk, newest first, shows each document of its bounds once, the ones
+    written since its first page not at all (they are newer than its `to`)."""
+    ref = job("busy")
+    writer = SnapshotWriter(store)
+    clock = FixedClock(NOW)
+    store_reader = reader(store, clock)
+    statuses = ["NORMAL", "EXCEPTION"] * 6
+    moments = [NOW - timedelta(hours=30) + timedelta(hours=5 * step) for step in range(12)]
+    for status, moment in zip(statuses[:6], moments[:6], strict=True):
+        observe(store, ref, status, moment, writer=writer)
+
+    records: list[str] = []
+    documents: list[str] = []
+    to = NOW - timedelta(hours=1)  # after the sixth document, before the seventh
+    history_cursor: str | None = None
+    transitions_cursor: str | None = None
+    for status, moment in zip(statuses[6:], moments[6:], strict=True):
+        transitions = store_reader.transitions(ref, limit=1, cursor=transitions_cursor)
+        records.extend(record["observed_at"] for record in transitions["records"])
+        transitions_cursor = transitions["next_cursor"]
+        history = store_reader.history(ref, end=to, limit=1, cursor=history_cursor)
+        documents.extend(document["observed_at"] for document in history["documents"])
+        history_cursor = history["next_cursor"]
+        observe(store, ref, status, moment, writer=writer)  # between two pages
+        clock.moment = moment
+    while True:
+        transitions = store_reader.transitions(ref, limit=1, cursor=transitions_cursor)
+        records.extend(record["observed_at"] for record in transitions["records"])
+        transitions_cursor = transitions["next_cursor"]
+        if not transitions["has_more"]:
+            break
+    while history_cursor is not None:
+        history = store_reader.history(ref, end=to, limit=1, cursor=history_cursor)
+        documents.extend(document["observed_at"] for document in history["documents"])
+        history_cursor = history["next_cursor"]
+
+    whole = [record["observed_at"] for record in store_reader.transitions(ref)["records"]]
+    assert len(whole) == 11  # every change after the first observation
+    assert records == whole
+    stamps = [format_utc(moment) for moment in moments]
+    assert documents == [stamp for stamp in reversed(stamps) if stamp < format_utc(to)]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 20])
+def test_history_over_sparse_days_lists_each_document_once(store: ObjectStore, limit: int) -> None:
+    """Documents on scattered days (neighbours, gaps of a week and of months): the
+    walk's binary search probes land on days with objects and on empty ones, and this
+    store's listing order (SeaweedFS lists by directory) must give the same pages."""
+    ref = job("sparse")
+    writer = SnapshotWriter(store)
+    days = [300, 101, 100, 16, 15, 8, 7, 3, 1, 0]
+    moments = [NOW - timedelta(days=day, hours=1) for day in days]
+    for number, moment in enumerate(moments):
+        observe(store, ref, ("NORMAL", "EXCEPTION")[number % 2], moment, writer=writer)
+    store_reader = reader(store, FixedClock(NOW))
+
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(len(days) + 2):
+        page = store_reader.history(
+            ref, start=NOW - timedelta(days=365), limit=limit, cursor=cursor
+        )
+        seen.extend(document["observed_at"] for document in page["documents"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert cursor is None
+    assert seen == [format_utc(moment) for moment in reversed(moments)]
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        "aaa.txt",  # before every partition
+        "date=2020-01-01/notes.txt",  # in an older partition, not named by dlf-status
+        "date=2020-13-45/x.json",  # a partition whose date does not exist
+        "date=2020-01-01/20200101T000000000Z-zz.json",  # a name that only looks like ours
+    ],
+)
+def test_an_object_dlf_status_did_not_name_never_hides_the_history(
+    store: ObjectStore, stray: str
+) -> None:
+    """The walk starts from the job's oldest object: one not named by dlf-status that
+    sorts first made the history empty (its day could not be read, and was taken for
+    'no object at all')."""
+    ref = job("with company")
+    writer = SnapshotWriter(store)
+    observe(store, ref, "NORMAL", NOW - timedelta(days=3), writer=writer)
+    observe(store, ref, "EXCEPTION", NOW - timedelta(hours=1), writer=writer)
+    assert store.create(job_prefix(HISTORY_ROOT, ref) + stray, b"{}", {}) is True
+
+    page = reader(store, FixedClock(NOW)).history(ref)
+
+    assert [document["job"]["status"] for document in page["documents"]] == [
+        "EXCEPTION",
+        "NORMAL",
+    ]
+    assert page["next_cursor"] is None

@@ -62,6 +62,7 @@ class SlowStore(NamedTuple):
     api: StatusApi
     clock: SlowStoreClock
     proxy: S3Proxy
+    store: S3Store
 
 
 def _refuse_status(job: JobRef, *, remaining_seconds: Any = None) -> Any:
@@ -99,7 +100,7 @@ def slow_store(seaweed: SeaweedServer) -> Iterator[SlowStore]:
         return made
 
     try:
-        yield SlowStore(StatusApi(_refuse_status, reader), clock, proxy)
+        yield SlowStore(StatusApi(_refuse_status, reader), clock, proxy, store)
     finally:
         proxy.__exit__()
 
@@ -217,3 +218,60 @@ def test_a_page_short_of_time_goes_on_from_its_cursor_and_loses_nothing(
         cursor = page["next_cursor"]
     assert cut_pages >= 1
     assert collected == whole
+
+
+# A job of another workspace (the fleet's counts stay the fixture's) with two documents
+# a hundred days apart, the newer two hundred days ago.
+SPARSE_JOB = JobRef.parse(PROJECT, "rarely changes", "sparse")
+A_YEAR_AGO = (datetime.now(UTC) - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sparse_history(slow: SlowStore, left: float, cursor: str | None = None) -> dict[str, Any]:
+    slow.clock.left_at_requests.clear()
+    slow.clock.start(left)
+    query = {"from": A_YEAR_AGO}  # one query: a cursor is bound to it
+    if cursor is not None:
+        query["cursor"] = cursor
+    event = http_api_event(
+        PROJECT, SPARSE_JOB.job_name, route="history", query=query, headers={"workspace": "sparse"}
+    )
+    return slow.api.handle(event, request_id="r-1", remaining_seconds=slow.clock.remaining_seconds)
+
+
+def test_a_year_of_empty_days_is_neither_a_503_nor_a_page_per_month(slow_store: SlowStore) -> None:
+    """`?from=<a year ago>` for a job with two documents: both in one page, found in a
+    few one-key listings; short of time, pages that move on past the empty days (the
+    cursor pins the query's `from`), never the 503 of a walk that found documents and
+    could not read them, nothing skipped or repeated."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    observe(slow_store.store, SPARSE_JOB, "NORMAL", now - timedelta(days=300))
+    observe(slow_store.store, SPARSE_JOB, "EXCEPTION", now - timedelta(days=200))
+
+    whole = _sparse_history(slow_store, PLENTY)
+    assert whole["statusCode"] == 200
+    page = _body(whole)
+    assert [document["observed_at"][:10] for document in page["documents"]] == [
+        (now - timedelta(days=200)).date().isoformat(),
+        (now - timedelta(days=300)).date().isoformat(),
+    ]
+    assert page["next_cursor"] is None
+    listings = [path for _, path, _ in slow_store.clock.left_at_requests if "list-type" in path]
+    assert len(listings) <= 25  # a listing per day would be 366
+
+    # Time for six calls per request: each page moves on, and the whole comes through.
+    collected: list[Any] = []
+    cursor: str | None = None
+    answers = 0
+    while True:
+        answer = _sparse_history(slow_store, CALL_NEEDS + 5 * REQUEST_SECONDS, cursor)
+        answers += 1
+        assert slow_store.clock.outlived() == []
+        assert answer["statusCode"] == 200, answer["body"][:300]
+        page = _body(answer)
+        collected.extend(page["documents"])
+        if page["next_cursor"] is None:
+            break
+        assert page["next_cursor"] != cursor
+        cursor = page["next_cursor"]
+        assert answers < 30
+    assert collected == _body(whole)["documents"]

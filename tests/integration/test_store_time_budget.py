@@ -22,6 +22,7 @@ from dlf_status.adapters.store_s3 import (
     S3Store,
     s3_call_worst_case,
 )
+from dlf_status.bootstrap import store_call_worst_case, store_write_check
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
 from dlf_status.errors import StoreError
@@ -30,6 +31,7 @@ from tests.integration.conftest import check_transition_records
 from tests.integration.test_transition_events_on_the_store import at, records_in
 from tests.support.faults import S3Proxy
 from tests.support.read_models import observe, status_document
+from tests.support.root import root_settings
 from tests.support.seaweed import (
     SeaweedServer,
     production_s3_client,
@@ -107,6 +109,17 @@ def slow_store(seaweed: SeaweedServer) -> Iterator[Callable[..., Made]]:
     for store, proxy, _ in made:
         proxy.__exit__()
         check_transition_records(store)
+
+
+def new_container_writer(store: S3Store) -> SnapshotWriter:
+    """A new container's writer as production builds it: nothing remembered, the
+    store's conditional-write check pending."""
+    settings = root_settings(SNAPSHOT_URI="s3://snapshots/x", STORE_TIMEOUT=str(STORE_TIMEOUT))
+    return SnapshotWriter(
+        store,
+        store_call_seconds=store_call_worst_case(settings),
+        write_check=store_write_check(settings, store),
+    )
 
 
 def writer_of(store: S3Store) -> SnapshotWriter:
@@ -236,3 +249,129 @@ def test_a_stores_retry_after_header_never_stretches_the_pause() -> None:
 
     assert len(requests) == STORE_ATTEMPTS
     assert seen == [None] * STORE_ATTEMPTS
+
+
+@pytest.mark.parametrize("left", [0.0, -1.0, float("nan"), 1.0])
+def test_a_ticks_freshness_record_waits_for_time_or_reports_its_jobs_failed(
+    slow_store: Callable[..., Made], left: float
+) -> None:
+    """A warm tick confirms an unchanged job (no store call), and its last job ended
+    with `left` seconds of the invocation: less than the freshness record's PUT needs
+    at its worst. No request is sent; the job is reported failed, and forgotten (the
+    next tick writes its latest.json)."""
+    store, _, clock = slow_store()
+    writer = writer_of(store)
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    tick = writer.begin_tick([JOB])
+    confirmed = writer.write(
+        JOB, status_document(JOB, "NORMAL", at(1), None), at(1), tick=tick
+    ).outcome
+
+    clock.start(left)
+    failed = writer.finish_tick(tick, "tick-1", at(1), clock.remaining_seconds)
+
+    assert confirmed is SnapshotOutcome.CONFIRMED
+    assert clock.left_at_requests == []
+    assert list(failed) == [(PROJECT, None, JOB.job_name)]
+    assert (
+        "no time left to write the freshness record" in failed[(PROJECT, None, JOB.job_name)].detail
+    )
+    clock.left = None
+    again = writer.begin_tick([JOB])
+    assert (
+        writer.write(JOB, status_document(JOB, "NORMAL", at(2), None), at(2), tick=again).outcome
+        is SnapshotOutcome.UNCHANGED
+    )
+
+
+@pytest.mark.parametrize("left", [0.0, -1.0, float("nan"), 1.0])
+@pytest.mark.parametrize("gone", [False, True])
+def test_a_write_with_no_time_left_writes_nothing_and_says_so(
+    slow_store: Callable[..., Made], left: float, gone: bool
+) -> None:
+    """Remaining time of 0, negative, not a number, or less than one call: not one
+    request, a `StoreError` saying why, and the store as it was (a warm writer too,
+    which needs no read first)."""
+    store, _, clock = slow_store()
+    writer = writer_of(store)
+    observe(store, JOB, "NORMAL", at(0), None, writer)
+    before = store.get(latest_key(JOB))
+
+    def attempt() -> object:
+        if gone:
+            return writer.write_gone(
+                JOB,
+                {
+                    "project_id": PROJECT,
+                    "workspace": None,
+                    "job_name": JOB.job_name,
+                    "endpoint": "x",
+                },
+                "2026-11-25T08:01:00.000Z",
+                {"error_code": "DLF.0100", "error_msg": "The job does not exist."},
+                clock.remaining_seconds,
+            )
+        return writer.write(
+            JOB,
+            status_document(JOB, "EXCEPTION", at(1), None),
+            at(1),
+            remaining_seconds=clock.remaining_seconds,
+        )
+
+    clock.start(left)
+    with pytest.raises(StoreError, match="no time left"):
+        attempt()
+
+    assert clock.left_at_requests == []
+    clock.left = None
+    assert store.get(latest_key(JOB)) == before
+    assert records_in(store) == []
+
+
+@pytest.mark.parametrize(
+    "left", [s3_call_worst_case(STORE_TIMEOUT) + ANSWER_MARGIN_SECONDS + REQUEST_SECONDS, 30.0]
+)
+def test_a_new_containers_first_write_keeps_its_probe_within_the_time(
+    seaweed: SeaweedServer, left: float
+) -> None:
+    """A strict store checks that the store honours conditional writes before its first
+    write (up to three PUTs). A new container's first write, with time for one store
+    call and a request more: each of the check's PUTs is a call of its own, started
+    only with its worst case left, and so is the write's next call after it.
+    The store answers every other PUT 503 SlowDown (the first attempt of each:
+    botocore retries it)."""
+    clock = SlowStoreClock()
+    puts: list[str] = []
+
+    def slow_down_every_other_put(method: str, path: str) -> bool:
+        clock.saw(method, path)
+        if method != "PUT" or clock.left is None:
+            return False
+        puts.append(path)
+        return len(puts) % 2 == 1
+
+    with S3Proxy(seaweed.endpoint, slow_down_every_other_put) as proxy:
+        store = S3Store(
+            production_s3_client(proxy.url, STORE_TIMEOUT),
+            seaweed.bucket,
+            f"budget-{uuid.uuid4().hex[:12]}",
+        )
+        writer = new_container_writer(store)
+        clock.start(left)
+        try:
+            outcome = writer.write(
+                JOB,
+                status_document(JOB, "NORMAL", at(0), None),
+                at(0),
+                remaining_seconds=clock.remaining_seconds,
+            ).outcome
+        except StoreError as error:
+            outcome, detail = SnapshotOutcome.FAILED, error.detail
+
+    assert clock.outlived() == []
+    if left >= 30:
+        assert outcome is SnapshotOutcome.CHANGED
+    else:
+        assert outcome is SnapshotOutcome.FAILED
+        assert "no time left to" in detail
+        assert "/history/" not in str(clock.left_at_requests)

@@ -143,8 +143,12 @@ class S3Proxy:
         error: bytes = SLOW_DOWN,
         drop: Callable[[str, str], bool] = lambda method, path: False,
         fail_after: Callable[[str, str], bool] = lambda method, path: False,
+        keep_metadata: bool = True,
     ) -> None:
         self.target = target.removeprefix("http://")
+        # False: the answers lose every x-amz-meta-* header, as from a store that keeps
+        # no user metadata.
+        self.keep_metadata = keep_metadata
         self.throttle = throttle
         self.drop = drop
         self.fail_after = fail_after
@@ -191,8 +195,11 @@ class S3Proxy:
                     return
                 self.send_response(answer.status)
                 for name, value in answer.getheaders():
-                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(name, value)
+                    if name.lower() in ("content-length", "transfer-encoding", "connection"):
+                        continue
+                    if not proxy.keep_metadata and name.lower().startswith("x-amz-meta-"):
+                        continue
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -155,6 +155,13 @@ def exit_code(arguments: list[str]) -> int:
         (["history", PROJECT, ".."], "job_name"),
         (["history", PROJECT, "j", "--since", "yesterday"], "--since must be an RFC 3339"),
         (["history", PROJECT, "j", "--limit", "0"], "--limit: must be a whole number"),
+        (["history", PROJECT, "j", "--since", ""], "--since is empty"),
+        (["history", PROJECT, "j", "--until", "", "--transitions"], "--until is empty"),
+        (["history", PROJECT, "j", "--since", "2026-11-25T08:00:60Z"], "not a time that exists"),
+        (["history", PROJECT, "j", "--limit", "\u0663"], "--limit: must be a whole number"),
+        (["history", PROJECT, "j", "--limit", "99999999999999999999"], "--limit: must be"),
+        (["fleet", PROJECT, "--status", "A" * 300], "--status must be a comma-separated"),
+        (["history", PROJECT, "j", "--workspace", "w\x1b[31m"], "workspace must be"),
         (
             [
                 "history",

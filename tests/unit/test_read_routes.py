@@ -4,6 +4,7 @@ both API Gateway payloads."""
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 
 from dlf_status import bootstrap
 from dlf_status.domain.model import JobRef
+from dlf_status.domain.readmodels import parse_time, query_scope
 from dlf_status.entrypoints import startup
 from dlf_status.entrypoints.http_api import StatusApi
 from dlf_status.errors import ConfigurationError, UpstreamUnavailable
@@ -327,6 +329,22 @@ def test_another_or_unreadable_if_none_match_gets_the_whole_answer(form: str) ->
     assert body(answer)["jobs"]
 
 
+@pytest.mark.parametrize(
+    "form", ["{tag}x", "{tag}\x00", '{tag}"', "{tag};q=1", '"other" {tag}', "{tag}W/", '"*"']
+)
+def test_a_matching_tag_run_into_other_text_is_no_match(form: str) -> None:
+    """The header is not a list of entity tags: ignored whole, as a malformed one is
+    (RFC 9110 13.1.2), even when it starts with the answer's own tag."""
+    app = deployment()
+    app.observe("job", "NORMAL")
+    tag = app.api.handle(fleet_event())["headers"]["ETag"]
+
+    answer = conditional(app, fleet_event(), form.format(tag=tag))
+
+    assert answer["statusCode"] == 200
+    assert body(answer)["jobs"]
+
+
 def test_the_fleet_tag_ignores_the_clock_but_not_what_it_makes_stale() -> None:
     app = deployment(stale_after=600)
     app.observe("job", "NORMAL", timedelta(minutes=1))
@@ -457,3 +475,92 @@ def test_a_problem_is_never_a_304() -> None:
     assert answer["statusCode"] == 502
     assert answer["headers"]["Cache-Control"] == "no-store"
     assert "ETag" not in answer["headers"]
+
+
+# --- cursors and times an adversary writes -------------------------------------------------
+
+
+def _forged(kind: str, position: str, *scope: str | None, version: object = 1) -> str:
+    """A cursor no page returned, bound to the query it is sent with (the scope is a
+    public digest of the query: anyone can compute it)."""
+    payload = {"v": version, "k": kind, "s": query_scope(kind, *scope), "p": position}
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+
+
+def test_a_forged_history_cursor_past_to_never_shows_a_document_after_to() -> None:
+    app = deployment()
+    for hours, status in ((50, "NORMAL"), (30, "EXCEPTION"), (1, "NORMAL")):
+        app.observe("job", status, timedelta(hours=hours))
+    to = "2026-11-24T12:00:00Z"  # the day before the third document's
+    scope = (PROJECT, None, "job", None, parse_time(to, "to").isoformat())  # type: ignore[union-attr]
+    cursor = _forged("history", "date=9999-12-31/~", *scope)
+
+    forged = body(
+        app.api.handle(
+            http_api_event(PROJECT, "job", route="history", query={"to": to, "cursor": cursor})
+        )
+    )
+    honest = body(app.api.handle(http_api_event(PROJECT, "job", route="history", query={"to": to})))
+
+    assert [d["job"]["status"] for d in honest["documents"]] == ["EXCEPTION", "NORMAL"]
+    assert forged["documents"] == honest["documents"]
+
+
+def test_a_forged_transitions_cursor_never_reaches_before_since() -> None:
+    app = deployment()
+    for hours, status in ((5, "NORMAL"), (3, "EXCEPTION"), (1, "NORMAL")):
+        app.observe("job", status, timedelta(hours=hours))
+    since = "2026-11-25T09:30:00Z"  # after the first change
+    scope = (PROJECT, None, "job", parse_time(since, "since").isoformat())  # type: ignore[union-attr]
+    cursor = _forged("transitions", "date=0001-01-01/00010101T000000000Z", *scope)
+
+    records = body(
+        app.api.handle(
+            http_api_event(
+                PROJECT, "job", route="transitions", query={"since": since, "cursor": cursor}
+            )
+        )
+    )["records"]
+
+    assert [[c["to"] for c in r["changes"]] for r in records] == [["NORMAL"]]
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "1", [1]])
+def test_a_cursor_whose_version_only_equals_1_in_python_is_refused(version: object) -> None:
+    app = deployment()
+    app.observe("job", "NORMAL")
+    cursor = _forged(
+        "history", "date=2026-11-25/~", PROJECT, None, "job", None, None, version=version
+    )
+
+    answer = app.api.handle(
+        http_api_event(PROJECT, "job", route="history", query={"cursor": cursor})
+    )
+
+    assert (answer["statusCode"], body(answer)["field"]) == (400, "cursor")
+
+
+@pytest.mark.parametrize(
+    ("value", "instant"),
+    [
+        ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00+00:00"),
+        ("2016-12-31T23:59:60.999Z", "2017-01-01T00:00:00+00:00"),
+        ("2016-12-31t15:59:60-08:00", "2017-01-01T00:00:00+00:00"),
+        ("2026-11-25T08:00:00-00:00", "2026-11-25T08:00:00+00:00"),
+        ("2026-11-25t08:00:00.123456789z", "2026-11-25T08:00:00.123000+00:00"),
+    ],
+)
+def test_rfc_3339_edge_forms_are_the_instants_they_name(value: str, instant: str) -> None:
+    moment = parse_time(value, "from")
+
+    assert moment is not None
+    assert moment.isoformat() == instant
+
+
+@pytest.mark.parametrize("value", ["2026-11-25T08:00:60Z", "2016-12-31T23:58:60Z"])
+def test_a_60th_second_outside_a_leap_second_is_a_400(value: str) -> None:
+    answer = deployment().api.handle(
+        http_api_event(PROJECT, "job", route="history", query={"from": value})
+    )
+
+    assert (answer["statusCode"], body(answer)["field"]) == (400, "from")

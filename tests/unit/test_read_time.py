@@ -72,25 +72,95 @@ def _outlived(store: SpendingStore) -> list[float]:
     return [left for left in store.left_at_calls if left < CALL_SECONDS + ANSWER_MARGIN_SECONDS]
 
 
-def test_a_history_that_runs_out_of_time_in_empty_days_goes_on_from_the_day_it_reached() -> None:
+def _walk(reader: StoreReader, job: JobRef, **query: Any) -> list[str]:
+    """Every document's `observed_at`, following cursors with no time bound."""
+    seen: list[str] = []
+    cursor = query.pop("cursor", None)
+    while True:
+        page = reader.history(job, cursor=cursor, **query)
+        seen.extend(document["observed_at"] for document in page["documents"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+def test_a_year_of_empty_days_is_skipped_in_a_few_listings() -> None:
+    """Two documents a hundred days apart, asked from a year ago: one page holds both,
+    and the empty days between cost a binary search each, not a listing per day."""
+    store = SpendingStore(MemoryStore())
+    older, newer = NOW - timedelta(days=300), NOW - timedelta(days=200)
+    observe(store.store, JOB, "NORMAL", older)
+    observe(store.store, JOB, "EXCEPTION", newer)
+    reader = _reader(store)
+
+    page = reader.history(JOB, start=NOW - timedelta(days=365))
+
+    assert [document["observed_at"] for document in page["documents"]] == [
+        "2026-05-09T12:00:00.000Z",
+        "2026-01-29T12:00:00.000Z",
+    ]
+    assert page["next_cursor"] is None
+    # The oldest day, today, two days found and three searches of at most ten probes.
+    assert reader.last_cost.listing_calls <= 2 + 2 + 3 * 10
+
+
+def test_a_history_inside_its_time_finds_a_document_past_empty_days() -> None:
     store = SpendingStore(MemoryStore())
     observe(store.store, JOB, "NORMAL", NOW - timedelta(days=10))
     reader = _reader(store)
     time = reader.read_time(store.remaining_seconds)
 
-    store.left = 10.0  # the oldest day's listing, then seven empty days
+    store.left = 10.0  # eight calls: the oldest day, today, a few probes, the day, a GET
     page = reader.history(JOB, time=time)
 
     assert _outlived(store) == []
+    assert [document["observed_at"] for document in page["documents"]] == [
+        "2026-11-15T12:00:00.000Z"
+    ]
+    assert page["next_cursor"] is None
+
+
+def test_a_search_past_empty_days_short_of_time_goes_on_from_where_it_reached() -> None:
+    store = SpendingStore(MemoryStore())
+    observe(store.store, JOB, "NORMAL", NOW - timedelta(days=300))
+    reader = _reader(store)
+    time = reader.read_time(store.remaining_seconds)
+
+    store.left = CALL_SECONDS + ANSWER_MARGIN_SECONDS + 3  # the oldest day, today, 2 probes
+    page = reader.history(JOB, time=time)
+
+    assert _outlived(store) == []
+    assert len(store.left_at_calls) == 4
     assert page["documents"] == []
     assert page["next_cursor"] is not None
     assert time.cut
     store.left = None
-    rest = reader.history(JOB, cursor=page["next_cursor"])
-    assert [document["observed_at"] for document in rest["documents"]] == [
-        reader.history(JOB)["documents"][0]["observed_at"]
-    ]
-    assert rest["next_cursor"] is None
+    assert _walk(reader, JOB, cursor=page["next_cursor"]) == _walk(reader, JOB)
+
+
+def test_documents_found_past_empty_days_but_not_read_in_time_give_a_cursor() -> None:
+    """The walk found the day's documents and had no time left to GET them: the page
+    is empty with a cursor at the start of that day (the days after it are empty),
+    not a 503 that would make the next request walk the same days again."""
+    store = SpendingStore(MemoryStore())
+    observe(store.store, JOB, "NORMAL", NOW - timedelta(days=300, minutes=5))
+    observe(store.store, JOB, "EXCEPTION", NOW - timedelta(days=300))
+    reader = _reader(store)
+    reader.history(JOB)
+    listings = reader.last_cost.listing_calls
+    time = reader.read_time(store.remaining_seconds)
+
+    store.left = CALL_SECONDS + ANSWER_MARGIN_SECONDS + listings - 1  # every listing, no GET
+    page = reader.history(JOB, time=time)
+
+    assert _outlived(store) == []
+    assert len(store.left_at_calls) == listings
+    assert page["documents"] == []
+    assert time.cut
+    store.left = None
+    rest = _walk(reader, JOB, cursor=page["next_cursor"])
+    assert rest == _walk(reader, JOB)
+    assert len(rest) == 2
 
 
 def test_a_history_with_no_time_to_list_its_first_day_is_too_slow() -> None:

@@ -432,9 +432,10 @@ def test_history_without_from_walks_back_a_bounded_number_of_days() -> None:
     pages = history_pages(store_reader, job("quiet"))
 
     assert observed_times(pages) == ["2027-02-03T08:00:00.000Z", "2026-11-25T08:00:00.000Z"]
-    # 32 date partitions per request, and none before the job's oldest object
-    assert [len(page["documents"]) for page in pages] == [1, 0, 1]
-    assert all(page["next_cursor"] for page in pages[:-1])
+    # One page: the 69 empty days between are skipped by a binary search, and none
+    # before the job's oldest object is listed.
+    assert [len(page["documents"]) for page in pages] == [2]
+    assert store_reader.last_cost.listing_calls <= 2 + 2 + 10
 
 
 def test_a_day_too_dense_to_list_is_refused(
@@ -578,9 +579,10 @@ def test_history_bounds_at_the_ends_of_the_calendar_walk_without_overflow() -> N
     long_ago = store_reader.history(job("j"), end=earliest + timedelta(days=1))
     nothing = reader(MemoryStore()).history(job("j"), end=latest)
 
-    # A walk back from 9999 finds no day with objects in one request: it says where
-    # to go on, and never steps past the calendar.
-    assert (far_future["documents"], far_future["next_cursor"] is not None) == ([], True)
-    assert everything["next_cursor"] is not None
+    # A walk back from 9999 searches its 400 days in one request and finds no day with
+    # objects (the job's is older): nothing, and no cursor; it never steps past the
+    # calendar.
+    assert (far_future["documents"], far_future["next_cursor"]) == ([], None)
+    assert (len(everything["documents"]), everything["next_cursor"]) == (1, None)
     assert (long_ago["documents"], long_ago["next_cursor"]) == ([], None)
     assert (nothing["documents"], nothing["next_cursor"]) == ([], None)

@@ -33,6 +33,7 @@ from dlf_status.domain.contract import (
     JsonObject,
     ValidationReport,
     Violation,
+    not_json_violation,
 )
 from dlf_status.domain.model import UpstreamResponse
 
@@ -259,7 +260,8 @@ class CompiledValidator:
         if _JSON_MEDIA not in plan.media:
             instance = response.body.decode("utf-8", errors="replace")
         elif body is NOT_JSON:
-            return [Violation.of(paths.ROOT, "the body is not valid JSON")]
+            refused = not_json_violation(response.body)
+            return [refused or Violation.of(paths.ROOT, "the body is not valid JSON")]
         if plan.body is None or plan.body.is_valid(instance):
             return []
         errors = itertools.islice(_errors(plan, instance), MAX_LISTED + 1)

@@ -17,8 +17,15 @@ from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 from openapi_core.validation.response.exceptions import DataValidationError, MissingData
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
-from dlf_status.domain import paths
-from dlf_status.domain.contract import Contract, Operation, ValidationReport, Violation
+from dlf_status.domain import jsoncodec, paths
+from dlf_status.domain.contract import (
+    NOT_JSON,
+    Contract,
+    Operation,
+    ValidationReport,
+    Violation,
+    not_json_violation,
+)
 from dlf_status.domain.model import Headers, UpstreamResponse
 
 
@@ -94,6 +101,12 @@ class OpenAPICoreValidator:
             self._request, _OpenAPICoreResponse(response)
         ):
             violations.extend(_violations(error))
+        if body is NOT_JSON and jsoncodec.find_repeated_name(response.body) is not None:
+            # openapi-core keeps the last of repeated members and says nothing: the
+            # referee names the member as the compiled validator and the hot path do.
+            repeated = not_json_violation(response.body)
+            if repeated is not None:
+                violations.append(repeated)
         schema = self._contract.body_schema(response.status, response.mimetype)
         return ValidationReport(
             violations=tuple(sorted(set(violations))),

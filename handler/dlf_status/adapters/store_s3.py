@@ -15,7 +15,7 @@ import ipaddress
 import re
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 from urllib.parse import quote, urlsplit
@@ -25,7 +25,12 @@ import urllib3
 from botocore import handlers
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 from botocore.parsers import ResponseParserFactory
 
 from dlf_status.config import S3AddressingStyle
@@ -37,11 +42,27 @@ from dlf_status.domain.ports import (
     check_list_limit,
 )
 from dlf_status.domain.snapshots import CONTROL_ROOT, is_safe_key
-from dlf_status.errors import ConditionalWritesIgnored, ConfigurationError, StoreError
+from dlf_status.errors import (
+    ConditionalWritesIgnored,
+    ConfigurationError,
+    StoreError,
+    WriteOutcomeUnknown,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+# Answers to a PUT that the store may have applied all the same: S3 documents it of a
+# 500 InternalError, and a 502 or 504 comes from something between that may have passed
+# the request on. A 503 (SlowDown, ServiceUnavailable) refuses the request unprocessed.
+_MAYBE_APPLIED_STATUSES: Final = frozenset({500, 502, 504})
+# Transport failures before the request left: nothing can have been applied.
+_NEVER_SENT: Final = (
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.ConnectTimeoutError,
+    EndpointConnectionError,
+    ConnectTimeoutError,
+)
 # 412: the condition failed; 409: another conditional write on the key is in flight.
 _LOST_RACE: Final = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -98,6 +119,12 @@ def s3_call_worst_case(call_seconds: float) -> float:
     readers start a call only with this much of the invocation left."""
     botocore_call = call_seconds + RETRY_PAUSE_SECONDS
     return call_seconds / STORE_ATTEMPTS + 2 * botocore_call
+
+
+def probe_call_worst_case(call_seconds: float) -> float:
+    """The longest one PUT of `S3Store.check_conditional_writes` (there are up to three)
+    takes for STORE_TIMEOUT `call_seconds`: a `put_object` of two attempts and a pause."""
+    return call_seconds + RETRY_PAUSE_SECONDS
 
 
 def _drop_retry_after(response: Any = None, **_: Any) -> None:
@@ -242,12 +269,19 @@ class _PutResult(NamedTuple):
     maybe_applied: bool = False
 
 
-class _DirectPutFailed(Exception):
-    """The direct PUT got no answer a write expects within STORE_ATTEMPTS."""
+class _MaybeApplied(StoreError):
+    """A conditional PUT failed after an attempt that the store may have applied (no
+    answer, or a 5xx): `create` looks whose object the key holds."""
 
-    def __init__(self, reason: str) -> None:
+
+class _DirectPutFailed(Exception):
+    """The direct PUT got no answer a write expects within STORE_ATTEMPTS, after an
+    attempt that may have been applied (`maybe_applied`) or not."""
+
+    def __init__(self, reason: str, maybe_applied: bool) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.maybe_applied = maybe_applied
 
 
 class DirectPut:
@@ -400,21 +434,27 @@ class DirectPut:
         if target is None:
             return None  # put_object learns where to send it
         path = target.root_path + _quoted_key(full_key)
+        unanswered = False  # an attempt was sent and its answer never came
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 status, etag, content = self._send(target, path, body, headers)
             except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as error:
+                unanswered = unanswered or not isinstance(error, _NEVER_SENT)
                 if attempt == STORE_ATTEMPTS:
-                    raise _DirectPutFailed(f"{type(error).__name__}: {str(error)[:160]}") from None
+                    raise _DirectPutFailed(
+                        f"{type(error).__name__}: {str(error)[:160]}", unanswered
+                    ) from None
                 continue
-            resent = attempt > 1
             if status == 200 and etag:
-                return _DirectAnswer(200, etag, resent)
+                return _DirectAnswer(200, etag, unanswered)
             if status in (409, 412) or (status == 404 and b"NoSuchBucket" not in content):
-                return _DirectAnswer(status, "", resent)
-            if resent:  # put_object's own attempts would pass STORE_TIMEOUT
-                raise _DirectPutFailed(f"HTTP {status} after an attempt without an answer")
-            return _DirectAnswer(None, "", maybe_applied=True)
+                return _DirectAnswer(status, "", unanswered)
+            if attempt > 1:  # put_object's own attempts would pass STORE_TIMEOUT
+                raise _DirectPutFailed(
+                    f"HTTP {status} after an attempt without an answer",
+                    unanswered or status in _MAYBE_APPLIED_STATUSES,
+                )
+            return _DirectAnswer(None, "", maybe_applied=status in _MAYBE_APPLIED_STATUSES)
         raise AssertionError("unreachable")
 
     def _send(
@@ -486,6 +526,11 @@ class S3Store:
         self._refused: str | None = None
         self._probe_lock = threading.Lock()
         self._direct = DirectPut(client, bucket) if DirectPut.usable(client, bucket) else None
+        # Per thread: whether an attempt of the current put_object may have been applied.
+        self._attempts = threading.local()
+        client.meta.events.register(
+            "needs-retry.s3.PutObject", self._note_attempt, unique_id=f"dlf-status-{id(self)}"
+        )
 
     @property
     def location(self) -> str:
@@ -513,7 +558,12 @@ class S3Store:
             raise self._error("read", full_key, exc) from None
         # Lower-cased: AWS sends metadata names in lower case, other stores (rclone) do not.
         metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
-        return StoredObject(body=body, version=answer["ETag"], metadata=metadata)
+        version = answer.get("ETag")
+        if not isinstance(version, str) or not version:
+            # S3 sends an ETag with every object: a 200 without one (a proxy's page)
+            # is no object, and a version compared later would be None.
+            raise StoreError(f"cannot read s3://{self._bucket}/{full_key}: the answer has no ETag")
+        return StoredObject(body=body, version=version, metadata=metadata)
 
     def list_objects(
         self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
@@ -542,8 +592,7 @@ class S3Store:
                 answer = self._client.list_objects_v2(**request)
             except (ClientError, BotoCoreError) as exc:
                 raise self._error("list", base + prefix + "*", exc) from None
-            contents = answer.get("Contents", [])
-            truncated = bool(answer.get("IsTruncated"))
+            contents, truncated = _listing_page(answer, f"s3://{self._bucket}/{base}{prefix}*")
             if contents or not truncated:
                 break
             request["ContinuationToken"] = answer["NextContinuationToken"]
@@ -564,45 +613,98 @@ class S3Store:
         return ObjectListing(tuple(objects), last if truncated and last else None)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
-        """True when this call made the object appear. A PUT the store applied but
-        whose answer was lost (a dropped connection, a 500 InternalError) is retried
-        and refused by the object it wrote: that object carries this call's write id,
-        which another writer's (the same bytes, say, a concurrent repair) does not."""
-        self._check_conditional_writes()
+        """True when this call made the object appear, False when another writer's
+        object is there (both proven by one HEAD after any refusal: `_whose`).
+
+        A PUT the store applied but whose answer was lost (a dropped connection, a 500
+        InternalError) is retried and refused by the object it wrote: that object
+        carries this call's write id, which another writer's (the same bytes, say, a
+        concurrent repair) does not. `WriteOutcomeUnknown` when nothing can tell."""
+        self.check_conditional_writes()
         write_id = secrets.token_hex(16)
         tagged = {**metadata, WRITE_ID_METADATA: write_id}
-        put = self._put(key, body, tagged, expected_version=None)
+        try:
+            put = self._put(key, body, tagged, expected_version=None)
+        except _MaybeApplied as failed:
+            return self._whose(key, write_id, maybe_applied=True, failure=failed.detail)
         if put.version is not None:
             return True
-        return put.maybe_applied and self._written_by(key, write_id)
+        return self._whose(key, write_id, maybe_applied=put.maybe_applied, failure=None)
 
     def replace(
         self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
     ) -> str | None:
-        self._check_conditional_writes()
+        self.check_conditional_writes()
         return self._put(key, body, metadata, expected_version=expected_version).version
 
-    def _written_by(self, key: str, write_id: str) -> bool:
-        """Whether the object at `key` is the one written with `write_id` (one HEAD,
-        only after a refusal that may answer this call's own applied PUT)."""
+    def _whose(self, key: str, write_id: str, *, maybe_applied: bool, failure: str | None) -> bool:
+        """Whose object holds `key` after a create-only PUT that did not say 200: True
+        when this call's (`write_id`), False when another writer's.
+
+        A refusal proves nothing by itself: a 409 ConditionalRequestConflict comes while
+        another write is in flight (it may still fail), and a store (or a proxy before
+        it) may answer 412 for a key it does not hold. Believed, either would leave
+        latest.json naming a history object, or a transition record, that was never
+        written. So one HEAD looks: no object after a plain refusal is a `StoreError`
+        (nothing written, the caller stops). After an attempt that may have been
+        applied (`maybe_applied`; `failure` when the call then failed), an object
+        without a write id (a store that keeps no user metadata), no object (the
+        attempt may land yet) or a failed HEAD cannot be told apart from this call's
+        own write: `WriteOutcomeUnknown`."""
         full_key = self._key(key)
+        where = f"s3://{self._bucket}/{full_key}"
+        why = failure or "its retry was refused"
         try:
             answer = self._client.head_object(Bucket=self._bucket, Key=full_key)
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return False
-            raise self._error("read", full_key, exc) from None
-        except BotoCoreError as exc:
-            raise self._error("read", full_key, exc) from None
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and _code(exc) in _MISSING:
+                if maybe_applied:
+                    raise WriteOutcomeUnknown(
+                        f"cannot tell whether the create-only PUT of {where} was applied "
+                        f"({why}): no object there yet, and an unanswered attempt may land"
+                    ) from None
+                raise StoreError(
+                    f"the store refused a create-only PUT of {where} but holds no object "
+                    "there (a conditional write in flight, or a refusal in error): "
+                    "nothing was written"
+                ) from None
+            unread = self._error("read", full_key, exc).detail
+            if maybe_applied:
+                raise WriteOutcomeUnknown(
+                    f"cannot tell whether the create-only PUT of {where} was applied "
+                    f"({why}): {unread}"
+                ) from None
+            raise StoreError(
+                f"the store refused a create-only PUT of {where} and the key "
+                f"cannot be read: {unread}"
+            ) from None
         metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
-        return metadata.get(WRITE_ID_METADATA) == write_id
+        found = metadata.get(WRITE_ID_METADATA)
+        if found == write_id:
+            return True
+        if found is None and maybe_applied:
+            raise WriteOutcomeUnknown(
+                f"cannot tell whether the create-only PUT of {where} was applied ({why}): "
+                "the object there carries no write id (the store keeps no user metadata)"
+            )
+        return False
 
-    def _check_conditional_writes(self) -> None:
+    @property
+    def conditional_writes_pending(self) -> bool:
+        """Whether the next write would first run the check (`check_conditional_writes`):
+        neither proven nor refused yet."""
+        return not self._writes_checked and self._refused is None
+
+    def check_conditional_writes(self, before_call: Callable[[], None] | None = None) -> None:
+        """Prove, once, that the store honours conditional writes (the probe); raise
+        `ConditionalWritesIgnored` when it does not. Every write runs it first; a writer
+        with a deadline runs it itself (service.WriteCheck), `before_call` each of its
+        PUTs: what raises there stops the probe, which the next write starts again."""
         if self._writes_checked:
             return
         with self._probe_lock:  # one probe at a time; the tick's other threads wait
             if self._refused is None and not self._writes_checked:
-                self._refused = self._probe()
+                self._refused = self._probe(before_call)
                 self._writes_checked = self._refused is None
             if self._refused is not None:
                 raise ConditionalWritesIgnored(
@@ -611,29 +713,37 @@ class S3Store:
                     "updates; set SNAPSHOT_CONSISTENCY=best-effort to accept that"
                 )
 
-    def _probe(self) -> str | None:
+    def _probe(self, before_call: Callable[[], None] | None = None) -> str | None:
         """Why the store cannot be trusted with conditional writes, or None.
 
         Two to three PUTs of the same bytes on a key of our own: puts and gets are
         all the deployed function may do (it cannot delete)."""
         key = self._key(PROBE_KEY)
-        create_only = self._probe_put(key)
+        create_only = self._probe_put(key, before_call=before_call)
         if create_only == "written":  # the first probe of this store: the key exists now
-            create_only = self._probe_put(key)
+            create_only = self._probe_put(key, before_call=before_call)
             if create_only == "written":
                 return "a create-only PUT (If-None-Match: *) replaced an existing object"
         if create_only.startswith("unsupported"):
             return f"it refuses If-None-Match: {create_only.removeprefix('unsupported ')}"
-        wrong_etag = self._probe_put(key, if_match=_NO_SUCH_ETAG)
+        wrong_etag = self._probe_put(key, if_match=_NO_SUCH_ETAG, before_call=before_call)
         if wrong_etag == "written":
             return "a PUT with If-Match on a wrong ETag replaced the object"
         if wrong_etag.startswith("unsupported"):
             return f"it refuses If-Match: {wrong_etag.removeprefix('unsupported ')}"
         return None
 
-    def _probe_put(self, key: str, *, if_match: str | None = None) -> str:
+    def _probe_put(
+        self,
+        key: str,
+        *,
+        if_match: str | None = None,
+        before_call: Callable[[], None] | None = None,
+    ) -> str:
         """A PUT with If-None-Match: * (or If-Match: `if_match`): 'written', 'refused'
         (the condition held it back), or 'unsupported <code>'."""
+        if before_call is not None:
+            before_call()
         try:
             if if_match is None:
                 self._client.put_object(
@@ -673,7 +783,7 @@ class S3Store:
             try:
                 direct = self._direct.put(full_key, body, headers)
             except _DirectPutFailed as failed:
-                raise StoreError(
+                raise (_MaybeApplied if failed.maybe_applied else StoreError)(
                     f"cannot write s3://{self._bucket}/{full_key}: {failed.reason}"
                 ) from None
             if direct is not None:
@@ -682,6 +792,7 @@ class S3Store:
                     return _PutResult(etag)
                 if status is not None and (status != 404 or expected_version is not None):
                     return _PutResult(None, maybe_applied)
+        self._attempts.maybe_applied = False  # put_object's attempts say otherwise
         try:
             if expected_version is None:
                 answer = self._client.put_object(
@@ -708,12 +819,31 @@ class S3Store:
             if _code(exc) in lost:
                 # botocore's retries (a 500, a dropped connection) may have sent it
                 # after an attempt the store applied.
-                retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-                return _PutResult(None, maybe_applied or bool(retried))
-            raise self._error("write", full_key, exc) from None
+                return _PutResult(None, maybe_applied or self._attempts.maybe_applied)
+            error = self._error("write", full_key, exc)
+            if maybe_applied or self._attempts.maybe_applied:
+                raise _MaybeApplied(error.detail) from None
+            raise error from None
         except BotoCoreError as exc:
-            raise self._error("write", full_key, exc) from None
+            error = self._error("write", full_key, exc)
+            if maybe_applied or self._attempts.maybe_applied:
+                raise _MaybeApplied(error.detail) from None
+            raise error from None
         return _PutResult(answer["ETag"])
+
+    def _note_attempt(
+        self, response: Any = None, caught_exception: Exception | None = None, **_: Any
+    ) -> None:
+        """After each attempt of `put_object` (botocore's needs-retry event, in the
+        calling thread): whether it may have been applied unheard (a 500, 502 or 504,
+        or a transport failure after the request left)."""
+        if caught_exception is not None:
+            applied = not isinstance(caught_exception, _NEVER_SENT)
+        else:
+            answer = None if response is None else response[0]
+            applied = answer is not None and answer.status_code in _MAYBE_APPLIED_STATUSES
+        if applied:
+            self._attempts.maybe_applied = True
 
     def _error(self, action: str, key: str, exc: Exception) -> StoreError:
         where = f"s3://{self._bucket}/{key}"
@@ -726,3 +856,23 @@ class S3Store:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _listing_page(answer: Mapping[str, Any], where: str) -> tuple[list[dict[str, Any]], bool]:
+    """A ListObjectsV2 answer's keys and whether it is truncated, or StoreError when
+    the 200 is no such answer: botocore reads any body, an HTML page or nothing at all,
+    as a listing without keys, which would make a fleet of 0 jobs pass its uptime check
+    and a history come back empty. S3 always sends `IsTruncated`, and every key its
+    `Key`, `ETag` and `Size`; a truncated page a token to go on."""
+    truncated = answer.get("IsTruncated")
+    contents = answer.get("Contents", [])
+    if (
+        not isinstance(truncated, bool)
+        or not isinstance(contents, list)
+        or not all(
+            isinstance(item, dict) and {"Key", "ETag", "Size"} <= item.keys() for item in contents
+        )
+        or (truncated and not contents and not answer.get("NextContinuationToken"))
+    ):
+        raise StoreError(f"cannot list {where}: the store's answer is not a ListObjectsV2 result")
+    return contents, truncated

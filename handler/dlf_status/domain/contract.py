@@ -120,6 +120,22 @@ def parsed_or_not_json(body: bytes) -> Any:
         return NOT_JSON
 
 
+def not_json_violation(body: bytes) -> Violation | None:
+    """Why a body that is no JSON value we accept is refused, as the hot path says it:
+    an object that repeats a member is named at its place (valid JSON, but one of the
+    values would be lost), a bound passed or the parser's reason at the root. None
+    when `body` is one."""
+    try:
+        jsoncodec.loads(body)
+    except jsoncodec.JsonRepeatedName as exc:
+        return Violation.of(exc.path, f"{exc}: one of its values would be lost")
+    except jsoncodec.JsonLimitExceeded as exc:
+        return Violation.of(paths.ROOT, f"the body is past the bounds on one answer: {exc}")
+    except jsoncodec.JsonDecodeError as exc:
+        return Violation.of(paths.ROOT, f"the body is not valid JSON: {exc}")
+    return None
+
+
 class ResponseValidator(Protocol):
     """The validation port: a whole upstream response in, a report out.
 

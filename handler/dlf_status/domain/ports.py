@@ -103,7 +103,11 @@ class ObjectStore(Protocol):
     def get(self, key: str) -> StoredObject | None: ...
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
-        """Write unless the key exists (If-None-Match: *). False when it already did."""
+        """Write unless the key exists (If-None-Match: *). False when it already did.
+
+        Raises StoreError when the write failed, and its WriteOutcomeUnknown when the
+        write may have been applied but whether the object there is this call's
+        cannot be told."""
         ...
 
     def replace(

@@ -23,7 +23,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple, TypedDict
 from urllib.parse import unquote, unquote_to_bytes
 
@@ -112,12 +112,17 @@ def parse_time(value: object, field: str) -> datetime | None:
     fraction = re.search(r"\.([0-9]+)", text)
     if fraction is not None and len(fraction[1]) > 6:  # Python reads microseconds at most
         text = text.replace(fraction[0], "." + fraction[1][:6], 1)
+    # RFC 3339 allows a leap second (`23:59:60Z`), which Python cannot hold. No object
+    # is named in it (clocks repeat or smear :59), so as a bound it is the instant the
+    # next second starts: the same objects fall on either side of it.
+    leap = text[17:19] == "60"
+    if leap:
+        text = text[:17] + "59" + text[19:]
+    refused = InvalidInput(f"{field} is not a time that exists: {value!r:.60}", field=field)
     try:
         local = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(
-            f"{field} is not a time that exists: {value!r:.60}", field=field
-        ) from None
+        raise refused from None
     try:
         moment = local.astimezone(UTC)
     except OverflowError:
@@ -125,11 +130,17 @@ def parse_time(value: object, field: str) -> datetime | None:
         # (0001-01-01T00:00:00+01:00): no object is older or newer, so the bound
         # is the first or last representable millisecond.
         moment = _EARLIEST if local.year == 1 else _LATEST
+    if leap:
+        if (moment.hour, moment.minute) != (23, 59):
+            raise refused  # leap seconds end a UTC day, never another minute
+        moment = moment.replace(microsecond=0) + _ONE_SECOND if moment < _LATEST_SECOND else _LATEST
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 _LATEST: Final = datetime.max.replace(tzinfo=UTC)
+_LATEST_SECOND: Final = _LATEST.replace(microsecond=0)
+_ONE_SECOND: Final = timedelta(seconds=1)
 
 
 def parse_statuses(value: object, field: str = "status") -> frozenset[str] | None:
@@ -211,6 +222,7 @@ def decode_cursor(cursor: object, kind: str, scope: str) -> str | None:
         raise refused from None
     if (
         not isinstance(payload, dict)
+        or type(payload.get("v")) is not int  # `true` and `1.0` equal 1 in Python
         or payload.get("v") != _CURSOR_VERSION
         or payload.get("k") != kind
         or payload.get("s") != scope

@@ -75,7 +75,12 @@ from dlf_status.entrypoints.results import (
 from dlf_status.entrypoints.tables import table_lines
 from dlf_status.errors import DlfStatusError, InvalidInput, one_line
 from dlf_status.observability import log_to, logger
-from dlf_status.recorded import exchange_from_json, is_recorded_exchange
+from dlf_status.recorded import (
+    RecordedExchange,
+    exchange_from_json,
+    exchange_keeping_repeats,
+    is_recorded_exchange,
+)
 
 if TYPE_CHECKING:
     from dlf_status.domain.drift import DriftReport, FindingEntry
@@ -113,12 +118,19 @@ def _load_response(args: argparse.Namespace) -> LoadedAnswer:
     data = _read_file(args.file)
     operation = OPERATIONS[args.operation or SHOW_JOB_STATUS.operation_id]
     if args.status is None:
+        exchange: RecordedExchange | None = None
         try:
             parsed = jsoncodec.loads(data)
+        except jsoncodec.JsonRepeatedName:
+            # JSON, but an object repeats a name: a violation the validator names, in
+            # a raw body or in a recorded exchange's body.
+            exchange = exchange_keeping_repeats(data)
+            parsed = NOT_JSON
         except jsoncodec.JsonDecodeError as exc:
             raise InvalidInput(f"{args.file} is not JSON: {exc}") from None
-        if is_recorded_exchange(parsed):
+        if exchange is None and is_recorded_exchange(parsed):
             exchange = exchange_from_json(parsed)
+        if exchange is not None:
             recorded = OPERATIONS[exchange.operation]
             if args.operation is not None and recorded.operation_id != args.operation:
                 raise InvalidInput(
@@ -133,6 +145,8 @@ def _load_response(args: argparse.Namespace) -> LoadedAnswer:
         if "json" in args.content_type:
             try:
                 parsed = jsoncodec.loads(data)
+            except jsoncodec.JsonRepeatedName:
+                pass  # JSON that repeats a name: the validator names it
             except jsoncodec.JsonDecodeError as exc:
                 raise InvalidInput(f"{args.file} is not JSON: {exc}") from None
     headers = Headers({"Content-Type": args.content_type})

@@ -307,6 +307,18 @@ def _parsed(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
+def _given_time(flag: str) -> Callable[[str], Any]:
+    """An argparse type for a time flag: an empty value is refused, as on the routes
+    (`--since "$UNSET"` would otherwise read 400 days, not what was meant)."""
+
+    def convert(value: str) -> Any:
+        if value == "":
+            raise argparse.ArgumentTypeError(f"{flag} is empty: leave it out for the default")
+        return _parsed(lambda text: parse_time(text, flag))(value)
+
+    return convert
+
+
 def add_commands(commands: Any) -> None:
     """Register `fleet` and `history` on the CLI's subparsers."""
     fleet = commands.add_parser(
@@ -346,14 +358,14 @@ def add_commands(commands: Any) -> None:
     history.add_argument("--workspace", metavar="W")
     history.add_argument(
         "--since",
-        type=_parsed(lambda value: parse_time(value, "--since")),
+        type=_given_time("--since"),
         metavar="TIME",
         help="RFC 3339 with an offset (2026-11-25T08:00:00Z); default: 400 days back "
         "for documents, the first record for transitions",
     )
     history.add_argument(
         "--until",
-        type=_parsed(lambda value: parse_time(value, "--until")),
+        type=_given_time("--until"),
         metavar="TIME",
         help="RFC 3339 with an offset, excluded; default: now",
     )

@@ -71,11 +71,13 @@ def none_match(header: str | None, etag: str) -> bool:
         match = _ENTITY_TAG.match(value, position)
         if match is None:
             return False  # not a list of entity tags: ignored whole
-        if match[2] == mine:
-            return True
         position = match.end()
         separator = _LIST_SEPARATOR.match(value, position)
+        if separator is None and position < len(value):
+            return False  # a tag run into other text (`W/"x"y`, a NUL): not a list
+        if match[2] == mine:
+            return True
         if separator is None:
-            return False  # the end, or something that is not a list
+            return False  # the end
         position = separator.end()
     return False
