@@ -1261,7 +1261,8 @@ class StatusService:
         no time left to read it at the store's worst and still answer)."""
         if remaining_seconds is not None:
             left = remaining_seconds()
-            if left < self.store_call_seconds + ANSWER_MARGIN_SECONDS:
+            # `not >=`: a remaining time that is not a number (NaN) is no time at all.
+            if not left >= self.store_call_seconds + ANSWER_MARGIN_SECONDS:
                 logger.warning(
                     "no stale fallback",
                     extra={"detail": f"no time left to read it ({left:.3f} s left)"},

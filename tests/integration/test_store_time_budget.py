@@ -16,18 +16,24 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from dlf_status.adapters.store_s3 import (
     STORE_ATTEMPTS,
     S3Store,
     s3_call_worst_case,
 )
-from dlf_status.bootstrap import store_call_worst_case, store_write_check
+from dlf_status.adapters.upstream_http import HttpUpstreamClient
+from dlf_status.bootstrap import build_status_service, store_call_worst_case, store_write_check
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome, latest_key
-from dlf_status.errors import StoreError
+from dlf_status.errors import StoreError, UpstreamError
 from dlf_status.service import ANSWER_MARGIN_SECONDS, SnapshotWriter
-from tests.integration.conftest import check_transition_records
+from tests.integration.conftest import (
+    check_transition_records,
+    exchange_response,
+    match_path,
+)
 from tests.integration.test_transition_events_on_the_store import at, records_in
 from tests.support.faults import S3Proxy
 from tests.support.read_models import observe, status_document
@@ -375,3 +381,32 @@ def test_a_new_containers_first_write_keeps_its_probe_within_the_time(
         assert outcome is SnapshotOutcome.FAILED
         assert "no time left to" in detail
         assert "/history/" not in str(clock.left_at_requests)
+
+
+@pytest.mark.parametrize("left", [float("nan"), 0.0])
+def test_a_failed_upstream_with_no_time_left_reads_no_stale_snapshot(
+    slow_store: Callable[..., Made],
+    upstream: HTTPServer,
+    make_client: Callable[..., HttpUpstreamClient],
+    left: float,
+) -> None:
+    """The upstream fails and a snapshot could stand in, but the invocation's remaining
+    time is none (0, or not a number): the stale fallback sends no GET, and the
+    upstream's failure is the answer."""
+    store, _, clock = slow_store()
+    observe(store, JOB, "NORMAL", at(0), None, writer_of(store))
+    upstream.expect_request(match_path(JOB.job_name)).respond_with_response(
+        exchange_response("server-503-json")
+    )
+    service = build_status_service(
+        root_settings(SNAPSHOT_URI="s3://snapshots/x", STORE_TIMEOUT=str(STORE_TIMEOUT)),
+        upstream=make_client(max_attempts=1),
+        store=store,
+    )
+
+    clock.start(left)
+    with pytest.raises(UpstreamError):
+        service.observe(JOB, serve_stale=True, remaining_seconds=clock.remaining_seconds)
+
+    assert clock.left_at_requests == []
+    clock.left = None
