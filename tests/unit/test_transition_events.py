@@ -289,6 +289,8 @@ def test_no_attempt_starts_that_the_remaining_time_cannot_see_to_its_end() -> No
     assert left == []
     with pytest.raises(EventPublishError, match="no time left to publish"):
         publisher.publish_transition(record, remaining_seconds=lambda: ATTEMPT_SECONDS / 2)
+    with pytest.raises(EventPublishError, match="no time left to publish"):  # NaN: no time
+        publisher.publish_transition(record, remaining_seconds=lambda: float("nan"))
     assert publisher.publish_transition(record, remaining_seconds=lambda: ATTEMPT_SECONDS) == (
         event_id(record)
     )

@@ -136,7 +136,8 @@ class EventBridgePublisher:
             pause = 0.0
             if attempt > 1:
                 pause = self._jitter() * BASE_DELAY_SECONDS * (1 << (attempt - 2))
-            if remaining_seconds is not None and remaining_seconds() < pause + ATTEMPT_SECONDS:
+            # `not >=`: a remaining time that is not a number (NaN) is no time at all.
+            if remaining_seconds is not None and not remaining_seconds() >= pause + ATTEMPT_SECONDS:
                 raise EventPublishError(
                     f"no time left to publish the transition event {event['id']}"
                     + ("" if failed is None else f" again after: {failed.detail}"),
