@@ -164,18 +164,14 @@ def _values(data: bytes) -> int:
     return separators + 1 - text.count(b"[]") - text.count(b"{}")
 
 
-def check_bounds(data: bytes, limits: JsonLimits = UPSTREAM) -> None:
-    """Raise JsonLimitExceeded when `data` is deeper or holds more values than allowed.
+def _bounded_structure(data: bytes, limits: JsonLimits) -> bytes:
+    """Raise JsonLimitExceeded when `data` is deeper or holds more values than allowed;
+    else return the structure projection it read (`_structure`).
 
     Works on the bytes only, so nothing is built for a body that is refused. A value
     takes at least two bytes (`0,`): shorter bodies cannot hold too many, and a count
     that includes separators inside strings is an upper bound that is usually enough.
     """
-    _bounded_structure(data, limits)
-
-
-def _bounded_structure(data: bytes, limits: JsonLimits) -> bytes:
-    """`check_bounds`, returning the structure projection it read (`_structure`)."""
     if (len(data) + 1) // 2 > limits.values and (
         len(data.translate(None, _KEEP_VALUE_MARKS)) + 1 > limits.values
     ):
