@@ -61,6 +61,7 @@ from dlf_status.domain.ports import (
     MAX_LIST_PAGE,
     Clock,
     ListedObject,
+    ObjectListing,
     ObjectStore,
     RemainingSeconds,
 )
@@ -634,13 +635,15 @@ class StoreReader:
         """The date partition of the job's oldest object; None when it has none. Keys
         that sort before the partitions (`aaa.txt`, dropped there by hand or by a tool)
         are listed past; a first partition whose date cannot be read bounds nothing
-        (date.min): an object dlf-status did not name never hides the history."""
+        (date.min): an object dlf-status did not name never hides the history, nor does
+        a key the store skips as not dlf-status's (`_first_key`)."""
         listing = self.store.list_objects(prefix, start_after=f"{prefix}date=", limit=1)
         cost.listing_calls += 1
         cost.keys_listed += len(listing.objects)
-        if not listing.objects:
+        first = _first_key(listing)
+        if first is None:
             return None
-        found = _PARTITION_DAY.match(listing.objects[0].key[len(prefix) :])
+        found = _PARTITION_DAY.match(first[len(prefix) :])
         try:
             return date.fromisoformat(found[1]) if found else date.min
         except ValueError:  # date=2026-13-45/
@@ -673,7 +676,8 @@ class StoreReader:
             )
             cost.listing_calls += 1
             cost.keys_listed += len(listing.objects)
-            relative = listing.objects[0].key[len(prefix) :] if listing.objects else None
+            first = _first_key(listing)
+            relative = None if first is None else first[len(prefix) :]
             # Every key of a day up to `high` sorts before "date=<high>0" ("0" > "/").
             if relative is None or relative >= f"date={high.isoformat()}0":
                 if middle == low:
@@ -886,6 +890,14 @@ class _Seek(NamedTuple):
 
     day: date | None
     unsearched_to: date | None
+
+
+def _first_key(listing: ObjectListing) -> str | None:
+    """The key a one-key listing met first: its object's, or the key the store listed
+    and skipped as not dlf-status's (`date=2026-11-14 copy/x.json`), which it resumes
+    after (see `ObjectListing`); None when no key is left. Read as 'no object', a
+    skipped key hid every day after it."""
+    return listing.objects[0].key if listing.objects else listing.resume_after
 
 
 def _before_newest(newest: str, start_day: date) -> str | None:

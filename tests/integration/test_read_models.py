@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dlf_status import bootstrap
+from dlf_status.adapters.store_s3 import S3Store
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.ports import ObjectStore
 from dlf_status.domain.readmodels import FleetDocument
@@ -337,5 +338,33 @@ def test_an_object_dlf_status_did_not_name_never_hides_the_history(
     assert [document["job"]["status"] for document in page["documents"]] == [
         "EXCEPTION",
         "NORMAL",
+    ]
+    assert page["next_cursor"] is None
+
+
+@pytest.mark.parametrize("stray_day", [41, 11])
+def test_a_key_no_store_call_may_name_never_hides_the_history(
+    s3_store: S3Store, stray_day: int
+) -> None:
+    """Another tool's key that dlf-status would never write (a partition copied by
+    hand: `date=... copy/`, with a space) is skipped by every listing. Found first by
+    the one-key listings that bound and skip the walk, it read as 'nothing there': the
+    history came back empty (the job's oldest key, 40 days back), or lost the days
+    after it (a search over the empty days, 10 days back)."""
+    ref = job("with company")
+    writer = SnapshotWriter(s3_store)
+    moments = [NOW - timedelta(days=days) for days in (40, 10)] + [NOW - timedelta(hours=1)]
+    for status, moment in zip(("NORMAL", "EXCEPTION", "NORMAL"), moments, strict=True):
+        observe(s3_store, ref, status, moment, writer=writer)
+    bucket, _, root = s3_store.location.removeprefix("s3://").partition("/")
+    stray = f"date={(NOW - timedelta(days=stray_day)).date().isoformat()} copy/x.json"
+    s3_store.client.put_object(
+        Bucket=bucket, Key=f"{root}/{job_prefix(HISTORY_ROOT, ref)}{stray}", Body=b"{}"
+    )
+
+    page = reader(s3_store, FixedClock(NOW)).history(ref)
+
+    assert [document["observed_at"] for document in page["documents"]] == [
+        format_utc(moment) for moment in reversed(moments)
     ]
     assert page["next_cursor"] is None
