@@ -330,11 +330,23 @@ def test_another_or_unreadable_if_none_match_gets_the_whole_answer(form: str) ->
 
 
 @pytest.mark.parametrize(
-    "form", ["{tag}x", "{tag}\x00", '{tag}"', "{tag};q=1", '"other" {tag}', "{tag}W/", '"*"']
+    "form",
+    [
+        "{tag}x",
+        "{tag}\x00",
+        '{tag}"',
+        "{tag};q=1",
+        '"other" {tag}',
+        "{tag}W/",
+        '"*"',
+        "{tag}, junk",
+        "junk, {tag}",
+    ],
 )
 def test_a_matching_tag_run_into_other_text_is_no_match(form: str) -> None:
     """The header is not a list of entity tags: ignored whole, as a malformed one is
-    (RFC 9110 13.1.2), even when it starts with the answer's own tag."""
+    (RFC 9110 13.1.2), even when it starts with the answer's own tag, wherever the
+    member that is no tag stands."""
     app = deployment()
     app.observe("job", "NORMAL")
     tag = app.api.handle(fleet_event())["headers"]["ETag"]

@@ -56,8 +56,8 @@ def _opaque_tag(tag: str) -> str | None:
 def none_match(header: str | None, etag: str) -> bool:
     """Whether `If-None-Match: header` matches `etag` by weak comparison (RFC 9110
     8.8.3.2: the opaque tags are equal, either or both may be weak). `*` matches any
-    current representation; a member that is not an entity tag matches nothing, and
-    a header that cannot be read at all matches nothing either."""
+    current representation; a header with any member that is not an entity tag
+    matches nothing, whatever else it lists."""
     if header is None:
         return False
     value = header.strip(" \t")
@@ -66,18 +66,20 @@ def none_match(header: str | None, etag: str) -> bool:
     mine = _opaque_tag(etag)
     if mine is None or not value:
         return False
+    # The whole list is read before any tag counts: a header that is not a list of
+    # entity tags is ignored whole, wherever its bad member stands.
+    tags: set[str] = set()
     position = len(value) - len(value.lstrip(" \t,"))  # leading empty elements
     while position < len(value):
         match = _ENTITY_TAG.match(value, position)
         if match is None:
-            return False  # not a list of entity tags: ignored whole
+            return False  # not a list of entity tags
+        tags.add(match[2])
         position = match.end()
         separator = _LIST_SEPARATOR.match(value, position)
-        if separator is None and position < len(value):
-            return False  # a tag run into other text (`W/"x"y`, a NUL): not a list
-        if match[2] == mine:
-            return True
         if separator is None:
-            return False  # the end
+            if position < len(value):
+                return False  # a tag run into other text (`W/"x"y`, a NUL): not a list
+            break
         position = separator.end()
-    return False
+    return mine in tags
