@@ -253,8 +253,10 @@ def build_status_service(
 
 def store_write_check(settings: Settings, store: ObjectStore) -> WriteCheck | None:
     """The S3 store's conditional-write check (SNAPSHOT_CONSISTENCY=strict), for the
-    writer to run within the invocation's time; None for any other store."""
-    if not isinstance(settings.snapshot_location, S3Location):
+    writer to run within the invocation's time; None for any other store, and in
+    best-effort, where it makes none."""
+    strict = settings.snapshot_consistency is SnapshotConsistency.STRICT
+    if not strict or not isinstance(settings.snapshot_location, S3Location):
         return None
     from dlf_status.adapters.store_s3 import S3Store, probe_call_worst_case
 

@@ -653,15 +653,20 @@ class S3Store:
         own write: `WriteOutcomeUnknown`."""
         full_key = self._key(key)
         where = f"s3://{self._bucket}/{full_key}"
-        why = failure or "its retry was refused"
+
+        def unknown(reason: str) -> WriteOutcomeUnknown:
+            why = failure or "its retry was refused"
+            return WriteOutcomeUnknown(
+                f"cannot tell whether the create-only PUT of {where} was applied ({why}): " + reason
+            )
+
         try:
             answer = self._client.head_object(Bucket=self._bucket, Key=full_key)
         except (ClientError, BotoCoreError) as exc:
             if isinstance(exc, ClientError) and _code(exc) in _MISSING:
                 if maybe_applied:
-                    raise WriteOutcomeUnknown(
-                        f"cannot tell whether the create-only PUT of {where} was applied "
-                        f"({why}): no object there yet, and an unanswered attempt may land"
+                    raise unknown(
+                        "no object there yet, and an unanswered attempt may land"
                     ) from None
                 raise StoreError(
                     f"the store refused a create-only PUT of {where} but holds no object "
@@ -670,10 +675,7 @@ class S3Store:
                 ) from None
             unread = self._error("read", full_key, exc).detail
             if maybe_applied:
-                raise WriteOutcomeUnknown(
-                    f"cannot tell whether the create-only PUT of {where} was applied "
-                    f"({why}): {unread}"
-                ) from None
+                raise unknown(unread) from None
             raise StoreError(
                 f"the store refused a create-only PUT of {where} and the key "
                 f"cannot be read: {unread}"
@@ -683,10 +685,7 @@ class S3Store:
         if found == write_id:
             return True
         if found is None and maybe_applied:
-            raise WriteOutcomeUnknown(
-                f"cannot tell whether the create-only PUT of {where} was applied ({why}): "
-                "the object there carries no write id (the store keeps no user metadata)"
-            )
+            raise unknown("the object there carries no write id (the store keeps no user metadata)")
         return False
 
     @property
@@ -812,23 +811,17 @@ class S3Store:
                     Metadata=dict(metadata),
                     IfMatch=expected_version,
                 )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
+            # botocore's retries (a 500, a dropped connection) may have sent it after
+            # an attempt the store applied.
+            maybe_applied = maybe_applied or self._attempts.maybe_applied
             # If-Match on a key that is gone: AWS answers 404 NoSuchKey. What was
             # read is not current any more, as with a 412.
             lost = _LOST_RACE if expected_version is None else _LOST_RACE | _MISSING
-            if _code(exc) in lost:
-                # botocore's retries (a 500, a dropped connection) may have sent it
-                # after an attempt the store applied.
-                return _PutResult(None, maybe_applied or self._attempts.maybe_applied)
+            if isinstance(exc, ClientError) and _code(exc) in lost:
+                return _PutResult(None, maybe_applied)
             error = self._error("write", full_key, exc)
-            if maybe_applied or self._attempts.maybe_applied:
-                raise _MaybeApplied(error.detail) from None
-            raise error from None
-        except BotoCoreError as exc:
-            error = self._error("write", full_key, exc)
-            if maybe_applied or self._attempts.maybe_applied:
-                raise _MaybeApplied(error.detail) from None
-            raise error from None
+            raise (_MaybeApplied(error.detail) if maybe_applied else error) from None
         return _PutResult(answer["ETag"])
 
     def _note_attempt(
