@@ -120,10 +120,11 @@ def _first_repeat_outside(value: Any, skipped: str) -> str | None:
     while pending:
         item = pending.pop()
         if isinstance(item, _Members):
-            names = [name for name, _ in item]
-            repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
-            if repeated is not None:
-                return repeated
+            seen: set[str] = set()  # a set: a hostile file's 100,000 members stay linear
+            for name, _ in item:
+                if name in seen:
+                    return name
+                seen.add(name)
             pending.extend(child for name, child in item if not (top and name == skipped))
         elif isinstance(item, list):
             pending.extend(item)
