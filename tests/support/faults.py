@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import struct
@@ -162,6 +163,14 @@ class S3Proxy:
             protocol_version = "HTTP/1.1"
 
             def _relay(self) -> None:
+                try:
+                    self._answer()
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client went first (a reader out of time closes its
+                    # connection): nothing is left to answer, and nothing is wrong.
+                    self.close_connection = True
+
+            def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 if proxy.throttle(self.command, self.path):
@@ -173,20 +182,23 @@ class S3Proxy:
                     self.wfile.write(error)
                     return
                 proxy.forwarded += 1
-                upstream = http.client.HTTPConnection(proxy.target, timeout=10)
+                with contextlib.closing(
+                    http.client.HTTPConnection(proxy.target, timeout=10)
+                ) as upstream:
+                    self._forward(upstream, body)
+
+            def _forward(self, upstream: http.client.HTTPConnection, body: bytes) -> None:
                 # The Host header stays the client's: it is part of the SigV4 signature.
                 upstream.request(self.command, self.path, body=body, headers=dict(self.headers))
                 answer = upstream.getresponse()
                 data = answer.read()
                 if answer.status == 200 and proxy.drop(self.command, self.path):
                     proxy.dropped += 1  # applied by the store; the client never hears it
-                    upstream.close()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 if answer.status == 200 and proxy.fail_after(self.command, self.path):
                     proxy.failed_after += 1  # applied by the store; the client hears an error
-                    upstream.close()
                     self.send_response(status)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(error)))
@@ -203,7 +215,6 @@ class S3Proxy:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                upstream.close()
 
             do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _relay  # noqa: N815 - http.server hooks
 
