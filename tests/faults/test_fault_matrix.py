@@ -886,11 +886,8 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     )
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
-    proxy = stack.enter_context(S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT"))
-    store = S3Store(
-        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS),
-        seaweed.bucket,
-        f"throttled-{uuid.uuid4().hex[:6]}",
+    store = _store_behind_proxy(
+        stack, seaweed, f"throttled-{uuid.uuid4().hex[:6]}", lambda method, path: method == "PUT"
     )
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
@@ -909,13 +906,11 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     first = iter([True])  # the client's one retry (STORE_TIMEOUT's two attempts) passes
-    proxy = stack.enter_context(
-        S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and next(first, False))
-    )
-    store = S3Store(
-        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS),
-        seaweed.bucket,
+    store = _store_behind_proxy(
+        stack,
+        seaweed,
         f"flaky-{uuid.uuid4().hex[:6]}",
+        lambda method, path: method == "PUT" and next(first, False),
     )
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
@@ -934,19 +929,14 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     once = iter([True])
-    proxy = stack.enter_context(
-        S3Proxy(
-            seaweed.endpoint,
-            lambda method, path: False,
-            drop=lambda method, path: (
-                method == "PUT" and path.endswith("/latest.json") and next(once, False)
-            ),
-        )
-    )
-    store = S3Store(
-        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS),
-        seaweed.bucket,
+    store = _store_behind_proxy(
+        stack,
+        seaweed,
         f"lost-{uuid.uuid4().hex[:6]}",
+        lambda method, path: False,
+        drop=lambda method, path: (
+            method == "PUT" and path.endswith("/latest.json") and next(once, False)
+        ),
     )
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
@@ -1037,11 +1027,8 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     )
     SnapshotWriter(real).write(JobRef.parse(PROJECT, "job_sms"), earlier, datetime.now(UTC))
     # Every PUT under transitions/ meets 503 SlowDown, through boto3's retries.
-    proxy = stack.enter_context(
-        S3Proxy(seaweed.endpoint, lambda method, path: method == "PUT" and "/transitions/" in path)
-    )
-    store = S3Store(
-        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    store = _store_behind_proxy(
+        stack, seaweed, prefix, lambda method, path: method == "PUT" and "/transitions/" in path
     )
     return Setup(_serve(upstream, "doc-2024-success"), store, inspect=real)
 
@@ -1064,6 +1051,17 @@ def _earlier_observation(seaweed: SeaweedServer, prefix: str) -> S3Store:
     )
     SnapshotWriter(real).write(JobRef.parse(PROJECT, "job_sms"), earlier, datetime.now(UTC))
     return real
+
+
+def _store_behind_proxy(
+    stack: ExitStack, seaweed: SeaweedServer, prefix: str, *args: Any, **options: Any
+) -> S3Store:
+    """The product's S3 store at `prefix`, its calls through an `S3Proxy(*args, **options)`
+    in front of the suite's SeaweedFS (closed with the row's stack)."""
+    proxy = stack.enter_context(S3Proxy(seaweed.endpoint, *args, **options))
+    return S3Store(
+        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    )
 
 
 CONDITIONAL_CONFLICT = (
@@ -1092,16 +1090,13 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     prefix = f"conflict-{uuid.uuid4().hex[:6]}"
     real = _earlier_observation(seaweed, prefix)
     # The new history object's PUT meets a 409 the store answers for a write in flight.
-    proxy = stack.enter_context(
-        S3Proxy(
-            seaweed.endpoint,
-            lambda method, path: method == "PUT" and "/history/" in path,
-            status=409,
-            error=CONDITIONAL_CONFLICT,
-        )
-    )
-    store = S3Store(
-        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    store = _store_behind_proxy(
+        stack,
+        seaweed,
+        prefix,
+        lambda method, path: method == "PUT" and "/history/" in path,
+        status=409,
+        error=CONDITIONAL_CONFLICT,
     )
     return Setup(_serve(upstream, "doc-2024-success"), store, inspect=real)
 
@@ -1126,17 +1121,14 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     prefix = f"unknown-{uuid.uuid4().hex[:6]}"
     real = _earlier_observation(seaweed, prefix)
     # The record's PUT is applied and answered 500 InternalError; so is every HEAD.
-    proxy = stack.enter_context(
-        S3Proxy(
-            seaweed.endpoint,
-            lambda method, path: method == "HEAD",
-            status=500,
-            error=INTERNAL_ERROR,
-            fail_after=lambda method, path: method == "PUT" and "/transitions/" in path,
-        )
-    )
-    store = S3Store(
-        make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS), seaweed.bucket, prefix
+    store = _store_behind_proxy(
+        stack,
+        seaweed,
+        prefix,
+        lambda method, path: method == "HEAD",
+        status=500,
+        error=INTERNAL_ERROR,
+        fail_after=lambda method, path: method == "PUT" and "/transitions/" in path,
     )
     return Setup(_serve(upstream, "doc-2024-success"), store, inspect=real)
 
