@@ -257,7 +257,7 @@ def test_an_empty_list_takes_two_walks_of_two_requests_and_is_complete() -> None
 @pytest.mark.parametrize(
     ("meaning", "mode", "per_walk"),
     [
-        (OffsetMeaning.RECORDS, PagingMode.RECORDS, 2),  # offset 1 is the rest: short
+        (OffsetMeaning.RECORDS, PagingMode.RECORDS, 3),  # offset 41 is empty
         (OffsetMeaning.PAGES_FROM_0, PagingMode.ONE_PAGE, 2),  # offset 1 is empty
         (OffsetMeaning.PAGES_FROM_1, PagingMode.PAGES_FROM_1, 3),  # offset 2 is empty
     ],

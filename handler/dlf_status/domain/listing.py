@@ -9,9 +9,10 @@ client (Terraform) advances it by the number of jobs received; whether pages cou
 from 0 or 1 is not said; `limit` is 1-100 in some generations and 1-1,000 in others;
 `total` may count the page or the list. So the walk finds out what `offset` does
 from the answers (a probe at offset 1), takes the page size the service honours
-from the first page, never lets `total` steer, and reads the list until two walks
-in a row agree: a job created or deleted between two calls shifts the pages under
-any reading.
+from the first page, reads each walk to an empty page (a short page may be in the
+middle), never lets `total` steer, and reads the list until two walks in a row
+agree: a job created or deleted between two calls shifts the pages under any
+reading.
 """
 
 from __future__ import annotations
@@ -360,18 +361,20 @@ class _OneWalk:
             if not second.size:
                 return self._done(PagingMode.EMPTY, 0, first.total)
             # Offset 0 said nothing and offset 1 is the first page: pages count from 1.
-            mode, size, previous, offset = PagingMode.PAGES_FROM_1, second.size, second, 2
+            mode, size, offset = PagingMode.PAGES_FROM_1, second.size, 2
         elif not second.size:
             return self._done(PagingMode.ONE_PAGE, first.size, first.total)
         else:
             mode, guessed = _probe_mode(first.identities, second.identities)
-            size, previous = first.size, second
+            size = first.size
             if guessed:
                 self._changed = f"offset 1 was not what offset 0 implied (read as {mode})"
             offset = 1 + second.size if mode is PagingMode.RECORDS else 2
-        # A page shorter than the first is the last: the service's page size is what
-        # it answered, whatever `limit` asked.
-        while previous.size >= size:
+        # Only an empty page ends the list. A short one does not: a service may page
+        # its rows and then leave some out of the answer (a job the caller may not
+        # see), or shrink its page size while it is read, and the jobs after it are
+        # still there. The price is one request per walk when the last page is short.
+        while True:
             page = self._fetch(offset)
             if not page.size:
                 break
@@ -383,7 +386,6 @@ class _OneWalk:
                 break
             if new < distinct:
                 self._changed = "a job appeared on two pages"
-            previous = page
             offset += page.size if mode is PagingMode.RECORDS else 1
         return self._done(mode, size, first.total)
 
