@@ -40,6 +40,7 @@ from dlf_status.domain.discovered import (
     decode_discovered,
     discovered_key,
     encode_discovered,
+    merge_discovered,
 )
 from dlf_status.domain.listing import DiscoverySpec, JobPageQuery
 from dlf_status.domain.model import JobRef
@@ -272,22 +273,29 @@ class TickDiscovery:
         self._count(report.discoveries, report)
 
     def _save(self, run: SpecRun, jobs: frozenset[str], listed_at: str) -> Iterable[str]:
-        """Keep `jobs` as the spec's last listing (only when it changed); a conflict with
-        another tick keeps the newer listing. Returns a finding when it could not."""
+        """Keep `jobs` as the spec's last listing (only when it changed), by
+        compare-and-swap; when another tick saved since this one read it, the two are
+        merged (`merge_discovered`), never one dropped. Returns a finding when it could
+        not."""
         if run.previous is not None and run.previous.jobs == jobs:
             return ()
         key = discovered_key(run.spec)
-        body = encode_discovered(run.spec, listed_at, jobs)
+        base = frozenset() if run.previous is None else run.previous.jobs
+        ours = DiscoveredJobs(listed_at, jobs)
         expected = run.previous_version
         try:
             for _ in range(MAX_SAVE_ATTEMPTS):
+                body = encode_discovered(run.spec, ours.listed_at, ours.jobs)
                 if self.store.replace(key, body, {}, expected) is not None:
                     return ()
                 stored = self.store.get(key)
                 theirs = None if stored is None else decode_discovered(run.spec, stored.body)
-                if theirs is not None and theirs.listed_at > listed_at:
-                    return ()  # a later tick's listing is kept
                 expected = None if stored is None else stored.version
+                if theirs is not None:
+                    ours = merge_discovered(base, ours, theirs)
+                    if ours.jobs == theirs.jobs:
+                        return ()  # what is stored already says it all
+                    base = theirs.jobs
         except StoreError as error:
             logger.error(
                 "discovered jobs not kept",

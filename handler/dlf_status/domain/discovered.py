@@ -84,3 +84,23 @@ def decode_discovered(spec: DiscoverySpec, body: bytes) -> DiscoveredJobs | None
     if not all(isinstance(name, str) for name in jobs):
         return None
     return DiscoveredJobs(listed_at, frozenset(jobs))
+
+
+def merge_discovered(
+    base: frozenset[str], ours: DiscoveredJobs, theirs: DiscoveredJobs
+) -> DiscoveredJobs:
+    """What to keep when another tick saved `theirs` since this one read `base` and
+    made `ours` from it (two ticks that overlap: a slow one, a retry, a CLI run).
+
+    A three-way merge, so that neither forgets a name only the other knew: a job one
+    tick listed and polled and the other never saw stays, to be checked (and reported
+    gone) by a later tick that misses it. A name both keep stays; one either adds
+    (not in `base`) stays; one of `base` that only one of them dropped (settled: gone,
+    or out of the discovery) follows the later listing. `base` is empty when this tick
+    could not read the last listing: then every name of either stays.
+    """
+    later = ours if ours.listed_at >= theirs.listed_at else theirs
+    both = ours.jobs & theirs.jobs
+    added = (ours.jobs | theirs.jobs) - base
+    disputed = (ours.jobs ^ theirs.jobs) & base
+    return DiscoveredJobs(later.listed_at, both | added | (disputed & later.jobs))

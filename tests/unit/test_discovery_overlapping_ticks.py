@@ -1,0 +1,148 @@
+"""Two ticks that overlap save the same discovery's last listing at once (a slow tick
+beside the next one, a retried tick, a CLI `poll` beside the schedule), and a tick
+that could not read the last listing saves one all the same.
+
+Whichever save lands second must not forget a name only the other tick knew: a job
+one tick listed and polled (so it has a live latest.json) and the other never saw
+must stay in the last listing, so that a tick that misses it later checks it and
+reports it gone. Forgotten, it would keep its last live status forever. The store
+is the local directory store (compare-and-swap on its versions)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dlf_status import bootstrap
+from dlf_status.adapters.store_local import LocalDirectoryStore
+from dlf_status.domain import jsoncodec
+from dlf_status.domain.discovered import decode_discovered, discovered_key
+from dlf_status.domain.gone import is_gone_document
+from dlf_status.domain.listing import DiscoverySpec
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.snapshots import latest_key
+from dlf_status.domain.ticks import JobOutcome
+from dlf_status.errors import StoreError
+from dlf_status.poller import TickRunner
+from tests.support.clock import FixedClock
+from tests.support.fakes import FakeDataArts
+from tests.support.job_list_server import SimulatedJobList
+from tests.support.root import fake_service, root_settings
+
+PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
+WORKSPACE = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+SLOT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+DISCOVER = {"project_id": PROJECT, "workspace": WORKSPACE, "discover": True}
+SPEC = DiscoverySpec(PROJECT, WORKSPACE)
+
+
+class Metrics:
+    def add(self, name: str, value: float, unit: str = "Count") -> None:
+        pass
+
+
+class FailingFirstRead:
+    """The local store, whose first read of the discovered listing fails."""
+
+    def __init__(self, store: LocalDirectoryStore) -> None:
+        self._store, self.failed = store, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def get(self, key: str) -> Any:
+        if key == discovered_key(SPEC) and not self.failed:
+            self.failed = True
+            raise StoreError("the store timed out")
+        return self._store.get(key)
+
+
+class World:
+    def __init__(self, root: Path, names: list[str]) -> None:
+        self.upstream = FakeDataArts(SimulatedJobList(list(names)))
+        self.store = LocalDirectoryStore(root)
+
+    def runner(self, minute: int, store: Any = None) -> TickRunner:
+        service = fake_service(
+            self.upstream,
+            self.store if store is None else store,
+            clock=FixedClock(SLOT + timedelta(minutes=minute)),
+            metrics=Metrics(),
+        )
+        return bootstrap.build_tick_runner(
+            root_settings(),
+            service=service,
+            metrics=Metrics(),
+            read_job_list=lambda _: [],
+            fan_out=False,
+        )
+
+    def tick(self, runner: TickRunner, **callbacks: Any) -> dict[str | None, str]:
+        built = runner.build_tick(None, None, [DISCOVER])
+        report = runner.run(built, **callbacks)
+        return {outcome.job_name: str(outcome.result) for outcome in report.outcomes}
+
+    def remembered(self) -> frozenset[str]:
+        stored = self.store.get(discovered_key(SPEC))
+        assert stored is not None
+        decoded = decode_discovered(SPEC, stored.body)
+        assert decoded is not None
+        return decoded.jobs
+
+    def is_gone(self, name: str) -> bool:
+        stored = self.store.get(latest_key(JobRef.parse(PROJECT, name, WORKSPACE)))
+        assert stored is not None
+        return is_gone_document(jsoncodec.loads(stored.body))
+
+
+@pytest.mark.parametrize("slow_one_listed", ["earlier", "later"])
+def test_a_job_only_one_of_two_overlapping_ticks_listed_is_reported_gone_later(
+    tmp_path: Path, slow_one_listed: str
+) -> None:
+    world = World(tmp_path, ["alpha"])
+    world.tick(world.runner(0))
+    names = world.upstream.listing.names
+    names.append("short-lived")
+    # The slow tick lists and polls first, the fast one runs whole before the slow
+    # one saves; whether its listing is the earlier or the later of
+    # the two decides which save the store's compare-and-swap keeps.
+    fast_minute, slow_minute = (10, 5) if slow_one_listed == "earlier" else (5, 10)
+    slow, fast = world.runner(slow_minute), world.runner(fast_minute)
+
+    polled: list[JobOutcome] = []
+
+    def meanwhile(outcome: JobOutcome) -> None:
+        """Once the slow tick has polled both jobs, and before it saves its listing."""
+        polled.append(outcome)
+        if len(polled) == 2:
+            names.remove("short-lived")
+            names.append("newcomer")
+            assert world.tick(fast) == {"alpha": "ok", "newcomer": "ok"}
+
+    assert world.tick(slow, on_outcome=meanwhile) == {"alpha": "ok", "short-lived": "ok"}
+
+    assert {"alpha", "short-lived", "newcomer"} <= world.remembered()
+    names.remove("newcomer")
+    later = world.tick(world.runner(20))
+    assert later == {"alpha": "ok", "short-lived": "gone", "newcomer": "gone"}
+    assert world.is_gone("short-lived")
+    assert world.is_gone("newcomer")
+    assert world.tick(world.runner(25)) == {"alpha": "ok"}  # reported once
+
+
+def test_a_tick_that_could_not_read_the_last_listing_forgets_none_of_it(tmp_path: Path) -> None:
+    world = World(tmp_path, ["alpha", "beta"])
+    world.tick(world.runner(0))
+    world.upstream.listing.names.remove("beta")
+    world.upstream.listing.names.append("gamma")
+
+    flaky = FailingFirstRead(world.store)
+    assert world.tick(world.runner(5, flaky)) == {"alpha": "ok", "gamma": "ok"}
+
+    assert flaky.failed
+    assert world.remembered() == {"alpha", "beta", "gamma"}
+    assert world.tick(world.runner(10)) == {"alpha": "ok", "gamma": "ok", "beta": "gone"}
+    assert world.is_gone("beta")
