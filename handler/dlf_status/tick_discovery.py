@@ -41,6 +41,7 @@ from dlf_status.domain.discovered import (
     discovered_key,
     encode_discovered,
     merge_discovered,
+    newer_schema,
 )
 from dlf_status.domain.listing import DiscoverySpec, JobPageQuery
 from dlf_status.domain.model import JobRef
@@ -99,6 +100,7 @@ class SpecRun(NamedTuple):
     previous_version: str | None  # the stored listing's version, for the next save
     requests: int
     notes: tuple[str, ...] = ()  # e.g. the last listing could not be read
+    left_alone: bool = False  # a newer release wrote the last listing: never written over
 
     @property
     def spec(self) -> DiscoverySpec:
@@ -206,13 +208,20 @@ class TickDiscovery:
     def _run(self, entry: DiscoveryEntry, has_time: Callable[[], bool]) -> SpecRun:
         spec = entry.spec
         notes: list[str] = []
-        previous, version = None, None
+        previous, version, left_alone = None, None, False
         try:
             stored = self.store.get(discovered_key(spec))
         except StoreError as error:
             stored = None
             notes.append(f"the last listing could not be read: {error.detail}")
-        if stored is not None:
+        newer = None if stored is None else newer_schema(stored.body)
+        if stored is not None and newer is not None:
+            left_alone = True
+            notes.append(
+                f"the last listing was written by a newer release (schema {newer}): "
+                "left as it is, and no job is checked for gone"
+            )
+        elif stored is not None:
             version = stored.version
             previous = decode_discovered(spec, stored.body)
             if previous is None:
@@ -227,8 +236,19 @@ class TickDiscovery:
             logger.exception("unexpected error discovering jobs")
             failure = error
         else:
-            return SpecRun(entry, discovery, None, previous, version, pages.requests, tuple(notes))
-        return SpecRun(entry, None, failure, previous, version, pages.requests, tuple(notes))
+            return SpecRun(
+                entry,
+                discovery,
+                None,
+                previous,
+                version,
+                pages.requests,
+                tuple(notes),
+                left_alone,
+            )
+        return SpecRun(
+            entry, None, failure, previous, version, pages.requests, tuple(notes), left_alone
+        )
 
     # -- after the polls -------------------------------------------------------------
 
@@ -250,7 +270,7 @@ class TickDiscovery:
                 in _UNSETTLED
             }
             notes = list(run.notes)
-            if run.discovery is not None:
+            if run.discovery is not None and not run.left_alone:
                 kept = run.listed | unsettled
                 if not run.discovery.complete and run.previous is not None:
                     kept |= run.previous.jobs  # nothing proven about what it lacks
@@ -289,6 +309,11 @@ class TickDiscovery:
                 if self.store.replace(key, body, {}, expected) is not None:
                     return ()
                 stored = self.store.get(key)
+                if stored is not None and newer_schema(stored.body) is not None:
+                    return (
+                        "the listing was not kept: a newer release wrote the last listing "
+                        "meanwhile, left as it is",
+                    )
                 theirs = None if stored is None else decode_discovered(run.spec, stored.body)
                 expected = None if stored is None else stored.version
                 if theirs is not None:

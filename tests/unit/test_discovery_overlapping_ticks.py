@@ -5,8 +5,10 @@ that could not read the last listing saves one all the same.
 Whichever save lands second must not forget a name only the other tick knew: a job
 one tick listed and polled (so it has a live latest.json) and the other never saw
 must stay in the last listing, so that a tick that misses it later checks it and
-reports it gone. Forgotten, it would keep its last live status forever. The store
-is the local directory store (compare-and-swap on its versions)."""
+reports it gone. Forgotten, it would keep its last live status forever. A last
+listing a newer release wrote (both run during a deployment) is neither read nor
+written over. The store is the local directory store (compare-and-swap on its
+versions)."""
 
 from __future__ import annotations
 
@@ -146,3 +148,61 @@ def test_a_tick_that_could_not_read_the_last_listing_forgets_none_of_it(tmp_path
     assert world.remembered() == {"alpha", "beta", "gamma"}
     assert world.tick(world.runner(10)) == {"alpha": "ok", "gamma": "ok", "beta": "gone"}
     assert world.is_gone("beta")
+
+
+@pytest.mark.parametrize("version", ["2.0", "10.1"])
+def test_a_last_listing_from_a_newer_release_is_neither_read_nor_written_over(
+    tmp_path: Path, version: str
+) -> None:
+    world = World(tmp_path, ["alpha"])
+    world.tick(world.runner(0))
+    world.upstream.listing.names.append("beta")
+    world.tick(world.runner(5))
+    key = discovered_key(SPEC)
+    stored = world.store.get(key)
+    assert stored is not None
+    newer = {**jsoncodec.loads(stored.body), "schema_version": version, "suspects": ["beta"]}
+    assert world.store.replace(key, jsoncodec.canonical_bytes(newer), {}, stored.version)
+    written = world.store.get(key)
+    assert written is not None
+    world.upstream.listing.names.remove("beta")
+    world.upstream.listing.names.append("gamma")
+
+    report = world.tick(world.runner(10))
+
+    assert report == {"alpha": "ok", "gamma": "ok"}  # beta: not checked, not gone
+    assert not world.is_gone("beta")
+    after = world.store.get(key)
+    assert after is not None
+    assert after.body == written.body
+
+
+@pytest.mark.parametrize("version", [None, "0.9", "1.x", "one"])
+def test_a_last_listing_of_no_known_version_is_written_anew(
+    tmp_path: Path, version: str | None
+) -> None:
+    world = World(tmp_path, ["alpha"])
+    world.tick(world.runner(0))
+    key = discovered_key(SPEC)
+    stored = world.store.get(key)
+    assert stored is not None
+    odd = {**jsoncodec.loads(stored.body), "schema_version": version}
+    assert world.store.replace(key, jsoncodec.canonical_bytes(odd), {}, stored.version)
+    world.upstream.listing.names.append("beta")
+
+    assert world.tick(world.runner(5)) == {"alpha": "ok", "beta": "ok"}
+
+    assert world.remembered() == {"alpha", "beta"}
+
+
+def test_a_last_listing_of_a_later_minor_version_is_read(tmp_path: Path) -> None:
+    world = World(tmp_path, ["alpha", "beta"])
+    world.tick(world.runner(0))
+    key = discovered_key(SPEC)
+    stored = world.store.get(key)
+    assert stored is not None
+    minor = {**jsoncodec.loads(stored.body), "schema_version": "1.7", "added": True}
+    assert world.store.replace(key, jsoncodec.canonical_bytes(minor), {}, stored.version)
+    world.upstream.listing.names.remove("beta")
+
+    assert world.tick(world.runner(5)) == {"alpha": "ok", "beta": "gone"}

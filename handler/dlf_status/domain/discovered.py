@@ -67,14 +67,47 @@ def encode_discovered(spec: DiscoverySpec, listed_at: str, jobs: Iterable[str]) 
     )
 
 
-def decode_discovered(spec: DiscoverySpec, body: bytes) -> DiscoveredJobs | None:
-    """The names the object holds, or None when it is not one this spec wrote (not
-    JSON, another kind or spec, names that are not text, too many)."""
+def _discovered_document(body: bytes) -> dict[str, Any] | None:
     try:
         document = jsoncodec.loads(body, jsoncodec.STORED)
     except jsoncodec.JsonDecodeError:
         return None
     if not isinstance(document, dict) or document.get("kind") != DISCOVERED_KIND:
+        return None
+    return document
+
+
+def newer_schema(body: bytes) -> str | None:
+    """The schema version of a discovered-jobs object that a newer release wrote (a
+    major version above this one's), else None. Such an object is neither read
+    nor written over: its names may mean what this release does not know (during a
+    deployment, or a CLI older than the schedule, both releases run), and writing
+    over it would lose what the newer release keeps."""
+    document = _discovered_document(body)
+    if document is None:
+        return None
+    version = document.get("schema_version")
+    if not isinstance(version, str):
+        return None  # no release writes that: unreadable, and written anew
+    major = version.split(".")[0]
+    if not major.isdigit() or len(major) > 6:
+        return None
+    return version[:20] if int(major) > int(DISCOVERED_SCHEMA_VERSION.split(".")[0]) else None
+
+
+def _readable_version(version: object) -> bool:
+    """This release's major version, any minor (a minor version only adds)."""
+    if not isinstance(version, str):
+        return False
+    major, _, minor = version.partition(".")
+    return major == DISCOVERED_SCHEMA_VERSION.split(".")[0] and minor.isdigit()
+
+
+def decode_discovered(spec: DiscoverySpec, body: bytes) -> DiscoveredJobs | None:
+    """The names the object holds, or None when it is not one this spec wrote (not
+    JSON, another kind, schema version or spec, names that are not text, too many)."""
+    document = _discovered_document(body)
+    if document is None or not _readable_version(document.get("schema_version")):
         return None
     jobs, listed_at = document.get("jobs"), document.get("listed_at")
     if document.get("spec") != spec_json(spec) or not isinstance(listed_at, str):
