@@ -177,6 +177,18 @@ def interpret_page(
             f"DataArts Studio's job list page has {shown}, not a list: it cannot be counted",
             _answer_info(response, redactor),
         )
+    if not items:
+        # An empty page ends the list: an answer that also says it failed is no such
+        # proof (a deep page timing out, throttling told in the body), and a list cut
+        # there would make every job after it a suspect of gone.
+        info = error_info(response, redactor)
+        if info.error_code or info.error_msg:
+            said = ": ".join(part for part in (info.error_code, info.error_msg) if part)
+            raise UpstreamBadResponse(
+                f"DataArts Studio's job list page answered no job and an error ({said}): "
+                "it cannot end the list",
+                info,
+            )
     identities, jobs = [], []
     for item in items:
         identity, job = _identity(item)
