@@ -293,12 +293,12 @@ class TickDiscovery:
         self._count(report.discoveries, report)
 
     def _save(self, run: SpecRun, jobs: frozenset[str], listed_at: str) -> Iterable[str]:
-        """Keep `jobs` as the spec's last listing (only when it changed), by
-        compare-and-swap; when another tick saved since this one read it, the two are
-        merged (`merge_discovered`), never one dropped. Returns a finding when it could
-        not."""
-        if run.previous is not None and run.previous.jobs == jobs:
-            return ()
+        """Keep `jobs` as the spec's last listing, by compare-and-swap; when another
+        tick saved since this one read it, the two are merged (`merge_discovered`),
+        never one dropped. Written at every tick, changed or not: a tick that listed
+        a job again must show that its listing is the later one, or an overlapping
+        tick that saw the job leave earlier would drop it for good (one small PUT a
+        tick). Returns a finding when it could not."""
         key = discovered_key(run.spec)
         base = frozenset() if run.previous is None else run.previous.jobs
         ours = DiscoveredJobs(listed_at, jobs)

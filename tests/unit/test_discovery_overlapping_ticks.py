@@ -206,3 +206,29 @@ def test_a_last_listing_of_a_later_minor_version_is_read(tmp_path: Path) -> None
     world.upstream.listing.names.remove("beta")
 
     assert world.tick(world.runner(5)) == {"alpha": "ok", "beta": "gone"}
+
+
+def test_a_job_back_in_a_later_listing_is_not_dropped_by_an_earlier_one(
+    tmp_path: Path,
+) -> None:
+    """The later tick's listing equals the last one (nothing to change), the earlier
+    tick saw the job leave: the later listing must still win."""
+    world = World(tmp_path, ["alpha", "beta"])
+    world.tick(world.runner(0))
+    names = world.upstream.listing.names
+    names.remove("beta")
+    slow, fast = world.runner(5), world.runner(10)
+    polled: list[JobOutcome] = []
+
+    def meanwhile(outcome: JobOutcome) -> None:
+        polled.append(outcome)
+        if len(polled) == 2:  # beta checked (gone), then created again
+            names.append("beta")
+            assert world.tick(fast) == {"alpha": "ok", "beta": "ok"}
+
+    assert world.tick(slow, on_outcome=meanwhile) == {"alpha": "ok", "beta": "gone"}
+
+    assert world.remembered() == {"alpha", "beta"}
+    names.remove("beta")
+    assert world.tick(world.runner(15)) == {"alpha": "ok", "beta": "gone"}
+    assert world.is_gone("beta")

@@ -383,19 +383,22 @@ def test_a_job_that_moves_between_two_discoveries_of_a_workspace_is_not_suspecte
     assert [found.gone_candidates for found in report.discoveries] == [1, 1]
 
 
-def test_what_a_discovery_listed_is_kept_for_the_next_tick_and_written_only_on_change() -> None:
+def test_what_a_discovery_listed_is_kept_for_the_next_tick_and_dated_at_every_tick() -> None:
     world = World(["a", "b"])
     spec = DiscoverySpec(PROJECT, WORKSPACE)
     world.tick([DISCOVER])
     key = discovered_key(spec)
-    version = world.store.versions[key]
+    first = decode_discovered(spec, world.store.objects[key])
+    assert first is not None
 
     world.tick([DISCOVER])
 
-    assert world.store.versions[key] == version
+    # Unchanged, and still written: the later listing must show it is the later one
+    # to a tick that overlaps it (test_discovery_overlapping_ticks.py).
     kept = decode_discovered(spec, world.store.objects[key])
     assert kept is not None
-    assert kept.jobs == {"a", "b"}
+    assert kept.jobs == first.jobs == {"a", "b"}
+    assert kept.listed_at > first.listed_at
     assert key.startswith("_dlf-status/discovered/")
 
 
