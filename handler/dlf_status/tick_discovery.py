@@ -90,6 +90,10 @@ class _BudgetedPages:
         return self._client.fetch_job_page(query)
 
 
+class _NotKept(Exception):
+    """A discovery's listing could not be stored; the message says why."""
+
+
 class SpecRun(NamedTuple):
     """One discovery entry run: what it found or why not, and its last listing."""
 
@@ -101,6 +105,7 @@ class SpecRun(NamedTuple):
     requests: int
     notes: tuple[str, ...] = ()  # e.g. the last listing could not be read
     left_alone: bool = False  # a newer release wrote the last listing: never written over
+    withheld: frozenset[str] = frozenset()  # listed, not polled: they could not be kept
 
     @property
     def spec(self) -> DiscoverySpec:
@@ -165,6 +170,7 @@ class TickDiscovery:
         workers = max(1, min(self.concurrency, len(entries)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="discover") as pool:
             runs = list(pool.map(lambda entry: self._run(entry, has_time), entries))
+        runs = [self._write_ahead(run, listed_at) for run in runs]
         expansion = Expansion(tick, runs, listed_at)
         seen = {entry for entry in tick.entries if isinstance(entry, JobRef)}
         # A job any listing of this tick names exists: it is nobody's suspect.
@@ -196,6 +202,7 @@ class TickDiscovery:
         """The jobs a discovery puts in the tick: what it found, or, when it failed or
         its listing was not read whole, its last complete listing too."""
         refs = [] if run.discovery is None else [job.ref for job in run.discovery.jobs]
+        refs = [ref for ref in refs if ref.job_name not in run.withheld]
         if run.previous is not None and (run.discovery is None or not run.discovery.complete):
             known = {ref.job_name for ref in refs}
             refs.extend(
@@ -293,41 +300,77 @@ class TickDiscovery:
         self._count(report.discoveries, report)
 
     def _save(self, run: SpecRun, jobs: frozenset[str], listed_at: str) -> Iterable[str]:
-        """Keep `jobs` as the spec's last listing, by compare-and-swap; when another
-        tick saved since this one read it, the two are merged (`merge_discovered`),
-        never one dropped. Written at every tick, changed or not: a tick that listed
-        a job again must show that its listing is the later one, or an overlapping
-        tick that saw the job leave earlier would drop it for good (one small PUT a
-        tick). Returns a finding when it could not."""
-        key = discovered_key(run.spec)
+        """Keep `jobs` as the spec's last listing (`_store_listing`). Written at every
+        tick, changed or not: a tick that listed a job again must show that its
+        listing is the later one, or an overlapping tick that saw the job leave
+        earlier would drop it for good (one small PUT a tick). Returns a finding
+        when it could not."""
         base = frozenset() if run.previous is None else run.previous.jobs
-        ours = DiscoveredJobs(listed_at, jobs)
-        expected = run.previous_version
+        try:
+            self._store_listing(
+                run.spec, base, DiscoveredJobs(listed_at, jobs), run.previous_version
+            )
+        except _NotKept as failure:
+            return (f"the listing could not be kept for the next tick: {failure}",)
+        return ()
+
+    def _store_listing(
+        self,
+        spec: DiscoverySpec,
+        base: frozenset[str],
+        ours: DiscoveredJobs,
+        expected: str | None,
+    ) -> tuple[frozenset[str], str]:
+        """Write `ours` (made from `base`, read at version `expected`) by compare-and-
+        swap; when another tick saved since, the two are merged (`merge_discovered`),
+        never one dropped. Returns the names stored and their version, or raises
+        `_NotKept`."""
+        key = discovered_key(spec)
         try:
             for _ in range(MAX_SAVE_ATTEMPTS):
-                body = encode_discovered(run.spec, ours.listed_at, ours.jobs)
-                if self.store.replace(key, body, {}, expected) is not None:
-                    return ()
+                body = encode_discovered(spec, ours.listed_at, ours.jobs)
+                version = self.store.replace(key, body, {}, expected)
+                if version is not None:
+                    return ours.jobs, version
                 stored = self.store.get(key)
                 if stored is not None and newer_schema(stored.body) is not None:
-                    return (
-                        "the listing was not kept: a newer release wrote the last listing "
-                        "meanwhile, left as it is",
-                    )
-                theirs = None if stored is None else decode_discovered(run.spec, stored.body)
+                    raise _NotKept("a newer release wrote the last listing meanwhile")
+                theirs = None if stored is None else decode_discovered(spec, stored.body)
                 expected = None if stored is None else stored.version
-                if theirs is not None:
+                if stored is not None and theirs is not None:
                     ours = merge_discovered(base, ours, theirs)
-                    if ours.jobs == theirs.jobs:
-                        return ()  # what is stored already says it all
+                    if ours.jobs == theirs.jobs and ours.listed_at <= theirs.listed_at:
+                        return theirs.jobs, stored.version  # it already says it all
                     base = theirs.jobs
         except StoreError as error:
             logger.error(
                 "discovered jobs not kept",
-                extra={"project_id": run.spec.project_id, "detail": error.detail},
+                extra={"project_id": spec.project_id, "detail": error.detail},
             )
-            return (f"the listing could not be kept for the next tick: {error.detail}",)
-        return ("the listing could not be kept for the next tick: other ticks kept writing",)
+            raise _NotKept(error.detail) from None
+        raise _NotKept("other ticks kept writing")
+
+    def _write_ahead(self, run: SpecRun, listed_at: str) -> SpecRun:
+        """Keep the jobs a listing adds to the last one before any is polled. A job
+        polled and then not remembered (the save after the polls failed) would never
+        be a suspect: once deleted, its latest.json would keep its last live status.
+        So a job the last listing could not be made to hold is not polled this tick."""
+        if run.discovery is None or run.left_alone:
+            return run
+        known = frozenset() if run.previous is None else run.previous.jobs
+        new = run.listed - known
+        if not new:
+            return run
+        ahead = DiscoveredJobs(listed_at, known | run.listed)
+        try:
+            jobs, version = self._store_listing(run.spec, known, ahead, run.previous_version)
+        except _NotKept as failure:
+            note = (
+                f"{len(new)} newly listed job(s) not polled: the listing could not be kept "
+                f"before the polls ({failure})"
+            )
+            return run._replace(withheld=new, notes=(*run.notes, note))
+        return run._replace(previous=DiscoveredJobs(listed_at, jobs), previous_version=version)
 
     def _outcome(
         self, run: SpecRun, expansion: Expansion, suspects: int, notes: Sequence[str]

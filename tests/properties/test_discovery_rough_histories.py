@@ -1,12 +1,14 @@
 """Discovery across ticks over rough histories (hypothesis): beside quiet ticks, ticks
 whose job list changes while it is read, whose listing fails, whose checks of
-suspects fail, and ticks that overlap another tick (the other runs whole between
-this one's polls and its save). Whatever happened, once the workspace is quiet:
-every job that left has a gone latest.json, every job present a live one, and no job
-was reported gone twice for one departure (its records alternate live and gone)."""
+suspects fail, that cannot read or save the last listing, and ticks that overlap
+another tick (the other runs whole between this one's polls and its save). Whatever
+happened, once the workspace is quiet: every job that left has a gone latest.json,
+every job present a live one, and no job was reported gone twice for one departure
+(its records alternate live and gone)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -15,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlf_status import bootstrap
+from dlf_status.domain.discovered import DISCOVERED_ROOT
 from dlf_status.domain.gone import is_gone_document
 from dlf_status.domain.model import JobRef
+from dlf_status.domain.ports import StoredObject
 from dlf_status.domain.ticks import JobOutcome
-from dlf_status.errors import UpstreamUnavailable
+from dlf_status.errors import StoreError, UpstreamUnavailable
 from dlf_status.poller import TickRunner
 from tests.support.clock import FixedClock
 from tests.support.fakes import FakeDataArts, MemoryStore
@@ -32,7 +36,9 @@ NAMES = [f"job-{index}" for index in range(6)]
 DISCOVER = {"project_id": PROJECT, "discover": True}
 BUSY = UpstreamUnavailable("DataArts Studio failed (HTTP 503)")
 
-KINDS = st.sampled_from(["quiet", "drift", "list-fails", "checks-fail", "overlap"])
+KINDS = st.sampled_from(
+    ["quiet", "drift", "list-fails", "checks-fail", "overlap", "state-read-fails", "save-fails"]
+)
 MUTATIONS = st.lists(
     st.builds(
         Mutation,
@@ -48,10 +54,29 @@ STEPS = st.lists(
 )
 
 
+class FlakyStateStore(MemoryStore):
+    """Reads or writes of the discovered listings fail while told to."""
+
+    fail_reads = False
+    fail_writes = False
+
+    def get(self, key: str) -> StoredObject | None:
+        if self.fail_reads and key.startswith(DISCOVERED_ROOT):
+            raise StoreError("the store timed out")
+        return super().get(key)
+
+    def replace(
+        self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
+    ) -> str | None:
+        if self.fail_writes and key.startswith(DISCOVERED_ROOT):
+            raise StoreError("the store timed out")
+        return super().replace(key, body, metadata, expected_version)
+
+
 class Workspace:
     def __init__(self, meaning: OffsetMeaning, max_limit: int) -> None:
         self.upstream = FakeDataArts(SimulatedJobList([], meaning, max_limit=max_limit))
-        self.store = MemoryStore()
+        self.store = FlakyStateStore()
         self.minute = 0
 
     def runner(self) -> TickRunner:
@@ -77,11 +102,14 @@ class Workspace:
             upstream.list_error = BUSY
         elif kind == "checks-fail":
             upstream.status_answers = dict.fromkeys(NAMES, BUSY)
+        self.store.fail_reads = kind == "state-read-fails"
+        self.store.fail_writes = kind == "save-fails"
         if kind == "overlap":
             self._overlapping(mutations)
         else:
             self.tick()
         listing.mutations, upstream.list_error, upstream.status_answers = (), None, {}
+        self.store.fail_reads = self.store.fail_writes = False
 
     def _overlapping(self, mutations: list[Mutation]) -> None:
         """A slow tick; once it has polled its first job, a whole other tick runs

@@ -62,6 +62,21 @@ class FailingFirstRead:
         return self._store.get(key)
 
 
+class FailingWrites:
+    """The local store, where no discovered listing can be written."""
+
+    def __init__(self, store: LocalDirectoryStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def replace(self, key: str, *args: Any) -> Any:
+        if key == discovered_key(SPEC):
+            raise StoreError("the store refused the write")
+        return self._store.replace(key, *args)
+
+
 class World:
     def __init__(self, root: Path, names: list[str]) -> None:
         self.upstream = FakeDataArts(SimulatedJobList(list(names)))
@@ -115,6 +130,7 @@ def test_a_job_only_one_of_two_overlapping_ticks_listed_is_reported_gone_later(
     slow, fast = world.runner(slow_minute), world.runner(fast_minute)
 
     polled: list[JobOutcome] = []
+    reports: list[dict[str | None, str]] = []
 
     def meanwhile(outcome: JobOutcome) -> None:
         """Once the slow tick has polled both jobs, and before it saves its listing."""
@@ -122,17 +138,22 @@ def test_a_job_only_one_of_two_overlapping_ticks_listed_is_reported_gone_later(
         if len(polled) == 2:
             names.remove("short-lived")
             names.append("newcomer")
-            assert world.tick(fast) == {"alpha": "ok", "newcomer": "ok"}
+            reports.append(world.tick(fast))
 
-    assert world.tick(slow, on_outcome=meanwhile) == {"alpha": "ok", "short-lived": "ok"}
-
-    assert {"alpha", "short-lived", "newcomer"} <= world.remembered()
+    reports.append(world.tick(slow, on_outcome=meanwhile))
     names.remove("newcomer")
-    later = world.tick(world.runner(20))
-    assert later == {"alpha": "ok", "short-lived": "gone", "newcomer": "gone"}
-    assert world.is_gone("short-lived")
-    assert world.is_gone("newcomer")
-    assert world.tick(world.runner(25)) == {"alpha": "ok"}  # reported once
+    reports.append(world.tick(world.runner(20)))
+    reports.append(world.tick(world.runner(25)))
+
+    # The slow tick kept short-lived before polling it, so the fast one checked it
+    # (gone, or not yet when the slow tick's observation is the later one).
+    assert [report.get("alpha") for report in reports] == ["ok"] * 4
+    assert reports[1]["short-lived"] == "ok"
+    assert reports[0]["newcomer"] == "ok"
+    for name in ("short-lived", "newcomer"):
+        assert [report.get(name) for report in reports].count("gone") == 1, name
+        assert world.is_gone(name)
+    assert reports[-1] == {"alpha": "ok"}
 
 
 def test_a_tick_that_could_not_read_the_last_listing_forgets_none_of_it(tmp_path: Path) -> None:
@@ -142,12 +163,30 @@ def test_a_tick_that_could_not_read_the_last_listing_forgets_none_of_it(tmp_path
     world.upstream.listing.names.append("gamma")
 
     flaky = FailingFirstRead(world.store)
-    assert world.tick(world.runner(5, flaky)) == {"alpha": "ok", "gamma": "ok"}
+    report = world.tick(world.runner(5, flaky))
 
+    # Keeping gamma before polling it merged the stored listing in: beta is checked.
     assert flaky.failed
-    assert world.remembered() == {"alpha", "beta", "gamma"}
-    assert world.tick(world.runner(10)) == {"alpha": "ok", "gamma": "ok", "beta": "gone"}
+    assert report == {"alpha": "ok", "gamma": "ok", "beta": "gone"}
     assert world.is_gone("beta")
+    assert world.remembered() == {"alpha", "gamma"}
+    assert world.tick(world.runner(10)) == {"alpha": "ok", "gamma": "ok"}
+
+
+def test_a_newly_listed_job_that_cannot_be_remembered_is_not_polled(tmp_path: Path) -> None:
+    world = World(tmp_path, ["alpha"])
+    world.tick(world.runner(0))
+    world.upstream.listing.names.append("beta")
+
+    flaky = FailingWrites(world.store)
+    runner = world.runner(5, flaky)
+    report = runner.run(runner.build_tick(None, None, [DISCOVER]))
+
+    assert {outcome.job_name: str(outcome.result) for outcome in report.outcomes} == {"alpha": "ok"}
+    (found,) = report.discoveries
+    assert any("1 newly listed job(s) not polled" in finding for finding in found.findings)
+    assert world.remembered() == {"alpha"}
+    assert world.tick(world.runner(10)) == {"alpha": "ok", "beta": "ok"}
 
 
 @pytest.mark.parametrize("version", ["2.0", "10.1"])
