@@ -36,10 +36,12 @@ from typing import NamedTuple
 
 from dlf_status.discovery import Discovery, JobDiscovery
 from dlf_status.domain.discovered import (
+    MAX_REMEMBERED,
     DiscoveredJobs,
     decode_discovered,
     discovered_key,
     encode_discovered,
+    fits,
     merge_discovered,
     newer_schema,
 )
@@ -328,6 +330,8 @@ class TickDiscovery:
         key = discovered_key(spec)
         try:
             for _ in range(MAX_SAVE_ATTEMPTS):
+                if not fits(ours.jobs):
+                    raise _NotKept(f"more than {MAX_REMEMBERED:,} names to keep")
                 body = encode_discovered(spec, ours.listed_at, ours.jobs)
                 version = self.store.replace(key, body, {}, expected)
                 if version is not None:

@@ -20,7 +20,7 @@ import pytest
 
 from dlf_status import bootstrap
 from dlf_status.adapters.store_local import LocalDirectoryStore
-from dlf_status.domain import jsoncodec
+from dlf_status.domain import discovered, jsoncodec
 from dlf_status.domain.discovered import decode_discovered, discovered_key
 from dlf_status.domain.gone import is_gone_document
 from dlf_status.domain.listing import DiscoverySpec
@@ -31,7 +31,7 @@ from dlf_status.errors import StoreError
 from dlf_status.poller import TickRunner
 from tests.support.clock import FixedClock
 from tests.support.fakes import FakeDataArts
-from tests.support.job_list_server import SimulatedJobList
+from tests.support.job_list_server import Mutation, SimulatedJobList
 from tests.support.root import fake_service, root_settings
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
@@ -271,3 +271,26 @@ def test_a_job_back_in_a_later_listing_is_not_dropped_by_an_earlier_one(
     names.remove("beta")
     assert world.tick(world.runner(15)) == {"alpha": "ok", "beta": "gone"}
     assert world.is_gone("beta")
+
+
+def test_a_listing_too_large_to_read_back_is_not_written_over_the_last_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing that kept changing keeps every name it saw beside the last listing's:
+    more than an object may hold (MAX_REMEMBERED, here 6) would be unreadable next
+    tick, and every name in it forgotten."""
+    monkeypatch.setattr(discovered, "MAX_REMEMBERED", 6)
+    world = World(tmp_path, ["a", "b", "c", "d"])
+    world.tick(world.runner(0))
+    listing = world.upstream.listing
+    listing.mutations = tuple(Mutation(at=n, create=True, position=0) for n in range(60))
+    churning = world.tick(world.runner(5))
+    listing.mutations = ()
+    listing.names.remove("a")
+
+    quiet = world.tick(world.runner(10))
+
+    assert world.remembered() == {"a", "b", "c", "d"}
+    assert churning == {"a": "ok", "b": "ok", "c": "ok", "d": "ok"}  # new ones withheld
+    assert quiet["a"] == "gone"
+    assert world.is_gone("a")

@@ -55,6 +55,13 @@ class DiscoveredJobs(NamedTuple):
     jobs: frozenset[str]
 
 
+def fits(jobs: frozenset[str]) -> bool:
+    """Whether an object of `jobs` can be read back (`decode_discovered` refuses more
+    than MAX_REMEMBERED names: one written anyway would be unreadable next tick, and
+    every name it held forgotten)."""
+    return len(jobs) <= MAX_REMEMBERED
+
+
 def encode_discovered(spec: DiscoverySpec, listed_at: str, jobs: Iterable[str]) -> bytes:
     return jsoncodec.canonical_bytes(
         {
