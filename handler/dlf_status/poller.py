@@ -281,8 +281,14 @@ class Dispatcher:
 
     queue: JobQueue
     metrics: Metrics
+    # A batch is sent only when this much time is left: a send at its worst, and room
+    # to answer (bootstrap). Thousands of jobs are hundreds of sends: without it a slow
+    # queue would let Lambda's timeout end the tick, report and all.
+    send_allowance_seconds: float
 
-    def run(self, tick: Tick) -> TickReport:
+    def run(self, tick: Tick, remaining_seconds: Callable[[], float] | None = None) -> TickReport:
+        """Send every job while `remaining_seconds` leaves time for a send; the jobs of
+        the batches not sent are reported not reached."""
         report = TickReport(
             tick.tick_id, format_utc(tick.scheduled_time), duplicates=tick.duplicates
         )
@@ -291,6 +297,9 @@ class Dispatcher:
             _invalid(entry) for entry in tick.entries if isinstance(entry, InvalidJobEntry)
         )
         for batch in _batches(jobs, QUEUE_BATCH):
+            if remaining_seconds is not None and remaining_seconds() <= self.send_allowance_seconds:
+                report.outcomes.extend(_not_reached(job) for job in batch)
+                continue
             messages = [job_message(job, tick) for job in batch]
             failed: dict[int, DlfStatusError]
             try:
@@ -313,6 +322,7 @@ class Dispatcher:
                 )
         self.metrics.add("Enqueued", report.count(JobResult.ENQUEUED))
         self.metrics.add("EnqueueFailures", report.count(JobResult.FAILED))
+        self.metrics.add("NotReached", report.count(JobResult.NOT_REACHED))
         logger.info("tick fanned out", extra=report.summary())
         return report
 
@@ -408,7 +418,8 @@ class TickRunner:
             tick._replace(
                 entries=tuple(entry for entry in tick.entries if entry not in suspects),
                 gone_candidates=frozenset(),
-            )
+            ),
+            remaining_seconds,
         )
         if suspects:
             checked = poller.run(
@@ -429,12 +440,18 @@ class QueueWorker:
     (same slot, so a redelivered message writes no second history object)."""
 
     service: StatusService
+    # A message's job is started only when this much time is left (as `Poller`'s):
+    # otherwise Lambda's timeout would end the batch, and SQS deliver it all again,
+    # the records already done with it.
+    job_allowance_seconds: float
 
     def poll_message(
         self, body: str, remaining_seconds: Callable[[], float] | None = None
     ) -> JobOutcome:
         """The job's outcome; a failure says whether a later try may mend it
-        (`retryable`), and the queue's entry point has SQS deliver it again if so."""
+        (`retryable`), and the queue's entry point has SQS deliver it again if so. A
+        message left with too little time is not started: not reached (SQS delivers it
+        again)."""
         try:
             message = jsoncodec.loads(body.encode("utf-8", "surrogatepass"))
             if not isinstance(message, dict):
@@ -451,6 +468,11 @@ class QueueWorker:
         if isinstance(entry, InvalidJobEntry):
             logger.warning("queued job refused", extra={"detail": entry.reason})
             return _refused(entry.reason)
+        if remaining_seconds is not None and remaining_seconds() <= self.job_allowance_seconds:
+            logger.warning("queued job not started: too little time left", extra=entry._asdict())
+            return JobOutcome.of(
+                entry, JobResult.NOT_REACHED, detail="the invocation ran out of time before it"
+            )
         outcome = poll_job(self.service, entry, slot, remaining_seconds=remaining_seconds)
         if outcome.failed and not outcome.retryable:
             logger.warning("queued job failed for good", extra=outcome.as_json())

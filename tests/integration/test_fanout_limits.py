@@ -1,0 +1,178 @@
+"""The fan-out path against the limits of the real services: what SQS accepts in a
+message body, the tick's time budget when it sends hundreds of batches, and the queue
+worker's remaining time. The upstream is pytest-httpserver on loopback, the store a
+local directory, SQS moto (it has no local server)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+from pytest_httpserver import HTTPServer
+
+from dlf_status import bootstrap
+from dlf_status.adapters.queue_sqs import SEND_WORST_CASE_SECONDS, SqsJobQueue
+from dlf_status.adapters.store_local import LocalDirectoryStore
+from dlf_status.adapters.upstream_http import HttpUpstreamClient
+from dlf_status.domain.contract import ResponseValidator
+from dlf_status.domain.model import JobRef
+from dlf_status.domain.ticks import job_entries
+from dlf_status.entrypoints import queue, schedule
+from dlf_status.errors import InvalidInput
+from dlf_status.service import StatusService
+from tests.integration.conftest import PROJECT, TickingClock, exchange_response, match_path
+from tests.support.events import queue_event
+from tests.support.root import root_settings
+
+pytestmark = pytest.mark.integration
+
+
+def _sqs_allows(char: str) -> bool:
+    """The characters SQS documents for a message body (the XML 1.0 Char production):
+    #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF."""
+    code = ord(char)
+    return (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
+def _accepted_name(name: str) -> bool:
+    try:
+        JobRef.parse(PROJECT, name)
+    except InvalidInput:
+        return False
+    return True
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield boto3.client("sqs", region_name="us-east-1")
+
+
+def test_every_job_name_the_core_accepts_travels_in_a_body_sqs_accepts(sqs: Any) -> None:
+    """SQS refuses a body holding a character outside XML's set (InvalidMessageContents),
+    which moto does not check: so the bodies it stores are checked here, and read back
+    as the worker reads them."""
+    url = sqs.create_queue(QueueName="dlf-status-jobs")["QueueUrl"]
+    job_queue = SqsJobQueue(url, sqs)
+
+    @settings(max_examples=60, deadline=None)
+    @given(name=st.text(min_size=1, max_size=128).filter(_accepted_name))
+    @example(name="job\uffff")
+    @example(name="\ufffejob")
+    @example(name="\U0001f600" * 128)
+    def check(name: str) -> None:
+        job = JobRef.parse(PROJECT, name)
+        message = {"project_id": job.project_id, "job_name": job.job_name, "tick_id": "t"}
+
+        assert job_queue.send([message]) == {}
+        [received] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=received["ReceiptHandle"])
+
+        body = received["Body"]
+        assert all(_sqs_allows(char) for char in body)
+        assert job_entries([json.loads(body)])[0] == (job,)
+
+    check()
+
+
+def test_ten_messages_of_the_longest_names_and_tick_id_fit_one_batch(sqs: Any) -> None:
+    """SendMessageBatch takes 256 KiB for its ten bodies together (the smallest limit
+    SQS has documented): the longest job name and tick id, in characters escaped as
+    twelve bytes each, still fit."""
+    url = sqs.create_queue(QueueName="dlf-status-jobs")["QueueUrl"]
+    messages = [
+        {"project_id": "p" * 64, "job_name": "\U0001f600" * 128, "tick_id": "\U0001f600" * 1024}
+        for _ in range(10)
+    ]
+
+    assert SqsJobQueue(url, sqs).send(messages) == {}
+    bodies = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sum(len(message["Body"].encode()) for message in bodies) <= 256 * 1024
+
+
+@pytest.fixture
+def service(
+    make_client: Callable[..., HttpUpstreamClient], validator: ResponseValidator, tmp_path: Path
+) -> StatusService:
+    return bootstrap.build_status_service(
+        root_settings(),
+        upstream=make_client(),
+        store=LocalDirectoryStore(tmp_path / "snapshots"),
+        validator=validator,
+        clock=TickingClock(),
+    )
+
+
+def _names(count: int) -> list[dict[str, str]]:
+    return [{"project_id": PROJECT, "job_name": f"job-{index}"} for index in range(count)]
+
+
+def test_a_fan_out_sends_no_batch_it_has_no_time_left_to_see_through(
+    sqs: Any, service: StatusService
+) -> None:
+    """With less time left than a send at its worst and the answer, no batch is sent:
+    its jobs are reported not reached (the tick answers), not cut off by the timeout."""
+    url = sqs.create_queue(QueueName="dlf-status-jobs")["QueueUrl"]
+    runner = bootstrap.build_tick_runner(
+        root_settings(FANOUT_THRESHOLD="1"), service=service, queue=SqsJobQueue(url, sqs)
+    )
+    # Enough time for the first two batches, then too little.
+    left = iter([300.0, 300.0])
+
+    report = schedule.run_tick(
+        runner, {"jobs": _names(25)}, remaining_seconds=lambda: next(left, SEND_WORST_CASE_SECONDS)
+    )
+
+    received: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            received.append(json.loads(message["Body"])["job_name"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    results = {outcome["job_name"]: outcome["result"] for outcome in report["outcomes"]}
+    assert sorted(received) == sorted(f"job-{index}" for index in range(20))
+    assert [name for name, result in results.items() if result == "not-reached"] == [
+        f"job-{index}" for index in range(20, 25)
+    ]
+
+
+def test_a_queued_job_with_too_little_time_left_goes_back_to_the_queue_unpolled(
+    upstream: HTTPServer, service: StatusService
+) -> None:
+    """A record started without the time to finish would let Lambda's timeout end the
+    batch: SQS would deliver all of it again, the records already done too. It is
+    reported back by its messageId instead, and the upstream is not called for it."""
+    upstream.expect_request(match_path("job-0")).respond_with_response(
+        exchange_response("doc-2024-success")
+    )
+    variables = root_settings()
+    worker = bootstrap.build_queue_worker(variables, service=service)
+    bodies = [json.dumps(message) for message in _names(3)]
+    # A job is started with a whole upstream deadline and a store call left: the first
+    # record has a second more than that, and once its upstream call is made, a second
+    # less (still plenty for its store calls).
+    allowance = variables.upstream.deadline + variables.store_timeout
+
+    def left() -> float:
+        return allowance + (1.0 if not upstream.log else -1.0)
+
+    answer = queue.handle_batch(worker, queue_event(bodies), left)
+
+    assert answer == {
+        "batchItemFailures": [{"itemIdentifier": "message-1"}, {"itemIdentifier": "message-2"}]
+    }
+    assert [request.path for request, _ in upstream.log] == [f"/v1/{PROJECT}/jobs/job-0/status"]
