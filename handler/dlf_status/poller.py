@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from dlf_status.domain import jsoncodec
@@ -46,6 +46,26 @@ if TYPE_CHECKING:
 
 # SQS takes at most ten messages per SendMessageBatch call.
 QUEUE_BATCH: Final = 10
+# How far a tick's slot may be from this clock. A schedule's time is never ahead of
+# its invocation (a few seconds of skew aside); a queued job's may be as old as the
+# job queue keeps a message (14 days). A slot outside names history objects that
+# date-range readers would never look for (year 9999, 1970): refused.
+SLOT_AHEAD: Final = timedelta(minutes=15)
+SLOT_BEHIND: Final = timedelta(days=15)
+
+
+def slot_near(scheduled_time: str | None, now: datetime) -> datetime:
+    """The tick's slot (`tick_slot`), refused when it is further from `now` than a
+    schedule or the job queue could make it (`SLOT_AHEAD`, `SLOT_BEHIND`)."""
+    slot = tick_slot(scheduled_time, now)
+    if slot > now + SLOT_AHEAD or slot < now - SLOT_BEHIND:
+        raise InvalidInput(
+            f"scheduled_time {format_utc(slot)} is too far from this clock's "
+            f"{format_utc(now)}: a tick's slot is at most {SLOT_AHEAD} ahead and "
+            f"{SLOT_BEHIND.days} days behind",
+            field="scheduled_time",
+        )
+    return slot
 
 
 def _refused(detail: str) -> JobOutcome:
@@ -367,7 +387,7 @@ class TickRunner:
                 )
             jobs = self.read_job_list(self.jobs_uri)
         parsed = parse_job_list(jobs)
-        slot = tick_slot(scheduled_time, self.clock.now())
+        slot = slot_near(scheduled_time, self.clock.now())
         return Tick(
             tick_id or uuid.uuid4().hex,
             slot,
@@ -457,7 +477,7 @@ class QueueWorker:
             if not isinstance(message, dict):
                 raise InvalidInput("a queued job must be a JSON object")
             scheduled_time = message.get("scheduled_time")
-            slot = tick_slot(
+            slot = slot_near(
                 scheduled_time if isinstance(scheduled_time, str) else None,
                 self.service.clock.now(),
             )

@@ -6,7 +6,9 @@ local directory, SQS moto (it has no local server)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,11 @@ from dlf_status.adapters.store_local import LocalDirectoryStore
 from dlf_status.adapters.upstream_http import HttpUpstreamClient
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.model import JobRef
-from dlf_status.domain.ticks import job_entries
+from dlf_status.domain.ticks import JobResult, job_entries
+from dlf_status.domain.timestamps import format_utc
 from dlf_status.entrypoints import queue, schedule
-from dlf_status.errors import InvalidInput
+from dlf_status.errors import InvalidInput, TickFailed
+from dlf_status.poller import SLOT_AHEAD, SLOT_BEHIND
 from dlf_status.service import StatusService
 from tests.integration.conftest import PROJECT, TickingClock, exchange_response, match_path
 from tests.support.events import queue_event
@@ -176,3 +180,123 @@ def test_a_queued_job_with_too_little_time_left_goes_back_to_the_queue_unpolled(
         "batchItemFailures": [{"itemIdentifier": "message-1"}, {"itemIdentifier": "message-2"}]
     }
     assert [request.path for request, _ in upstream.log] == [f"/v1/{PROJECT}/jobs/job-0/status"]
+
+
+_PRINTABLE_TEXT = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=64
+)
+_UNPRINTABLE_CHAR = st.one_of(
+    st.characters(whitelist_categories=("Cc", "Zl", "Zp")),
+    st.integers(0xD800, 0xDFFF).map(chr),
+)
+
+
+def test_a_tick_id_that_is_not_text_fails_the_tick_before_any_job_is_sent(
+    sqs: Any, service: StatusService
+) -> None:
+    """A tick id names the tick in its queued jobs, where the worker's strict parser
+    refuses a lone surrogate: every job of the tick would be dropped there. Control
+    characters would reach logs and freshness records. The tick fails instead."""
+    url = sqs.create_queue(QueueName="dlf-status-jobs")["QueueUrl"]
+    runner = bootstrap.build_tick_runner(
+        root_settings(FANOUT_THRESHOLD="1"), service=service, queue=SqsJobQueue(url, sqs)
+    )
+
+    @settings(max_examples=40, deadline=None)
+    @given(prefix=_PRINTABLE_TEXT, bad=_UNPRINTABLE_CHAR, key=st.sampled_from(["tick_id", "id"]))
+    @example(prefix="tick", bad="\ud800", key="tick_id")
+    def check(prefix: str, bad: str, key: str) -> None:
+        event: dict[str, Any] = {key: prefix + bad}
+        if key == "tick_id":
+            event["jobs"] = _names(3)
+        else:  # a classic rule's Scheduled Event: its id names the tick
+            event.update({"source": "aws.events", "detail-type": "Scheduled Event"})
+        with pytest.raises(TickFailed, match=key):
+            schedule.run_tick(runner, event)
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+    check()
+
+
+def test_every_tick_id_a_tick_takes_reaches_the_worker_as_a_job_it_polls(
+    sqs: Any, upstream: HTTPServer, service: StatusService
+) -> None:
+    upstream.expect_request(
+        re.compile(f"/v1/{PROJECT}/jobs/job-[01]/status")
+    ).respond_with_response(exchange_response("doc-2024-success"))
+    url = sqs.create_queue(QueueName="dlf-status-jobs")["QueueUrl"]
+    runner = bootstrap.build_tick_runner(
+        root_settings(FANOUT_THRESHOLD="1"), service=service, queue=SqsJobQueue(url, sqs)
+    )
+    worker = bootstrap.build_queue_worker(root_settings(), service=service)
+
+    @settings(max_examples=40, deadline=None)
+    @given(tick_id=_PRINTABLE_TEXT)
+    @example(tick_id="\U0001f600\uffff\ufffe")
+    def check(tick_id: str) -> None:
+        report = schedule.run_tick(runner, {"tick_id": tick_id, "jobs": _names(2)})
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+        outcomes = [worker.poll_message(message["Body"]) for message in messages]
+
+        assert (report["tick_id"], report["enqueued"]) == (tick_id, 2)
+        assert sorted((outcome.job_name, outcome.result) for outcome in outcomes) == [
+            ("job-0", JobResult.OK),
+            ("job-1", JobResult.OK),
+        ]
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [
+        # Minutes past the bounds: the test's clock moves a second per reading.
+        SLOT_AHEAD + timedelta(minutes=1),
+        -SLOT_BEHIND - timedelta(minutes=1),
+        timedelta(days=-20000),
+    ],
+    ids=["ahead", "behind", "1970"],
+)
+def test_a_slot_far_from_the_clock_is_refused_by_the_tick_and_the_worker(
+    upstream: HTTPServer, service: StatusService, tmp_path: Path, offset: timedelta
+) -> None:
+    """The slot names the history object: year 9999 or 1970 would file an observation
+    where no date-range reader looks. The tick fails; the worker refuses the message
+    for good without calling the upstream; nothing is written."""
+    now = service.clock.now()
+    scheduled = format_utc(now + offset)
+    runner = bootstrap.build_tick_runner(root_settings(), service=service, fan_out=False)
+    worker = bootstrap.build_queue_worker(root_settings(), service=service)
+    message = json.dumps({**_names(1)[0], "scheduled_time": scheduled})
+
+    with pytest.raises(TickFailed, match="scheduled_time"):
+        schedule.run_tick(runner, {"jobs": _names(1), "scheduled_time": scheduled})
+    outcome = worker.poll_message(message)
+
+    assert (outcome.result, outcome.error, outcome.retryable) == (
+        JobResult.FAILED,
+        "InvalidInput",
+        False,
+    )
+    assert upstream.log == []
+    assert not any(path.is_file() for path in (tmp_path / "snapshots").rglob("*"))
+
+
+def test_a_slot_within_the_bounds_names_the_history_object(
+    upstream: HTTPServer, service: StatusService, tmp_path: Path
+) -> None:
+    upstream.expect_request(match_path("job-0")).respond_with_response(
+        exchange_response("doc-2024-success")
+    )
+    now = service.clock.now()
+    slot = now - SLOT_BEHIND + timedelta(hours=1)
+    worker = bootstrap.build_queue_worker(root_settings(), service=service)
+
+    outcome = worker.poll_message(json.dumps({**_names(1)[0], "scheduled_time": format_utc(slot)}))
+
+    history = [path.name for path in (tmp_path / "snapshots").rglob("history/**/*.json")]
+    assert outcome.result is JobResult.OK
+    assert [name[:15] for name in history] == [slot.strftime("%Y%m%dT%H%M%S")]
