@@ -6,10 +6,13 @@ holds a document, and no transition record twice (checked by the store fixture).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 from dlf_status import bootstrap
@@ -96,3 +99,63 @@ def test_a_job_delivered_twice_at_once_and_after_its_tick_is_stored_once(
     stored = store.get(latest)
     assert stored is not None
     assert jsoncodec.loads(stored.body, jsoncodec.STORED)["source"]["job_name"] == "job-0"
+
+
+# What the upstream answers a job, by the first part of its name, and whether the
+# queue must see the record again (reported by its messageId) or never.
+_BEHAVIOURS = {
+    "ok": ("doc-2024-success", False),
+    "down": ("server-503-json", True),
+    "missing": ("doc-2024-failure-dlf0100", False),
+    "forbidden": ("gateway-403-forbidden", False),
+}
+_POISON = [
+    "not json",
+    "[]",
+    '{"project_id": "../x", "job_name": "j"}',
+    '{"project_id": "p", "job_name": "\\ud800"}',
+    "[" * 10_000 + "]" * 10_000,
+    '{"project_id": "p", "job_name": "' + "x" * 250_000 + '"}',
+]
+
+
+def test_a_batch_reports_exactly_its_records_a_retry_may_mend(
+    upstream: HTTPServer, worker_for: Callable[[], QueueWorker]
+) -> None:
+    """Any mix of records (answered, failing for a while, failing for good, poison):
+    the partial batch response names each record a retry may mend, by its messageId,
+    and no other; a poison record fails none of its neighbours."""
+    from werkzeug import Request, Response
+
+    def answer(request: Request) -> Response:
+        name = request.path.split("/")[-2]
+        return exchange_response(_BEHAVIOURS[name.split("-")[0]][0])
+
+    upstream.expect_request(re.compile(f"/v1/{PROJECT}/jobs/[^/]+/status")).respond_with_handler(
+        answer
+    )
+    worker = worker_for()
+    record = st.one_of(
+        st.tuples(st.sampled_from(sorted(_BEHAVIOURS)), st.integers(0, 99)).map(
+            lambda kind: (
+                json.dumps({"project_id": PROJECT, "job_name": f"{kind[0]}-{kind[1]}"}),
+                _BEHAVIOURS[kind[0]][1],
+            )
+        ),
+        st.sampled_from(_POISON).map(lambda body: (body, False)),
+    )
+
+    @settings(max_examples=25, deadline=None)
+    @given(records=st.lists(record, min_size=1, max_size=5))
+    def check(records: list[tuple[str, bool]]) -> None:
+        response = queue.handle_batch(worker, queue_event([body for body, _ in records]))
+
+        assert response == {
+            "batchItemFailures": [
+                {"itemIdentifier": f"message-{index}"}
+                for index, (_, retried) in enumerate(records)
+                if retried
+            ]
+        }
+
+    check()
