@@ -300,3 +300,33 @@ def test_a_slot_within_the_bounds_names_the_history_object(
     history = [path.name for path in (tmp_path / "snapshots").rglob("history/**/*.json")]
     assert outcome.result is JobResult.OK
     assert [name[:15] for name in history] == [slot.strftime("%Y%m%dT%H%M%S")]
+
+
+# What Lambda's runtime takes as a function's result at most (its error names it).
+LAMBDA_RESULT_BYTES = 6_291_556
+
+
+def test_a_tick_of_very_many_outcomes_answers_within_lambdas_result_limit(
+    upstream: HTTPServer, service: StatusService
+) -> None:
+    """Over 6 MB of result, Lambda's runtime fails the invocation after the tick did
+    its work, and Lambda runs it twice more. The result keeps the summary whole and
+    the outcomes of the jobs that did not succeed, in order, while they fit."""
+    upstream.expect_request(
+        re.compile(f"/v1/{PROJECT}/jobs/job-[0-2]/status")
+    ).respond_with_response(exchange_response("doc-2024-success"))
+    runner = bootstrap.build_tick_runner(root_settings(), service=service, fan_out=False)
+    refused = 100_000
+    jobs: list[Any] = [*_names(3), *(["not a job"] * refused)]
+
+    result = schedule.run_tick(runner, {"jobs": jobs})
+
+    assert len(json.dumps(result)) <= LAMBDA_RESULT_BYTES
+    assert (result["jobs"], result["ok"], result["failed"]) == (3 + refused, 3, refused)
+    kept = result["outcomes"]
+    assert {outcome["result"] for outcome in kept} == {"failed"}
+    assert [outcome["detail"] for outcome in kept[:2]] == [
+        "entry 3: not an object",
+        "entry 4: not an object",
+    ]
+    assert result["outcomes_omitted"] == 3 + refused - len(kept)
