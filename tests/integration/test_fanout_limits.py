@@ -64,7 +64,9 @@ def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
-        yield boto3.client("sqs", region_name="us-east-1")
+        # A session of its own: boto3's default one would keep these credentials for
+        # every later test of the process.
+        yield boto3.session.Session().client("sqs", region_name="us-east-1")
 
 
 def test_every_job_name_the_core_accepts_travels_in_a_body_sqs_accepts(sqs: Any) -> None:
@@ -330,3 +332,31 @@ def test_a_tick_of_very_many_outcomes_answers_within_lambdas_result_limit(
         "entry 4: not an object",
     ]
     assert result["outcomes_omitted"] == 3 + refused - len(kept)
+
+
+def test_a_message_the_queues_answer_does_not_account_for_is_not_reported_sent(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendMessageBatch's 200 answer lists each entry as Successful or Failed by Id.
+    One it names in neither list, or under an Id that is not ours, was not shown to
+    be taken: it is failed (retryable), never enqueued, and the answer never crashes
+    the tick."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    answer = {
+        "Successful": [{"Id": "0", "MessageId": "m0", "MD5OfMessageBody": "x"}],
+        "Failed": [{"Id": "not-ours", "SenderFault": True, "Code": "InvalidParameterValue"}],
+    }
+    httpserver.expect_request("/", method="POST").respond_with_data(
+        json.dumps(answer), content_type="application/x-amz-json-1.0"
+    )
+    sqs = boto3.session.Session().client(
+        "sqs", region_name="us-east-1", endpoint_url=httpserver.url_for("")
+    )
+
+    failed = SqsJobQueue(httpserver.url_for("/123456789012/jobs"), sqs).send(
+        [{"job_name": name} for name in ("a", "b", "c")]
+    )
+
+    assert sorted(failed) == [1, 2]
+    assert all(error.retryable for error in failed.values())

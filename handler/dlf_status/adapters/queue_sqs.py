@@ -65,11 +65,19 @@ class SqsJobQueue:
             answer = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)  # type: ignore[arg-type]
         except (ClientError, BotoCoreError) as exc:
             raise QueueError(f"cannot send to the fan-out queue: {type(exc).__name__}") from None
-        return {
-            int(failure["Id"]): QueueError(
-                f"the queue refused the message: {one_line(str(failure.get('Code')), 60)}",
-                # SenderFault: the message itself was refused; sending it again cannot help.
-                retryable=not failure.get("SenderFault", False),
-            )
-            for failure in answer.get("Failed", [])
-        }
+        # A message is taken only when the answer says so by its Id: one the answer
+        # names in neither list (or under an Id that is not ours) is not reported sent.
+        sent = {str(entry.get("Id")) for entry in answer.get("Successful", [])}
+        refused = {str(failure.get("Id")): failure for failure in answer.get("Failed", [])}
+        failed: dict[int, QueueError] = {}
+        for index in range(len(messages)):
+            failure = refused.get(str(index))
+            if failure is not None:
+                failed[index] = QueueError(
+                    f"the queue refused the message: {one_line(str(failure.get('Code')), 60)}",
+                    # SenderFault: the message itself was refused; sending it again cannot help.
+                    retryable=not failure.get("SenderFault", False),
+                )
+            elif str(index) not in sent:
+                failed[index] = QueueError("the queue's answer does not say it took the message")
+        return failed
