@@ -61,8 +61,8 @@ def slot_near(scheduled_time: str | None, now: datetime) -> datetime:
     if slot > now + SLOT_AHEAD or slot < now - SLOT_BEHIND:
         raise InvalidInput(
             f"scheduled_time {format_utc(slot)} is too far from this clock's "
-            f"{format_utc(now)}: a tick's slot is at most {SLOT_AHEAD} ahead and "
-            f"{SLOT_BEHIND.days} days behind",
+            f"{format_utc(now)}: a tick's slot is at most "
+            f"{SLOT_AHEAD.seconds // 60} minutes ahead and {SLOT_BEHIND.days} days behind",
             field="scheduled_time",
         )
     return slot
