@@ -7,10 +7,33 @@ traceback. Configuration comes from the environment (see the README), read once 
 start. Logs are JSON on stderr, silent unless --verbose; stdout is only for results.
 """
 
+# ruff: noqa: E402 - the imports follow the Ctrl-C handler: an import is what it would cut
 from __future__ import annotations
 
-import argparse
 import contextlib
+import os
+import signal
+import sys
+from types import FrameType
+
+
+def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C while the modules below load (a few hundred milliseconds): nothing has
+    been done yet, so one line and exit 130, not the traceback of an import."""
+    with contextlib.suppress(OSError):  # stderr closed: the exit code says it
+        os.write(2, b"dlf-status: interrupted\n")
+    os._exit(130)  # ExitCode.INTERRUPTED, not imported yet
+
+
+# Only in the `dlf-status` process (a test importing this module keeps its Ctrl-C); and
+# a shell that started it with SIGINT ignored (`cmd &` without job control) keeps it so.
+_STARTING = (sys.argv[0].rpartition(os.sep)[2] == "dlf-status" or __name__ == "__main__") and (
+    signal.getsignal(signal.SIGINT) is signal.default_int_handler
+)
+if _STARTING:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import argparse
 import dataclasses
 import io
 import json
@@ -833,9 +856,15 @@ def _error_line(text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # First: argparse may print help and exit, and no log line may ever reach stdout.
-    log_to("stderr")
-    return ending_at_a_gone_stdout(lambda: _main(argv))
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: the except below
+    try:
+        # First: argparse may print help and exit, and no log line may ever reach stdout.
+        log_to("stderr")
+        return ending_at_a_gone_stdout(lambda: _main(argv))
+    except KeyboardInterrupt:  # Ctrl-C anywhere: parsing arguments, writing results
+        _error_line("interrupted")
+        return ExitCode.INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -855,9 +884,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except DlfStatusError as error:
         _error_line(error.detail)
         return mapping_for(error).exit_code
-    except KeyboardInterrupt:
-        _error_line("interrupted")
-        return ExitCode.INTERRUPTED
     except Exception as error:  # noqa: BLE001 - a bug: one line here, the traceback with -v
         logger.exception("unexpected error")
         _error_line(f"internal error ({type(error).__name__}); run with -v for the traceback")
