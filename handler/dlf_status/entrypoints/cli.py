@@ -855,13 +855,25 @@ def _error_line(text: str) -> None:
         print(f"dlf-status: {one_line(text, 1000)}", file=sys.stderr)
 
 
+def _arguments(words: Sequence[str]) -> list[str]:
+    """The command line's words as the user typed them. In the C locale with UTF-8 mode
+    off (`LC_ALL=C PYTHONUTF8=0`) Python decodes them as ASCII, and a UTF-8 job name
+    arrives as surrogates that no job has: its bytes are read as UTF-8 again (bytes
+    that are not UTF-8 stay surrogates, refused by name). Any other locale's decoding
+    is what the user's terminal sent, and is kept."""
+    if sys.getfilesystemencoding() != "ascii":
+        return list(words)
+    return [os.fsencode(word).decode("utf-8", "surrogateescape") for word in words]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: the except below
     try:
         # First: argparse may print help and exit, and no log line may ever reach stdout.
         log_to("stderr")
-        return ending_at_a_gone_stdout(lambda: _main(argv))
+        words = _arguments(sys.argv[1:]) if argv is None else argv
+        return ending_at_a_gone_stdout(lambda: _main(words))
     except KeyboardInterrupt:  # Ctrl-C anywhere: parsing arguments, writing results
         _error_line("interrupted")
         return ExitCode.INTERRUPTED
