@@ -410,7 +410,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
     def polled(outcome: JobOutcome) -> None:
         progress[0](outcome)
 
-    report = runner.run(tick, on_outcome=polled, on_expanded=expanded)
+    try:
+        report = runner.run(tick, on_outcome=polled, on_expanded=expanded)
+    finally:
+        for shown in progress:
+            shown.end()
     _write(_poll_table(report))
     return ExitCode.OK if report.all_succeeded else ExitCode.VIOLATIONS
 
