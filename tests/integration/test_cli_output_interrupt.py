@@ -23,10 +23,9 @@ PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 INTERRUPTED = 130
 TIMEOUT = 120
 
-# The console script's two lines, with SIGINT sent to itself at one chosen moment.
+# The console script, with SIGINT sent to itself at one chosen moment.
 _INTERRUPTED_AT = """
 import importlib.abc, os, signal, sys
-sys.argv[0] = {script!r}
 moment = {moment!r}
 
 def interrupt(*_):
@@ -39,10 +38,11 @@ class At(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, At())
-from dlf_status.entrypoints import cli
+from dlf_status.entrypoints import console
 if moment == "parsing":
+    from dlf_status.entrypoints import cli
     cli.build_parser = interrupt
-sys.exit(cli.main())
+sys.exit(console.main())
 """
 
 
@@ -74,7 +74,7 @@ def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path: Path, moment: 
         [
             sys.executable,
             "-c",
-            _INTERRUPTED_AT.format(script=str(SCRIPT), moment=moment),
+            _INTERRUPTED_AT.format(moment=moment),
             *["history", PROJECT, "job"],
         ],
         env=_environment(tmp_path, DLF_ENDPOINT="http://127.0.0.1:9"),
@@ -126,3 +126,12 @@ def test_ctrl_c_while_the_upstream_is_asked_is_one_line_and_exit_130(
     # Nothing half-written: no snapshot at all (the answer never came).
     snapshots = tmp_path / "snapshots"
     assert not snapshots.exists() or not any(p.is_file() for p in snapshots.rglob("*"))
+
+
+def test_the_console_script_ends_as_the_cli_does_on_ctrl_c() -> None:
+    """The handler installed before the CLI loads cannot import its exit codes."""
+    from dlf_status.entrypoints import console
+    from dlf_status.entrypoints.problems import ExitCode
+
+    assert console.INTERRUPTED == ExitCode.INTERRUPTED
+    assert console.INTERRUPTED_LINE == b"dlf-status: interrupted\n"

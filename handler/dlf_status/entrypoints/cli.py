@@ -7,33 +7,10 @@ traceback. Configuration comes from the environment (see the README), read once 
 start. Logs are JSON on stderr, silent unless --verbose; stdout is only for results.
 """
 
-# ruff: noqa: E402 - the imports follow the Ctrl-C handler: an import is what it would cut
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import sys
-from types import FrameType
-
-
-def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
-    """Ctrl-C while the modules below load (a few hundred milliseconds): nothing has
-    been done yet, so one line and exit 130, not the traceback of an import."""
-    with contextlib.suppress(OSError):  # stderr closed: the exit code says it
-        os.write(2, b"dlf-status: interrupted\n")
-    os._exit(130)  # ExitCode.INTERRUPTED, not imported yet
-
-
-# Only in the `dlf-status` process (a test importing this module keeps its Ctrl-C); and
-# a shell that started it with SIGINT ignored (`cmd &` without job control) keeps it so.
-_STARTING = (sys.argv[0].rpartition(os.sep)[2] == "dlf-status" or __name__ == "__main__") and (
-    signal.getsignal(signal.SIGINT) is signal.default_int_handler
-)
-if _STARTING:
-    signal.signal(signal.SIGINT, _interrupted_while_starting)
-
 import argparse
+import contextlib
 import dataclasses
 import io
 import json
@@ -42,6 +19,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -86,6 +64,7 @@ from dlf_status.domain.ticks import JobOutcome, Tick, TickReport
 from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.entrypoints import cli_reads
 from dlf_status.entrypoints.arguments import whole_argument
+from dlf_status.entrypoints.console import interrupted_while_starting
 from dlf_status.entrypoints.demo import DEFAULT_SNAPSHOTS
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
@@ -871,7 +850,7 @@ def _arguments(words: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+    if signal.getsignal(signal.SIGINT) is interrupted_while_starting:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: the except below
     try:
         # First: argparse may print help and exit, and no log line may ever reach stdout.
