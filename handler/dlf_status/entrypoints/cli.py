@@ -213,7 +213,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     observation = service.observe(job, serve_stale=False)
     _write(jsoncodec.pretty_bytes(observation.document) + b"\n")
     if observation.store_error is not None:
-        print(f"dlf-status: {observation.store_error.detail}", file=sys.stderr)
+        _error_line(observation.store_error.detail)
         return ExitCode.STORE_FAILURE
     return ExitCode.OK
 
