@@ -188,11 +188,9 @@ def build_job_queue(settings: Settings) -> JobQueue | None:
     """The fan-out queue (SQS), or None when FANOUT_QUEUE_URL is not set."""
     if settings.fanout_queue_url is None:
         return None
-    import boto3
+    from dlf_status.adapters.queue_sqs import SqsJobQueue, make_sqs_client
 
-    from dlf_status.adapters.queue_sqs import SqsJobQueue
-
-    client = aws_client("SQS", lambda: boto3.client("sqs"))
+    client = aws_client("SQS", make_sqs_client)
     return SqsJobQueue(settings.fanout_queue_url, client)
 
 
@@ -317,7 +315,11 @@ def build_tick_runner(
         read_job_list=build_job_list_reader(settings) if read_job_list is None else read_job_list,
         jobs_uri=settings.jobs_uri,
         fanout_threshold=settings.fanout_threshold,
-        dispatcher=Dispatcher(queue, metrics) if fan_out and queue is not None else None,
+        dispatcher=(
+            Dispatcher(queue, metrics, send_allowance_seconds=_send_allowance())
+            if fan_out and queue is not None
+            else None
+        ),
         discovery=functools.cache(
             partial(build_tick_discovery, settings, service, metrics, job_pages, threads)
         ),
@@ -328,6 +330,14 @@ def _job_allowance(settings: Settings) -> float:
     """The time a job is started only while it is left: a whole upstream deadline
     and a store call."""
     return settings.upstream.deadline + settings.store_timeout
+
+
+def _send_allowance() -> float:
+    """The time a fan-out send is started only while it is left: one SendMessageBatch
+    at its worst, and as much again for the tick to answer with its report."""
+    from dlf_status.adapters.queue_sqs import SEND_WORST_CASE_SECONDS
+
+    return 2 * SEND_WORST_CASE_SECONDS
 
 
 def build_tick_discovery(
@@ -380,7 +390,7 @@ def build_queue_worker(
 
     if service is None:
         service = build_status_service(settings, metrics=metrics, events=events)
-    return QueueWorker(service)
+    return QueueWorker(service, job_allowance_seconds=_job_allowance(settings))
 
 
 def build_job_discovery(

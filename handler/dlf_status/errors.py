@@ -200,6 +200,12 @@ class ConditionalWritesIgnored(StoreError):
     configuration error is: the deployment (or the store) may be fixed meanwhile."""
 
 
+class UserMetadataDropped(StoreError):
+    """The store does not keep the user metadata written with an object: latest.json
+    could not name the transition record it owes. With SNAPSHOT_CONSISTENCY=strict,
+    dlf-status writes nothing to it; retryable, as `ConditionalWritesIgnored` is."""
+
+
 class StoreTooSlow(StoreError):
     """A read of the store has no time left in the invocation for even its first
     calls at their worst (the store answers slowly): nothing is answered but this, and

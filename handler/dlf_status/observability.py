@@ -103,9 +103,13 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
                 }
             )
         line = self.redactor.text(line)
-        if not line.isascii():
-            # A lone surrogate cannot be written to a UTF-8 stream: escape it instead.
-            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+        if not line.isprintable():
+            # The line is read at a terminal (the CLI's -v) as well as by machines, and
+            # its strings are the upstream's: a character a terminal obeys or hides (a
+            # C1 control, a bidi override, a zero-width space) or that a UTF-8 stream
+            # cannot take (a lone surrogate) is written as its JSON escape. The line is
+            # one JSON value, so such a character can only be inside a string.
+            line = "".join(char if char.isprintable() else json.dumps(char)[1:-1] for char in line)
         return line
 
 

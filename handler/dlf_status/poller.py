@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from dlf_status.domain import jsoncodec
@@ -46,6 +46,26 @@ if TYPE_CHECKING:
 
 # SQS takes at most ten messages per SendMessageBatch call.
 QUEUE_BATCH: Final = 10
+# How far a tick's slot may be from this clock. A schedule's time is never ahead of
+# its invocation (a few seconds of skew aside); a queued job's may be as old as the
+# job queue keeps a message (14 days). A slot outside names history objects that
+# date-range readers would never look for (year 9999, 1970): refused.
+SLOT_AHEAD: Final = timedelta(minutes=15)
+SLOT_BEHIND: Final = timedelta(days=15)
+
+
+def slot_near(scheduled_time: str | None, now: datetime) -> datetime:
+    """The tick's slot (`tick_slot`), refused when it is further from `now` than a
+    schedule or the job queue could make it (`SLOT_AHEAD`, `SLOT_BEHIND`)."""
+    slot = tick_slot(scheduled_time, now)
+    if slot > now + SLOT_AHEAD or slot < now - SLOT_BEHIND:
+        raise InvalidInput(
+            f"scheduled_time {format_utc(slot)} is too far from this clock's "
+            f"{format_utc(now)}: a tick's slot is at most "
+            f"{SLOT_AHEAD.seconds // 60} minutes ahead and {SLOT_BEHIND.days} days behind",
+            field="scheduled_time",
+        )
+    return slot
 
 
 def _refused(detail: str) -> JobOutcome:
@@ -281,8 +301,14 @@ class Dispatcher:
 
     queue: JobQueue
     metrics: Metrics
+    # A batch is sent only when this much time is left: a send at its worst, and room
+    # to answer (bootstrap). Thousands of jobs are hundreds of sends: without it a slow
+    # queue would let Lambda's timeout end the tick, report and all.
+    send_allowance_seconds: float
 
-    def run(self, tick: Tick) -> TickReport:
+    def run(self, tick: Tick, remaining_seconds: Callable[[], float] | None = None) -> TickReport:
+        """Send every job while `remaining_seconds` leaves time for a send; the jobs of
+        the batches not sent are reported not reached."""
         report = TickReport(
             tick.tick_id, format_utc(tick.scheduled_time), duplicates=tick.duplicates
         )
@@ -291,6 +317,9 @@ class Dispatcher:
             _invalid(entry) for entry in tick.entries if isinstance(entry, InvalidJobEntry)
         )
         for batch in _batches(jobs, QUEUE_BATCH):
+            if remaining_seconds is not None and remaining_seconds() <= self.send_allowance_seconds:
+                report.outcomes.extend(_not_reached(job) for job in batch)
+                continue
             messages = [job_message(job, tick) for job in batch]
             failed: dict[int, DlfStatusError]
             try:
@@ -313,6 +342,7 @@ class Dispatcher:
                 )
         self.metrics.add("Enqueued", report.count(JobResult.ENQUEUED))
         self.metrics.add("EnqueueFailures", report.count(JobResult.FAILED))
+        self.metrics.add("NotReached", report.count(JobResult.NOT_REACHED))
         logger.info("tick fanned out", extra=report.summary())
         return report
 
@@ -357,7 +387,7 @@ class TickRunner:
                 )
             jobs = self.read_job_list(self.jobs_uri)
         parsed = parse_job_list(jobs)
-        slot = tick_slot(scheduled_time, self.clock.now())
+        slot = slot_near(scheduled_time, self.clock.now())
         return Tick(
             tick_id or uuid.uuid4().hex,
             slot,
@@ -408,7 +438,8 @@ class TickRunner:
             tick._replace(
                 entries=tuple(entry for entry in tick.entries if entry not in suspects),
                 gone_candidates=frozenset(),
-            )
+            ),
+            remaining_seconds,
         )
         if suspects:
             checked = poller.run(
@@ -429,18 +460,24 @@ class QueueWorker:
     (same slot, so a redelivered message writes no second history object)."""
 
     service: StatusService
+    # A message's job is started only when this much time is left (as `Poller`'s):
+    # otherwise Lambda's timeout would end the batch, and SQS deliver it all again,
+    # the records already done with it.
+    job_allowance_seconds: float
 
     def poll_message(
         self, body: str, remaining_seconds: Callable[[], float] | None = None
     ) -> JobOutcome:
         """The job's outcome; a failure says whether a later try may mend it
-        (`retryable`), and the queue's entry point has SQS deliver it again if so."""
+        (`retryable`), and the queue's entry point has SQS deliver it again if so. A
+        message left with too little time is not started: not reached (SQS delivers it
+        again)."""
         try:
             message = jsoncodec.loads(body.encode("utf-8", "surrogatepass"))
             if not isinstance(message, dict):
                 raise InvalidInput("a queued job must be a JSON object")
             scheduled_time = message.get("scheduled_time")
-            slot = tick_slot(
+            slot = slot_near(
                 scheduled_time if isinstance(scheduled_time, str) else None,
                 self.service.clock.now(),
             )
@@ -451,6 +488,11 @@ class QueueWorker:
         if isinstance(entry, InvalidJobEntry):
             logger.warning("queued job refused", extra={"detail": entry.reason})
             return _refused(entry.reason)
+        if remaining_seconds is not None and remaining_seconds() <= self.job_allowance_seconds:
+            logger.warning("queued job not started: too little time left", extra=entry._asdict())
+            return JobOutcome.of(
+                entry, JobResult.NOT_REACHED, detail="the invocation ran out of time before it"
+            )
         outcome = poll_job(self.service, entry, slot, remaining_seconds=remaining_seconds)
         if outcome.failed and not outcome.retryable:
             logger.warning("queued job failed for good", extra=outcome.as_json())

@@ -29,7 +29,7 @@ from werkzeug import Request, Response
 from dlf_status import bootstrap
 from dlf_status.adapters.signing import AkSkAuthenticator
 from dlf_status.adapters.store_local import LocalDirectoryStore
-from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
+from dlf_status.adapters.store_s3 import PROBE_KEYS, S3Store, make_s3_client
 from dlf_status.config import Credentials, Settings
 from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.ports import ObjectStore
@@ -1120,12 +1120,12 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
     prefix = f"unknown-{uuid.uuid4().hex[:6]}"
     real = _earlier_observation(seaweed, prefix)
-    # The record's PUT is applied and answered 500 InternalError; so is every HEAD.
+    # The record's PUT is applied and answered 500 InternalError; so is the HEAD of it.
     store = _store_behind_proxy(
         stack,
         seaweed,
         prefix,
-        lambda method, path: method == "HEAD",
+        lambda method, path: method == "HEAD" and "/transitions/" in path,
         status=500,
         error=INTERNAL_ERROR,
         fail_after=lambda method, path: method == "PUT" and "/transitions/" in path,
@@ -1178,6 +1178,31 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
         rclone.bucket,
         f"accepted-{uuid.uuid4().hex[:6]}",
         require_conditional_writes=False,
+    )
+    return Setup(_serve(upstream, "doc-2024-success"), store)
+
+
+@store_fault(
+    Fault(
+        "a store that keeps no user metadata (`SNAPSHOT_CONSISTENCY=strict`)",
+        "200 with `X-Dlf-Snapshot: failed`",
+        "nothing but the probe objects (the store is refused before its first write)",
+        "`snapshot write failed` (error) saying that the store keeps no user metadata,"
+        " counted as `SnapshotWriteFailures`",
+        200,
+        None,
+        snapshot="failed",
+        log_detail="keeps no user metadata",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    # SeaweedFS behind a proxy that drops every `x-amz-meta-*` header of its answers.
+    store = _store_behind_proxy(
+        stack,
+        seaweed,
+        f"no-metadata-{uuid.uuid4().hex[:6]}",
+        lambda method, path: False,
+        keep_metadata=False,
     )
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
@@ -1244,8 +1269,8 @@ def _check(
         assert problem["type"] == f"urn:dlf-status:problem:{fault.problem}"
     else:
         assert answer["headers"]["X-Dlf-Snapshot"] == fault.snapshot
-    # A strict S3 store keeps its conditional-write probe object beside the snapshots.
-    kept = [key for key in stored_keys(store) if key != PROBE_KEY]
+    # A strict S3 store keeps its probe objects beside the snapshots.
+    kept = [key for key in stored_keys(store) if key not in PROBE_KEYS]
     assert len(kept) == fault.kept, kept
     for secret in SECRETS:
         assert secret not in body

@@ -318,7 +318,7 @@ def _resources(statement: dict[str, Any]) -> list[Any]:
 
 @pytest.mark.parametrize("function", list(HANDLERS))
 def test_a_function_may_write_every_key_it_writes(template: dict[str, Any], function: str) -> None:
-    from dlf_status.adapters.store_s3 import PROBE_KEY
+    from dlf_status.adapters.store_s3 import PROBE_KEYS
     from dlf_status.domain.model import JobRef
     from dlf_status.domain.snapshots import (
         freshness_key,
@@ -344,7 +344,7 @@ def test_a_function_may_write_every_key_it_writes(template: dict[str, Any], func
         transition_key(job, moment, "0" * 64),
         staged_transition_key(job, moment, "0" * 64, "1" * 64),
         freshness_key("p", None, moment, "tick"),
-        PROBE_KEY,
+        *PROBE_KEYS,
     ]
 
     for key in keys:

@@ -72,11 +72,16 @@ def proxied(
     key is SeaweedFS's (moto replaces the environment's)."""
     made: list[tuple[S3Store, S3Proxy]] = []
 
-    def make(**faults: object) -> tuple[S3Store, S3Proxy]:
+    def make(strict: bool = True, **faults: object) -> tuple[S3Store, S3Proxy]:
         proxy = S3Proxy(seaweed.endpoint, lambda method, path: False, **faults)  # type: ignore[arg-type]
         proxy.__enter__()
         client = production_s3_client(proxy.url, PATIENT_STORE_SECONDS)
-        store = S3Store(client, seaweed.bucket, f"ambiguous-{uuid.uuid4().hex[:12]}")
+        store = S3Store(
+            client,
+            seaweed.bucket,
+            f"ambiguous-{uuid.uuid4().hex[:12]}",
+            require_conditional_writes=strict,
+        )
         made.append((store, proxy))
         return store, proxy
 
@@ -285,10 +290,12 @@ def test_a_record_applied_unheard_whose_head_fails_is_still_sent_as_an_event(
 def test_a_record_applied_unheard_on_a_store_that_keeps_no_metadata_is_sent_as_an_event(
     proxied: Callable[..., tuple[S3Store, S3Proxy]], bus: Bus
 ) -> None:
-    """A store that drops user metadata cannot echo the write id: the writer whose
-    record PUT was applied unheard (500) cannot tell its own object from another's, so
-    it sends the event rather than lose it; the next writer sends nothing."""
+    """A store that drops user metadata (which only SNAPSHOT_CONSISTENCY=best-effort
+    writes to) cannot echo the write id: the writer whose record PUT was applied
+    unheard (500) cannot tell its own object from another's, so it sends the event
+    rather than lose it; the next writer sends nothing."""
     store, proxy = proxied(
+        strict=False,
         fail_after=first_put_of("/transitions/"),
         status=500,
         error=INTERNAL_ERROR,

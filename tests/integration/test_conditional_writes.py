@@ -2,8 +2,9 @@
 `rclone serve s3` accepts them and ignores them.
 
 A strict store proves the store honours them once, before its first write, on
-`_dlf-status/conditional-write-probe`; a store that does not is refused for good,
-a probe that fails for another reason is tried again on the next write.
+`_dlf-status/conditional-write-probe`, and that it keeps user metadata on
+`_dlf-status/metadata-probe`; a store that does not is refused for good, a probe that
+fails for another reason is tried again on the next write.
 """
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store, make_s3_client
+from dlf_status.adapters.store_s3 import (
+    METADATA_PROBE_KEY,
+    PROBE_KEY,
+    PROBE_KEYS,
+    S3Store,
+    make_s3_client,
+)
 from dlf_status.domain.documents import StatusDocument
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome
-from dlf_status.errors import ConditionalWritesIgnored, StoreError
+from dlf_status.errors import ConditionalWritesIgnored, StoreError, UserMetadataDropped
 from dlf_status.service import SnapshotWriter
 from tests.integration.conftest import PROJECT, exchange_response, match_path, stored_keys
 from tests.support.documents import status_document
@@ -129,7 +136,61 @@ def test_a_store_that_honours_conditional_writes_is_probed_once_per_container(
     # create-only twice (the second refused), then If-Match on a wrong ETag (refused)
     assert len(probes_of_first_container) == 3
     assert len([key for _, key in sent_by_second if key.endswith(PROBE_KEY)]) == 2
-    assert PROBE_KEY in stored_keys(store)
+    # The metadata probe: written once (HEAD, PUT, HEAD), read back once per container.
+    assert [operation for operation, key in sent if key.endswith(METADATA_PROBE_KEY)] == [
+        "HeadObject",
+        "PutObject",
+        "HeadObject",
+    ]
+    assert [operation for operation, key in sent_by_second if key.endswith(METADATA_PROBE_KEY)] == [
+        "HeadObject"
+    ]
+    assert set(PROBE_KEYS) <= set(stored_keys(store))
+
+
+def test_a_store_that_keeps_no_user_metadata_is_refused_before_anything_is_written(
+    seaweed: SeaweedServer,
+) -> None:
+    """SeaweedFS behind a proxy that drops every `x-amz-meta-*` header of its answers:
+    the store honours conditional writes but never gives back what latest.json says
+    about the transition record it owes."""
+    with S3Proxy(seaweed.endpoint, lambda method, path: False, keep_metadata=False) as proxy:
+        store = fresh_store(proxy.url, seaweed.bucket)
+        sent = counted(store)
+
+        with pytest.raises(UserMetadataDropped, match="keeps no user metadata") as refused:
+            SnapshotWriter(store).write(JOB, document(), datetime.now(UTC))
+        with pytest.raises(UserMetadataDropped):
+            store.create("history/x.json", b"{}", {})
+        sent_while_refused = list(sent)
+        best_effort = S3Store(
+            make_s3_client(proxy.url, call_seconds=PATIENT_STORE_SECONDS),
+            seaweed.bucket,
+            store.location.split("/", 3)[3],
+            require_conditional_writes=False,
+        )
+        written = SnapshotWriter(best_effort).write(JOB, document(), datetime.now(UTC))
+
+    assert "SNAPSHOT_CONSISTENCY=best-effort" in refused.value.detail
+    assert not isinstance(refused.value, ConditionalWritesIgnored)
+    # The write read latest.json and wrote only the probes (the metadata probe: HEAD,
+    # PUT, HEAD); the refusal is remembered: the second write sent nothing.
+    probed = [(operation, key.split("/", 1)[1]) for operation, key in sent_while_refused]
+    assert [call for call in probed if call[0] != "GetObject"] == [
+        ("PutObject", PROBE_KEY),
+        ("PutObject", PROBE_KEY),
+        ("PutObject", PROBE_KEY),
+        ("HeadObject", METADATA_PROBE_KEY),
+        ("PutObject", METADATA_PROBE_KEY),
+        ("HeadObject", METADATA_PROBE_KEY),
+    ]
+    assert written.outcome is SnapshotOutcome.CHANGED
+    assert [key.split("/", 1)[0] for key in stored_keys(store)] == [
+        "_dlf-status",
+        "_dlf-status",
+        "history",
+        "latest",
+    ]
 
 
 def test_a_probe_that_fails_for_another_reason_is_tried_again(seaweed: SeaweedServer) -> None:

@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 
 from contract_tests.support import INVALID_FIXTURES, VALID_FIXTURES
 from dlf_status import bootstrap
-from dlf_status.adapters.store_s3 import PROBE_KEY, S3Store
+from dlf_status.adapters.store_s3 import PROBE_KEYS, S3Store
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.model import ValidationMode
 from dlf_status.domain.ports import ObjectStore
@@ -103,8 +103,8 @@ def test_s3_objects_carry_the_schema_version_and_content_hash(
     make_service(store=store).observe(JOB)
 
     bucket, _, prefix = store.location.removeprefix("s3://").partition("/")
-    # (not the conditional-write probe: it is no snapshot)
-    for key in [key for key in stored_keys(store) if key != PROBE_KEY]:
+    # (not the probe objects: they are no snapshots)
+    for key in [key for key in stored_keys(store) if key not in PROBE_KEYS]:
         head = store.client.head_object(Bucket=bucket, Key=f"{prefix}/{key}")
         assert head["Metadata"]["schema-version"] == "1.1"
         assert len(head["Metadata"]["content-hash"]) == 64

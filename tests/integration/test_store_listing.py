@@ -62,6 +62,7 @@ def test_objects_of_other_tools_under_the_prefix_are_skipped_but_paged_over(
 
     assert [item.key for item in listed] == [
         "_dlf-status/conditional-write-probe",  # written before the first write
+        "_dlf-status/metadata-probe",
         "history/b.json",
         "history/d.json",
     ]

@@ -126,7 +126,7 @@ def test_the_wheel_declares_the_dlf_status_command(
     )
 
     assert dict(entry_points["console_scripts"]) == {
-        "dlf-status": "dlf_status.entrypoints.cli:main"
+        "dlf-status": "dlf_status.entrypoints.console:main"
     }
 
 

@@ -57,6 +57,7 @@ POLICIES: dict[type[errors.DlfStatusError], Policy] = {
     errors.StoreError: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.StoreConflict: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.ConditionalWritesIgnored: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
+    errors.UserMetadataDropped: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.WriteOutcomeUnknown: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.ClockAhead: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.TransitionDeferred: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),

@@ -36,6 +36,7 @@ from botocore.parsers import ResponseParserFactory
 from dlf_status.config import S3AddressingStyle
 from dlf_status.domain.ports import (
     MAX_LIST_PAGE,
+    NO_METADATA,
     ListedObject,
     ObjectListing,
     StoredObject,
@@ -46,6 +47,7 @@ from dlf_status.errors import (
     ConditionalWritesIgnored,
     ConfigurationError,
     StoreError,
+    UserMetadataDropped,
     WriteOutcomeUnknown,
 )
 
@@ -74,6 +76,12 @@ WRITE_ID_METADATA: Final = "write-id"
 # needs deleting: the probe only ever writes the same bytes over it, or fails to.
 PROBE_KEY: Final = f"{CONTROL_ROOT}/conditional-write-probe"
 _PROBE_BODY: Final = b"dlf-status checks here that this store honours conditional writes\n"
+# Where a strict store proves that it keeps user metadata (latest.json names there the
+# transition record it owes): written once with METADATA_PROBE_TAG, read back per probe.
+METADATA_PROBE_KEY: Final = f"{CONTROL_ROOT}/metadata-probe"
+_METADATA_PROBE_BODY: Final = b"dlf-status checks here that this store keeps user metadata\n"
+METADATA_PROBE_TAG: Final = ("probe", "kept")
+PROBE_KEYS: Final = (PROBE_KEY, METADATA_PROBE_KEY)
 _NO_SUCH_ETAG: Final = '"00000000000000000000000000000000"'
 # ListObjectsV2 may answer a truncated page without a key (S3 documents it for pages
 # filtered server-side); follow its continuation token this many times at most.
@@ -122,8 +130,8 @@ def s3_call_worst_case(call_seconds: float) -> float:
 
 
 def probe_call_worst_case(call_seconds: float) -> float:
-    """The longest one PUT of `S3Store.check_conditional_writes` (there are up to three)
-    takes for STORE_TIMEOUT `call_seconds`: a `put_object` of two attempts and a pause."""
+    """The longest one call of `S3Store.check_conditional_writes` (up to four PUTs and
+    two HEADs) takes for STORE_TIMEOUT `call_seconds`: two attempts and a pause."""
     return call_seconds + RETRY_PAUSE_SECONDS
 
 
@@ -507,9 +515,10 @@ class DirectPut:
 class S3Store:
     """`require_conditional_writes` (SNAPSHOT_CONSISTENCY=strict): before the first
     write of this object (once per container), prove on PROBE_KEY that the store
-    refuses a create-only PUT of an existing key and a PUT on a wrong ETag; a store
-    that does not is refused for good, a probe that fails for another reason (the
-    store unreachable) is tried again on the next write."""
+    refuses a create-only PUT of an existing key and a PUT on a wrong ETag, and on
+    METADATA_PROBE_KEY that it keeps user metadata; a store that does not is refused
+    for good, a probe that fails for another reason (the store unreachable) is tried
+    again on the next write."""
 
     def __init__(
         self,
@@ -523,7 +532,7 @@ class S3Store:
         self._bucket = bucket
         self._prefix = prefix.strip("/")
         self._writes_checked = not require_conditional_writes
-        self._refused: str | None = None
+        self._refused: tuple[type[StoreError], str] | None = None
         self._probe_lock = threading.Lock()
         self._direct = DirectPut(client, bucket) if DirectPut.usable(client, bucket) else None
         # Per thread: whether an attempt of the current put_object may have been applied.
@@ -556,8 +565,7 @@ class S3Store:
             raise self._error("read", full_key, exc) from None
         except BotoCoreError as exc:
             raise self._error("read", full_key, exc) from None
-        # Lower-cased: AWS sends metadata names in lower case, other stores (rclone) do not.
-        metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
+        metadata = _user_metadata(answer)
         version = answer.get("ETag")
         if not isinstance(version, str) or not version:
             # S3 sends an ETag with every object: a 200 without one (a proxy's page)
@@ -680,8 +688,7 @@ class S3Store:
                 f"the store refused a create-only PUT of {where} and the key "
                 f"cannot be read: {unread}"
             ) from None
-        metadata = {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
-        found = metadata.get(WRITE_ID_METADATA)
+        found = _user_metadata(answer).get(WRITE_ID_METADATA)
         if found == write_id:
             return True
         if found is None and maybe_applied:
@@ -695,10 +702,11 @@ class S3Store:
         return not self._writes_checked and self._refused is None
 
     def check_conditional_writes(self, before_call: Callable[[], None] | None = None) -> None:
-        """Prove, once, that the store honours conditional writes (the probe); raise
-        `ConditionalWritesIgnored` when it does not. Every write runs it first; a writer
-        with a deadline runs it itself (service.WriteCheck), `before_call` each of its
-        PUTs: what raises there stops the probe, which the next write starts again."""
+        """Prove, once, that the store honours conditional writes and keeps user
+        metadata (the probe); raise `ConditionalWritesIgnored` or `UserMetadataDropped`
+        when it does not. Every write runs it first; a writer with a deadline runs it
+        itself (service.WriteCheck), `before_call` each of its calls: what raises there
+        stops the probe, which the next write starts again."""
         if self._writes_checked:
             return
         with self._probe_lock:  # one probe at a time; the tick's other threads wait
@@ -706,17 +714,38 @@ class S3Store:
                 self._refused = self._probe(before_call)
                 self._writes_checked = self._refused is None
             if self._refused is not None:
-                raise ConditionalWritesIgnored(
-                    f"the store at {self.location} ignores conditional writes "
-                    f"({self._refused}): history could be overwritten and latest.json lose "
-                    "updates; set SNAPSHOT_CONSISTENCY=best-effort to accept that"
+                refusal, reason = self._refused
+                raise refusal(
+                    f"the store at {self.location} {reason}; "
+                    "set SNAPSHOT_CONSISTENCY=best-effort to accept that"
                 )
 
-    def _probe(self, before_call: Callable[[], None] | None = None) -> str | None:
-        """Why the store cannot be trusted with conditional writes, or None.
+    def _probe(
+        self, before_call: Callable[[], None] | None = None
+    ) -> tuple[type[StoreError], str] | None:
+        """Why the store cannot be trusted with the guarantees, or None.
 
-        Two to three PUTs of the same bytes on a key of our own: puts and gets are
-        all the deployed function may do (it cannot delete)."""
+        Puts and gets on keys of our own: all the deployed function may do (it cannot
+        delete)."""
+        ignored = self._conditional_writes_ignored(before_call)
+        if ignored is not None:
+            return ConditionalWritesIgnored, (
+                f"ignores conditional writes ({ignored}): history could be overwritten "
+                "and latest.json lose updates"
+            )
+        if not self._metadata_kept(before_call):
+            return UserMetadataDropped, (
+                "keeps no user metadata (an object written with some came back without "
+                "it): latest.json could not name the transition record it owes, and a "
+                "writer stopped before publishing one would lose it"
+            )
+        return None
+
+    def _conditional_writes_ignored(
+        self, before_call: Callable[[], None] | None = None
+    ) -> str | None:
+        """How the store fails conditional writes, or None: two to three PUTs of the
+        same bytes on PROBE_KEY."""
         key = self._key(PROBE_KEY)
         create_only = self._probe_put(key, before_call=before_call)
         if create_only == "written":  # the first probe of this store: the key exists now
@@ -732,11 +761,48 @@ class S3Store:
             return f"it refuses If-Match: {wrong_etag.removeprefix('unsupported ')}"
         return None
 
+    def _metadata_kept(self, before_call: Callable[[], None] | None = None) -> bool:
+        """Whether METADATA_PROBE_KEY comes back with the tag it is written with: one
+        HEAD, after which the first probe of a store writes it (a create-only PUT; another
+        container's may win the race, with the same tag) and reads it again."""
+        key = self._key(METADATA_PROBE_KEY)
+        found = self._probe_head(key, before_call)
+        if found is None:
+            name, value = METADATA_PROBE_TAG
+            self._probe_put(
+                key, body=_METADATA_PROBE_BODY, metadata={name: value}, before_call=before_call
+            )
+            found = self._probe_head(key, before_call)
+            if found is None:
+                raise StoreError(
+                    f"cannot check user metadata on s3://{self._bucket}/{key}: the object "
+                    "written there is not found"
+                )
+        return found.get(METADATA_PROBE_TAG[0]) == METADATA_PROBE_TAG[1]
+
+    def _probe_head(
+        self, key: str, before_call: Callable[[], None] | None = None
+    ) -> dict[str, str] | None:
+        """The user metadata of `key`, or None when there is no object."""
+        if before_call is not None:
+            before_call()
+        try:
+            answer = self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise self._error("check user metadata on", key, exc) from None
+        except BotoCoreError as exc:
+            raise self._error("check user metadata on", key, exc) from None
+        return _user_metadata(answer)
+
     def _probe_put(
         self,
         key: str,
         *,
         if_match: str | None = None,
+        body: bytes = _PROBE_BODY,
+        metadata: Mapping[str, str] = NO_METADATA,
         before_call: Callable[[], None] | None = None,
     ) -> str:
         """A PUT with If-None-Match: * (or If-Match: `if_match`): 'written', 'refused'
@@ -746,11 +812,19 @@ class S3Store:
         try:
             if if_match is None:
                 self._client.put_object(
-                    Bucket=self._bucket, Key=key, Body=_PROBE_BODY, IfNoneMatch="*"
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=body,
+                    Metadata=dict(metadata),
+                    IfNoneMatch="*",
                 )
             else:
                 self._client.put_object(
-                    Bucket=self._bucket, Key=key, Body=_PROBE_BODY, IfMatch=if_match
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=body,
+                    Metadata=dict(metadata),
+                    IfMatch=if_match,
                 )
         except ClientError as exc:
             code = _code(exc)
@@ -845,6 +919,12 @@ class S3Store:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             return StoreError(f"cannot {action} {where}: {code} (HTTP {status})")
         return StoreError(f"cannot {action} {where}: {type(exc).__name__}: {str(exc)[:160]}")
+
+
+def _user_metadata(answer: Mapping[str, Any]) -> dict[str, str]:
+    """An object's user metadata, names lower-cased: AWS sends them in lower case,
+    other stores (rclone) do not."""
+    return {name.lower(): value for name, value in answer.get("Metadata", {}).items()}
 
 
 def _code(exc: ClientError) -> str:

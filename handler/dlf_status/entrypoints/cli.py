@@ -19,6 +19,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -63,6 +64,7 @@ from dlf_status.domain.ticks import JobOutcome, Tick, TickReport
 from dlf_status.domain.timestamps import to_rfc3339
 from dlf_status.entrypoints import cli_reads
 from dlf_status.entrypoints.arguments import whole_argument
+from dlf_status.entrypoints.console import interrupted_while_starting
 from dlf_status.entrypoints.demo import DEFAULT_SNAPSHOTS
 from dlf_status.entrypoints.local_server import SERVE_MAX_CONNECTIONS, SERVE_TIMEOUT_SECONDS
 from dlf_status.entrypoints.problems import ExitCode, mapping_for
@@ -211,7 +213,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     observation = service.observe(job, serve_stale=False)
     _write(jsoncodec.pretty_bytes(observation.document) + b"\n")
     if observation.store_error is not None:
-        print(f"dlf-status: {observation.store_error.detail}", file=sys.stderr)
+        _error_line(observation.store_error.detail)
         return ExitCode.STORE_FAILURE
     return ExitCode.OK
 
@@ -387,7 +389,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
     def polled(outcome: JobOutcome) -> None:
         progress[0](outcome)
 
-    report = runner.run(tick, on_outcome=polled, on_expanded=expanded)
+    try:
+        report = runner.run(tick, on_outcome=polled, on_expanded=expanded)
+    finally:
+        for shown in progress:
+            shown.end()
     _write(_poll_table(report))
     return ExitCode.OK if report.all_succeeded else ExitCode.VIOLATIONS
 
@@ -832,10 +838,28 @@ def _error_line(text: str) -> None:
         print(f"dlf-status: {one_line(text, 1000)}", file=sys.stderr)
 
 
+def _arguments(words: Sequence[str]) -> list[str]:
+    """The command line's words as the user typed them. In the C locale with UTF-8 mode
+    off (`LC_ALL=C PYTHONUTF8=0`) Python decodes them as ASCII, and a UTF-8 job name
+    arrives as surrogates that no job has: its bytes are read as UTF-8 again (bytes
+    that are not UTF-8 stay surrogates, refused by name). Any other locale's decoding
+    is what the user's terminal sent, and is kept."""
+    if sys.getfilesystemencoding() != "ascii":
+        return list(words)
+    return [os.fsencode(word).decode("utf-8", "surrogateescape") for word in words]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    # First: argparse may print help and exit, and no log line may ever reach stdout.
-    log_to("stderr")
-    return ending_at_a_gone_stdout(lambda: _main(argv))
+    if signal.getsignal(signal.SIGINT) is interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: the except below
+    try:
+        # First: argparse may print help and exit, and no log line may ever reach stdout.
+        log_to("stderr")
+        words = _arguments(sys.argv[1:]) if argv is None else argv
+        return ending_at_a_gone_stdout(lambda: _main(words))
+    except KeyboardInterrupt:  # Ctrl-C anywhere: parsing arguments, writing results
+        _error_line("interrupted")
+        return ExitCode.INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -855,9 +879,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except DlfStatusError as error:
         _error_line(error.detail)
         return mapping_for(error).exit_code
-    except KeyboardInterrupt:
-        _error_line("interrupted")
-        return ExitCode.INTERRUPTED
     except Exception as error:  # noqa: BLE001 - a bug: one line here, the traceback with -v
         logger.exception("unexpected error")
         _error_line(f"internal error ({type(error).__name__}); run with -v for the traceback")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -167,23 +167,71 @@ def _fleet_lines(document: FleetDocument) -> list[str]:
 # --- history and transitions ----------------------------------------------------------------
 
 
+def _pages(
+    read: Callable[[str | None, int], T],
+    cursor_of: Callable[[T], str | None],
+    count: Callable[[T], int],
+    wanted: int,
+) -> Iterator[T]:
+    """Pages from `read(cursor, limit)` until `wanted` items or the last page, each
+    read when the one before has been used."""
+    got = 0
+    cursor: str | None = None
+    while True:
+        page = read(cursor, wanted - got)
+        yield page
+        got += count(page)
+        cursor = cursor_of(page)
+        if cursor is None or got >= wanted:
+            return
+
+
 def _follow(
     read: Callable[[str | None, int], T],
     cursor_of: Callable[[T], str | None],
     count: Callable[[T], int],
     wanted: int,
 ) -> list[T]:
-    """Pages from `read(cursor, limit)` until `wanted` items or the last page."""
-    pages: list[T] = []
-    got = 0
+    return list(_pages(read, cursor_of, count, wanted))
+
+
+def _indented(data: bytes, spaces: int) -> bytes:
+    """Pretty JSON moved right by `spaces` (a line break is only ever between values:
+    inside a string it is escaped)."""
+    margin = b" " * spaces
+    return margin + data.replace(b"\n", b"\n" + margin)
+
+
+def _write_history_json(pages: Iterator[HistoryDocument], wanted: int) -> None:
+    """The merged page document, written a page at a time: `--limit 10000` holds one
+    page of documents, not ten thousand, and its first bytes come out at once.
+
+    The same bytes as `pretty_bytes` of the merged document: its keys are sorted and
+    "documents" sorts before every other, so the array is written first and the rest
+    (the first page's fields, every unreadable object, the last cursor) after it."""
+    header: dict[str, Any] = {}
+    unreadable: list[Any] = []
     cursor: str | None = None
-    while True:
-        page = read(cursor, wanted - got)
-        pages.append(page)
-        got += count(page)
-        cursor = cursor_of(page)
-        if cursor is None or got >= wanted:
-            return pages
+    written = 0
+    _write(b'{\n  "documents": [')
+    for page in pages:
+        if not header:
+            header = {key: value for key, value in page.items() if key != "documents"}
+        kept = page["documents"][: wanted - written]
+        if kept:
+            _write(
+                b"".join(
+                    (b"," if written or index else b"")
+                    + b"\n"
+                    + _indented(jsoncodec.pretty_bytes(document), 4)
+                    for index, document in enumerate(kept)
+                )
+            )
+        written += len(kept)
+        unreadable.extend(page["unreadable"])
+        cursor = page["next_cursor"]
+    rest = jsoncodec.pretty_bytes({**header, "unreadable": unreadable, "next_cursor": cursor})
+    _write((b"\n  ]" if written else b"]") + b"," + rest[1:] + b"\n")
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -194,7 +242,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.transitions:
         return _transitions(reader, job, args)
     wanted = args.limit or DEFAULT_DOCUMENTS
-    pages = _follow(
+    walk = _pages(
         lambda cursor, left: reader.history(
             job,
             start=args.since,
@@ -206,15 +254,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         lambda page: len(page["documents"]),
         wanted,
     )
+    if args.json:
+        _write_history_json(walk, wanted)
+        return ExitCode.OK
+    pages = list(walk)
     document: HistoryDocument = {
         **pages[0],
         "documents": [d for page in pages for d in page["documents"]][:wanted],
         "unreadable": [u for page in pages for u in page["unreadable"]],
         "next_cursor": pages[-1]["next_cursor"],
     }
-    if args.json:
-        _write(jsoncodec.pretty_bytes(document) + b"\n")
-        return ExitCode.OK
     line = (
         f"history of job {document['job_name']!r} in "
         f"{_where(document['project_id'], document['workspace'])}, "

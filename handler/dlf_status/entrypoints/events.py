@@ -223,6 +223,8 @@ def parse_direct_event(event: object) -> JobRef:
 # -- scheduled ticks -------------------------------------------------------------------------
 
 _TICK_KEYS: Final = frozenset({"jobs", "tick_id", "scheduled_time"})
+# Control characters (Cc), lone surrogates (Cs), line and paragraph separators.
+_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 
 
 class TickEvent(NamedTuple):
@@ -240,6 +242,13 @@ def _optional_text(event: Mapping[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > 1024:
         raise InvalidInput(f"malformed scheduled event: {key} must be a string", field=key)
+    # A tick id names the tick in logs, reports, queued jobs and freshness records: a
+    # control character or a lone surrogate (not Unicode text) would corrupt or break them.
+    if _UNPRINTABLE.search(value):
+        raise InvalidInput(
+            f"malformed scheduled event: {key} holds a control character or a lone surrogate",
+            field=key,
+        )
     return value
 
 

@@ -38,6 +38,20 @@ class Progress:
                 discard(self._stream)
                 self._stream = None
 
+    def end(self) -> None:
+        """Stop showing progress: a bar cut short (Ctrl-C, an error) gets its line
+        ended, so that the error line after it starts a line of its own, and a polling
+        thread still running draws nothing more."""
+        with self._lock:
+            stream, self._stream = self._stream, None
+            if stream is None or not self._tty or self._done in (0, self._total):
+                return
+            try:
+                stream.write("\n")
+                stream.flush()
+            except (OSError, ValueError):
+                discard(stream)
+
     def _show(self, outcome: JobOutcome, stream: TextIO) -> None:
         if self._tty:
             filled = _WIDTH * self._done // max(self._total, 1)

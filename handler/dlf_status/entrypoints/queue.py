@@ -2,8 +2,9 @@
 
 Each record is one fanned-out job. A job whose failure a retry may mend (its outcome
 says `retryable`, decided from the error's class) is reported back to SQS, which
-delivers it again and, after the queue's last receipt, to the dead-letter queue; the
-others are logged and dropped (never retried: five failed signatures lock an AK).
+delivers it again and, after the queue's last receipt, to the dead-letter queue; so is
+a job the invocation had no time left to start. The others are logged and dropped
+(never retried: five failed signatures lock an AK).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
+from dlf_status.domain.ticks import JobResult
 from dlf_status.entrypoints.problems import logged_problem
 from dlf_status.errors import InvalidInput, RetryLater
 
@@ -41,6 +43,8 @@ def handle_batch(
 
     def poll(record: SQSRecord) -> None:
         outcome = worker.poll_message(record.body, remaining_seconds)
+        if outcome.result is JobResult.NOT_REACHED:
+            raise RetryLater(outcome.detail or "not reached")
         if outcome.failed and outcome.retryable:
             raise RetryLater(f"{outcome.error}: {outcome.detail}")
 
