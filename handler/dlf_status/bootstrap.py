@@ -123,12 +123,16 @@ def load_credentials(settings: Settings) -> Credentials:
     return read_credentials_secret(settings.credentials_secret, client)
 
 
-def build_authenticator(settings: Settings) -> Authenticator:
+def build_authenticator(
+    settings: Settings, *, monotonic: Callable[[], float] | None = None
+) -> Authenticator:
     """The upstream's authenticator, its credentials registered with the log masker.
 
     Credentials from the environment are used as they are. A secret is read now, and
     if that fails (the detail is logged) again at each call until a read succeeds:
-    a Secrets Manager blip at a cold start must not last the container's life."""
+    a Secrets Manager blip at a cold start must not last the container's life. Then
+    it is read again when the upstream rejects the credentials and when older than
+    DLF_CREDENTIALS_MAX_AGE (`monotonic`: that age's clock, a test's)."""
     from dlf_status.adapters.signing import DeferredAuthenticator, authenticator_for
 
     if settings.credentials is not None or settings.credentials_secret is None:
@@ -138,6 +142,8 @@ def build_authenticator(settings: Settings) -> Authenticator:
     deferred = DeferredAuthenticator(
         lambda: load_credentials(settings),
         on_read=lambda credentials: register_secrets(*credentials.secrets),
+        max_age=settings.credentials_max_age,
+        monotonic=monotonic,
     )
     try:
         deferred.ready()

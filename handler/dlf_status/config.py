@@ -90,6 +90,8 @@ RESPONSE_BYTES: Final = Limits(1024, 64 << 20)
 # Threads per tick (and S3 connections): past a few hundred they only queue on the GIL.
 CONCURRENCY: Final = Limits(1, 256)
 FANOUT_JOBS: Final = Limits(1, 1_000_000)
+# A secret read again every 10 s to every day: Secrets Manager bills each read.
+CREDENTIALS_MAX_AGE: Final = Limits(10, 86_400)
 # A job is stale after one second at least, a year (366 days) at most.
 STALE_SECONDS: Final = Limits(1, 31_622_400)
 # Snapshot keys are at most about 450 bytes below the prefix; S3 keys end at 1,024.
@@ -126,7 +128,16 @@ VARIABLES: tuple[Variable, ...] = (
         "",
         "AWS Secrets Manager secret (name or ARN) holding the credentials as JSON: "
         '{"ak", "sk", "security_token"} or {"auth_token"}. Read at start; if that '
-        "fails, again at each call until a read succeeds, then kept per container.",
+        "fails, again at each call until a read succeeds. Read again when the upstream "
+        "rejects the credentials (at most once per 10 s; a rejected call is retried once "
+        "if they changed) and when older than DLF_CREDENTIALS_MAX_AGE.",
+    ),
+    Variable(
+        "DLF_CREDENTIALS_MAX_AGE",
+        "300",
+        "Seconds after which DLF_CREDENTIALS_SECRET is read again, by one thread while "
+        f"the others keep signing ({describe_range(CREDENTIALS_MAX_AGE)}); a failed read "
+        "keeps the credentials in use.",
     ),
     Variable(
         "DLF_CONNECT_TIMEOUT",
@@ -363,6 +374,7 @@ class Settings:
     upstream: UpstreamSettings
     credentials: Credentials | None  # None: read DLF_CREDENTIALS_SECRET at bootstrap
     credentials_secret: str | None
+    credentials_max_age: float  # seconds before the secret is read again
     validation_mode: ValidationMode
     snapshot_location: S3Location | Path  # SNAPSHOT_URI, parsed once: the store's only reading
     store_timeout: float  # seconds per store call, retries included (adapters/store_s3.py)
@@ -435,6 +447,9 @@ class Settings:
             upstream=upstream,
             credentials=credentials,
             credentials_secret=secret,
+            credentials_max_age=_seconds(
+                "DLF_CREDENTIALS_MAX_AGE", get("DLF_CREDENTIALS_MAX_AGE"), CREDENTIALS_MAX_AGE
+            ),
             validation_mode=mode,
             snapshot_location=_snapshot_location(get("SNAPSHOT_URI")),
             store_timeout=_seconds("STORE_TIMEOUT", get("STORE_TIMEOUT")),

@@ -8,7 +8,10 @@ input that decodes to nothing yet) waits at most what is left of the deadline.
 
 Retries: connection failures, 429 and 502/503/504 are retried with exponential
 back-off and full jitter; a 429's Retry-After is honoured up to a cap. 400, 401
-and 403 are never retried (five failed signatures lock an AK for five minutes).
+and 403 are never retried with the same credentials (five failed signatures lock an
+AK for five minutes): a 401 or 403 is retried once only when the authenticator has
+other credentials since (a rotated secret, read again because of this rejection;
+signing.DeferredAuthenticator).
 The loop is ours rather than urllib3's `Retry` because `Retry` has no per-call
 deadline, cannot re-sign an attempt (X-Sdk-Date must be fresh) and does not cap
 Retry-After; it is small and fully tested.
@@ -46,7 +49,12 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from dlf_status import __version__
 from dlf_status.adapters.signing import DATE_HEADER as SIGNATURE_DATE_HEADER
-from dlf_status.adapters.signing import Authenticator, canonical_query_string
+from dlf_status.adapters.signing import (
+    Authenticator,
+    CredentialsInUse,
+    RenewableAuthenticator,
+    canonical_query_string,
+)
 from dlf_status.config import UpstreamSettings
 from dlf_status.domain.interpret import clean_text, retry_after_seconds
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
@@ -65,6 +73,8 @@ if TYPE_CHECKING:  # the status path never loads the job list's module
     from dlf_status.domain.listing import JobPageQuery
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+# What interpret.classify_error calls UpstreamAuthRejected: the status alone decides.
+AUTH_REJECTED_STATUSES: Final = frozenset({401, 403})
 # Interim answers before the real one; 100 is http.client's own (its `begin` loops on
 # it), 101 ends HTTP on the connection and is an answer: nothing else of 1xx is used.
 _INTERIM_STATUSES: Final = frozenset({102, 103, *range(104, 200)})
@@ -148,6 +158,10 @@ class HttpUpstreamClient:
     ) -> None:
         self._settings = settings
         self._authenticator = authenticator
+        # Credentials that may change (a secret): a rejected call may be retried once.
+        self._renewable = (
+            authenticator if isinstance(authenticator, RenewableAuthenticator) else None
+        )
         self._redactor = REDACTOR if redactor is None else redactor
         self._sleep, self._jitter, self._monotonic = sleep, jitter, monotonic
         parts = urlsplit(settings.endpoint)
@@ -195,15 +209,24 @@ class HttpUpstreamClient:
 
     def _attempts(self, target: RequestTarget, started: float, deadline: float) -> UpstreamCall:
         attempt = 0
+        renewed = False
         while True:
             attempt += 1
             try:
-                response, signed = self._attempt(target, deadline)
+                response, signed, used = self._attempt(target, deadline)
             except _RetryableFailure as failure:
                 if attempt >= self._settings.max_attempts or not self._pause(
                     self._backoff(attempt), deadline
                 ):
                     raise failure.error from None
+                continue
+            if (
+                not renewed
+                and response.status in AUTH_REJECTED_STATUSES
+                and self._renewed(used)
+                and self._monotonic() < deadline
+            ):
+                renewed = True  # once per call, and only with other credentials
                 continue
             if (
                 response.status in RETRY_STATUSES
@@ -214,6 +237,15 @@ class HttpUpstreamClient:
             return UpstreamCall(response, attempt, self._monotonic() - started, signed)
 
     # -- retries ---------------------------------------------------------------------
+
+    def _renewed(self, used: CredentialsInUse | None) -> bool:
+        """Whether credentials other than the rejected ones are now in use (the
+        authenticator reads its secret again if it may have changed)."""
+        return (
+            used is not None
+            and self._renewable is not None
+            and self._renewable.renewed_after_rejection(used)
+        )
 
     def _backoff(self, attempt: int) -> float:
         return self._jitter() * min(_BACKOFF_MAX, _BACKOFF_BASE * 2.0 ** (attempt - 1))
@@ -234,9 +266,11 @@ class HttpUpstreamClient:
 
     # -- one attempt -----------------------------------------------------------------
 
-    def _attempt(self, target: RequestTarget, deadline: float) -> tuple[UpstreamResponse, bool]:
-        """One exchange: the answer, and whether the request was signed (see
-        `UpstreamCall.signed`)."""
+    def _attempt(
+        self, target: RequestTarget, deadline: float
+    ) -> tuple[UpstreamResponse, bool, CredentialsInUse | None]:
+        """One exchange: the answer, whether the request was signed (see
+        `UpstreamCall.signed`), and with which renewable credentials."""
         remaining = deadline - self._monotonic()
         if remaining <= 0:
             raise UpstreamTimeout(
@@ -245,14 +279,7 @@ class HttpUpstreamClient:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if target.workspace is not None:
             headers["workspace"] = target.workspace
-        self._authenticator.authenticate(
-            method="GET",
-            host=self._host,
-            path=target.path,
-            headers=headers,
-            project_id=target.project_id,
-            query=target.query,
-        )
+        used = self._authenticate(target, headers)
         signed = SIGNATURE_DATE_HEADER in headers
         timeout = (
             min(self._settings.connect_timeout, remaining),
@@ -301,7 +328,31 @@ class HttpUpstreamClient:
                 request_id=clean_text(received.get("X-Request-Id"), self._redactor),
             )
             body = self._read_body(answer, received, deadline, info)
-            return UpstreamResponse(status=answer.status_code, headers=received, body=body), signed
+            response = UpstreamResponse(status=answer.status_code, headers=received, body=body)
+            return response, signed, used
+
+    def _authenticate(
+        self, target: RequestTarget, headers: dict[str, str]
+    ) -> CredentialsInUse | None:
+        """Add the authentication headers; the renewable credentials used, if any."""
+        if self._renewable is not None:
+            return self._renewable.authenticate_with(
+                method="GET",
+                host=self._host,
+                path=target.path,
+                headers=headers,
+                project_id=target.project_id,
+                query=target.query,
+            )
+        self._authenticator.authenticate(
+            method="GET",
+            host=self._host,
+            path=target.path,
+            headers=headers,
+            project_id=target.project_id,
+            query=target.query,
+        )
+        return None
 
     def _prepared(self, target: RequestTarget, headers: Mapping[str, str]) -> PreparedRequest:
         """The request as `Session.get` prepares it (its default headers, then ours),
