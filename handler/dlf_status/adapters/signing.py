@@ -206,7 +206,11 @@ class DeferredAuthenticator:
     - Read again when older than `max_age` seconds, by one thread while the others
       keep signing: a rotation is picked up before the old credentials are deleted.
     A failed re-read keeps the credentials in use (logged). New credentials go to
-    `on_read` (the log masker) before any use; the old ones stay masked."""
+    `on_read` (the log masker) before any use; the old ones stay masked.
+
+    Not Powertools Parameters (`max_age`, `force_fetch`; its import costs little): it
+    caches by age only, and what matters here is not in it: which credentials signed
+    a request, one read for all the threads they failed, a bound on those reads."""
 
     def __init__(
         self,
