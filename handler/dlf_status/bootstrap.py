@@ -48,6 +48,8 @@ from dlf_status.observability import REDACTOR, NullMetrics, logger, register_sec
 from dlf_status.service import StatusService, WriteCheck
 
 if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
     from dlf_status.adapters.signing import Authenticator
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
     from dlf_status.discovery import JobDiscovery
@@ -110,16 +112,18 @@ def build_store(settings: Settings, pool_size: int = 10) -> ObjectStore:
     return LocalDirectoryStore(location)
 
 
-def load_credentials(settings: Settings) -> Credentials:
+def load_credentials(
+    settings: Settings, secrets_client: Callable[[], SecretsManagerClient] | None = None
+) -> Credentials:
+    """The configured credentials, or the secret's, read now (`secrets_client` makes
+    the client: a new one unless the caller keeps one)."""
     if settings.credentials is not None:
         return settings.credentials
     if settings.credentials_secret is None:
         raise ConfigurationError("no credentials configured")
-    import boto3
+    from dlf_status.adapters.secrets import make_secrets_client, read_credentials_secret
 
-    from dlf_status.adapters.secrets import read_credentials_secret
-
-    client = aws_client("Secrets Manager", lambda: boto3.client("secretsmanager"))
+    client = aws_client("Secrets Manager", secrets_client or make_secrets_client)
     return read_credentials_secret(settings.credentials_secret, client)
 
 
@@ -139,8 +143,12 @@ def build_authenticator(
         credentials = load_credentials(settings)
         register_secrets(*credentials.secrets)
         return authenticator_for(credentials)
+    from dlf_status.adapters.secrets import make_secrets_client
+
+    # One client for every read of the container's life: its connection is kept too.
+    secrets_client = functools.cache(make_secrets_client)
     deferred = DeferredAuthenticator(
-        lambda: load_credentials(settings),
+        lambda: load_credentials(settings, secrets_client),
         on_read=lambda credentials: register_secrets(*credentials.secrets),
         max_age=settings.credentials_max_age,
         monotonic=monotonic,

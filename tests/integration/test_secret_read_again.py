@@ -150,3 +150,23 @@ def test_a_missing_secret_is_the_configuration_problem_at_every_call(
         assert (status, problem["type"].rsplit(":", 1)[-1]) == (500, "configuration")
         assert "ResourceNotFoundException" in problem["detail"]
     assert server.reads == 3  # at the start, then at each call
+
+
+def test_a_read_of_a_secrets_manager_that_never_answers_ends_after_one_attempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The production client (make_secrets_client) against a server that accepts and
+    never answers: its read timeout ends the one attempt, the bound a read inside an
+    upstream call (after a rejection, or at max age) may add to it."""
+    from dlf_status.adapters.secrets import make_secrets_client, read_credentials_secret
+    from tests.support.faults import SilentServer
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-not-a-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-not-a-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    with SilentServer() as silent:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", silent.url)
+        with pytest.raises(ConfigurationError, match="ReadTimeoutError"):
+            read_credentials_secret(SECRET_ID, make_secrets_client())
+
+    assert silent.connections == 1
