@@ -108,8 +108,13 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
             # its strings are the upstream's: a character a terminal obeys or hides (a
             # C1 control, a bidi override, a zero-width space) or that a UTF-8 stream
             # cannot take (a lone surrogate) is written as its JSON escape. The line is
-            # one JSON value, so such a character can only be inside a string.
-            line = "".join(char if char.isprintable() else json.dumps(char)[1:-1] for char in line)
+            # one JSON value, so such a character can only be inside a string, but for
+            # a line break: JSON escapes it in a string, so one here is the indentation
+            # Powertools adds between values under POWERTOOLS_DEV, and is kept.
+            line = "".join(
+                char if char.isprintable() or char == "\n" else json.dumps(char)[1:-1]
+                for char in line
+            )
         return line
 
 
