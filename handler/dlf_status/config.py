@@ -202,8 +202,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "SNAPSHOT_CONSISTENCY",
         "strict",
-        "strict refuses an S3 store that ignores conditional writes (checked once per "
-        "container); best-effort accepts it and loses the guarantees listed under Snapshots.",
+        "strict refuses an S3 store that ignores conditional writes or keeps no user "
+        "metadata (checked once per container); best-effort accepts it and loses the "
+        "guarantees listed under Snapshots.",
     ),
     Variable(
         "SERVE_STALE",

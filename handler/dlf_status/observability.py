@@ -29,6 +29,7 @@ import traceback
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
+from dlf_status.domain import jsoncodec
 from dlf_status.domain.redaction import Redactor
 
 # Powertools reads some POWERTOOLS_* variables itself and raises on a value it cannot
@@ -103,14 +104,12 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
                 }
             )
         line = self.redactor.text(line)
-        if not line.isprintable():
-            # The line is read at a terminal (the CLI's -v) as well as by machines, and
-            # its strings are the upstream's: a character a terminal obeys or hides (a
-            # C1 control, a bidi override, a zero-width space) or that a UTF-8 stream
-            # cannot take (a lone surrogate) is written as its JSON escape. The line is
-            # one JSON value, so such a character can only be inside a string.
-            line = "".join(char if char.isprintable() else json.dumps(char)[1:-1] for char in line)
-        return line
+        # The line is read at a terminal (the CLI's -v) as well as by machines, and its
+        # strings are the upstream's: a character a terminal obeys or hides (a C1
+        # control, a bidi override, a zero-width space) or that a UTF-8 stream cannot
+        # take (a lone surrogate) is written as its JSON escape. The line breaks of an
+        # indented record (POWERTOOLS_DEV) are kept.
+        return jsoncodec.printable_json(line)
 
 
 # Attributes every LogRecord has; any other one was given by the caller (`extra`).

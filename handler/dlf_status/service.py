@@ -135,11 +135,11 @@ ANSWER_MARGIN_SECONDS: Final = 0.5
 
 class WriteCheck(NamedTuple):
     """A check a store makes once, before its first write (the S3 store's proof that
-    the store honours conditional writes: up to three PUTs). A writer with a deadline
-    runs it itself, each of its calls started only while the invocation has that call
-    at its worst (`call_seconds`) and the answer's margin left, as any store call of a
-    write; a writer without one leaves it to the store's first write. `run` calls its
-    argument before each of the check's calls."""
+    the store honours conditional writes and keeps user metadata: up to four PUTs and
+    two HEADs). A writer with a deadline runs it itself, each of its calls started only
+    while the invocation has that call at its worst (`call_seconds`) and the answer's
+    margin left, as any store call of a write; a writer without one leaves it to the
+    store's first write. `run` calls its argument before each of the check's calls."""
 
     pending: Callable[[], bool]
     run: Callable[[Callable[[], None]], None]

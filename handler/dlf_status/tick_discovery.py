@@ -270,6 +270,7 @@ class TickDiscovery:
             if outcome.job_name is not None
         }
         rows: list[JobOutcome] = []
+        withheld: list[JobOutcome] = []
         for run in expansion.runs:
             suspects = expansion.suspects.get(run.spec, frozenset())
             unsettled = {
@@ -284,6 +285,17 @@ class TickDiscovery:
                 if not run.discovery.complete and run.previous is not None:
                     kept |= run.previous.jobs  # nothing proven about what it lacks
                 notes.extend(self._save(run, kept, expansion.listed_at))
+            # A listed job withheld from the polls ends as any unpolled job does: not
+            # reached, so that the tick does not say every job succeeded.
+            withheld.extend(
+                JobOutcome.of(
+                    ref,
+                    JobResult.NOT_REACHED,
+                    detail="listed, not polled: the listing could not be kept before the polls",
+                )
+                for ref in (_ref(run.spec, name) for name in sorted(run.withheld))
+                if ref is not None
+            )
             outcome = self._outcome(run, expansion, len(suspects), notes)
             report.discoveries.append(outcome)
             if not outcome.ok:
@@ -299,6 +311,9 @@ class TickDiscovery:
                     )
                 )
         report.outcomes[:0] = rows
+        if withheld:
+            report.outcomes.extend(withheld)
+            self.metrics.add("NotReached", len(withheld))
         self._count(report.discoveries, report)
 
     def _save(self, run: SpecRun, jobs: frozenset[str], listed_at: str) -> Iterable[str]:

@@ -360,3 +360,26 @@ def test_a_message_the_queues_answer_does_not_account_for_is_not_reported_sent(
 
     assert sorted(failed) == [1, 2]
     assert all(error.retryable for error in failed.values())
+
+
+def test_a_send_to_a_queue_that_never_answers_ends_after_its_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The production SQS client (make_sqs_client) against a server that accepts and
+    never answers: its read timeout ends each attempt, and it makes ATTEMPTS of them,
+    the figures SEND_WORST_CASE_SECONDS is made of. A fan-out send then fails as a
+    queue failure the tick reports, not a hang past the tick's timeout."""
+    from dlf_status.adapters.queue_sqs import ATTEMPTS, make_sqs_client
+    from dlf_status.errors import QueueError
+    from tests.support.faults import SilentServer
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-not-a-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-not-a-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    with SilentServer() as silent:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", silent.url)
+        jobs = SqsJobQueue(f"{silent.url}/123456789012/jobs", make_sqs_client())
+        with pytest.raises(QueueError, match="cannot send to the fan-out queue: ReadTimeoutError"):
+            jobs.send([{"project_id": PROJECT, "job_name": "job"}])
+
+    assert silent.connections == ATTEMPTS

@@ -113,3 +113,46 @@ def test_a_short_page_in_the_middle_never_ends_a_complete_listing(
     )
 
     _complete_listing_holds_every_visible_job(service)
+
+
+class ClampingService:
+    """Pages `rows` by `offset` (records, or pages from 0), and answers an offset past
+    the end with the last page again, as a service that clamps its offset does."""
+
+    def __init__(self, rows: list[str], *, records: bool, page_size: int) -> None:
+        self.rows, self.records, self.page_size = rows, records, page_size
+
+    def fetch(self, offset: int, limit: int) -> JobPage:
+        size = min(limit, self.page_size)
+        start = offset if self.records else offset * size
+        if self.rows and start >= len(self.rows):
+            start = (len(self.rows) - 1) // size * size  # the last page, again
+        chosen = [
+            {"name": name, "jobType": "REAL_TIME", "status": "NORMAL"}
+            for name in self.rows[start : start + size]
+        ]
+        body = json.dumps({"total": len(self.rows), "jobs": chosen}).encode()
+        response = UpstreamResponse(200, Headers(JSON), body)
+        return interpret_page(response, validator=VALIDATOR, mode=ValidationMode.LENIENT)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    count=st.integers(min_value=1, max_value=60),
+    page_size=st.sampled_from([2, 3, 5, 10]),
+    records=st.booleans(),
+)
+def test_a_service_that_answers_past_the_end_with_the_last_page_is_read_whole(
+    count: int, page_size: int, records: bool
+) -> None:
+    """A short last page, then the same jobs again: the list ended there. Such a
+    service gives no empty page, and a listing that never completes makes no suspect
+    of gone, ever."""
+    rows = [f"job-{index:03d}" for index in range(count)]
+    if count % page_size == 0:
+        rows.append("job-last")  # the last page is short: the case this is about
+
+    listing = read_job_list(ClampingService(rows, records=records, page_size=page_size).fetch)
+
+    assert listing.complete
+    assert {job.name for job in listing.jobs} == set(rows)

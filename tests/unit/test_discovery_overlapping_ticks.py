@@ -182,7 +182,10 @@ def test_a_newly_listed_job_that_cannot_be_remembered_is_not_polled(tmp_path: Pa
     runner = world.runner(5, flaky)
     report = runner.run(runner.build_tick(None, None, [DISCOVER]))
 
-    assert {outcome.job_name: str(outcome.result) for outcome in report.outcomes} == {"alpha": "ok"}
+    assert {outcome.job_name: str(outcome.result) for outcome in report.outcomes} == {
+        "alpha": "ok",
+        "beta": "not-reached",
+    }
     (found,) = report.discoveries
     assert any("1 newly listed job(s) not polled" in finding for finding in found.findings)
     assert world.remembered() == {"alpha"}
@@ -291,6 +294,33 @@ def test_a_listing_too_large_to_read_back_is_not_written_over_the_last_one(
     quiet = world.tick(world.runner(10))
 
     assert world.remembered() == {"a", "b", "c", "d"}
-    assert churning == {"a": "ok", "b": "ok", "c": "ok", "d": "ok"}  # new ones withheld
+    # The new ones withheld: not polled, reported not reached.
+    assert {name: result for name, result in churning.items() if result == "ok"} == {
+        "a": "ok",
+        "b": "ok",
+        "c": "ok",
+        "d": "ok",
+    }
+    assert set(churning) - {"a", "b", "c", "d"}
+    assert {churning[name] for name in set(churning) - {"a", "b", "c", "d"}} == {"not-reached"}
     assert quiet["a"] == "gone"
     assert world.is_gone("a")
+
+
+def test_a_tick_whose_listed_jobs_all_cannot_be_remembered_does_not_succeed(
+    tmp_path: Path,
+) -> None:
+    """A first tick on a store that refuses the listing's write polls none of the jobs
+    it listed: each is reported not reached, as every job left unpolled is, so the tick
+    (and `dlf-status poll`'s exit code) does not say that all succeeded."""
+    world = World(tmp_path, ["alpha", "beta"])
+    runner = world.runner(0, FailingWrites(world.store))
+
+    report = runner.run(runner.build_tick(None, None, [DISCOVER]))
+
+    assert {outcome.job_name: str(outcome.result) for outcome in report.outcomes} == {
+        "alpha": "not-reached",
+        "beta": "not-reached",
+    }
+    assert not report.all_succeeded
+    assert report.summary()["not_reached"] == 2

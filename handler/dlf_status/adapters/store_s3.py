@@ -735,9 +735,11 @@ class S3Store:
             )
         if not self._metadata_kept(before_call):
             return UserMetadataDropped, (
-                "keeps no user metadata (an object written with some came back without "
-                "it): latest.json could not name the transition record it owes, and a "
-                "writer stopped before publishing one would lose it"
+                f"keeps no user metadata ({METADATA_PROBE_KEY}, written with some, came "
+                "back without it; if it was copied there without its metadata, delete it "
+                "and the next probe writes it again): latest.json could not name the "
+                "transition record it owes, and a writer stopped before publishing one "
+                "would lose it"
             )
         return None
 

@@ -414,10 +414,19 @@ def pretty_bytes(document: Any) -> bytes:
         data = json.dumps(document, sort_keys=True, indent=2).encode("ascii")
     if data.isascii() and b"\x7f" not in data:
         return data
-    lines = data.decode("utf-8").split("\n")  # one value a line: each checked at C speed
+    return printable_json(data.decode("utf-8")).encode("utf-8")
+
+
+def printable_json(text: str) -> str:
+    """JSON text with every character that is not printable written as its `\\u`
+    escape (the same JSON value), but for its line breaks: JSON escapes one inside a
+    string, so one in the text is indentation between values, and is kept."""
+    if text.isprintable():
+        return text
+    lines = text.split("\n")  # each line checked at C speed
     return "\n".join(
         line if line.isprintable() else "".join(map(_printable, line)) for line in lines
-    ).encode("utf-8")
+    )
 
 
 def _printable(char: str) -> str:

@@ -386,6 +386,11 @@ class _OneWalk:
         # its rows and then leave some out of the answer (a job the caller may not
         # see), or shrink its page size while it is read, and the jobs after it are
         # still there. The price is one request per walk when the last page is short.
+        # A page of jobs already listed ends it too when `total` counts no more jobs
+        # than were seen: a service that answers an offset past the end with its last
+        # page has no empty page. (A service that leaves rows out of its pages answers
+        # such a page too, with jobs still to come and counted: the walk then says the
+        # list changed.)
         while True:
             page = self._fetch(offset)
             if not page.size:
@@ -394,7 +399,9 @@ class _OneWalk:
                 return self._unpaged(first)
             new, distinct = self._take(page)
             if not new:
-                self._changed = f"offset {offset} answered only jobs already listed"
+                past_the_end = 0 < (page.total or 0) <= len(self._seen)
+                if not past_the_end:
+                    self._changed = f"offset {offset} answered only jobs already listed"
                 break
             if new < distinct:
                 self._changed = "a job appeared on two pages"

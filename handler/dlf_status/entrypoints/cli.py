@@ -850,9 +850,10 @@ def _arguments(words: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if signal.getsignal(signal.SIGINT) is interrupted_while_starting:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here: the except below
     try:
+        if signal.getsignal(signal.SIGINT) is interrupted_while_starting:
+            # From here, the except below; a Ctrl-C pending meanwhile is raised inside it.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         # First: argparse may print help and exit, and no log line may ever reach stdout.
         log_to("stderr")
         words = _arguments(sys.argv[1:]) if argv is None else argv
