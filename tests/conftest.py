@@ -24,6 +24,16 @@ def _default_logging() -> Iterator[None]:
     logger.setLevel(logging.INFO)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_boto3_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3's default session resolves credentials once and keeps them: a test that
+    made a client with fake ones (moto, a silent server) would hand them to every
+    later test's clients. Each test starts without one, as a process does."""
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
 @pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
     """One real S3-compatible server for the whole run (a process start is seconds);

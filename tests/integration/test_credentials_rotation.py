@@ -105,7 +105,6 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, SecretReads]
         assert session is not None
         session.events.register("before-call.secrets-manager.GetSecretValue", reads)
         yield boto3.client("secretsmanager", region_name="us-east-1"), reads
-        boto3.DEFAULT_SESSION = None
 
 
 @pytest.fixture

@@ -150,7 +150,6 @@ def test_an_s3_list_it_may_not_read_is_the_deployments_problem(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # credentials are read anew
 
     with pytest.raises(ConfigurationError, match="cannot read the job list s3://snapshots/"):
         read_job_list("s3://snapshots/config/jobs.json", clients(seaweed.endpoint))

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 
 from dlf_status.adapters.aws import s3_clients
@@ -29,9 +28,6 @@ class _Sent(Exception):
 
 @pytest.fixture(autouse=True)
 def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    # boto3's default session keeps the first credentials it resolves: give these
-    # tests their own, so later suites resolve theirs.
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLEFAKE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-for-url-tests")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")

@@ -260,9 +260,6 @@ def test_a_publish_takes_at_most_its_worst_case(monkeypatch: pytest.MonkeyPatch)
     assert publish_worst_case(MAX_ATTEMPTS) == pytest.approx(
         MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + sum(pauses)
     )
-    # boto3.client() makes and keeps a default session holding these fake keys: this
-    # test gets its own, and monkeypatch puts the earlier one back at teardown.
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-not-a-key")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-not-a-secret")
