@@ -226,6 +226,7 @@ def test_a_hostile_store_gives_a_bounded_report_and_says_what_it_skipped(
         "not_status_documents": 2,  # observed_at 5, and the gone job
         "before_since": 0,
         "other_schema_versions": 1,
+        "not_returned": 0,
     }
     assert report["findings_cut_in_documents"] == 1
     values = [entry["value"] for entry in report["unknown_fields"]]

@@ -39,7 +39,7 @@ from dlf_status.domain.statuses import STATUSES, UNKNOWN, normalise_status
 from dlf_status.errors import one_line
 
 DRIFT_REPORT_KIND: Final = "drift-report"
-# 1.1: `skipped.other_schema_versions`.
+# 1.1: `skipped.other_schema_versions` and `skipped.not_returned`.
 DRIFT_REPORT_SCHEMA_VERSION: Final = "1.1"
 DOCUMENTED_STATUSES: Final = tuple(status for status in STATUSES if status != UNKNOWN)
 # Distinct findings kept by one report; more are counted (`findings_not_kept`).
@@ -101,6 +101,9 @@ class Skipped(_SkippedSince10, total=False):
     # Status documents of a schema version this release does not read (a newer
     # release's, whose fields may mean what this one does not know).
     other_schema_versions: int
+    # Listed, but the store failed to return them (denied, archived, a read error):
+    # the report goes on, and the command exits 5.
+    not_returned: int
 
 
 class DriftReport(TypedDict):
@@ -260,6 +263,7 @@ class _Skips:
     not_status_documents: int = 0
     before_since: int = 0
     other_schema_versions: int = 0
+    not_returned: int = 0
 
     def add(self, other: _Skips) -> None:
         self.too_large += other.too_large
@@ -267,6 +271,7 @@ class _Skips:
         self.not_status_documents += other.not_status_documents
         self.before_since += other.before_since
         self.other_schema_versions += other.other_schema_versions
+        self.not_returned += other.not_returned
 
 
 @dataclass
@@ -382,6 +387,7 @@ class DriftTally:
             not_status_documents=self.skips.not_status_documents,
             before_since=self.skips.before_since,
             other_schema_versions=self.skips.other_schema_versions,
+            not_returned=self.skips.not_returned,
         )
         return DriftReport(
             kind=DRIFT_REPORT_KIND,
@@ -423,5 +429,6 @@ def skipped_words(skipped: Skipped) -> list[str]:
             skipped.get("other_schema_versions", 0),
             "status documents of a schema version this release does not read",
         ),
+        (skipped.get("not_returned", 0), "listed but not returned by the store"),
     )
     return [f"{count} {words}" for count, words in said if count]
