@@ -1,7 +1,8 @@
 """The log lines a hostile upstream causes, as CloudWatch Logs receives them: each one
 JSON object under observability.MAX_LINE_BYTES, with the correlation id, whatever the
 answer holds (a key, a status or a node name hundreds of kilobytes long, thousands of
-wrong nodes), in lenient and strict validation, through the gateway handler.
+wrong nodes), in lenient and strict validation, through the gateway handler; and a
+fixed number of them per call, whatever the answer holds.
 
 The upstream is a raw server on loopback (ScriptedUpstream); the store a local
 directory; the lines are the real logger's stdout, at DEBUG."""
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 PROJECT = "b384b9e9ab9b4ee8994c8633aabc9505"
 CORRELATION = "hostile-logs-0001"
+MAX_LINES_PER_CALL = 6  # README: Logs and metrics
 
 
 @pytest.fixture(scope="module")
@@ -86,23 +88,35 @@ _ANSWERS = st.one_of(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-@given(body=_ANSWERS)
+# Error answers: a long code and message, at each status the adapter reads.
+_ERRORS = st.builds(
+    lambda text, size: (
+        b'{"error_code":' + _big(text, size) + b',"error_msg":' + _big(text, size) + b"}"
+    ),
+    st.text(min_size=1, max_size=5),
+    st.sampled_from([10, 300_000]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(status=st.sampled_from([200, 400, 404, 429, 500, 503]), body=_ANSWERS | _ERRORS)
 def test_every_line_a_hostile_answer_causes_is_bounded_json_with_the_correlation_id(
     api: StatusApi,
     upstream: ScriptedUpstream,
     capsys: pytest.CaptureFixture[str],
+    status: int,
     body: bytes,
 ) -> None:
-    upstream.serve(RawAnswer(200, [JSON_TYPE], body))
+    upstream.serve(RawAnswer(status, [JSON_TYPE], body))
     capsys.readouterr()
     event = http_api_event(PROJECT, "job", headers={"x-correlation-id": CORRELATION})
 
     answer = api.handle(event)
 
     lines = capsys.readouterr().out.splitlines()
-    assert answer["statusCode"] in {200, 502}, answer["statusCode"]
-    assert lines
+    assert answer["statusCode"] in {200, 404, 502}, answer["statusCode"]
+    # Volume: a fixed number of lines per call, never one per node, violation or field.
+    assert 1 <= len(lines) <= MAX_LINES_PER_CALL, [json.loads(line)["message"] for line in lines]
     for line in lines:
         assert len(line.encode("utf-8")) <= MAX_LINE_BYTES, len(line.encode("utf-8"))
         record = json.loads(line)
