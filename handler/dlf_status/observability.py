@@ -131,6 +131,8 @@ def bounded_line(line: str, limit: int = MAX_LINE_BYTES) -> str:
     error), its long arrays and objects cut short, and `log_truncated_from_bytes`
     added; its keys (level, message, correlation id) are kept. Still over: a short
     line that says so, with the record's level, message and correlation id."""
+    if len(line) <= limit // 4:  # no character takes more than four bytes: not encoded
+        return line
     size = _utf8_size(line)
     if size <= limit:
         return line
