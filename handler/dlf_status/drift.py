@@ -18,6 +18,10 @@ A job is read when it has a latest.json: every job the writer stored an observat
 of (it writes history, then latest.json). A history without a latest.json (a write
 that failed halfway, before the next tick repaired it) is not read.
 
+An object the store lists but fails to return (denied by a policy, archived by a
+lifecycle rule, a read error) is counted (`skipped.not_returned`) and the report goes
+on: one such object never hides the drift of the others; the command then exits 5.
+
 With `since`, a job's history is listed from that day (a day earlier: a slot is
 named after its UTC day, an observation may come just after), and documents
 observed before it are not counted.
@@ -45,6 +49,7 @@ from dlf_status.domain.drift import (
 )
 from dlf_status.domain.ports import ListedObject, ObjectStore
 from dlf_status.domain.snapshots import HISTORY_ROOT, LATEST_NAME, LATEST_ROOT
+from dlf_status.errors import StoreError
 
 # A stored document is about the size of the upstream body it came from (at most
 # DLF_MAX_RESPONSE_BYTES, 8 MiB by default): twice that is read, larger is counted
@@ -66,6 +71,9 @@ class DriftReader:
     workers: int = READ_WORKERS
     max_document_bytes: int = MAX_DOCUMENT_BYTES
     max_findings: int = MAX_FINDINGS
+    # Why the first object the store failed to return was not returned (None: every
+    # listed object was returned, or gone): the report counts them, the command says it.
+    first_read_error: str | None = None
 
     def report(self, since: date | None = None) -> DriftReport:
         tally = DriftTally(since=since, max_findings=self.max_findings)
@@ -114,7 +122,13 @@ class DriftReader:
         if listed.size > self.max_document_bytes:
             drift.skips.too_large += 1
             return
-        found = self.store.get(listed.key)
+        try:
+            found = self.store.get(listed.key)
+        except StoreError as error:  # one object denied or archived: the others still read
+            drift.skips.not_returned += 1
+            if self.first_read_error is None:
+                self.first_read_error = error.detail
+            return
         if found is None:  # deleted since it was listed (a lifecycle rule)
             return
         if len(found.body) > self.max_document_bytes:  # replaced since it was listed

@@ -27,7 +27,7 @@ import sys
 import threading
 import traceback
 from collections.abc import MutableMapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.redaction import Redactor
@@ -109,7 +109,92 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         # control, a bidi override, a zero-width space) or that a UTF-8 stream cannot
         # take (a lone surrogate) is written as its JSON escape. The line breaks of an
         # indented record (POWERTOOLS_DEV) are kept.
-        return jsoncodec.printable_json(line)
+        return bounded_line(jsoncodec.printable_json(line))
+
+
+# CloudWatch Logs takes at most 256 KB per event, and Lambda cuts a longer line into
+# several events, each then broken JSON that Logs Insights cannot read. Upstream text
+# reaches many lines (details, violations, exception text, tracebacks): the bound is
+# kept here, for every line, rather than at each call site. 16 KiB holds any line of
+# ours and a deep traceback, and bounds what one hostile answer can add to the bill.
+MAX_LINE_BYTES: Final = 16 * 1024
+_MIN_TEXT_CHARS: Final = 32
+# Another library's record (urllib3 quotes every header line it could not parse, and
+# a hostile answer holds 100 lines of 64 KiB): its message and traceback, rendered into
+# one text by MaskingFilter, leave room in the line for what the runtime adds.
+MAX_FOREIGN_TEXT_BYTES: Final = MAX_LINE_BYTES - 1024
+
+
+def bounded_line(line: str, limit: int = MAX_LINE_BYTES) -> str:
+    """`line`, or when its UTF-8 form is over `limit` bytes, the same record with its
+    long strings cut in the middle (head and tail kept: a traceback's last line is the
+    error), its long arrays and objects cut short, and `log_truncated_from_bytes`
+    added; its keys (level, message, correlation id) are kept. Still over: a short
+    line that says so, with the record's level, message and correlation id."""
+    if len(line) <= limit // 4:  # no character takes more than four bytes: not encoded
+        return line
+    size = _utf8_size(line)
+    if size <= limit:
+        return line
+    try:
+        record = json.loads(line)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        record = {"message": "log record not formatted", "service": SERVICE}
+    chars, items = limit // 8, 64
+    while chars >= _MIN_TEXT_CHARS:
+        shrunk = {key: _shrunk(value, chars, items) for key, value in record.items()}
+        shrunk["log_truncated_from_bytes"] = size
+        text = jsoncodec.printable_json(json.dumps(shrunk, ensure_ascii=False, default=str))
+        if _utf8_size(text) <= limit:
+            return text
+        chars, items = chars // 2, max(items // 2, 1)
+    essentials = {
+        key: _shrunk(record.get(key), _MIN_TEXT_CHARS, 1)
+        for key in ("level", "message", "timestamp", "service", "correlation_id")
+    }
+    return json.dumps({**essentials, "log_truncated_from_bytes": size})
+
+
+def escaped_within(text: str, limit: int = MAX_FOREIGN_TEXT_BYTES) -> str:
+    """`text`, cut in the middle until even its most escaped JSON form (every
+    character beyond ASCII as `\\u` escapes) is at most `limit` bytes: the runtime
+    formats another library's record, in text or JSON, and we cannot bound its line."""
+    chars = min(len(text), limit)  # a character takes one byte at least
+    while chars > _MIN_TEXT_CHARS and len(json.dumps(_cut_middle(text, chars))) > limit:
+        chars //= 2
+    return _cut_middle(text, chars)
+
+
+def _cut_middle(text: str, chars: int) -> str:
+    if len(text) <= chars:
+        return text
+    half = chars // 2
+    return f"{text[:half]}...[{len(text) - 2 * half} characters cut]...{text[-half:]}"
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _shrunk(value: Any, chars: int, items: int) -> Any:
+    """`value` with each string at most about `chars` characters and each array or
+    object at most `items` entries (what is left out is counted in a marker)."""
+    if isinstance(value, str):
+        return _cut_middle(value, chars)
+    if isinstance(value, list):
+        kept = [_shrunk(item, chars, items) for item in value[:items]]
+        if len(value) > items:
+            kept.append(f"...[{len(value) - items} more items cut]")
+        return kept
+    if isinstance(value, dict):
+        entries = list(value.items())
+        shrunk = {str(key)[:chars]: _shrunk(item, chars, items) for key, item in entries[:items]}
+        if len(entries) > items:
+            shrunk["..."] = f"[{len(entries) - items} more keys cut]"
+        return shrunk
+    return value
 
 
 # Attributes every LogRecord has; any other one was given by the caller (`extra`).
@@ -129,14 +214,16 @@ class MaskingFilter(logging.Filter):
     The record is rendered to one masked message first: the message with its
     arguments, then its traceback and stack, if any, which would otherwise be
     formatted from the exception itself (urllib3's header warning quotes the
-    upstream's bytes in its exception). Text given as `extra` is masked as well."""
+    upstream's bytes in its exception). Text given as `extra` is masked as well. Each
+    text is then cut to MAX_FOREIGN_TEXT_BYTES (escaped): one hostile answer made
+    urllib3's warning 11 MB, and the runtime's handler does not bound its lines."""
 
     def __init__(self, redactor: Redactor = REDACTOR) -> None:
         super().__init__()
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.redactor or _is_ours(record):
+        if _is_ours(record):
             return True
         try:
             message = record.getMessage()
@@ -148,13 +235,13 @@ class MaskingFilter(logging.Filter):
             message += "\n" + record.exc_text
         if record.stack_info:
             message += "\n" + record.stack_info
-        record.msg, record.args = self.redactor.text(message), ()
+        record.msg, record.args = escaped_within(self.redactor.text(message)), ()
         if hasattr(record, "message"):  # what a formatter before this one computed
             record.message = record.msg
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         for name, value in list(vars(record).items()):
             if name not in _RECORD_ATTRIBUTES and isinstance(value, str):
-                setattr(record, name, self.redactor.text(value))
+                setattr(record, name, escaped_within(self.redactor.text(value)))
         return True
 
 

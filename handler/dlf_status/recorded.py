@@ -66,6 +66,11 @@ def exchange_from_json(data: Any) -> RecordedExchange:
         isinstance(key, str) and isinstance(value, str) for key, value in headers.items()
     ):
         raise InvalidInput("headers must be an object of strings")
+    _refuse_repeated_header(headers)
+    if "body" in data and "body_text" in data:
+        raise InvalidInput(
+            "a recorded exchange holds body or body_text, not both: one of them would be lost"
+        )
     if "body_text" in data:
         if not isinstance(data["body_text"], str):
             raise InvalidInput("body_text must be a string")
@@ -93,6 +98,21 @@ def exchange_from_json(data: Any) -> RecordedExchange:
         body=body,
         operation=operation,
     )
+
+
+def _refuse_repeated_header(headers: Mapping[str, str]) -> None:
+    """Header names ignore case (`Headers` keeps one value per name): two members that
+    differ only in case would lose one value, silently, and a check would see the other."""
+    seen: set[str] = set()
+    for name in headers:
+        lowered = name.lower()
+        if lowered in seen:
+            shown = json.dumps(name[:60], ensure_ascii=False)
+            raise InvalidInput(
+                f"headers name {one_line(shown, 80)} twice (header names ignore case): "
+                "one of its values would be lost"
+            )
+        seen.add(lowered)
 
 
 # -- a recorded body that repeats a member name ------------------------------------------

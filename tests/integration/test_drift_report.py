@@ -206,6 +206,10 @@ def test_a_hostile_store_gives_a_bounded_report_and_says_what_it_skipped(
         history_key(job, day(3, 9), "2" * 64): b"{not json",
         history_key(job, day(3, 10), "3" * 64): b" " * (LIMIT + 1),  # past the reader's size bound
         history_key(job, day(3, 11), "4" * 64): json.dumps({"observed_at": 5}).encode(),
+        # A newer release's document: its fields may mean something else.
+        history_key(job, day(3, 12), "5" * 64): json.dumps(
+            {**flood, "schema_version": "2.0", "validation": {"unknown_fields": ["$.v2"]}}
+        ).encode(),
         # Names that are not ours beside ours: not read, not counted.
         f"history/project_id={PROJECT}/workspace=w/job_name=hostile/notes.txt": b"x",
         "latest/stray.json": b"{}",
@@ -221,12 +225,15 @@ def test_a_hostile_store_gives_a_bounded_report_and_says_what_it_skipped(
         "unreadable": 2,
         "not_status_documents": 2,  # observed_at 5, and the gone job
         "before_since": 0,
+        "other_schema_versions": 1,
+        "not_returned": 0,
     }
     assert report["findings_cut_in_documents"] == 1
     values = [entry["value"] for entry in report["unknown_fields"]]
     assert len(values) + len(report["statuses"]) <= 500
     assert report["findings_not_kept"] > 0
     assert all(len(value) < 400 for value in values)
+    assert "$.v2" not in values
     assert any(value.startswith("$.kkk") and "sha256" in value for value in values)
     (flooded,) = [entry for entry in report["statuses"] if entry["value"].startswith("XXX")]
     assert flooded["folded_to"] == "UNKNOWN"

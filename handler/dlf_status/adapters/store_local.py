@@ -69,6 +69,9 @@ SWEEP_INTERVAL_SECONDS: Final = 600.0
 _STAGED_NAME = re.compile(r"[0-9a-f]{32}\.tmp")
 LOCK_SUFFIX: Final = ".lock"
 _DIRECTORY_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# A listing digests each file read this much at a time: a file that is not ours (a
+# gigabyte dropped under latest/) is listed with its size, never held whole.
+_LISTING_CHUNK: Final = 1 << 20
 _FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # Gone between the directory read and the open, or replaced by a link or a directory.
 _VANISHED: Final = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EISDIR})
@@ -354,11 +357,14 @@ def _listed(directory: int, name: str, key: str) -> ListedObject | None:
     descriptor = _open_unless_vanished(name, _FILE_FLAGS, directory)
     if descriptor is None:
         return None
+    digest = hashlib.sha256()  # as _digest, a chunk at a time: a huge file costs time only
+    size = 0
     try:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             return None
-        with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            body = handle.read()
+        while chunk := os.read(descriptor, _LISTING_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
     finally:
         os.close(descriptor)
-    return ListedObject(key, _digest(body), len(body))
+    return ListedObject(key, digest.hexdigest(), size)

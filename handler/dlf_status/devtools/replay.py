@@ -23,16 +23,22 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from dlf_status.adapters.local_files import read_at_most
 from dlf_status.adapters.signing import sign
+from dlf_status.domain import jsoncodec
+from dlf_status.errors import InvalidInput, one_line
 from dlf_status.recorded import RecordedExchange, exchange_from_json
 
 # The recorded exchanges that ship with the package, and the two every replay serves.
 RECORDED: Final[Traversable] = files(__package__).joinpath("recorded")
 NOT_FOUND_FIXTURE: Final = "doc-2024-failure-dlf0100"
 BAD_SIGNATURE_FIXTURE: Final = "gateway-401-signature"
+# A fixture holds one upstream body escaped as JSON, as `validate` reads (its bound).
+MAX_FIXTURE_BYTES: Final = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -72,9 +78,21 @@ def _whole(value: str | None, default: int) -> int:
 
 
 def load_exchange(directory: Traversable, name: str) -> RecordedExchange:
-    """`name`.json in `directory`: a checkout's fixtures, or the package's own."""
-    text = directory.joinpath(f"{name}.json").read_text(encoding="utf-8")
-    return exchange_from_json(json.loads(text))
+    """`name`.json in `directory`: a checkout's fixtures, or the package's own.
+    InvalidInput naming the file when it cannot be one (`demo --fixtures DIR` reads
+    what a user hands over: missing, a FIFO, /dev/zero, not UTF-8, not an exchange)."""
+    fixture = directory.joinpath(f"{name}.json")
+    shown = one_line(str(fixture), 200)
+    if isinstance(fixture, Path):  # a directory given: bounded, regular files only
+        data = read_at_most(fixture, MAX_FIXTURE_BYTES, what="the fixture", regular_only=True)
+    else:  # the package's own
+        data = fixture.read_bytes()
+    try:
+        return exchange_from_json(jsoncodec.loads(data))
+    except jsoncodec.JsonDecodeError as exc:
+        raise InvalidInput(f"the fixture {shown} is not JSON: {exc}") from None
+    except InvalidInput as exc:
+        raise InvalidInput(f"the fixture {shown}: {exc.detail}") from None
 
 
 def _renamed(exchange: RecordedExchange, job_name: str) -> bytes:

@@ -39,7 +39,8 @@ from dlf_status.domain.statuses import STATUSES, UNKNOWN, normalise_status
 from dlf_status.errors import one_line
 
 DRIFT_REPORT_KIND: Final = "drift-report"
-DRIFT_REPORT_SCHEMA_VERSION: Final = "1.0"
+# 1.1: `skipped.other_schema_versions` and `skipped.not_returned`.
+DRIFT_REPORT_SCHEMA_VERSION: Final = "1.1"
 DOCUMENTED_STATUSES: Final = tuple(status for status in STATUSES if status != UNKNOWN)
 # Distinct findings kept by one report; more are counted (`findings_not_kept`).
 MAX_FINDINGS: Final = 10_000
@@ -49,6 +50,9 @@ MAX_FINDINGS_PER_DOCUMENT: Final = 1_000
 # A finding's text (a path, a status word) is cut here, a hash of the whole added.
 MAX_FINDING_TEXT: Final = 300
 _HASH_DIGITS: Final = 12
+# The status documents this release reads: major version 1, any minor (a minor version
+# only adds). Another major's fields may mean what this release does not know.
+_READABLE_VERSION = re.compile(r"1\.[0-9]{1,6}")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 
 _JOB_PARTITIONS = re.compile(r"project_id=([^/]+)/workspace=([^/]+)/job_name=([^/]+)/")
@@ -83,13 +87,23 @@ class StatusEntry(FindingEntry):
     folded_to: str  # the status consumers see: one of statuses.STATUSES
 
 
-class Skipped(TypedDict):
-    """Objects of the store that were not read as status documents, by reason."""
-
+class _SkippedSince10(TypedDict):
     too_large: int
     unreadable: int  # not JSON, or past the bounds of jsoncodec.STORED
     not_status_documents: int  # JSON, but no readable observed_at (gone documents too)
     before_since: int  # read, but observed before --since
+
+
+class Skipped(_SkippedSince10, total=False):
+    """Objects of the store that were not read as status documents, by reason. What
+    report 1.1 added is optional in the schema (a 1.0 report lacks it); always written."""
+
+    # Status documents of a schema version this release does not read (a newer
+    # release's, whose fields may mean what this one does not know).
+    other_schema_versions: int
+    # Listed, but the store failed to return them (denied, archived, a read error):
+    # the report goes on, and the command exits 5.
+    not_returned: int
 
 
 class DriftReport(TypedDict):
@@ -182,6 +196,7 @@ class Observation(NamedTuple):
     observed_at: str | None  # None: not a status document
     findings: list[Finding]
     more: bool  # the document held more than MAX_FINDINGS_PER_DOCUMENT findings
+    readable_version: bool = True  # False: a status document this release does not read
 
 
 def observe(job: JobName, document: Any) -> Observation:
@@ -190,12 +205,18 @@ def observe(job: JobName, document: Any) -> Observation:
     observed_at = observed_at_of(document)
     if observed_at is None:
         return Observation(job, None, [], False)
+    if "schema_version" in document and not _readable_version(document["schema_version"]):
+        return Observation(job, observed_at, [], False, readable_version=False)
     source = document.get("source")
     name = source.get("job_name") if isinstance(source, dict) else None
     if isinstance(name, str) and name != job["job_name"] and _names_key(name, job["job_name"]):
         job = JobName(project_id=job["project_id"], workspace=job["workspace"], job_name=name)
     findings, more = findings_of(document)
     return Observation(job, observed_at, findings, more)
+
+
+def _readable_version(version: object) -> bool:
+    return isinstance(version, str) and _READABLE_VERSION.fullmatch(version) is not None
 
 
 def _names_key(name: str, key_name: str) -> bool:
@@ -241,12 +262,16 @@ class _Skips:
     unreadable: int = 0
     not_status_documents: int = 0
     before_since: int = 0
+    other_schema_versions: int = 0
+    not_returned: int = 0
 
     def add(self, other: _Skips) -> None:
         self.too_large += other.too_large
         self.unreadable += other.unreadable
         self.not_status_documents += other.not_status_documents
         self.before_since += other.before_since
+        self.other_schema_versions += other.other_schema_versions
+        self.not_returned += other.not_returned
 
 
 @dataclass
@@ -276,6 +301,9 @@ class JobDrift:
         self.newest = max(self.newest or observed_at, observed_at)
         if not on_or_after(observed_at, self.since):
             self.skips.before_since += 1
+            return
+        if not observation.readable_version:
+            self.skips.other_schema_versions += 1
             return
         self.documents_read += 1
         self.findings_cut_in_documents += observation.more
@@ -358,6 +386,8 @@ class DriftTally:
             unreadable=self.skips.unreadable,
             not_status_documents=self.skips.not_status_documents,
             before_since=self.skips.before_since,
+            other_schema_versions=self.skips.other_schema_versions,
+            not_returned=self.skips.not_returned,
         )
         return DriftReport(
             kind=DRIFT_REPORT_KIND,
@@ -395,5 +425,10 @@ def skipped_words(skipped: Skipped) -> list[str]:
         (skipped["unreadable"], "not JSON or past the read bounds"),
         (skipped["not_status_documents"], "not status documents (gone jobs among them)"),
         (skipped["before_since"], "observed before --since"),
+        (
+            skipped.get("other_schema_versions", 0),
+            "status documents of a schema version this release does not read",
+        ),
+        (skipped.get("not_returned", 0), "listed but not returned by the store"),
     )
     return [f"{count} {words}" for count, words in said if count]

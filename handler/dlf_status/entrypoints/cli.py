@@ -476,6 +476,13 @@ def cmd_drift(args: argparse.Namespace) -> int:
             "were counted, not listed",
             file=sys.stderr,
         )
+    if reader.first_read_error is not None:  # the report is whole but for these objects
+        print(
+            f"dlf-status: the store failed to return {report['skipped'].get('not_returned', 0)} "
+            f"listed object(s), first: {one_line(reader.first_read_error, 300)}",
+            file=sys.stderr,
+        )
+        return ExitCode.STORE_FAILURE
     return ExitCode.OK
 
 

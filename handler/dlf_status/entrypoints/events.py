@@ -197,10 +197,13 @@ def match_route(request: HttpRequest) -> RouteMatch | None:
 
 def correlation_id(request: HttpRequest, fallback: str | None) -> str | None:
     """The caller's X-Correlation-Id when it is sane, else the gateway's request id."""
-    offered = request.header("x-correlation-id")
-    if offered and _CORRELATION_ID.fullmatch(offered):
-        return offered
-    return request.request_id or fallback
+    return sane_correlation_id(request.header("x-correlation-id")) or request.request_id or fallback
+
+
+def sane_correlation_id(offered: str | None) -> str | None:
+    """`offered` when it may name a request in every log line (1 to 128 printable
+    characters of a small set), else None."""
+    return offered if offered and _CORRELATION_ID.fullmatch(offered) else None
 
 
 # -- direct invocations --------------------------------------------------------------------

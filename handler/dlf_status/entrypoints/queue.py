@@ -9,6 +9,7 @@ a job the invocation had no time left to start. The others are logged and droppe
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,10 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from dlf_status.domain.ticks import JobResult
+from dlf_status.entrypoints import events
 from dlf_status.entrypoints.problems import logged_problem
 from dlf_status.errors import InvalidInput, RetryLater
+from dlf_status.observability import logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -42,6 +45,9 @@ def handle_batch(
         return logged_problem(error)
 
     def poll(record: SQSRecord) -> None:
+        # Each job's lines under its message id: a batch holds up to ten jobs. The id
+        # is the event's, which a direct invocation may fill with anything.
+        logger.set_correlation_id(events.sane_correlation_id(record.message_id) or uuid.uuid4().hex)
         outcome = worker.poll_message(record.body, remaining_seconds)
         if outcome.result is JobResult.NOT_REACHED:
             raise RetryLater(outcome.detail or "not reached")
