@@ -5,51 +5,34 @@ goes on over the others; the command prints the report and exits 5, naming why."
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from dlf_status import bootstrap
-from dlf_status.domain.ports import ObjectListing, ObjectStore, StoredObject
+from dlf_status.domain.ports import ObjectStore, StoredObject
 from dlf_status.drift import DriftReader
 from dlf_status.entrypoints.cli import main
 from dlf_status.errors import StoreError
 from tests.integration.test_drift_report import ORDERS, build_fleet, entries
+from tests.support.store_in_front import StoreInFront
 
 REFUSAL = "cannot read the object: AccessDenied (a fake policy of the test)"
 
 
-class RefusingSome:
+class RefusingSome(StoreInFront):
     """The store, failing every GET of a key that contains `refused`."""
 
     def __init__(self, store: ObjectStore, refused: str) -> None:
-        self.store = store
+        super().__init__(store)
         self.refused = refused
         self.refusals = 0
-
-    @property
-    def location(self) -> str:
-        return self.store.location
 
     def get(self, key: str) -> StoredObject | None:
         if self.refused in key:
             self.refusals += 1
             raise StoreError(REFUSAL)
         return self.store.get(key)
-
-    def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
-        return self.store.create(key, body, metadata)
-
-    def replace(
-        self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
-    ) -> str | None:
-        return self.store.replace(key, body, metadata, expected_version)
-
-    def list_objects(
-        self, prefix: str, *, start_after: str = "", limit: int = 1000
-    ) -> ObjectListing:
-        return self.store.list_objects(prefix, start_after=start_after, limit=limit)
 
 
 def test_objects_the_store_refuses_are_counted_and_the_others_read(store: ObjectStore) -> None:

@@ -27,7 +27,7 @@ from dlf_status.domain.drift import MAX_FINDINGS_PER_DOCUMENT, DriftReport
 from dlf_status.domain.jsoncodec import STORED
 from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
 from dlf_status.domain.normalize import Source, normalise
-from dlf_status.domain.ports import ObjectListing, ObjectStore, StoredObject
+from dlf_status.domain.ports import ObjectListing, ObjectStore
 from dlf_status.domain.snapshots import history_key
 from dlf_status.drift import DriftReader
 from dlf_status.entrypoints.cli import main
@@ -41,6 +41,7 @@ from tests.support.seaweed import (
     SECRET_KEY,
     SeaweedServer,
 )
+from tests.support.store_in_front import StoreInFront
 
 pytestmark = pytest.mark.integration
 
@@ -93,27 +94,12 @@ def build_fleet(store: ObjectStore) -> None:
     )
 
 
-class SmallPages:
+class SmallPages(StoreInFront):
     """The store, listing at most three keys a call: every listing is read by pages."""
 
     def __init__(self, store: ObjectStore) -> None:
-        self.store = store
+        super().__init__(store)
         self.listing_calls = 0
-
-    @property
-    def location(self) -> str:
-        return self.store.location
-
-    def get(self, key: str) -> StoredObject | None:
-        return self.store.get(key)
-
-    def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
-        return self.store.create(key, body, metadata)
-
-    def replace(
-        self, key: str, body: bytes, metadata: Mapping[str, str], expected_version: str | None
-    ) -> str | None:
-        return self.store.replace(key, body, metadata, expected_version)
 
     def list_objects(
         self, prefix: str, *, start_after: str = "", limit: int = 1000
