@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from dlf_status.errors import ConfigurationError, one_line
 
 if TYPE_CHECKING:
+    from botocore.config import Config
     from mypy_boto3_s3 import S3Client
 
     from dlf_status.config import S3AddressingStyle
@@ -29,6 +30,20 @@ def aws_client(service: str, make: Callable[[], Client]) -> Client:
             f"cannot configure the {service} client: {type(error).__name__}: "
             f"{one_line(str(error), 200)}"
         ) from None
+
+
+def bounded_config(*, connect_seconds: float, read_seconds: float, attempts: int) -> Config:
+    """A client's configuration whose calls have a known worst case: each attempt
+    bounded by its timeouts, `attempts` of them (botocore's standard retries; its
+    pause between them is at most 1 s, stretched by at most 5 s by `x-amz-retry-after`),
+    not botocore's defaults (60 s to connect, 60 s to read, several attempts)."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=connect_seconds,
+        read_timeout=read_seconds,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
 
 
 def s3_clients(

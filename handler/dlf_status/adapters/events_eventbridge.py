@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from dlf_status.adapters.aws import bounded_config
 from dlf_status.domain.events import put_events_entry, transition_event
 from dlf_status.errors import EventPublishError, one_line
 
@@ -63,12 +64,9 @@ def publish_worst_case(attempts: int = MAX_ATTEMPTS) -> float:
 def make_events_client() -> EventBridgeClient:
     """The events client: short timeouts and one attempt per call (this module retries)."""
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"mode": "standard", "total_max_attempts": 1},
+    config = bounded_config(
+        connect_seconds=CONNECT_TIMEOUT_SECONDS, read_seconds=READ_TIMEOUT_SECONDS, attempts=1
     )
     return boto3.client("events", config=config)
 

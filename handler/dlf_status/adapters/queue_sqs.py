@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dlf_status.adapters.aws import bounded_config
 from dlf_status.errors import QueueError, one_line
 
 if TYPE_CHECKING:
@@ -31,12 +32,11 @@ SEND_WORST_CASE_SECONDS: Final = ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIME
 def make_sqs_client() -> SQSClient:
     """The SQS client, its calls bounded as `SEND_WORST_CASE_SECONDS` says."""
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+    config = bounded_config(
+        connect_seconds=CONNECT_TIMEOUT_SECONDS,
+        read_seconds=READ_TIMEOUT_SECONDS,
+        attempts=ATTEMPTS,
     )
     return boto3.client("sqs", config=config)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dlf_status.adapters.aws import bounded_config
 from dlf_status.config import Credentials
 from dlf_status.domain import jsoncodec
 from dlf_status.errors import ConfigurationError
@@ -27,12 +28,8 @@ SECRET_READ_WORST_CASE_SECONDS: Final = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_S
 
 def make_secrets_client() -> SecretsManagerClient:
     """The Secrets Manager client: one attempt per read, bounded as above."""
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"mode": "standard", "total_max_attempts": 1},
+    config = bounded_config(
+        connect_seconds=CONNECT_TIMEOUT_SECONDS, read_seconds=READ_TIMEOUT_SECONDS, attempts=1
     )
     return boto3.client("secretsmanager", config=config)
 
