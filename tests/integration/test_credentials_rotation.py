@@ -144,6 +144,21 @@ def _tick(runner: TickRunner, tick_id: str, jobs: int) -> list[dict[str, Any]]:
     return outcomes
 
 
+def _serving(
+    client: Any,
+    upstream: HTTPServer,
+    secret: dict[str, str],
+    *,
+    accepted: dict[str, str] | None = None,
+) -> Upstream:
+    """The secret created holding `secret`, and the upstream answering every status
+    call, accepting only `accepted` (the secret's credentials unless said)."""
+    client.create_secret(Name=SECRET_ID, SecretString=json.dumps(secret))
+    serving = Upstream(dict(secret if accepted is None else accepted))
+    upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(serving)
+    return serving
+
+
 def _results(outcomes: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
     return [(outcome["result"], outcome.get("error")) for outcome in outcomes]
 
@@ -152,9 +167,7 @@ def test_a_tick_across_a_rotation_reads_the_secret_once_and_retries_each_rejecte
     secrets: tuple[Any, SecretReads], threaded_upstream: HTTPServer, tmp_path: Path
 ) -> None:
     client, reads = secrets
-    client.create_secret(Name=SECRET_ID, SecretString=json.dumps(OLD))
-    upstream = Upstream(dict(OLD))
-    threaded_upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(upstream)
+    upstream = _serving(client, threaded_upstream, OLD)
     settings = _settings(threaded_upstream, tmp_path)
     runner = bootstrap.build_tick_runner(settings, service=_service(settings, Clock()))
 
@@ -184,9 +197,7 @@ def test_an_expired_token_is_replaced_at_the_first_rejection(
     secrets: tuple[Any, SecretReads], threaded_upstream: HTTPServer, tmp_path: Path
 ) -> None:
     client, reads = secrets
-    client.create_secret(Name=SECRET_ID, SecretString=json.dumps(OLD_TOKEN))
-    upstream = Upstream(dict(OLD_TOKEN))
-    threaded_upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(upstream)
+    upstream = _serving(client, threaded_upstream, OLD_TOKEN)
     settings = _settings(threaded_upstream, tmp_path, POLL_CONCURRENCY="1")
     runner = bootstrap.build_tick_runner(settings, service=_service(settings, Clock()))
     assert _results(_tick(runner, "before", 1)) == [("ok", None)]
@@ -202,9 +213,9 @@ def test_credentials_rejected_and_unchanged_are_never_sent_again_in_the_same_cal
     secrets: tuple[Any, SecretReads], threaded_upstream: HTTPServer, tmp_path: Path
 ) -> None:
     client, reads = secrets
-    client.create_secret(Name=SECRET_ID, SecretString=json.dumps(OLD))
-    upstream = Upstream(dict(NEW))  # the secret was never updated
-    threaded_upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(upstream)
+    upstream = _serving(
+        client, threaded_upstream, OLD, accepted=NEW
+    )  # the secret was never updated
     settings = _settings(threaded_upstream, tmp_path, POLL_CONCURRENCY="1")
     clock = Clock()
     runner = bootstrap.build_tick_runner(settings, service=_service(settings, clock))
@@ -225,9 +236,7 @@ def test_the_secret_is_read_again_after_its_max_age_without_a_rejection(
     secrets: tuple[Any, SecretReads], threaded_upstream: HTTPServer, tmp_path: Path
 ) -> None:
     client, reads = secrets
-    client.create_secret(Name=SECRET_ID, SecretString=json.dumps(OLD))
-    upstream = Upstream(dict(OLD))
-    threaded_upstream.expect_request(re.compile(r"^/v1/.*/status$")).respond_with_handler(upstream)
+    upstream = _serving(client, threaded_upstream, OLD)
     settings = _settings(
         threaded_upstream, tmp_path, POLL_CONCURRENCY="1", DLF_CREDENTIALS_MAX_AGE="600"
     )
