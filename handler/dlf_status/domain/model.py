@@ -21,7 +21,8 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _DOT_SEGMENTS = frozenset({".", ".."})
 
 
-def _refuse_unprintable(value: str, what: str) -> None:
+def refuse_unprintable(value: str, what: str) -> None:
+    """Raise InvalidInput when `value` holds what can never be text of a name or an id."""
     for char in value:
         category = unicodedata.category(char)
         # Cc: control characters (CR, LF, NUL...); Cs: lone surrogates, which is how
@@ -58,7 +59,7 @@ def validate_job_name(value: object) -> str:
         raise InvalidInput(
             f"job_name is longer than {MAX_JOB_NAME_LENGTH} characters", field="job_name"
         )
-    _refuse_unprintable(value, "job_name")
+    refuse_unprintable(value, "job_name")
     if value in _DOT_SEGMENTS:
         raise InvalidInput("job_name must not be '.' or '..'", field="job_name")
     if value != value.strip():

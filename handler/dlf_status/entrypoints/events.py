@@ -31,7 +31,7 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote
 
-from dlf_status.domain.model import JobRef
+from dlf_status.domain.model import JobRef, refuse_unprintable
 from dlf_status.errors import InvalidInput
 
 
@@ -226,8 +226,6 @@ def parse_direct_event(event: object) -> JobRef:
 # -- scheduled ticks -------------------------------------------------------------------------
 
 _TICK_KEYS: Final = frozenset({"jobs", "tick_id", "scheduled_time"})
-# Control characters (Cc), lone surrogates (Cs), line and paragraph separators.
-_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 
 
 class TickEvent(NamedTuple):
@@ -247,11 +245,7 @@ def _optional_text(event: Mapping[str, Any], key: str) -> str | None:
         raise InvalidInput(f"malformed scheduled event: {key} must be a string", field=key)
     # A tick id names the tick in logs, reports, queued jobs and freshness records: a
     # control character or a lone surrogate (not Unicode text) would corrupt or break them.
-    if _UNPRINTABLE.search(value):
-        raise InvalidInput(
-            f"malformed scheduled event: {key} holds a control character or a lone surrogate",
-            field=key,
-        )
+    refuse_unprintable(value, key)
     return value
 
 
