@@ -24,13 +24,12 @@ from typing import Any, NamedTuple
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.infrastructure.conftest import RIC, ROOT, TEMPLATE, run_tool, tool
+from tests.infrastructure.conftest import FUNCTIONS, RIC, ROOT, artifact_environment
 from tests.integration.conftest import PROJECT, exchange_response, match_path
 from tests.support.events import http_api_event, queue_event, scheduled_event
 from tests.support.runtime_api import RuntimeApi
 from tests.support.seaweed import (
     ACCESS_KEY,
-    PATIENT_STORE_SECONDS,
     REGION,
     SECRET_KEY,
     SeaweedServer,
@@ -39,36 +38,6 @@ from tests.support.seaweed import (
 pytestmark = pytest.mark.integration
 
 TIME = "2026-11-25T11:30:00Z"
-
-
-# Each function of template.yaml, its artifact directory and its handler.
-FUNCTIONS = {
-    "StatusApiFunction": "dlf_status.entrypoints.lambda_http.handler",
-    "DlfStatusFunction": "dlf_status.entrypoints.lambda_direct.handler",
-    "TickFunction": "dlf_status.entrypoints.lambda_schedule.handler",
-    "QueueFunction": "dlf_status.entrypoints.lambda_queue.handler",
-}
-
-
-@pytest.fixture(scope="session")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    build_dir = tmp_path_factory.mktemp("sam-build")
-    result = run_tool(
-        tool("sam"),
-        "build",
-        "--template-file",
-        str(TEMPLATE),
-        "--build-dir",
-        str(build_dir),
-        "--cache-dir",
-        str(ROOT / ".tools" / "sam-cache"),
-        "--cached",
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for function in FUNCTIONS:
-        assert (build_dir / function / "dlf_status" / "spec" / "openapi.json").is_file(), function
-    return build_dir
 
 
 class RunningFunction(NamedTuple):
@@ -90,25 +59,14 @@ def start_function(
         artifact = build_dir / function
         prefix = f"artifact-{uuid.uuid4().hex[:8]}"
         api = RuntimeApi().start()
-        environment = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": f"{artifact}:{RIC}",
-            "LAMBDA_TASK_ROOT": str(artifact),
-            "AWS_LAMBDA_RUNTIME_API": api.address,
-            "AWS_LAMBDA_FUNCTION_NAME": function,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "STORE_TIMEOUT": str(PATIENT_STORE_SECONDS),
-            "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
-            "DLF_ENDPOINT": httpserver.url_for("").rstrip("/"),
-            "DLF_AUTH_TOKEN": "artifact-token-value",
-            "SNAPSHOT_URI": f"s3://{seaweed.bucket}/{prefix}",
-            "JOBS_URI": f"s3://{seaweed.bucket}/{prefix}/config/jobs.json",
-        }
+        environment = artifact_environment(
+            function,
+            artifact,
+            api,
+            seaweed=seaweed,
+            upstream=httpserver.url_for("").rstrip("/"),
+            prefix=prefix,
+        )
         process = subprocess.Popen(
             [sys.executable, "-S", "-m", "awslambdaric", FUNCTIONS[function]],
             cwd=artifact,

@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,7 +30,9 @@ class Invocation:
 
 
 class RuntimeApi:
-    def __init__(self) -> None:
+    def __init__(self, deadline_seconds: float = 60) -> None:
+        """`deadline_seconds`: the time each invocation is given (a function's Timeout)."""
+        self.deadline_seconds = deadline_seconds
         self._pending: queue.Queue[Invocation | None] = queue.Queue()
         self.invocations: dict[str, Invocation] = {}
         self.init_error: Any = None
@@ -51,7 +54,11 @@ class RuntimeApi:
         self._server.shutdown()
         self._server.server_close()
 
-    def invoke(self, event: Any, timeout: float = 60) -> Invocation:
+    def invoke(
+        self, event: Any, timeout: float = 60, *, running: Callable[[], bool] | None = None
+    ) -> Invocation:
+        """Posts `event` and waits for its answer; `running` says whether the function's
+        process is still there (one the kernel killed never answers)."""
         invocation = Invocation(uuid.uuid4().hex, event)
         self.invocations[invocation.request_id] = invocation
         self._pending.put(invocation)
@@ -59,6 +66,8 @@ class RuntimeApi:
         while not invocation.done.wait(0.1):
             if self.init_error is not None:
                 raise RuntimeError(f"the function failed to start: {self.init_error}")
+            if running is not None and not running():
+                raise RuntimeError("the function's process ended before it answered")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no answer from the function within {timeout} s")
         return invocation
@@ -80,7 +89,8 @@ class RuntimeApi:
                 self.send_response(200)
                 self.send_header("Lambda-Runtime-Aws-Request-Id", invocation.request_id)
                 self.send_header(
-                    "Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60_000)
+                    "Lambda-Runtime-Deadline-Ms",
+                    str(int((time.time() + api.deadline_seconds) * 1000)),
                 )
                 self.send_header(
                     "Lambda-Runtime-Invoked-Function-Arn",

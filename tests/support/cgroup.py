@@ -1,0 +1,186 @@
+"""Lambda's limits on this machine: a process run in a cgroup of its own, with the memory
+of a function's MemorySize (the kernel OOM-kills it past that, as Lambda does) and the
+CPU Lambda gives that memory (1,769 MB buy one vCPU: 256 MB get 0.145 of a core).
+
+cgroup v1 (a `memory` and a `cpu` hierarchy) or v2 (`memory.max`, `cpu.max`). The
+cgroup is made under the one this process is in, so whatever limits it already has
+hold too, and it is removed on the way out, its leftover processes killed first.
+Where cgroups cannot be written, `limited` raises `CgroupUnavailable`: the tests that
+need it fail with that line, never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, NamedTuple
+
+ROOT = Path("/sys/fs/cgroup")
+MB = 1024 * 1024
+# Lambda: "at 1,769 MB, a function has the equivalent of one vCPU".
+MB_PER_VCPU = 1769
+CPU_PERIOD_US = 100_000
+# The kernel's SIGKILL, as a Popen returncode and as a shell reports it.
+KILLED = (-signal.SIGKILL, 128 + signal.SIGKILL)
+
+
+class CgroupUnavailable(RuntimeError):
+    """No writable memory and cpu cgroup here (not root, or no controllers)."""
+
+
+class Limits(NamedTuple):
+    memory_bytes: int
+    cpu_quota_us: int  # per CPU_PERIOD_US
+
+    @property
+    def cores(self) -> float:
+        return self.cpu_quota_us / CPU_PERIOD_US
+
+
+def lambda_limits(memory_mb: int) -> Limits:
+    """The memory a function's MemorySize gives it, and the CPU share that comes with it."""
+    return Limits(memory_mb * MB, round(CPU_PERIOD_US * memory_mb / MB_PER_VCPU))
+
+
+class Outcome(NamedTuple):
+    """What the kernel saw of the processes that ran in the cgroup."""
+
+    oom_kills: int  # processes the kernel OOM-killed in the cgroup
+    failcnt: int  # times the usage reached the limit (reclaim included; v1 only)
+    peak_bytes: int  # the most memory charged at once (v1; v2 kernels >= 5.19)
+
+    @property
+    def oom_killed(self) -> bool:
+        return self.oom_kills > 0
+
+
+def _own_path(controller: str) -> str:
+    """This process's cgroup path in the hierarchy of `controller` (v1) or the v2 one."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(",") or (controller == "" and controllers == ""):
+            return path.lstrip("/")
+    return ""
+
+
+def _read_int(path: Path, default: int = 0) -> int:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _keyed(path: Path) -> dict[str, int]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {}
+    return {key: int(value) for key, value in (line.split() for line in lines if line.strip())}
+
+
+class Cgroup:
+    """One uniquely named cgroup with Lambda's limits; `run`/`popen` start processes in it."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        name = f"dlf-status-test-{uuid.uuid4().hex[:12]}"
+        if (ROOT / "memory").is_dir():  # v1: one directory per controller
+            self.version = 1
+            self.directories = [
+                ROOT / controller / _own_path(controller) / name for controller in ("memory", "cpu")
+            ]
+        else:
+            self.version = 2
+            self.directories = [ROOT / _own_path("") / name]
+
+    @property
+    def memory_directory(self) -> Path:
+        return self.directories[0]
+
+    def create(self) -> None:
+        try:
+            for directory in self.directories:
+                directory.mkdir()
+            if self.version == 1:
+                memory, cpu = self.directories
+                (memory / "memory.limit_in_bytes").write_text(str(self.limits.memory_bytes))
+                swap = memory / "memory.memsw.limit_in_bytes"
+                if swap.exists():  # no swap to escape to, as on Lambda
+                    swap.write_text(str(self.limits.memory_bytes))
+                (cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                (cpu / "cpu.cfs_quota_us").write_text(str(self.limits.cpu_quota_us))
+            else:
+                (directory,) = self.directories
+                (directory / "memory.max").write_text(str(self.limits.memory_bytes))
+                (directory / "memory.swap.max").write_text("0")
+                (directory / "cpu.max").write_text(f"{self.limits.cpu_quota_us} {CPU_PERIOD_US}")
+        except OSError as error:
+            self.remove()
+            raise CgroupUnavailable(
+                f"cannot make a memory and cpu cgroup with Lambda's limits ({error}): "
+                "these tests need root and writable cgroup controllers"
+            ) from error
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """`argv`, run by a shell that first moves itself into the cgroup: the process
+        is inside before it allocates anything (no preexec_fn in a threaded parent)."""
+        procs = " ".join(f"'{directory / 'cgroup.procs'}'" for directory in self.directories)
+        script = f'for p in {procs}; do echo $$ > "$p" || exit 125; done; exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *argv]
+
+    def popen(self, argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command(argv), **options)
+
+    def outcome(self) -> Outcome:
+        memory = self.memory_directory
+        if self.version == 1:
+            control = _keyed(memory / "memory.oom_control")
+            return Outcome(
+                control.get("oom_kill", 0),
+                _read_int(memory / "memory.failcnt"),
+                _read_int(memory / "memory.max_usage_in_bytes"),
+            )
+        events = _keyed(memory / "memory.events")
+        return Outcome(
+            events.get("oom_kill", 0), events.get("max", 0), _read_int(memory / "memory.peak")
+        )
+
+    def pids(self) -> list[int]:
+        found: set[int] = set()
+        for directory in self.directories:
+            with suppress(OSError):
+                found.update(int(pid) for pid in (directory / "cgroup.procs").read_text().split())
+        return sorted(found)
+
+    def remove(self) -> None:
+        """Kills what is left in the cgroup, then removes it (an empty cgroup only)."""
+        deadline = time.monotonic() + 10
+        while (pids := self.pids()) and time.monotonic() < deadline:
+            for pid in pids:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        for directory in reversed(self.directories):
+            while directory.exists():
+                try:
+                    directory.rmdir()
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+
+@contextmanager
+def limited(limits: Limits) -> Iterator[Cgroup]:
+    cgroup = Cgroup(limits)
+    cgroup.create()
+    try:
+        yield cgroup
+    finally:
+        cgroup.remove()
