@@ -17,7 +17,11 @@
    baseline process of (1);
 5. worst-case memory: peak RSS of one handler process that served every body of
    bench/worst_bodies.py (the costliest answers known under the 8 MiB size cap),
-   against the 256 MB the deployed function has.
+   against the 256 MB the deployed function has;
+6. Lambda's limits: in a cgroup with the function's memory (template.yaml) and the
+   share of a core Lambda gives it, the HTTP function's wall time, cold start included,
+   for the slowest of the costliest answers, against API Gateway's 30 s and the
+   function's timeout; and a tick's jobs/s at 256 MB's 0.145 of a core.
 
 No figure here is asserted by a test: the tests check behaviour, this reports.
 """
@@ -42,6 +46,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from dlf_status.adapters.allocator import THRESHOLD_BYTES, THRESHOLD_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +61,7 @@ TARGETS = {
     "worst-case memory": "<= 0.75 x 256 MB",
 }
 FUNCTION_MEMORY_MB = 256  # template.yaml: MemorySize
-SECTIONS = ("warm", "ticks", "memory")
+SECTIONS = ("warm", "ticks", "memory", "limits")
 
 
 @dataclass
@@ -278,12 +284,18 @@ TICK_THREADS = 16  # POLL_CONCURRENCY's default
 TICK_MODES = ("requests", "ours", "client")
 
 
-def _tick_child(mode: str, jobs: int, environment: dict[str, str]) -> dict[str, Any]:
-    """One bench/tick_child.py process; its stdout (the handler's logs) to /dev/null."""
+def _tick_child(
+    mode: str,
+    jobs: int,
+    environment: dict[str, str],
+    wrap: Callable[[list[str]], list[str]] = list,
+) -> dict[str, Any]:
+    """One bench/tick_child.py process; its stdout (the handler's logs) to /dev/null.
+    `wrap`: how the command is run (in a cgroup, for the Lambda limits section)."""
     with tempfile.TemporaryDirectory(prefix="dlf-bench-tick-") as directory:
         result = Path(directory) / "result.json"
         completed = subprocess.run(  # noqa: S603 - this interpreter, our own module
-            [sys.executable, "-m", "bench.tick_child", mode, str(jobs), str(result)],
+            wrap([sys.executable, "-m", "bench.tick_child", mode, str(jobs), str(result)]),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -328,23 +340,28 @@ class _TickFigures:
         }
 
 
+def _tick_environment(seaweed: Any, port: int) -> dict[str, str]:
+    environment = _handler_environment(
+        DLF_ENDPOINT=f"http://127.0.0.1:{port}",
+        DLF_AK="BENCHACCESSKEY",
+        DLF_SK="bench-sk-not-a-secret",
+        AWS_ENDPOINT_URL_S3=seaweed.endpoint,
+        AWS_ACCESS_KEY_ID=os.environ["AWS_ACCESS_KEY_ID"],
+        AWS_SECRET_ACCESS_KEY=os.environ["AWS_SECRET_ACCESS_KEY"],
+        POLL_CONCURRENCY=str(TICK_THREADS),
+        LOG_LEVEL="INFO",
+    )
+    environment.pop("DLF_AUTH_TOKEN")
+    return environment
+
+
 def tick_throughput(jobs: int, rounds: int, baseline_peak: float) -> list[Row]:
     """Both ticks of the handler against the HTTP client alone, in child processes
     measured from inside (start-up excluded), rounds interleaved."""
     figures = {name: _TickFigures(jobs) for name in ("requests", "client", "first", "steady")}
     peaks: list[float] = []
     with _servers(nodes=10) as (seaweed, port):
-        environment = _handler_environment(
-            DLF_ENDPOINT=f"http://127.0.0.1:{port}",
-            DLF_AK="BENCHACCESSKEY",
-            DLF_SK="bench-sk-not-a-secret",
-            AWS_ENDPOINT_URL_S3=seaweed.endpoint,
-            AWS_ACCESS_KEY_ID=os.environ["AWS_ACCESS_KEY_ID"],
-            AWS_SECRET_ACCESS_KEY=os.environ["AWS_SECRET_ACCESS_KEY"],
-            POLL_CONCURRENCY=str(TICK_THREADS),
-            LOG_LEVEL="INFO",
-        )
-        environment.pop("DLF_AUTH_TOKEN")
+        environment = _tick_environment(seaweed, port)
         for round_ in range(rounds):
             for mode in TICK_MODES if round_ % 2 == 0 else TICK_MODES[::-1]:
                 prefix = f"s3://{seaweed.bucket}/bench-{uuid.uuid4().hex[:8]}"  # empty
@@ -514,6 +531,139 @@ def worst_case_memory() -> Row:
     )
 
 
+# -- 6. under Lambda's limits -----------------------------------------------------------------
+
+# The answers that take longest at a share of a core (tests/infrastructure's tick at
+# POLL_CONCURRENCY 1 on every worst body: 1.5-1.9 s each at 0.145 of a core).
+SLOWEST_BODIES = ("astral-string", "long-key-astral-capitals", "nodes-all-wrong")
+API_GATEWAY_SECONDS = 30
+LIMITS_TICK_JOBS = 300
+
+
+class _Deployed(yaml.SafeLoader):
+    """Reads template.yaml, CloudFormation's short tags (!Ref, !Sub ...) as None."""
+
+
+_Deployed.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def _template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Deployed)  # noqa: S506
+    return loaded
+
+
+def _deployed(function: str) -> tuple[int, int]:
+    """A function's MemorySize and Timeout, as template.yaml deploys it."""
+    properties = _template()["Resources"][function]["Properties"]
+    return int(properties["MemorySize"]), int(properties["Timeout"])
+
+
+def lambda_limits_rows() -> list[Row]:
+    """The HTTP function's costliest answer, cold, and a tick, each in a cgroup with the
+    function's memory and the share of a core Lambda gives it (tests/support/cgroup.py)."""
+    from tests.support.cgroup import lambda_limits, limited
+
+    http_memory, http_timeout = _deployed("StatusApiFunction")
+    tick_memory, tick_timeout = _deployed("TickFunction")
+    http_limits, tick_limits = lambda_limits(http_memory), lambda_limits(tick_memory)
+    walls: dict[str, float] = {}
+    peaks: list[int] = []
+    with _servers(nodes=10) as (seaweed, port), _worst_server() as worst_port:
+        environment = _handler_environment(
+            DLF_ENDPOINT=f"http://127.0.0.1:{worst_port}",
+            SNAPSHOT_URI=f"s3://{seaweed.bucket}/bench-limits",
+            AWS_ENDPOINT_URL_S3=seaweed.endpoint,
+            AWS_ACCESS_KEY_ID=os.environ["AWS_ACCESS_KEY_ID"],
+            AWS_SECRET_ACCESS_KEY=os.environ["AWS_SECRET_ACCESS_KEY"],
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(http_memory),
+        )
+        _python("-m", "bench.limits_child", "nodes-all-wrong", env=environment)  # warm disk
+        for name in SLOWEST_BODIES:
+            with limited(http_limits) as cgroup:
+                started = time.perf_counter()
+                process = cgroup.popen(
+                    [sys.executable, "-m", "bench.limits_child", name],
+                    cwd=ROOT,
+                    env=environment,
+                    stdout=subprocess.DEVNULL,
+                )
+                returncode = process.wait()
+                walls[name] = time.perf_counter() - started
+                outcome = cgroup.outcome()
+            if returncode != 0 or outcome.oom_killed:
+                raise RuntimeError(f"{name} under {http_memory} MB: exit {returncode}, {outcome}")
+            peaks.append(outcome.peak_bytes)
+        with limited(tick_limits) as cgroup:
+            prefix = f"s3://{seaweed.bucket}/bench-limits-{uuid.uuid4().hex[:8]}"
+            tick = _tick_child(
+                "ours",
+                LIMITS_TICK_JOBS,
+                {
+                    **_tick_environment(seaweed, port),
+                    "SNAPSHOT_URI": prefix,
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(tick_memory),
+                },
+                wrap=cgroup.command,
+            )
+            tick_outcome = cgroup.outcome()
+        if tick_outcome.oom_killed:
+            raise RuntimeError(f"the tick under {tick_memory} MB was OOM-killed: {tick_outcome}")
+    slowest = max(walls, key=walls.__getitem__)
+    wall = walls[slowest]
+    setting = (
+        f"{http_memory} MB, {http_limits.cores:.3f} of a core (cgroup); a fresh process: "
+        f"interpreter, imports, init and the answer; the slowest of {', '.join(SLOWEST_BODIES)} "
+        f"({slowest}); peak {max(peaks) / 2**20:.0f} MiB of {http_memory}"
+    )
+    rate = {label: LIMITS_TICK_JOBS / tick[label]["seconds"] for label in ("first", "steady")}
+    # The most jobs one tick polls in place (template.yaml's FanoutThreshold default).
+    fanout = int(_template()["Parameters"]["FanoutThreshold"]["Default"])
+    tick_setting = (
+        f"{LIMITS_TICK_JOBS} jobs, {TICK_THREADS} threads, 20 ms upstream, SeaweedFS, "
+        f"{tick_memory} MB and {tick_limits.cores:.3f} of a core (cgroup); peak "
+        f"{tick_outcome.peak_bytes / 2**20:.0f} MiB"
+    )
+    rows = [
+        Row(
+            "limits: HTTP costliest answer, cold, vs API Gateway",
+            round(wall, 2),
+            API_GATEWAY_SECONDS,
+            "s wall",
+            round(wall / API_GATEWAY_SECONDS, 3),
+            "<= 0.5 x 30 s",
+            wall <= API_GATEWAY_SECONDS / 2,
+            setting,
+            tuple(round(value, 2) for value in walls.values()),
+        ),
+        Row(
+            "limits: HTTP costliest answer, cold, vs its timeout",
+            round(wall, 2),
+            http_timeout,
+            "s wall",
+            round(wall / http_timeout, 3),
+            "(reported)",
+            None,
+            f"the function's Timeout in template.yaml; {setting}",
+        ),
+    ]
+    for label in ("first", "steady"):
+        seconds_for_fanout = fanout / rate[label]
+        rows.append(
+            Row(
+                f"limits: tick {label}, jobs/s at {tick_limits.cores:.3f} core",
+                round(rate[label]),
+                None,
+                "jobs/s",
+                round(seconds_for_fanout / tick_timeout, 3),
+                f"{fanout} jobs < 0.5 x {tick_timeout} s",
+                seconds_for_fanout < tick_timeout / 2,
+                f"{tick_setting}; ratio: a tick of FanoutThreshold ({fanout}) jobs at this "
+                f"rate ({seconds_for_fanout:.0f} s) / the function's Timeout",
+            )
+        )
+    return rows
+
+
 # -- report -----------------------------------------------------------------------------------
 
 
@@ -587,6 +737,8 @@ def main(argv: list[str] | None = None) -> int:
     if "memory" in sections:
         rows.append(memory(baseline_peak=peaks["baseline"]))
         rows.append(worst_case_memory())
+    if "limits" in sections:
+        rows += lambda_limits_rows()
     print(table(rows))
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
