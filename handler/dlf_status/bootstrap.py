@@ -50,6 +50,7 @@ from dlf_status.service import StatusService, WriteCheck
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from dlf_status.adapters.answer_budget import AnswerBudget
     from dlf_status.adapters.signing import Authenticator
     from dlf_status.adapters.upstream_http import HttpUpstreamClient
     from dlf_status.discovery import JobDiscovery
@@ -163,6 +164,24 @@ def build_authenticator(
     return deferred
 
 
+def build_answer_budget(settings: Settings) -> AnswerBudget:
+    """The process's one budget for the upstream answers in flight: every upstream
+    client and service built here shares it, so the large answers processed at once
+    are bounded whatever the threads (a tick's, `serve`'s). LARGE_ANSWERS_AT_ONCE, or
+    derived from the function's memory (adapters/answer_budget.py)."""
+    from dlf_status.adapters.answer_budget import permits_for_memory
+
+    permits = settings.large_answers_at_once or permits_for_memory(settings.function_memory_mb)
+    return _answer_budget(permits)
+
+
+@functools.cache
+def _answer_budget(permits: int) -> AnswerBudget:
+    from dlf_status.adapters.answer_budget import AnswerBudget
+
+    return AnswerBudget(permits)
+
+
 def build_upstream_client(
     settings: Settings,
     *,
@@ -182,6 +201,7 @@ def build_upstream_client(
         build_authenticator(settings) if authenticator is None else authenticator,
         pool_size=settings.poll_concurrency if pool_size is None else pool_size,
         redactor=redactor,
+        budget=build_answer_budget(settings),
     )
 
 
@@ -260,6 +280,7 @@ def build_status_service(
         events=build_event_publisher(settings) if events is None else events,
         store_call_seconds=store_call_worst_case(settings),
         write_check=store_write_check(settings, store),
+        answer_scope=build_answer_budget(settings).scope,
     )
 
 

@@ -90,6 +90,10 @@ RESPONSE_BYTES: Final = Limits(1024, 64 << 20)
 # Threads per tick (and S3 connections): past a few hundred they only queue on the GIL.
 CONCURRENCY: Final = Limits(1, 256)
 FANOUT_JOBS: Final = Limits(1, 1_000_000)
+# Lambda's MemorySize range, in MB: what AWS_LAMBDA_FUNCTION_MEMORY_SIZE may say.
+FUNCTION_MEMORY_MB: Final = Limits(128, 10_240)
+# Lambda's own variable: the function's memory, set by the runtime, never by us.
+FUNCTION_MEMORY_VARIABLE: Final = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 # A secret read again every 10 s to every day: Secrets Manager bills each read.
 CREDENTIALS_MAX_AGE: Final = Limits(10, 86_400)
 # A job is stale after one second at least, a year (366 days) at most.
@@ -226,6 +230,13 @@ VARIABLES: tuple[Variable, ...] = (
         "POLL_CONCURRENCY",
         "16",
         f"Jobs polled at once in one scheduled tick ({describe_range(CONCURRENCY)}).",
+    ),
+    Variable(
+        "LARGE_ANSWERS_AT_ONCE",
+        "",
+        "Upstream answers past 256 KiB processed at once in one process, whatever the "
+        f"threads ({describe_range(CONCURRENCY)}); empty: one per 128 MB of the function's "
+        "memory past the first 128 (one at 256 MB), one outside Lambda.",
     ),
     Variable(
         "FANOUT_QUEUE_URL",
@@ -384,6 +395,10 @@ class Settings:
     log_level: str
     jobs_uri: str | None
     poll_concurrency: int
+    # LARGE_ANSWERS_AT_ONCE, or None: derived from `function_memory_mb` (bootstrap).
+    large_answers_at_once: int | None
+    # What Lambda says of the function's memory; None outside Lambda (or unreadable).
+    function_memory_mb: int | None
     fanout_queue_url: str | None
     fanout_threshold: int
     s3_addressing_style: S3AddressingStyle
@@ -459,6 +474,15 @@ class Settings:
             log_level=_log_level(get("LOG_LEVEL")),
             jobs_uri=_jobs_uri(get("JOBS_URI")),
             poll_concurrency=_integer("POLL_CONCURRENCY", get("POLL_CONCURRENCY"), CONCURRENCY),
+            large_answers_at_once=(
+                _integer("LARGE_ANSWERS_AT_ONCE", large_answers, CONCURRENCY)
+                if (large_answers := get("LARGE_ANSWERS_AT_ONCE"))
+                else None
+            ),
+            # Lambda's to set: a value it would not set is taken as unknown, not refused.
+            function_memory_mb=whole_number(
+                environ.get(FUNCTION_MEMORY_VARIABLE, "").strip(), FUNCTION_MEMORY_MB
+            ),
             fanout_queue_url=fanout_queue_url,
             fanout_threshold=_integer("FANOUT_THRESHOLD", get("FANOUT_THRESHOLD"), FANOUT_JOBS),
             s3_addressing_style=_addressing_style(get("S3_ADDRESSING_STYLE")),

@@ -146,6 +146,13 @@ class UpstreamBadResponse(UpstreamError):
     Retryable: a body cut short or a gateway's error page is usually passing."""
 
 
+class LargeAnswersBusy(UpstreamError):
+    """The answer grew past the size that may be processed freely, and no permit to
+    process a large answer came free before the call's deadline: the process's
+    memory is taken by the large answers already in hand (adapters/answer_budget.py).
+    Retryable: the next try (the next tick) finds the permits free."""
+
+
 class IncompleteJobList(UpstreamError):
     """The job list could not be read whole: more jobs or requests than its bounds,
     or a service that does not page. A partial list is never taken for the whole.

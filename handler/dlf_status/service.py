@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -1054,6 +1055,10 @@ class StatusService:
     store_call_seconds: float = DEFAULT_STORE_CALL_SECONDS
     # The store's check before its first write (see `WriteCheck`), if it makes one.
     write_check: WriteCheck | None = None
+    # Opened around each observation: a large answer's permit, taken by the upstream
+    # client while it reads (adapters/answer_budget.py), is held until the document
+    # is interpreted, normalised and written, then given back. None by default.
+    answer_scope: Callable[[], AbstractContextManager[object]] = nullcontext
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -1081,7 +1086,20 @@ class StatusService:
         reported in the result. `slot` names the history object (see snapshots.py);
         `tick`, what a scheduled tick knows of the store (see `TickFreshness`);
         `remaining_seconds`, the invocation's time left (see `SnapshotWriter`).
+        The whole observation runs in `answer_scope`: processing a large answer, not
+        only reading it, is what costs its memory.
         """
+        with self.answer_scope():
+            return self._observe(job, slot, serve_stale, tick, remaining_seconds)
+
+    def _observe(
+        self,
+        job: JobRef,
+        slot: datetime | None,
+        serve_stale: bool | None,
+        tick: TickFreshness | None,
+        remaining_seconds: RemainingSeconds | None,
+    ) -> Observation:
         context: dict[str, Any] = {"project_id": job.project_id, "job_name": job.job_name}
         try:
             call = self.upstream.fetch_status(job)

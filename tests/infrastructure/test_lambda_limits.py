@@ -24,12 +24,20 @@ from typing import Any, NamedTuple
 import pytest
 from pytest_httpserver import HTTPServer
 
+import bench.worst_bodies
 from bench.worst_bodies import SIZE_CAP, WORST
 from dlf_status import errors
+from dlf_status.adapters.answer_budget import LARGE_ANSWER_BYTES
 from dlf_status.entrypoints.problems import mapping_for_class
 from tests.infrastructure.conftest import FUNCTIONS, ROOT, artifact_environment
 from tests.integration.conftest import PROJECT, exchange_response
-from tests.support.cgroup import Cgroup, CgroupUnavailable, lambda_limits, limited
+from tests.support.cgroup import (
+    Cgroup,
+    CgroupUnavailable,
+    lambda_limits,
+    limited,
+    process_peak_rss,
+)
 from tests.support.events import http_api_event, queue_event, scheduled_event
 from tests.support.loopback import LoopbackListener, in_a_thread
 from tests.support.runtime_api import RuntimeApi
@@ -77,18 +85,24 @@ class LimitedFunction(NamedTuple):
                 event, timeout=PATIENCE_SECONDS, running=lambda: self.process.poll() is None
             )
         except RuntimeError as error:
-            raise AssertionError(
-                f"{error}: exit {self.process.poll()}, {self.cgroup.outcome()}"
-            ) from error
+            raise AssertionError(f"{error}: exit {self.process.poll()}, {self.memory()}") from error
         assert invocation.error is None, invocation.error
         return invocation.response
 
+    def memory(self) -> str:
+        """The kernel's figures and the process's own peak, for a failure's message."""
+        peak = process_peak_rss(self.process.pid)
+        return f"{self.cgroup.outcome()}, process peak RSS {peak / 2**20:.1f} MiB"
+
     def assert_within_its_memory(self) -> None:
-        """Alive, never OOM-killed, its peak (the cgroup's, page cache included) below the limit."""
+        """Alive, never OOM-killed, its own peak RSS below the limit. The cgroup's
+        peak counts page cache too (the kernel reclaims it before it kills), so it may
+        reach the limit with nothing in danger: a kill is the failure."""
         outcome = self.cgroup.outcome()
-        assert self.process.poll() is None, f"the function's process ended: {outcome}"
-        assert not outcome.oom_killed, outcome
-        assert 0 < outcome.peak_bytes < self.cgroup.limits.memory_bytes, outcome
+        peak = process_peak_rss(self.process.pid)
+        assert self.process.poll() is None, f"the function's process ended: {self.memory()}"
+        assert not outcome.oom_killed, self.memory()
+        assert 0 < peak < self.cgroup.limits.memory_bytes, self.memory()
 
 
 @pytest.fixture
@@ -352,3 +366,100 @@ def test_the_queue_function_answers_a_batch_of_five_within_its_memory(
 
     assert answer == {"batchItemFailures": []}
     function.assert_within_its_memory()
+
+
+def test_the_tick_function_polls_the_costliest_answers_at_once_within_its_memory(
+    start_limited: Callable[[str, str], LimitedFunction],
+    worst_upstream: str,
+    seaweed: SeaweedServer,
+    template: dict[str, Any],
+) -> None:
+    """A tick whose every job answers one of the costliest bodies, polled by the
+    template's POLL_CONCURRENCY threads at once: each large answer waits for the
+    process's permit (adapters/answer_budget.py), so every job ends in its document,
+    its precise failure, or `LargeAnswersBusy` (retried at the next tick), and the
+    kernel kills nothing."""
+    concurrency = int(deployed_variables(template, "TickFunction")["POLL_CONCURRENCY"])
+    assert concurrency > 1
+    function = start_limited("TickFunction", worst_upstream)
+    seaweed.client().put_object(
+        Bucket=seaweed.bucket,
+        Key=f"{function.prefix}/config/jobs.json",
+        Body=json.dumps({"jobs": [{"project_id": PROJECT, "job_name": name} for name in WORST]}),
+    )
+
+    report = function.invoke(scheduled_event(id="evt-worst", time="2026-11-25T11:05:00Z"))
+
+    function.assert_within_its_memory()
+    outcomes = {outcome["job_name"]: outcome for outcome in report["outcomes"]}
+    assert sorted(outcomes) == sorted(WORST)
+    busy = errors.LargeAnswersBusy.__name__
+    for name, expected in WORST_OUTCOME.items():
+        outcome = outcomes[name]
+        if outcome.get("error") == busy:
+            assert outcome["retryable"] is True, outcome
+        elif expected is None:
+            assert outcome["result"] == "ok", outcome
+        else:
+            assert (outcome["result"], outcome["error"]) == ("failed", expected.__name__), outcome
+    # Some large answer was processed: the permit is given, not only refused.
+    assert any(outcome["result"] == "ok" for outcome in outcomes.values()), outcomes
+
+
+def _scaled_to(limit: int, make: Callable[[], bytes], monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The shape `make` builds, its size cap and node and value bounds scaled down
+    together until it is at most `limit` bytes: the costliest answer of that shape
+    that needs no large-answer permit."""
+    low, high, best = 0.0, 1.0, b""
+    for _ in range(24):
+        scale = (low + high) / 2
+        with monkeypatch.context() as patched:
+            for bound in ("SIZE_CAP", "MAX_NODES", "MAX_VALUES"):
+                full = getattr(bench.worst_bodies, bound)
+                patched.setattr(bench.worst_bodies, bound, max(1, int(full * scale)))
+            body = make()
+        if len(body) <= limit:
+            low, best = scale, body
+        else:
+            high = scale
+    return best
+
+
+def test_the_tick_function_polls_the_costliest_shapes_under_the_permit_size_at_once(
+    start_limited: Callable[[str, str], LimitedFunction],
+    seaweed: SeaweedServer,
+    template: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Answers under the large-answer size are processed without a permit, as many at
+    once as the tick has threads: the costliest shapes, each scaled to just under that
+    size, polled all at once, fit the 256 MB function too."""
+    concurrency = int(deployed_variables(template, "TickFunction")["POLL_CONCURRENCY"])
+    answers = {}
+    for name, worst in WORST.items():
+        body = _scaled_to(LARGE_ANSWER_BYTES, worst.make, monkeypatch)
+        if len(body) < LARGE_ANSWER_BYTES // 2:
+            continue  # a shape whose size no bound sets (100,000 empty nodes)
+        encoding = "gzip" if worst.gzip else ""
+        sent = gzip.compress(body) if worst.gzip else body
+        answers[name] = _answer(sent, encoding=encoding).replace(
+            b"200 OK", f"{worst.status} Whatever".encode(), 1
+        )
+    assert len(answers) >= concurrency
+    with ByJobName(answers) as upstream:
+        function = start_limited("TickFunction", upstream.url)
+        seaweed.client().put_object(
+            Bucket=seaweed.bucket,
+            Key=f"{function.prefix}/config/jobs.json",
+            Body=json.dumps({"jobs": [{"project_id": PROJECT, "job_name": n} for n in answers]}),
+        )
+
+        report = function.invoke(scheduled_event(id="evt-small", time="2026-11-25T11:10:00Z"))
+
+        function.assert_within_its_memory()
+    assert len(report["outcomes"]) == len(answers)
+    for outcome in report["outcomes"]:
+        expected = WORST_OUTCOME[outcome["job_name"]]
+        if outcome["result"] != "ok":
+            assert expected is not None, outcome
+            assert (outcome["result"], outcome["error"]) == ("failed", expected.__name__), outcome

@@ -49,11 +49,18 @@ def lambda_limits(memory_mb: int) -> Limits:
 
 
 class Outcome(NamedTuple):
-    """What the kernel saw of the processes that ran in the cgroup."""
+    """What the kernel saw of the processes that ran in the cgroup.
+
+    `peak_bytes` is what the cgroup was charged at most, page cache included (the
+    files read and written: the kernel reclaims it before it kills anyone), so it
+    may reach the limit with no process in danger. `rss_bytes` is the anonymous
+    memory charged now (memory.stat's `rss`, v1; `anon`, v2): what cannot be
+    reclaimed. A process's own peak is `process_peak_rss`."""
 
     oom_kills: int  # processes the kernel OOM-killed in the cgroup
     failcnt: int  # times the usage reached the limit (reclaim included; v1 only)
     peak_bytes: int  # the most memory charged at once (v1; v2 kernels >= 5.19)
+    rss_bytes: int = 0  # anonymous memory charged now
 
     @property
     def oom_killed(self) -> bool:
@@ -145,10 +152,14 @@ class Cgroup:
                 control.get("oom_kill", 0),
                 _read_int(memory / "memory.failcnt"),
                 _read_int(memory / "memory.max_usage_in_bytes"),
+                _keyed(memory / "memory.stat").get("rss", 0),
             )
         events = _keyed(memory / "memory.events")
         return Outcome(
-            events.get("oom_kill", 0), events.get("max", 0), _read_int(memory / "memory.peak")
+            events.get("oom_kill", 0),
+            events.get("max", 0),
+            _read_int(memory / "memory.peak"),
+            _keyed(memory / "memory.stat").get("anon", 0),
         )
 
     def pids(self) -> list[int]:
@@ -174,6 +185,20 @@ class Cgroup:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
+
+
+def process_peak_rss(pid: int) -> int:
+    """The most resident memory process `pid` had at once (VmHWM: its anonymous
+    memory and the file pages it mapped, no page cache it only read or wrote);
+    0 once the process is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 @contextmanager

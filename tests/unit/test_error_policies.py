@@ -52,6 +52,7 @@ POLICIES: dict[type[errors.DlfStatusError], Policy] = {
     errors.UpstreamUnavailable: Policy(True, 502, "upstream-failure", ExitCode.UPSTREAM_FAILURE),
     errors.UpstreamRejected: Policy(False, 502, "upstream-failure", ExitCode.UPSTREAM_FAILURE),
     errors.UpstreamBadResponse: Policy(True, 502, "upstream-failure", ExitCode.UPSTREAM_FAILURE),
+    errors.LargeAnswersBusy: Policy(True, 503, "large-answers-busy", ExitCode.UPSTREAM_FAILURE),
     errors.IncompleteJobList: Policy(False, 502, "upstream-failure", ExitCode.UPSTREAM_FAILURE),
     errors.ContractViolation: Policy(False, 502, "contract-violation", ExitCode.UPSTREAM_FAILURE),
     errors.StoreError: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),

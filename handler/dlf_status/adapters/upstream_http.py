@@ -19,7 +19,10 @@ Retry-After; it is small and fully tested.
 Interim answers (1xx but 101) before the answer are read and dropped.
 
 Body: read with `read1`, and cut at a size cap (counted after decompression, so a
-gzip bomb stops early).
+gzip bomb stops early). Past the process's large-answer size, the thread takes a
+permit of the process's answer budget before it reads on (adapters/answer_budget.py),
+waiting at most what is left of the call's deadline: the answers in flight share the
+process's memory, whatever the concurrency.
 
 Untrusted: every header value is masked for our own credentials as it arrives, a
 declared Content-Length counts only as ASCII digits, anything echoed from a header
@@ -48,6 +51,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from dlf_status import __version__
+from dlf_status.adapters.answer_budget import AnswerBudget
 from dlf_status.adapters.signing import DATE_HEADER as SIGNATURE_DATE_HEADER
 from dlf_status.adapters.signing import (
     Authenticator,
@@ -61,6 +65,7 @@ from dlf_status.domain.model import Headers, JobRef, UpstreamResponse
 from dlf_status.domain.ports import UpstreamCall
 from dlf_status.domain.redaction import Redactor
 from dlf_status.errors import (
+    LargeAnswersBusy,
     UpstreamBadResponse,
     UpstreamError,
     UpstreamErrorInfo,
@@ -155,8 +160,12 @@ class HttpUpstreamClient:
         jitter: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.monotonic,
         redactor: Redactor | None = None,
+        budget: AnswerBudget | None = None,
     ) -> None:
+        """`budget`: the process's answer budget (bootstrap builds one per process);
+        none: every answer is read up to the cap without a permit."""
         self._settings = settings
+        self._budget = budget
         self._authenticator = authenticator
         # Credentials that may change (a secret): a rejected call may be retried once.
         self._renewable = (
@@ -203,7 +212,12 @@ class HttpUpstreamClient:
         deadline = started + self._settings.deadline
         _READ_LIMIT.current = _ReadLimit(deadline, self._settings.read_timeout, self._monotonic)
         try:
-            return self._attempts(target, started, deadline)
+            if self._budget is None:
+                return self._attempts(target, started, deadline)
+            # A permit taken for a large answer is the caller's scope's when it has
+            # one (the whole observation), else given back when this call returns.
+            with self._budget.scope():
+                return self._attempts(target, started, deadline)
         finally:
             _READ_LIMIT.current = None
 
@@ -391,6 +405,8 @@ class HttpUpstreamClient:
         raw: urllib3.HTTPResponse = answer.raw
         chunks: list[bytes] = []
         size = 0
+        budget = self._budget
+        large = cap + 1 if budget is None else budget.large_bytes
         try:
             while True:
                 remaining = deadline - self._monotonic()
@@ -408,6 +424,15 @@ class HttpUpstreamClient:
                         f"DataArts Studio's answer is larger than the {cap} bytes allowed", info
                     )
                 chunks.append(chunk)
+                if size > large and budget is not None:
+                    if not budget.admit_large(deadline - self._monotonic()):
+                        raise LargeAnswersBusy(
+                            f"DataArts Studio's answer is larger than {large} bytes, and no "
+                            f"other large answer finished in time ({budget.permits} at once in "
+                            "this process): try again",
+                            info,
+                        )
+                    large = cap + 1  # this thread holds the permit to the end
         except (TimeoutError, urllib3.exceptions.ReadTimeoutError):
             raise UpstreamTimeout(
                 "DataArts Studio stopped sending its answer before the deadline", info

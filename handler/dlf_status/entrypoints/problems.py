@@ -76,6 +76,13 @@ _MAPPINGS: Final[dict[type[errors.DlfStatusError], ErrorMapping]] = {
     errors.UpstreamTimeout: ErrorMapping(
         504, "upstream-timeout", "Upstream timed out", ExitCode.UPSTREAM_FAILURE
     ),
+    # Our memory, not the upstream's failure: the same request, a little later.
+    errors.LargeAnswersBusy: ErrorMapping(
+        503,
+        "large-answers-busy",
+        "Too many large upstream answers at once",
+        ExitCode.UPSTREAM_FAILURE,
+    ),
     errors.ContractViolation: ErrorMapping(
         502, "contract-violation", "Upstream answer breaks the contract", ExitCode.UPSTREAM_FAILURE
     ),
@@ -114,6 +121,7 @@ _INTERNAL: Final = ErrorMapping(500, "internal", "Internal error", ExitCode.INTE
 # slow store is seldom slow for long, and a few seconds keep retries from piling on.
 _RETRY_AFTER_SECONDS: Final[dict[type[errors.DlfStatusError], int]] = {
     errors.StoreTooSlow: 5,
+    errors.LargeAnswersBusy: 5,
 }
 
 
