@@ -10,7 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dlf_status import bootstrap
 from dlf_status.adapters.answer_budget import AnswerBudget, permits_for_memory
+from dlf_status.errors import ConfigurationError
+from tests.support.root import root_settings
 
 
 class Boom(Exception):
@@ -176,3 +179,26 @@ def test_threads_never_hold_more_permits_than_the_count_and_give_every_one_back(
 )
 def test_permits_follow_the_function_memory(memory_mb: int | None, permits: int) -> None:
     assert permits_for_memory(memory_mb) == permits
+
+
+@pytest.mark.parametrize(
+    ("variables", "permits"),
+    [
+        ({}, 1),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}, 1),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}, 3),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "not a size"}, 1),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "LARGE_ANSWERS_AT_ONCE": "5"}, 5),
+        ({"LARGE_ANSWERS_AT_ONCE": "2"}, 2),
+    ],
+)
+def test_the_process_budget_is_the_setting_or_the_function_memory(
+    variables: dict[str, str], permits: int
+) -> None:
+    assert bootstrap.build_answer_budget(root_settings(**variables)).permits == permits
+
+
+@pytest.mark.parametrize("value", ["0", "257", "-1", "two", "1.5"])
+def test_large_answers_at_once_is_a_whole_number_in_range(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="LARGE_ANSWERS_AT_ONCE"):
+        root_settings(LARGE_ANSWERS_AT_ONCE=value)
