@@ -59,7 +59,7 @@ from dlf_status.domain.ports import (
     check_list_limit,
 )
 from dlf_status.domain.snapshots import is_safe_key
-from dlf_status.errors import StoreError
+from dlf_status.errors import StoreError, StoreFileSystemError, one_line
 from dlf_status.observability import logger
 
 STAGING_DIRECTORY: Final = ".staging"
@@ -79,6 +79,17 @@ _VANISHED: Final = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EI
 
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def _failure(action: str, key: str, exc: OSError) -> StoreFileSystemError:
+    """What the file system refused, as one line: the errno's name and text and the
+    key, never the root's path (it says where this machine keeps things)."""
+    name = errno.errorcode.get(exc.errno or 0, "EIO" if exc.errno is None else str(exc.errno))
+    reason = exc.strerror or os.strerror(exc.errno or errno.EIO)
+    shown = one_line(key, 200)
+    return StoreFileSystemError(
+        f"cannot {action} {shown}: {name} ({reason})", errno_name=name, key=key
+    )
 
 
 def _metadata_path(path: Path, version: str) -> Path:
@@ -111,9 +122,9 @@ class LocalDirectoryStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise _failure("read", key, exc) from None
         version = _digest(body)
-        return StoredObject(body=body, version=version, metadata=_read_metadata(path, version))
+        return StoredObject(body=body, version=version, metadata=_read_metadata(path, version, key))
 
     def list_objects(
         self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
@@ -129,7 +140,7 @@ class LocalDirectoryStore:
                     return ObjectListing(tuple(objects), objects[-1].key)
                 objects.append(listed)
         except OSError as exc:
-            raise StoreError(f"cannot list {self._root}/{prefix}*: {exc.strerror or exc}") from None
+            raise _failure("list", f"{prefix}*", exc) from None
         return ObjectListing(tuple(objects), None)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
@@ -143,7 +154,7 @@ class LocalDirectoryStore:
                     return False
             _fsync_directory(path.parent)
         except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise _failure("write", key, exc) from None
         return True
 
     def replace(
@@ -166,7 +177,7 @@ class LocalDirectoryStore:
                 _remove_other_metadata(path, version)
             _fsync_directory(path.parent)
         except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise _failure("write", key, exc) from None
         return version
 
     @contextlib.contextmanager
@@ -241,12 +252,25 @@ def _remove_if_abandoned(path: str, cutoff: float) -> bool:
     return True
 
 
-def _read_metadata(path: Path, version: str) -> dict[str, str]:
+def _read_metadata(path: Path, version: str, key: str) -> dict[str, str]:
+    """The metadata of `version`; none if it has no file. A file that cannot be read
+    (no descriptor left, a directory in its place) fails the read: taken for "none",
+    it would hide the transition record latest.json owes, and the next replace would
+    drop it for good. One that is not a JSON object (written by someone else: ours are
+    renamed into place whole) is logged and read as none, so that the next writer can
+    replace it."""
     try:
-        loaded = json.loads(_metadata_path(path, version).read_bytes())
-    except (OSError, ValueError):
+        raw = _metadata_path(path, version).read_bytes()
+    except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise _failure("read the metadata of", key, exc) from None
+    try:
+        loaded = json.loads(raw)
+    except ValueError:
+        loaded = None
     if not isinstance(loaded, dict):
+        logger.error("snapshot metadata unreadable", extra={"key": key})
         return {}
     return {str(key).lower(): str(value) for key, value in loaded.items()}
 

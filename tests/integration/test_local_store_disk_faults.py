@@ -1,0 +1,343 @@
+"""The local directory store (the default `./snapshots`) on a file system that fails,
+a real one: a small tmpfs in a private mount namespace that fills up or turns
+read-only, a file size limit (RLIMIT_FSIZE), a tree with a directory where a file
+belongs. Whatever fails, the writer reports one precise line (the errno's name and
+the key), the previous snapshot stays whole and readable, no reader sees a partial
+file, and the next writer with space completes the transition chain as it does after
+a killed writer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+
+from dlf_status.adapters.store_local import STAGING_DIRECTORY, LocalDirectoryStore
+from dlf_status.domain import jsoncodec
+from dlf_status.domain.normalize import content_hash
+from dlf_status.errors import StoreError, StoreFileSystemError
+from dlf_status.service import SnapshotWriter
+from tests.concurrency.dying_writer import JOB, T0, observation
+from tests.integration.conftest import PROJECT, exchange_response, match_path
+from tests.support.private_tmpfs import PrivateTmpfs, private_tmpfs
+from tests.support.transitions import assert_chain
+
+pytestmark = pytest.mark.integration
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+PAGE = 4096  # tmpfs hands out space a page at a time
+ENV = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[PrivateTmpfs]:
+    with private_tmpfs(tmp_path / "mnt", "256k") as mounted:
+        yield mounted
+
+
+def write(tmpfs: PrivateTmpfs, status: str, minute: int) -> tuple[int, dict[str, Any]]:
+    """One observation written by a process inside the tmpfs's namespace."""
+    done = tmpfs.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.local_store_writer",
+            str(tmpfs.mount_point / "snapshots"),
+            status,
+            str(minute),
+        ],
+        env=ENV,
+        cwd=REPOSITORY,
+    )
+    assert done.returncode in (0, 5), done.stderr  # never a traceback
+    [line] = done.stdout.splitlines()
+    return done.returncode, json.loads(line)
+
+
+def visible_files(root: Path) -> dict[str, bytes]:
+    """What a reader of the tree sees (listings skip hidden names and lock files)."""
+    found: dict[str, bytes] = {}
+    for directory, directories, files in os.walk(root):
+        directories[:] = [name for name in directories if not name.startswith(".")]
+        for name in files:
+            if not name.startswith(".") and not name.endswith(".lock"):
+                path = Path(directory) / name
+                found[str(path.relative_to(root))] = path.read_bytes()
+    return found
+
+
+def staged_leftovers(root: Path) -> list[str]:
+    staging = root / STAGING_DIRECTORY
+    return sorted(entry.name for entry in staging.iterdir()) if staging.exists() else []
+
+
+def fill(tmpfs: PrivateTmpfs, pages_left: int) -> Path:
+    """A file that leaves `pages_left` pages free."""
+    filler = tmpfs.seen_from_here / "filler"
+    size = tmpfs.free_bytes() - pages_left * PAGE
+    with filler.open("wb") as handle:
+        handle.write(b"\0" * max(size, 0))
+    assert tmpfs.free_bytes() == pages_left * PAGE
+    return filler
+
+
+def latest_of(files: dict[str, bytes]) -> dict[str, Any]:
+    [body] = [body for key, body in files.items() if key.startswith("latest/")]
+    loaded: dict[str, Any] = jsoncodec.loads(body)
+    return loaded
+
+
+def assert_whole_chain(files: dict[str, bytes], held: Sequence[Mapping[str, Any]]) -> None:
+    records = [
+        jsoncodec.loads(body) for key, body in files.items() if key.startswith("transitions/")
+    ]
+    assert_chain(records, held)
+    history = [key for key in files if key.startswith("history/")]
+    for version in held:
+        digest = content_hash(version)
+        assert [key for key in history if key.endswith(f"-{digest[:16]}.json")], version
+
+
+def assert_one_precise_line(failure: dict[str, Any], errno_name: str, tmpfs: PrivateTmpfs) -> None:
+    assert failure["error"] == "StoreFileSystemError"
+    assert failure["errno_name"] == errno_name
+    detail = failure["detail"]
+    assert detail.isprintable()
+    assert errno_name in detail
+    assert str(tmpfs.mount_point) not in detail  # the key, not where this machine keeps it
+
+
+# Each file of a write is smaller than a page, and written in this order: the history
+# object, the staged record, latest.json's metadata then its body (staged, renamed);
+# the swap frees the old latest.json's two pages, where the published record goes. So
+# the disk fills at each write in turn, and from four pages on never.
+@pytest.mark.parametrize(
+    ("pages_left", "failing_write"),
+    [(0, "history/"), (1, "_dlf-status/"), (2, "latest/"), (3, "latest/"), (4, None), (5, None)],
+)
+def test_a_disk_that_fills_at_any_write_loses_nothing_and_the_next_writer_completes(
+    tmpfs: PrivateTmpfs, pages_left: int, failing_write: str | None
+) -> None:
+    root = tmpfs.seen_from_here / "snapshots"
+    first, second, third = (
+        observation("NORMAL", 0),
+        observation("EXCEPTION", 1),
+        observation("STOPPED", 2),
+    )
+    assert write(tmpfs, "NORMAL", 0)[0] == 0
+    filler = fill(tmpfs, pages_left)
+
+    code, result = write(tmpfs, "EXCEPTION", 1)
+
+    left = visible_files(root)
+    for key, body in left.items():
+        assert jsoncodec.loads(body), key  # nothing partial is ever visible
+    assert staged_leftovers(root) == []
+    held_now = latest_of(left)
+    if failing_write is None:
+        assert (code, held_now) == (0, second)
+    else:
+        assert (code, held_now) == (5, first)  # the previous snapshot, whole
+        assert_one_precise_line(result, "ENOSPC", tmpfs)
+        assert result["detail"].startswith(f"cannot write {failing_write}")
+
+    filler.unlink()
+    assert write(tmpfs, "STOPPED", 2)[0] == 0  # the next writer, with space
+
+    held = [first, second, third] if held_now == second else [first, third]
+    assert_whole_chain(visible_files(root), held)
+
+
+def test_a_record_that_cannot_be_published_after_the_swap_is_published_by_the_next_writer(
+    tmp_path: Path,
+) -> None:
+    """The one partial write no fill point reaches: latest.json replaced, its record not
+    published (here a file where `transitions/` belongs: ENOTDIR or EEXIST)."""
+    root = tmp_path / "snapshots"
+    store = LocalDirectoryStore(root)
+    first, second, third = (
+        observation("NORMAL", 0),
+        observation("EXCEPTION", 1),
+        observation("STOPPED", 2),
+    )
+    SnapshotWriter(store).write(JOB, first, T0)
+    (root / "transitions").write_bytes(b"in the way")
+
+    with pytest.raises(StoreError, match=r"is not published yet \(cannot write transitions/"):
+        SnapshotWriter(store).write(JOB, second, T0)
+    assert latest_of(visible_files(root)) == second  # it owes its record
+
+    (root / "transitions").unlink()
+    written = SnapshotWriter(store).write(JOB, third, T0)
+
+    assert (written.transitions, written.repaired) == (1, 1)
+    assert_whole_chain(visible_files(root), [first, second, third])
+
+
+def test_a_store_turned_read_only_between_two_writes_fails_precisely_and_recovers(
+    tmpfs: PrivateTmpfs,
+) -> None:
+    root = tmpfs.seen_from_here / "snapshots"
+    first, third = observation("NORMAL", 0), observation("STOPPED", 2)
+    assert write(tmpfs, "NORMAL", 0)[0] == 0
+    before = visible_files(root)
+
+    tmpfs.remount("ro")
+    code, result = write(tmpfs, "EXCEPTION", 1)
+
+    assert code == 5
+    assert_one_precise_line(result, "EROFS", tmpfs)
+    assert visible_files(root) == before
+    tmpfs.remount("rw")
+    assert write(tmpfs, "STOPPED", 2)[0] == 0
+    assert_whole_chain(visible_files(root), [first, third])
+
+
+def cli(
+    tmpfs: PrivateTmpfs, *argv: str, upstream: HTTPServer | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **ENV,
+        "SNAPSHOT_URI": str(tmpfs.mount_point / "snapshots"),
+        "DLF_AUTH_TOKEN": "disk-fault-token-not-a-secret",
+    }
+    if upstream is not None:
+        env["DLF_ENDPOINT"] = upstream.url_for("").rstrip("/")
+    return tmpfs.run(
+        [sys.executable, "-m", "dlf_status.entrypoints.cli", *argv], env=env, cwd=REPOSITORY
+    )
+
+
+def test_cli_get_on_a_full_disk_answers_says_one_line_and_the_fleet_still_reads(
+    tmpfs: PrivateTmpfs, upstream: HTTPServer
+) -> None:
+    upstream.expect_request(match_path("job_sms")).respond_with_response(
+        exchange_response("doc-2024-success")
+    )
+    fill(tmpfs, 0)
+
+    got = cli(tmpfs, "get", PROJECT, "job_sms", upstream=upstream)
+
+    assert got.returncode == 5, got.stderr
+    assert json.loads(got.stdout)["job"]["status"] == "NORMAL"  # the answer is still given
+    [line] = got.stderr.splitlines()
+    assert "ENOSPC" in line
+    assert str(tmpfs.mount_point) not in line
+    assert "Traceback" not in got.stderr
+
+
+def test_cli_reads_serve_the_previous_snapshot_from_a_full_read_only_disk(
+    tmpfs: PrivateTmpfs,
+) -> None:
+    assert write(tmpfs, "NORMAL", 0)[0] == 0
+    fill(tmpfs, 0)
+    tmpfs.remount("ro")
+
+    fleet = cli(tmpfs, "fleet", PROJECT, "--json")
+    history = cli(tmpfs, "history", PROJECT, "dying", "--json")
+
+    assert fleet.returncode == 0, fleet.stderr
+    assert "NORMAL" in fleet.stdout
+    assert history.returncode == 0, history.stderr
+    assert "NORMAL" in history.stdout
+
+
+# A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) cuts a write at any byte of any file.
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(limit=st.integers(min_value=0, max_value=700))
+def test_a_file_size_limit_at_any_byte_loses_nothing(
+    tmp_path_factory: pytest.TempPathFactory, limit: int
+) -> None:
+    root = tmp_path_factory.mktemp("fsize") / "snapshots"
+
+    def write_limited(status: str, minute: int, fsize: str = "") -> tuple[int, dict[str, Any]]:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.support.local_store_writer",
+                str(root),
+                status,
+                str(minute),
+                fsize,
+            ],
+            env=ENV,
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode in (0, 5), done.stderr
+        [line] = done.stdout.splitlines()
+        return done.returncode, json.loads(line)
+
+    first, second, third = (
+        observation("NORMAL", 0),
+        observation("EXCEPTION", 1),
+        observation("STOPPED", 2),
+    )
+    assert write_limited("NORMAL", 0)[0] == 0
+    code, result = write_limited("EXCEPTION", 1, str(limit))
+
+    left = visible_files(root)
+    for key, body in left.items():
+        assert jsoncodec.loads(body), key
+    assert staged_leftovers(root) == []
+    held_now = latest_of(left)
+    assert held_now in (first, second)
+    if code == 5:
+        assert result["errno_name"] == "EFBIG"
+        assert str(root) not in result["detail"]
+    assert write_limited("STOPPED", 2)[0] == 0
+    held = [first, second, third] if held_now == second else [first, third]
+    assert_whole_chain(visible_files(root), held)
+
+
+def test_metadata_that_cannot_be_read_fails_the_read_instead_of_hiding_an_owed_record(
+    tmp_path: Path,
+) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    key = "latest/x/latest.json"
+    version = store.replace(key, b"{}", {"transition-record": "a" * 64}, None)
+    assert version is not None
+    [metadata] = (tmp_path / "latest/x").glob(".latest.json.*.meta")
+    metadata.unlink()
+    metadata.mkdir()  # a directory where the metadata file belongs
+
+    with pytest.raises(
+        StoreFileSystemError, match=r"^cannot read the metadata of latest/x/latest\.json: EISDIR"
+    ) as raised:
+        store.get(key)
+    assert raised.value.errno_name == "EISDIR"
+
+
+def test_a_directory_where_latest_json_belongs_is_one_precise_error(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    (tmp_path / "latest/x/latest.json").mkdir(parents=True)
+
+    with pytest.raises(StoreFileSystemError, match=r"^cannot read latest/x/latest\.json: EISDIR"):
+        store.get("latest/x/latest.json")
+    with pytest.raises(StoreFileSystemError, match=r"^cannot read latest/x/latest\.json: EISDIR"):
+        store.replace("latest/x/latest.json", b"{}", {}, None)
+
+
+def test_a_file_where_a_directory_belongs_is_one_precise_error(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    (tmp_path / "history").write_bytes(b"not a directory")
+
+    with pytest.raises(StoreFileSystemError, match=r"^cannot write history/d/x\.json: E") as raised:
+        store.create("history/d/x.json", b"{}", {})
+    assert raised.value.errno_name in ("EEXIST", "ENOTDIR")
+    assert str(tmp_path) not in raised.value.detail
