@@ -87,8 +87,9 @@ def _failure(action: str, key: str, exc: OSError) -> StoreFileSystemError:
     name = errno.errorcode.get(exc.errno or 0, "EIO" if exc.errno is None else str(exc.errno))
     reason = exc.strerror or os.strerror(exc.errno or errno.EIO)
     shown = one_line(key, 200)
+    # The errno first: a table's cell or a cut line still shows it after a long key.
     return StoreFileSystemError(
-        f"cannot {action} {shown}: {name} ({reason})", errno_name=name, key=key
+        f"{name}: cannot {action} {shown} ({reason})", errno_name=name, key=key
     )
 
 
@@ -111,8 +112,11 @@ class LocalDirectoryStore:
         if not is_safe_key(key):
             raise StoreError(f"refusing an unsafe snapshot key {key!r:.120}")
         path = (self._root / key).resolve()
-        if not path.is_relative_to(self._root):
-            raise StoreError(f"refusing a snapshot key outside {self._root}")
+        if not path.is_relative_to(self._root):  # a symbolic link on the way (the root's
+            # path is not said: it is where this machine keeps things)
+            raise StoreError(
+                f"refusing {one_line(key, 200)}: a symbolic link leads outside the store"
+            )
         return path
 
     def get(self, key: str) -> StoredObject | None:
