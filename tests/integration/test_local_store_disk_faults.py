@@ -437,3 +437,39 @@ def test_a_tick_out_of_file_descriptors_reports_each_job_and_the_next_tick_recov
         )
         == 40
     ), latest_keys
+
+
+def warned_keys(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        str(getattr(record, "key", ""))
+        for record in caplog.records
+        if record.getMessage() == "store entry not listed"
+    ]
+
+
+def test_a_listing_says_which_entry_it_cannot_list_instead_of_skipping_it_silently(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "snapshots"
+    store = LocalDirectoryStore(root)
+    store.create("latest/a/latest.json", b"{}", {})
+    (root / "latest/b").mkdir()
+    (root / "latest/b/latest.json").symlink_to(root / "latest/a/latest.json")
+    (root / "history").write_bytes(b"a file where the history directory belongs")
+
+    listed = store.list_objects("latest/")
+    below_history = store.list_objects("history/j/")
+
+    assert [item.key for item in listed.objects] == ["latest/a/latest.json"]
+    assert below_history.objects == ()
+    assert warned_keys(caplog) == ["latest/b/latest.json", "history"]
+
+
+def test_an_empty_store_lists_nothing_and_warns_of_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = LocalDirectoryStore(tmp_path / "snapshots")
+    (tmp_path / "snapshots").mkdir()
+
+    assert store.list_objects("history/j/").objects == ()
+    assert warned_keys(caplog) == []

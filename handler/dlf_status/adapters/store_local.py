@@ -319,10 +319,14 @@ class _Walk:
         except FileNotFoundError:
             return  # nothing written yet
         try:
+            walked = ""
             for segment in directory.split("/") if directory else ():
+                walked += segment
                 inner = _open_unless_vanished(segment, _DIRECTORY_FLAGS, descriptor)
                 if inner is None:
+                    _warn_if_in_the_way(descriptor, segment, walked)
                     return
+                walked += "/"
                 os.close(descriptor)
                 descriptor = inner
             yield from self._below(descriptor, f"{directory}/" if directory else "")
@@ -337,13 +341,15 @@ class _Walk:
         return self._start_after < below[:-1] + "0"
 
     def _below(self, descriptor: int, base: str) -> Iterator[ListedObject]:
+        found: list[tuple[str, bool]] = []
         with os.scandir(descriptor) as entries:
-            found = [
-                (entry.name, entry.is_dir(follow_symlinks=False))
-                for entry in entries
-                if not entry.name.startswith(".")
-                and (entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False))
-            ]
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False):
+                    found.append((entry.name, entry.is_dir(follow_symlinks=False)))
+                elif (base + entry.name).startswith(self._prefix):
+                    _warn_not_listed(base + entry.name)
         # Byte order of the whole key: a directory sorts as its name and '/'.
         found.sort(key=lambda item: item[0] + "/" if item[1] else item[0])
         for name, is_directory in found:
@@ -367,6 +373,20 @@ class _Walk:
                 listed = _listed(descriptor, name, key)
                 if listed is not None:
                     yield listed
+
+
+def _warn_not_listed(key: str) -> None:
+    """A symbolic link, a pipe or a device where a key could be: no object of S3's
+    kind, and never followed; said, so that a reader's count is not short silently."""
+    logger.warning("store entry not listed", extra={"key": one_line(key, 300)})
+
+
+def _warn_if_in_the_way(directory: int, name: str, key: str) -> None:
+    """`name` could not be walked: missing (nothing written yet) is the rule; anything
+    else (a file, a link) stands where a directory belongs and hides what is below."""
+    with contextlib.suppress(OSError):
+        os.stat(name, dir_fd=directory, follow_symlinks=False)
+        _warn_not_listed(key)
 
 
 def _open_unless_vanished(name: str, flags: int, directory: int) -> int | None:
