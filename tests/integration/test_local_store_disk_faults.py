@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
@@ -473,3 +474,46 @@ def test_an_empty_store_lists_nothing_and_warns_of_nothing(
 
     assert store.list_objects("history/j/").objects == ()
     assert warned_keys(caplog) == []
+
+
+def test_serve_on_a_full_disk_answers_says_failed_and_still_serves_the_previous_snapshot(
+    tmpfs: PrivateTmpfs, upstream: HTTPServer
+) -> None:
+    upstream.expect_ordered_request(match_path("job_sms")).respond_with_response(
+        exchange_response("doc-2024-success")
+    )
+    upstream.expect_ordered_request(match_path("job_sms")).respond_with_response(
+        exchange_response("doc-2019-seven-nodes")
+    )
+    env = {
+        **ENV,
+        "SNAPSHOT_URI": str(tmpfs.mount_point / "snapshots"),
+        "DLF_AUTH_TOKEN": "disk-fault-token-not-a-secret",
+        "DLF_ENDPOINT": upstream.url_for("").rstrip("/"),
+    }
+    server = tmpfs.popen(
+        [sys.executable, "-m", "dlf_status.entrypoints.cli", "serve", "--port", "0"],
+        env=env,
+        cwd=REPOSITORY,
+    )
+    try:
+        assert server.stderr is not None
+        base = re.search(r"http://127\.0\.0\.1:\d+", server.stderr.readline())
+        assert base is not None
+        status_url = f"{base[0]}/v1/{PROJECT}/jobs/job_sms/status"
+        first = requests.get(status_url, timeout=60)
+        fill(tmpfs, 0)
+        second = requests.get(status_url, timeout=60)
+        fleet = requests.get(f"{base[0]}/v1/{PROJECT}/jobs", timeout=60)
+    finally:
+        server.terminate()
+        server.wait()
+        if server.stderr is not None:
+            server.stderr.close()
+
+    assert (first.status_code, first.headers["X-Dlf-Snapshot"]) == (200, "changed")
+    assert (second.status_code, second.headers["X-Dlf-Snapshot"]) == (200, "failed")
+    assert len(second.json()["nodes"]) != len(first.json()["nodes"])  # a new answer
+    assert fleet.status_code == 200, fleet.text
+    [row] = fleet.json()["jobs"]
+    assert row["observed_at"] == first.json()["observed_at"]  # the previous snapshot, served

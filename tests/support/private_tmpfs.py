@@ -50,6 +50,19 @@ class PrivateTmpfs:
             check=False,
         )
 
+    def popen(
+        self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path
+    ) -> subprocess.Popen[str]:
+        """`argv` started in the namespace (a server), its stderr a pipe."""
+        return subprocess.Popen(
+            ["nsenter", f"--mount=/proc/{self._holder.pid}/ns/mnt", "--", *argv],
+            env=dict(env),
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def remount(self, options: str) -> None:
         done = self.run(
             ["mount", "-o", f"remount,{options}", str(self.mount_point)],
