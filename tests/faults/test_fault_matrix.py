@@ -1218,7 +1218,7 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
         None,
         snapshot="failed",
         kept=1,
-        log_detail="ENOTDIR: cannot write history/",
+        log_detail=": ENOTDIR (Not a directory)",
     )
 )
 def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:

@@ -87,9 +87,8 @@ def _failure(action: str, key: str, exc: OSError) -> StoreFileSystemError:
     name = errno.errorcode.get(exc.errno or 0, "EIO" if exc.errno is None else str(exc.errno))
     reason = exc.strerror or os.strerror(exc.errno or errno.EIO)
     shown = one_line(key, 200)
-    # The errno first: a table's cell or a cut line still shows it after a long key.
     return StoreFileSystemError(
-        f"{name}: cannot {action} {shown} ({reason})", errno_name=name, key=key
+        f"cannot {action} {shown}: {name} ({reason})", errno_name=name, key=key
     )
 
 
