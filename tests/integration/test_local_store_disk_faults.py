@@ -8,6 +8,7 @@ a killed writer."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -24,10 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
+from dlf_status.adapters import store_local
 from dlf_status.adapters.store_local import STAGING_DIRECTORY, LocalDirectoryStore
 from dlf_status.domain import jsoncodec
 from dlf_status.domain.normalize import content_hash
-from dlf_status.errors import StoreError, StoreFileSystemError
+from dlf_status.errors import StoreError, StoreFileSystemError, WriteOutcomeUnknown
 from dlf_status.service import SnapshotWriter
 from tests.concurrency.dying_writer import JOB, T0, observation
 from tests.integration.conftest import PROJECT, exchange_response, match_path
@@ -517,3 +519,46 @@ def test_serve_on_a_full_disk_answers_says_failed_and_still_serves_the_previous_
     assert fleet.status_code == 200, fleet.text
     [row] = fleet.json()["jobs"]
     assert row["observed_at"] == first.json()["observed_at"]  # the previous snapshot, served
+
+
+def test_a_created_object_whose_directory_cannot_be_synced_is_an_unknown_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The link is made, then the directory's fsync fails (EIO: nothing on tmpfs or
+    ext4 fails it on demand, so the fault is injected there). The object is this
+    call's: a plain failure would make the writer skip the event it owes, and the
+    next writer, finding the record there, would never send it."""
+    store = LocalDirectoryStore(tmp_path)
+
+    def failing_fsync(directory: Path) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(store_local, "_fsync_directory", failing_fsync)
+    with pytest.raises(WriteOutcomeUnknown, match=r"^cannot write records/x\.json: EIO \("):
+        store.create("records/x.json", b"{}", {})
+    monkeypatch.undo()
+    assert (tmp_path / "records/x.json").read_bytes() == b"{}"
+    assert store.create("records/x.json", b"{}", {}) is False
+    assert staged_leftovers(tmp_path) == []
+
+
+def test_a_staged_file_that_cannot_be_removed_still_releases_its_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staged file's descriptor holds the lock the sweep respects: leaked, it would
+    keep the file from ever being swept and, write after write, exhaust descriptors."""
+    store = LocalDirectoryStore(tmp_path)
+    store.create("records/warm.json", b"{}", {})  # the staging directory exists
+    real_unlink = Path.unlink
+
+    def failing_unlink(path: Path, missing_ok: bool = False) -> None:
+        if path.suffix == ".tmp":
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_unlink(path, missing_ok=missing_ok)
+
+    open_before = len(list(Path("/proc/self/fd").iterdir()))
+    monkeypatch.setattr(Path, "unlink", failing_unlink)
+    with pytest.raises(WriteOutcomeUnknown, match=r"EIO"):  # linked before the unlink
+        store.create("records/y.json", b"{}", {})
+    monkeypatch.undo()
+    assert len(list(Path("/proc/self/fd").iterdir())) == open_before

@@ -59,7 +59,7 @@ from dlf_status.domain.ports import (
     check_list_limit,
 )
 from dlf_status.domain.snapshots import is_safe_key
-from dlf_status.errors import StoreError, StoreFileSystemError, one_line
+from dlf_status.errors import StoreError, StoreFileSystemError, WriteOutcomeUnknown, one_line
 from dlf_status.observability import logger
 
 STAGING_DIRECTORY: Final = ".staging"
@@ -148,6 +148,7 @@ class LocalDirectoryStore:
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
         path = self._path(key)
+        linked = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with self._staged(body) as staged:
@@ -155,9 +156,14 @@ class LocalDirectoryStore:
                     os.link(staged, path)
                 except FileExistsError:
                     return False
+                linked = True
             _fsync_directory(path.parent)
         except OSError as exc:
-            raise _failure("write", key, exc) from None
+            failure = _failure("write", key, exc)
+            if linked:  # the object is there and is this call's: a writer that acts once
+                # per object it created (a transition's event) must still act
+                raise WriteOutcomeUnknown(str(failure)) from None
+            raise failure from None
         return True
 
     def replace(
@@ -199,8 +205,10 @@ class LocalDirectoryStore:
                 os.fsync(descriptor)
             yield staged
         finally:
-            staged.unlink(missing_ok=True)
-            os.close(descriptor)
+            try:
+                staged.unlink(missing_ok=True)
+            finally:  # the descriptor (and its lock) is released whatever the unlink did
+                os.close(descriptor)
 
     def _maybe_sweep(self) -> None:
         with self._sweep_lock:
