@@ -12,7 +12,6 @@ import errno
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,7 +38,7 @@ from tests.support.transitions import assert_chain
 pytestmark = pytest.mark.integration
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-PAGE = 4096  # tmpfs hands out space a page at a time
+PAGE = os.sysconf("SC_PAGE_SIZE")  # tmpfs hands out space a page at a time
 ENV = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
 
 
@@ -166,7 +165,7 @@ def test_a_record_that_cannot_be_published_after_the_swap_is_published_by_the_ne
     tmp_path: Path,
 ) -> None:
     """The one partial write no fill point reaches: latest.json replaced, its record not
-    published (here a file where `transitions/` belongs: ENOTDIR or EEXIST)."""
+    published (here a file where `transitions/` belongs: ENOTDIR)."""
     root = tmp_path / "snapshots"
     store = LocalDirectoryStore(root)
     first, second, third = (
@@ -178,7 +177,7 @@ def test_a_record_that_cannot_be_published_after_the_swap_is_published_by_the_ne
     (root / "transitions").write_bytes(b"in the way")
 
     with pytest.raises(
-        StoreError, match=r"is not published yet \(cannot write transitions/\S+: (ENOTDIR|EEXIST) "
+        StoreError, match=r"is not published yet \(cannot write transitions/\S+: ENOTDIR "
     ):
         SnapshotWriter(store).write(JOB, second, T0)
     assert latest_of(visible_files(root)) == second  # it owes its record
@@ -352,10 +351,10 @@ def test_a_file_where_a_directory_belongs_is_one_precise_error(tmp_path: Path) -
     (tmp_path / "history").write_bytes(b"not a directory")
 
     with pytest.raises(
-        StoreFileSystemError, match=r"^cannot write history/d/x\.json: (ENOTDIR|EEXIST) \("
+        StoreFileSystemError, match=r"^cannot write history/d/x\.json: ENOTDIR \("
     ) as raised:
         store.create("history/d/x.json", b"{}", {})
-    assert raised.value.errno_name in ("EEXIST", "ENOTDIR")
+    assert raised.value.errno_name == "ENOTDIR"
     assert str(tmp_path) not in raised.value.detail
 
 
@@ -372,10 +371,6 @@ def test_a_symbolic_link_where_latest_json_belongs_is_refused_without_the_root_s
         store.replace("latest/x/latest.json", b"{}", {}, None)
     assert str(tmp_path) not in raised.value.detail
     assert not (tmp_path / "elsewhere.json").exists()
-
-
-def _low_descriptor_limit() -> None:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (DESCRIPTORS, DESCRIPTORS))
 
 
 # Enough for the interpreter and a few jobs at once, not for 16: the tick's writers
@@ -402,15 +397,25 @@ def test_a_tick_out_of_file_descriptors_reports_each_job_and_the_next_tick_recov
     }
 
     def poll(limited: bool) -> subprocess.CompletedProcess[str]:
+        # prlimit(1), not a preexec_fn: the upstream's thread runs in this process, and
+        # a preexec_fn in a threaded parent may deadlock (subprocess's documentation).
+        limit = ["prlimit", f"--nofile={DESCRIPTORS}:{DESCRIPTORS}", "--"] if limited else []
         return subprocess.run(
-            [sys.executable, "-m", "dlf_status.entrypoints.cli", "poll", "--jobs", str(jobs)],
+            [
+                *limit,
+                sys.executable,
+                "-m",
+                "dlf_status.entrypoints.cli",
+                "poll",
+                "--jobs",
+                str(jobs),
+            ],
             env=env,
             cwd=REPOSITORY,
             capture_output=True,
             text=True,
             timeout=300,
             check=False,
-            preexec_fn=_low_descriptor_limit if limited else None,
         )
 
     starved = poll(limited=True)
@@ -423,8 +428,10 @@ def test_a_tick_out_of_file_descriptors_reports_each_job_and_the_next_tick_recov
         assert (
             row[1] == "ok"
             or "StoreFileSystemError" in row
+            or "WriteOutcomeUnknown" in row  # linked, then EMFILE at the directory's fsync
             or any(word.startswith("Upstream") for word in row)
         ), row
+    assert any(row[1] != "ok" for row in rows), "the descriptor limit never bit"
     assert staged_leftovers(tmp_path / "snapshots") == []
     for key, body in visible_files(tmp_path / "snapshots").items():
         assert jsoncodec.loads(body), key
@@ -562,3 +569,61 @@ def test_a_staged_file_that_cannot_be_removed_still_releases_its_descriptor(
         store.create("records/y.json", b"{}", {})
     monkeypatch.undo()
     assert len(list(Path("/proc/self/fd").iterdir())) == open_before
+
+
+def test_a_file_as_the_direct_parent_of_a_key_is_enotdir_not_eexist(tmp_path: Path) -> None:
+    """mkdir says EEXIST there, which reads as "the object exists"."""
+    store = LocalDirectoryStore(tmp_path)
+    (tmp_path / "history").write_bytes(b"not a directory")
+
+    with pytest.raises(
+        StoreFileSystemError, match=r"^cannot write history/x\.json: ENOTDIR \("
+    ) as raised:
+        store.create("history/x.json", b"{}", {})
+    assert raised.value.errno_name == "ENOTDIR"
+    with pytest.raises(StoreFileSystemError, match=r"^cannot write history/x\.json: ENOTDIR"):
+        store.replace("history/x.json", b"{}", {}, None)
+
+
+def test_a_loop_of_symbolic_links_at_a_key_is_a_store_failure_without_the_root_s_path(
+    tmp_path: Path,
+) -> None:
+    """Path.resolve raises RuntimeError on a loop (Python 3.11), quoting the path: an
+    internal error with the machine's path in it, where a store failure belongs."""
+    store = LocalDirectoryStore(tmp_path)
+    directory = tmp_path / "latest/b"
+    directory.mkdir(parents=True)
+    (directory / "loop1").symlink_to("loop2")
+    (directory / "loop2").symlink_to("loop1")
+    (directory / "latest.json").symlink_to("loop1")
+
+    for attempt in (
+        lambda: store.get("latest/b/latest.json"),
+        lambda: store.replace("latest/b/latest.json", b"{}", {}, None),
+    ):
+        with pytest.raises(StoreFileSystemError, match=r"latest/b/latest\.json: ELOOP") as raised:
+            attempt()
+        assert str(tmp_path) not in raised.value.detail
+
+
+def test_a_pipe_where_an_object_belongs_is_refused_instead_of_blocking_the_reader(
+    tmp_path: Path,
+) -> None:
+    """A blocking open of a FIFO waits for a writer for ever (a Lambda would time out);
+    a device would be read without end."""
+    store = LocalDirectoryStore(tmp_path)
+    version = store.replace("latest/c/latest.json", b"{}", {"transition-record": "a" * 64}, None)
+    assert version is not None
+    [metadata] = (tmp_path / "latest/c").glob(".latest.json.*.meta")
+    metadata.unlink()
+    os.mkfifo(metadata)
+    with pytest.raises(StoreFileSystemError, match=r"^cannot read the metadata of latest/c/"):
+        store.get("latest/c/latest.json")
+
+    (tmp_path / "latest/c/latest.json").unlink()
+    os.mkfifo(tmp_path / "latest/c/latest.json")
+    with pytest.raises(
+        StoreFileSystemError,
+        match=r"^cannot read latest/c/latest\.json: EINVAL \(not a regular file\)$",
+    ):
+        store.get("latest/c/latest.json")

@@ -3,26 +3,24 @@ space or turns read-only, which no other process (nor this machine) ever sees.
 
 A holder process (`unshare --mount --propagation private`) mounts the tmpfs on a
 directory and sleeps; commands run inside its namespace through `nsenter`, and the
-test reads and fills the tmpfs through `/proc/<holder>/root`. The holder dies with
-the test process (PR_SET_PDEATHSIG), and the mount with it: a test that dies leaves
-nothing mounted. Needs root (a VM or a container with CAP_SYS_ADMIN).
+test reads and fills the tmpfs through `/proc/<holder>/root`. The holder, and every
+command run in its namespace, die with the test process (`setpriv --pdeathsig KILL`,
+not a preexec_fn: the tests run servers in threads, and a preexec_fn in a threaded
+parent may deadlock), and the mount with them: a test that dies leaves nothing
+mounted. Needs root (a VM or a container with CAP_SYS_ADMIN); without it, the tests
+fail with one line saying so.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+# Each process started here is killed when the thread that started it ends.
+_DIE_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL", "--")
 
 
 class PrivateTmpfs:
@@ -41,7 +39,7 @@ class PrivateTmpfs:
     ) -> subprocess.CompletedProcess[str]:
         """`argv` in the namespace, where `mount_point` is the tmpfs."""
         return subprocess.run(
-            ["nsenter", f"--mount=/proc/{self._holder.pid}/ns/mnt", "--", *argv],
+            [*_DIE_WITH_PARENT, "nsenter", f"--mount=/proc/{self._holder.pid}/ns/mnt", "--", *argv],
             env=dict(env),
             cwd=cwd,
             capture_output=True,
@@ -55,7 +53,7 @@ class PrivateTmpfs:
     ) -> subprocess.Popen[str]:
         """`argv` started in the namespace (a server), its stderr a pipe."""
         return subprocess.Popen(
-            ["nsenter", f"--mount=/proc/{self._holder.pid}/ns/mnt", "--", *argv],
+            [*_DIE_WITH_PARENT, "nsenter", f"--mount=/proc/{self._holder.pid}/ns/mnt", "--", *argv],
             env=dict(env),
             cwd=cwd,
             stdout=subprocess.DEVNULL,
@@ -84,17 +82,28 @@ def private_tmpfs(mount_point: Path, size: str) -> Iterator[PrivateTmpfs]:
         f'mount -t tmpfs -o size={size},mode=0755 tmpfs "$1" && echo mounted && exec sleep infinity'
     )
     holder = subprocess.Popen(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", mount_point],
+        [
+            *_DIE_WITH_PARENT,
+            *("unshare", "--mount", "--propagation", "private"),
+            *("sh", "-c", script, "sh", str(mount_point)),
+        ],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_die_with_parent,
     )
     try:
         assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "mounted"
+        if holder.stdout.readline().strip() != "mounted":
+            holder.kill()
+            _, said = holder.communicate()
+            raise AssertionError(
+                "a private tmpfs needs root or CAP_SYS_ADMIN (unshare --mount, mount -t tmpfs): "
+                + " ".join(said.split())[:300]
+            )
         yield PrivateTmpfs(holder, mount_point)
     finally:
         holder.kill()
         holder.wait()
-        if holder.stdout is not None:
-            holder.stdout.close()
+        for pipe in (holder.stdout, holder.stderr):
+            if pipe is not None:
+                pipe.close()

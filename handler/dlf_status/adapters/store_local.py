@@ -84,7 +84,7 @@ def _digest(body: bytes) -> str:
 def _failure(action: str, key: str, exc: OSError) -> StoreFileSystemError:
     """What the file system refused, as one line: the errno's name and text and the
     key, never the root's path (it says where this machine keeps things)."""
-    name = errno.errorcode.get(exc.errno or 0, "EIO" if exc.errno is None else str(exc.errno))
+    name = errno.errorcode.get(exc.errno or 0, "OSError" if exc.errno is None else str(exc.errno))
     reason = exc.strerror or os.strerror(exc.errno or errno.EIO)
     shown = one_line(key, 200)
     return StoreFileSystemError(
@@ -110,7 +110,10 @@ class LocalDirectoryStore:
     def _path(self, key: str) -> Path:
         if not is_safe_key(key):
             raise StoreError(f"refusing an unsafe snapshot key {key!r:.120}")
-        path = (self._root / key).resolve()
+        # realpath, not Path.resolve: on Python 3.11 a loop of symbolic links makes
+        # resolve() raise RuntimeError (quoting the root's path); realpath leaves the
+        # loop in place and the open that follows fails with ELOOP, a store failure.
+        path = Path(os.path.realpath(self._root / key))
         if not path.is_relative_to(self._root):  # a symbolic link on the way (the root's
             # path is not said: it is where this machine keeps things)
             raise StoreError(
@@ -121,7 +124,7 @@ class LocalDirectoryStore:
     def get(self, key: str) -> StoredObject | None:
         path = self._path(key)
         try:
-            body = path.read_bytes()
+            body = _read_regular_file(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -150,7 +153,7 @@ class LocalDirectoryStore:
         path = self._path(key)
         linked = False
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(path)
             with self._staged(body) as staged:
                 try:
                     os.link(staged, path)
@@ -171,7 +174,7 @@ class LocalDirectoryStore:
     ) -> str | None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(path)
             with _locked(path.with_name(path.name + ".lock")):
                 current = self.get(key)
                 if (None if current is None else current.version) != expected_version:
@@ -263,6 +266,32 @@ def _remove_if_abandoned(path: str, cutoff: float) -> bool:
     return True
 
 
+def _read_regular_file(path: Path) -> bytes:
+    """The whole of the regular file at `path`. Opened without blocking and checked
+    before it is read: a pipe where a key belongs would block the reader for ever (a
+    device would never end), and a directory is EISDIR, as a plain read says."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(descriptor)
+
+
+def _make_parents(path: Path) -> None:
+    """The directories above `path`. mkdir says EEXIST when a file stands where one of
+    them belongs, which would read as "the object exists": it is ENOTDIR."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
+
+
 def _read_metadata(path: Path, version: str, key: str) -> dict[str, str]:
     """The metadata of `version`; none if it has no file. A file that cannot be read
     (no descriptor left, a directory in its place) fails the read: taken for "none",
@@ -271,7 +300,7 @@ def _read_metadata(path: Path, version: str, key: str) -> dict[str, str]:
     renamed into place whole) is logged and read as none, so that the next writer can
     replace it."""
     try:
-        raw = _metadata_path(path, version).read_bytes()
+        raw = _read_regular_file(_metadata_path(path, version))
     except FileNotFoundError:
         return {}
     except OSError as exc:
