@@ -177,6 +177,19 @@ class StoreError(DlfStatusError):
     retryable = True
 
 
+class StoreFileSystemError(StoreError):
+    """The local directory store's file system refused an operation (no space, a file
+    too large for its limit, read-only, no descriptor left, a file where a directory
+    belongs). `errno_name` is the refusal (`ENOSPC`), `key` the object it was for:
+    what an operator needs, and neither the root's path nor a traceback. Retryable, as
+    any store failure: space is freed, a mount is fixed, descriptors are closed."""
+
+    def __init__(self, detail: str, *, errno_name: str, key: str) -> None:
+        super().__init__(detail)
+        self.errno_name = errno_name
+        self.key = key
+
+
 class StoreConflict(StoreError):
     """A conditional write kept losing to concurrent writers."""
 

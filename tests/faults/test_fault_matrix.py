@@ -1207,6 +1207,29 @@ def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rc
     return Setup(_serve(upstream, "doc-2024-success"), store)
 
 
+@store_fault(
+    Fault(
+        "the local store's tree broken: a file where a directory belongs (`history`)",
+        "200 with `X-Dlf-Snapshot: failed` (`StoreFileSystemError`: the errno's name and the"
+        " key, never the root's path)",
+        "nothing new (the file in the way stays)",
+        STORE_ERROR,
+        200,
+        None,
+        snapshot="failed",
+        kept=1,
+        log_detail=": ENOTDIR (Not a directory)",
+    )
+)
+def _(upstream: HTTPServer, stack: ExitStack, seaweed: SeaweedServer, rclone: Rclone) -> Setup:
+    import tempfile
+
+    root = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "snapshots"
+    root.mkdir()
+    (root / "history").write_bytes(b"in the way")
+    return Setup(_serve(upstream, "doc-2024-success"), LocalDirectoryStore(root))
+
+
 ALL_FAULTS = {
     **{n: f for n, (f, _) in UPSTREAM_FAULTS.items()},
     **{n: f for n, (f, _) in STORE_FAULTS.items()},

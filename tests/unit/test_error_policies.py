@@ -62,6 +62,7 @@ POLICIES: dict[type[errors.DlfStatusError], Policy] = {
     errors.WriteOutcomeUnknown: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.ClockAhead: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.TransitionDeferred: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
+    errors.StoreFileSystemError: Policy(True, 500, "store-failure", ExitCode.STORE_FAILURE),
     errors.StoreTooSlow: Policy(True, 503, "store-too-slow", ExitCode.STORE_FAILURE),
     errors.ReadLimitExceeded: Policy(False, 422, "read-limit-exceeded", ExitCode.BAD_INPUT),
     # retryable per error (the publisher decides); the class default is the base's

@@ -59,7 +59,7 @@ from dlf_status.domain.ports import (
     check_list_limit,
 )
 from dlf_status.domain.snapshots import is_safe_key
-from dlf_status.errors import StoreError
+from dlf_status.errors import StoreError, StoreFileSystemError, WriteOutcomeUnknown, one_line
 from dlf_status.observability import logger
 
 STAGING_DIRECTORY: Final = ".staging"
@@ -81,6 +81,17 @@ def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def _failure(action: str, key: str, exc: OSError) -> StoreFileSystemError:
+    """What the file system refused, as one line: the errno's name and text and the
+    key, never the root's path (it says where this machine keeps things)."""
+    name = errno.errorcode.get(exc.errno or 0, "OSError" if exc.errno is None else str(exc.errno))
+    reason = exc.strerror or os.strerror(exc.errno or errno.EIO)
+    shown = one_line(key, 200)
+    return StoreFileSystemError(
+        f"cannot {action} {shown}: {name} ({reason})", errno_name=name, key=key
+    )
+
+
 def _metadata_path(path: Path, version: str) -> Path:
     return path.with_name(f".{path.name}.{version[:32]}.meta")
 
@@ -99,21 +110,27 @@ class LocalDirectoryStore:
     def _path(self, key: str) -> Path:
         if not is_safe_key(key):
             raise StoreError(f"refusing an unsafe snapshot key {key!r:.120}")
-        path = (self._root / key).resolve()
-        if not path.is_relative_to(self._root):
-            raise StoreError(f"refusing a snapshot key outside {self._root}")
+        # realpath, not Path.resolve: on Python 3.11 a loop of symbolic links makes
+        # resolve() raise RuntimeError (quoting the root's path); realpath leaves the
+        # loop in place and the open that follows fails with ELOOP, a store failure.
+        path = Path(os.path.realpath(self._root / key))
+        if not path.is_relative_to(self._root):  # a symbolic link on the way (the root's
+            # path is not said: it is where this machine keeps things)
+            raise StoreError(
+                f"refusing {one_line(key, 200)}: a symbolic link leads outside the store"
+            )
         return path
 
     def get(self, key: str) -> StoredObject | None:
         path = self._path(key)
         try:
-            body = path.read_bytes()
+            body = _read_regular_file(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise _failure("read", key, exc) from None
         version = _digest(body)
-        return StoredObject(body=body, version=version, metadata=_read_metadata(path, version))
+        return StoredObject(body=body, version=version, metadata=_read_metadata(path, version, key))
 
     def list_objects(
         self, prefix: str, *, start_after: str = "", limit: int = MAX_LIST_PAGE
@@ -129,21 +146,27 @@ class LocalDirectoryStore:
                     return ObjectListing(tuple(objects), objects[-1].key)
                 objects.append(listed)
         except OSError as exc:
-            raise StoreError(f"cannot list {self._root}/{prefix}*: {exc.strerror or exc}") from None
+            raise _failure("list", f"{prefix}*", exc) from None
         return ObjectListing(tuple(objects), None)
 
     def create(self, key: str, body: bytes, metadata: Mapping[str, str]) -> bool:
         path = self._path(key)
+        linked = False
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(path)
             with self._staged(body) as staged:
                 try:
                     os.link(staged, path)
                 except FileExistsError:
                     return False
+                linked = True
             _fsync_directory(path.parent)
         except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+            failure = _failure("write", key, exc)
+            if linked:  # the object is there and is this call's: a writer that acts once
+                # per object it created (a transition's event) must still act
+                raise WriteOutcomeUnknown(str(failure)) from None
+            raise failure from None
         return True
 
     def replace(
@@ -151,7 +174,7 @@ class LocalDirectoryStore:
     ) -> str | None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(path)
             with _locked(path.with_name(path.name + ".lock")):
                 current = self.get(key)
                 if (None if current is None else current.version) != expected_version:
@@ -166,7 +189,7 @@ class LocalDirectoryStore:
                 _remove_other_metadata(path, version)
             _fsync_directory(path.parent)
         except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise _failure("write", key, exc) from None
         return version
 
     @contextlib.contextmanager
@@ -185,8 +208,10 @@ class LocalDirectoryStore:
                 os.fsync(descriptor)
             yield staged
         finally:
-            staged.unlink(missing_ok=True)
-            os.close(descriptor)
+            try:
+                staged.unlink(missing_ok=True)
+            finally:  # the descriptor (and its lock) is released whatever the unlink did
+                os.close(descriptor)
 
     def _maybe_sweep(self) -> None:
         with self._sweep_lock:
@@ -241,12 +266,51 @@ def _remove_if_abandoned(path: str, cutoff: float) -> bool:
     return True
 
 
-def _read_metadata(path: Path, version: str) -> dict[str, str]:
+def _read_regular_file(path: Path) -> bytes:
+    """The whole of the regular file at `path`. Opened without blocking and checked
+    before it is read: a pipe where a key belongs would block the reader for ever (a
+    device would never end), and a directory is EISDIR, as a plain read says."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        loaded = json.loads(_metadata_path(path, version).read_bytes())
-    except (OSError, ValueError):
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(descriptor)
+
+
+def _make_parents(path: Path) -> None:
+    """The directories above `path`. mkdir says EEXIST when a file stands where one of
+    them belongs, which would read as "the object exists": it is ENOTDIR."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
+
+
+def _read_metadata(path: Path, version: str, key: str) -> dict[str, str]:
+    """The metadata of `version`; none if it has no file. A file that cannot be read
+    (no descriptor left, a directory in its place) fails the read: taken for "none",
+    it would hide the transition record latest.json owes, and the next replace would
+    drop it for good. One that is not a JSON object (written by someone else: ours are
+    renamed into place whole) is logged and read as none, so that the next writer can
+    replace it."""
+    try:
+        raw = _read_regular_file(_metadata_path(path, version))
+    except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise _failure("read the metadata of", key, exc) from None
+    try:
+        loaded = json.loads(raw)
+    except ValueError:
+        loaded = None
     if not isinstance(loaded, dict):
+        logger.error("snapshot metadata unreadable", extra={"key": key})
         return {}
     return {str(key).lower(): str(value) for key, value in loaded.items()}
 
@@ -291,10 +355,14 @@ class _Walk:
         except FileNotFoundError:
             return  # nothing written yet
         try:
+            walked = ""
             for segment in directory.split("/") if directory else ():
+                walked += segment
                 inner = _open_unless_vanished(segment, _DIRECTORY_FLAGS, descriptor)
                 if inner is None:
+                    _warn_if_in_the_way(descriptor, segment, walked)
                     return
+                walked += "/"
                 os.close(descriptor)
                 descriptor = inner
             yield from self._below(descriptor, f"{directory}/" if directory else "")
@@ -309,13 +377,15 @@ class _Walk:
         return self._start_after < below[:-1] + "0"
 
     def _below(self, descriptor: int, base: str) -> Iterator[ListedObject]:
+        found: list[tuple[str, bool]] = []
         with os.scandir(descriptor) as entries:
-            found = [
-                (entry.name, entry.is_dir(follow_symlinks=False))
-                for entry in entries
-                if not entry.name.startswith(".")
-                and (entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False))
-            ]
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False):
+                    found.append((entry.name, entry.is_dir(follow_symlinks=False)))
+                elif (base + entry.name).startswith(self._prefix):
+                    _warn_not_listed(base + entry.name)
         # Byte order of the whole key: a directory sorts as its name and '/'.
         found.sort(key=lambda item: item[0] + "/" if item[1] else item[0])
         for name, is_directory in found:
@@ -339,6 +409,20 @@ class _Walk:
                 listed = _listed(descriptor, name, key)
                 if listed is not None:
                     yield listed
+
+
+def _warn_not_listed(key: str) -> None:
+    """A symbolic link, a pipe or a device where a key could be: no object of S3's
+    kind, and never followed; said, so that a reader's count is not short silently."""
+    logger.warning("store entry not listed", extra={"key": one_line(key, 300)})
+
+
+def _warn_if_in_the_way(directory: int, name: str, key: str) -> None:
+    """`name` could not be walked: missing (nothing written yet) is the rule; anything
+    else (a file, a link) stands where a directory belongs and hides what is below."""
+    with contextlib.suppress(OSError):
+        os.stat(name, dir_fd=directory, follow_symlinks=False)
+        _warn_not_listed(key)
 
 
 def _open_unless_vanished(name: str, flags: int, directory: int) -> int | None:
