@@ -48,6 +48,7 @@ from typing import Any
 
 import yaml
 
+from bench import worst_server
 from dlf_status.adapters.allocator import THRESHOLD_BYTES, THRESHOLD_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -487,27 +488,10 @@ def memory(baseline_peak: float) -> Row:
     )
 
 
-@contextmanager
-def _worst_server() -> Iterator[int]:
-    from tests.support.seaweed import free_ports
-
-    (port,) = free_ports(1)
-    server = subprocess.Popen(  # noqa: S603 - our own benchmark server
-        [sys.executable, "-m", "bench.worst_server", str(port)], stdout=subprocess.PIPE, cwd=ROOT
-    )
-    assert server.stdout is not None
-    server.stdout.readline()
-    try:
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def worst_case_memory() -> Row:
     from bench.worst_bodies import WORST
 
-    with _servers(nodes=1, delay_ms=0) as (seaweed, _), _worst_server() as port:
+    with _servers(nodes=1, delay_ms=0) as (seaweed, _), worst_server.running() as port:
         environment = _handler_environment(
             DLF_ENDPOINT=f"http://127.0.0.1:{port}",
             SNAPSHOT_URI=f"s3://{seaweed.bucket}/bench-worst",
@@ -568,7 +552,7 @@ def lambda_limits_rows() -> list[Row]:
     http_limits, tick_limits = lambda_limits(http_memory), lambda_limits(tick_memory)
     walls: dict[str, float] = {}
     peaks: list[int] = []
-    with _servers(nodes=10) as (seaweed, port), _worst_server() as worst_port:
+    with _servers(nodes=10) as (seaweed, port), worst_server.running() as worst_port:
         environment = _handler_environment(
             DLF_ENDPOINT=f"http://127.0.0.1:{worst_port}",
             SNAPSHOT_URI=f"s3://{seaweed.bucket}/bench-limits",

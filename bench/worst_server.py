@@ -10,7 +10,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import shutil
+import socket
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from bench.worst_bodies import WORST
 
@@ -47,6 +53,45 @@ async def serve(port: int) -> None:
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
+
+
+@contextmanager
+def running() -> Iterator[int]:
+    """This server in a process of its own on a free loopback port, for the bench and
+    the tests alike; the process dies with the thread that started it (setpriv), so a
+    run that dies leaves no server behind."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    setpriv = shutil.which("setpriv")  # util-linux
+    if setpriv is None:
+        raise RuntimeError("setpriv (util-linux) is not on PATH")
+    server = subprocess.Popen(  # noqa: S603 - our own benchmark server
+        [
+            setpriv,
+            "--pdeathsig",
+            "KILL",
+            "--",
+            sys.executable,
+            "-m",
+            "bench.worst_server",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        started = server.stdout.readline().strip()
+        if started != "ready":
+            raise RuntimeError(f"bench.worst_server did not start (said {started[:200]!r})")
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 if __name__ == "__main__":

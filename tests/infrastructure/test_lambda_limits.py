@@ -25,13 +25,15 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 import bench.worst_bodies
+import bench.worst_server
 from bench.worst_bodies import SIZE_CAP, WORST
 from dlf_status import errors
 from dlf_status.adapters.answer_budget import LARGE_ANSWER_BYTES
 from dlf_status.entrypoints.problems import mapping_for_class
-from tests.infrastructure.conftest import FUNCTIONS, ROOT, artifact_environment
+from tests.infrastructure.conftest import FUNCTIONS, artifact_environment
 from tests.integration.conftest import PROJECT, exchange_response
 from tests.support.cgroup import (
+    NAME_PREFIX,
     Cgroup,
     CgroupUnavailable,
     lambda_limits,
@@ -41,7 +43,7 @@ from tests.support.cgroup import (
 from tests.support.events import http_api_event, queue_event, scheduled_event
 from tests.support.loopback import LoopbackListener, in_a_thread
 from tests.support.runtime_api import RuntimeApi
-from tests.support.seaweed import SeaweedServer, free_ports
+from tests.support.seaweed import SeaweedServer
 
 pytestmark = pytest.mark.integration
 
@@ -165,6 +167,28 @@ def test_the_cgroup_kills_a_process_that_allocates_past_its_memory() -> None:
     assert outcome.peak_bytes <= 256 * 2**20
 
 
+def test_a_cgroup_left_by_a_test_process_that_died_is_swept_with_its_processes() -> None:
+    """A test killed before its `finally` leaves its cgroup and the function in it; the
+    next harness removes both (the maker's pid, in the name, is no longer alive)."""
+    dead_maker = subprocess.Popen(["true"])
+    dead_maker.wait()
+    orphan_name = f"{NAME_PREFIX}{dead_maker.pid}-orphan"
+    try:
+        with limited(lambda_limits(256)) as cgroup:
+            orphans = [parent / orphan_name for parent in cgroup.parents]
+    except CgroupUnavailable as error:
+        pytest.fail(str(error))
+    for orphan in orphans:
+        orphan.mkdir()
+    left = subprocess.Popen(["sleep", "600"])
+    for orphan in orphans:
+        (orphan / "cgroup.procs").write_text(str(left.pid))
+
+    with limited(lambda_limits(256)):
+        assert [orphan.exists() for orphan in orphans] == [False, False]
+    assert left.wait(timeout=PATIENCE_SECONDS) == -9
+
+
 def test_lambda_gives_a_256_mb_function_a_seventh_of_a_core() -> None:
     limits = lambda_limits(256)
 
@@ -178,16 +202,8 @@ def test_lambda_gives_a_256_mb_function_a_seventh_of_a_core() -> None:
 @pytest.fixture(scope="module")
 def worst_upstream() -> Iterator[str]:
     """bench/worst_server.py: each job name answered with that body of bench/worst_bodies.py."""
-    (port,) = free_ports(1)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.worst_server", str(port)], stdout=subprocess.PIPE, cwd=ROOT
-    )
-    assert server.stdout is not None
-    server.stdout.readline()
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
-    server.stdout.close()
+    with bench.worst_server.running() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 # What each worst body ends in (tests/hostile checks the same on the domain alone).

@@ -2,10 +2,13 @@
 of a function's MemorySize (the kernel OOM-kills it past that, as Lambda does) and the
 CPU Lambda gives that memory (1,769 MB buy one vCPU: 256 MB get 0.145 of a core).
 
-cgroup v1 (a `memory` and a `cpu` hierarchy) or v2 (`memory.max`, `cpu.max`). The
-cgroup is made under the one this process is in, so whatever limits it already has
-hold too, and it is removed on the way out, its leftover processes killed first.
-Where cgroups cannot be written, `limited` raises `CgroupUnavailable`: the tests that
+cgroup v1 (a `memory` and a `cpu` hierarchy), as this machine kind has. The cgroup is
+made under the one this process is in, so whatever limits it already has hold too, and
+it is removed on the way out, its leftover processes killed first; its name carries the
+pid of the process that made it, so that one left by a test process that died (killed
+before its `finally`) is swept by the next. Where cgroups cannot be written, or the
+machine has only the v2 hierarchy (not proven here: v2 needs the controllers enabled in
+a parent that holds no process), `limited` raises `CgroupUnavailable`: the tests that
 need it fail with that line, never skip.
 """
 
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 ROOT = Path("/sys/fs/cgroup")
+NAME_PREFIX = "dlf-status-test-"
 MB = 1024 * 1024
 # Lambda: "at 1,769 MB, a function has the equivalent of one vCPU".
 MB_PER_VCPU = 1769
@@ -54,12 +58,12 @@ class Outcome(NamedTuple):
     `peak_bytes` is what the cgroup was charged at most, page cache included (the
     files read and written: the kernel reclaims it before it kills anyone), so it
     may reach the limit with no process in danger. `rss_bytes` is the anonymous
-    memory charged now (memory.stat's `rss`, v1; `anon`, v2): what cannot be
+    memory charged now (memory.stat's `rss`): what cannot be
     reclaimed. A process's own peak is `process_peak_rss`."""
 
     oom_kills: int  # processes the kernel OOM-killed in the cgroup
-    failcnt: int  # times the usage reached the limit (reclaim included; v1 only)
-    peak_bytes: int  # the most memory charged at once (v1; v2 kernels >= 5.19)
+    failcnt: int  # times the usage reached the limit (reclaim included)
+    peak_bytes: int  # the most memory charged at once
     rss_bytes: int = 0  # anonymous memory charged now
 
     @property
@@ -68,10 +72,10 @@ class Outcome(NamedTuple):
 
 
 def _own_path(controller: str) -> str:
-    """This process's cgroup path in the hierarchy of `controller` (v1) or the v2 one."""
+    """This process's cgroup path in the v1 hierarchy of `controller`."""
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
-        if controller in controllers.split(",") or (controller == "" and controllers == ""):
+        if controller in controllers.split(","):
             return path.lstrip("/")
     return ""
 
@@ -96,37 +100,33 @@ class Cgroup:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        name = f"dlf-status-test-{uuid.uuid4().hex[:12]}"
-        if (ROOT / "memory").is_dir():  # v1: one directory per controller
-            self.version = 1
-            self.directories = [
-                ROOT / controller / _own_path(controller) / name for controller in ("memory", "cpu")
-            ]
-        else:
-            self.version = 2
-            self.directories = [ROOT / _own_path("") / name]
+        name = f"{NAME_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.parents = [
+            ROOT / controller / _own_path(controller) for controller in ("memory", "cpu")
+        ]
+        self.directories = [parent / name for parent in self.parents]
 
     @property
     def memory_directory(self) -> Path:
         return self.directories[0]
 
     def create(self) -> None:
+        if not (ROOT / "memory").is_dir():
+            raise CgroupUnavailable(
+                "no cgroup v1 memory hierarchy here: these tests need root and the v1 "
+                "memory and cpu controllers (the v2 hierarchy is not supported by them)"
+            )
+        _sweep_orphans(self.parents)
         try:
             for directory in self.directories:
                 directory.mkdir()
-            if self.version == 1:
-                memory, cpu = self.directories
-                (memory / "memory.limit_in_bytes").write_text(str(self.limits.memory_bytes))
-                swap = memory / "memory.memsw.limit_in_bytes"
-                if swap.exists():  # no swap to escape to, as on Lambda
-                    swap.write_text(str(self.limits.memory_bytes))
-                (cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
-                (cpu / "cpu.cfs_quota_us").write_text(str(self.limits.cpu_quota_us))
-            else:
-                (directory,) = self.directories
-                (directory / "memory.max").write_text(str(self.limits.memory_bytes))
-                (directory / "memory.swap.max").write_text("0")
-                (directory / "cpu.max").write_text(f"{self.limits.cpu_quota_us} {CPU_PERIOD_US}")
+            memory, cpu = self.directories
+            (memory / "memory.limit_in_bytes").write_text(str(self.limits.memory_bytes))
+            swap = memory / "memory.memsw.limit_in_bytes"
+            if swap.exists():  # no swap to escape to, as on Lambda
+                swap.write_text(str(self.limits.memory_bytes))
+            (cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+            (cpu / "cpu.cfs_quota_us").write_text(str(self.limits.cpu_quota_us))
         except OSError as error:
             self.remove()
             raise CgroupUnavailable(
@@ -146,45 +146,57 @@ class Cgroup:
 
     def outcome(self) -> Outcome:
         memory = self.memory_directory
-        if self.version == 1:
-            control = _keyed(memory / "memory.oom_control")
-            return Outcome(
-                control.get("oom_kill", 0),
-                _read_int(memory / "memory.failcnt"),
-                _read_int(memory / "memory.max_usage_in_bytes"),
-                _keyed(memory / "memory.stat").get("rss", 0),
-            )
-        events = _keyed(memory / "memory.events")
+        control = _keyed(memory / "memory.oom_control")
         return Outcome(
-            events.get("oom_kill", 0),
-            events.get("max", 0),
-            _read_int(memory / "memory.peak"),
-            _keyed(memory / "memory.stat").get("anon", 0),
+            control.get("oom_kill", 0),
+            _read_int(memory / "memory.failcnt"),
+            _read_int(memory / "memory.max_usage_in_bytes"),
+            _keyed(memory / "memory.stat").get("rss", 0),
         )
 
     def pids(self) -> list[int]:
-        found: set[int] = set()
-        for directory in self.directories:
-            with suppress(OSError):
-                found.update(int(pid) for pid in (directory / "cgroup.procs").read_text().split())
-        return sorted(found)
+        return _pids(self.directories)
 
     def remove(self) -> None:
         """Kills what is left in the cgroup, then removes it (an empty cgroup only)."""
-        deadline = time.monotonic() + 10
-        while (pids := self.pids()) and time.monotonic() < deadline:
-            for pid in pids:
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.05)
-        for directory in reversed(self.directories):
-            while directory.exists():
-                try:
-                    directory.rmdir()
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+        _remove(self.directories)
+
+
+def _pids(directories: Sequence[Path]) -> list[int]:
+    found: set[int] = set()
+    for directory in directories:
+        with suppress(OSError):
+            found.update(int(pid) for pid in (directory / "cgroup.procs").read_text().split())
+    return sorted(found)
+
+
+def _remove(directories: Sequence[Path]) -> None:
+    deadline = time.monotonic() + 10
+    while (pids := _pids(directories)) and time.monotonic() < deadline:
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+    for directory in reversed(directories):
+        while directory.exists():
+            try:
+                directory.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
+def _sweep_orphans(parents: Sequence[Path]) -> None:
+    """Remove the cgroups (and kill the processes) that test processes which died
+    before their `finally` left: those whose maker's pid is no longer alive."""
+    for parent in parents:
+        with suppress(OSError):
+            for directory in parent.glob(f"{NAME_PREFIX}*"):
+                maker = directory.name.removeprefix(NAME_PREFIX).split("-", 1)[0]
+                if maker.isdigit() and not Path(f"/proc/{maker}").exists():
+                    with suppress(OSError):
+                        _remove([directory])
 
 
 def process_peak_rss(pid: int) -> int:
