@@ -6,7 +6,6 @@ the observation (the write included)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from dlf_status.domain.contract import ResponseValidator
 from dlf_status.domain.model import JobRef
 from dlf_status.domain.snapshots import SnapshotOutcome
 from tests.integration.conftest import CREDENTIALS, PROJECT, TickingClock, match_path
+from tests.support.answer_budget import permit_held_elsewhere as held_elsewhere
 from tests.support.root import root_settings
 
 pytestmark = pytest.mark.integration
@@ -54,20 +54,8 @@ def client(
 @pytest.fixture
 def permit_held_elsewhere(budget: AnswerBudget) -> Iterator[None]:
     """Another thread holds the only permit for as long as the test runs."""
-    taken, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with budget.scope():
-            assert budget.admit_large(0)
-            taken.set()
-            release.wait()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    taken.wait()
-    yield
-    release.set()
-    holder.join()
+    with held_elsewhere(budget):
+        yield
 
 
 def test_a_large_answer_waits_its_deadline_then_is_refused_as_busy(

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from dlf_status import bootstrap
 from dlf_status.adapters.answer_budget import AnswerBudget, permits_for_memory
 from dlf_status.errors import ConfigurationError
+from tests.support.answer_budget import permit_held_elsewhere
 from tests.support.root import root_settings
 
 
@@ -67,41 +68,19 @@ def test_a_budget_has_one_permit_at_least() -> None:
         AnswerBudget(0)
 
 
-def _held_elsewhere(budget: AnswerBudget) -> tuple[threading.Event, threading.Thread]:
-    """A thread that takes a permit and holds it until the event is set."""
-    taken, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with budget.scope():
-            assert budget.admit_large(0)
-            taken.set()
-            release.wait()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    taken.wait()
-    return release, thread
-
-
 def test_with_every_permit_held_elsewhere_a_wait_ends_in_a_refusal() -> None:
     """The wait is bounded by what the call has left: it ends, and the answer is no."""
     budget = AnswerBudget(1)
-    release, holder = _held_elsewhere(budget)
-    try:
-        with budget.scope():
-            assert not budget.admit_large(0.05)
-            assert not budget.admit_large(0)
-            assert not budget.admit_large(-1)  # a deadline already past
-            assert not budget.holding
-    finally:
-        release.set()
-        holder.join()
+    with permit_held_elsewhere(budget), budget.scope():
+        assert not budget.admit_large(0.05)
+        assert not budget.admit_large(0)
+        assert not budget.admit_large(-1)  # a deadline already past
+        assert not budget.holding
     assert budget.in_use == 0
 
 
 def test_a_waiting_thread_gets_the_permit_the_holder_gives_back() -> None:
     budget = AnswerBudget(1)
-    release, holder = _held_elsewhere(budget)
     got: list[bool] = []
 
     def wait_for_it() -> None:
@@ -109,9 +88,9 @@ def test_a_waiting_thread_gets_the_permit_the_holder_gives_back() -> None:
             got.append(budget.admit_large(3600))
 
     waiter = threading.Thread(target=wait_for_it)
-    waiter.start()
-    release.set()
-    holder.join()
+    with permit_held_elsewhere(budget) as release:
+        waiter.start()
+        release.set()
     waiter.join()
 
     assert got == [True]
