@@ -90,6 +90,15 @@ def _python(*args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def _seaweed_settings(seaweed: Any) -> dict[str, str]:
+    """The S3 client's endpoint and keys for the bench's SeaweedFS (`_servers`)."""
+    return {
+        "AWS_ENDPOINT_URL_S3": seaweed.endpoint,
+        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
 def _handler_environment(**extra: str) -> dict[str, str]:
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("DLF_", "AWS_"))
@@ -346,9 +355,7 @@ def _tick_environment(seaweed: Any, port: int) -> dict[str, str]:
         DLF_ENDPOINT=f"http://127.0.0.1:{port}",
         DLF_AK="BENCHACCESSKEY",
         DLF_SK="bench-sk-not-a-secret",
-        AWS_ENDPOINT_URL_S3=seaweed.endpoint,
-        AWS_ACCESS_KEY_ID=os.environ["AWS_ACCESS_KEY_ID"],
-        AWS_SECRET_ACCESS_KEY=os.environ["AWS_SECRET_ACCESS_KEY"],
+        **_seaweed_settings(seaweed),
         POLL_CONCURRENCY=str(TICK_THREADS),
         LOG_LEVEL="INFO",
     )
@@ -470,9 +477,7 @@ def memory(baseline_peak: float) -> Row:
         environment = _handler_environment(
             DLF_ENDPOINT=f"http://127.0.0.1:{port}",
             SNAPSHOT_URI=f"s3://{seaweed.bucket}/bench-memory",
-            AWS_ENDPOINT_URL_S3=seaweed.endpoint,
-            AWS_ACCESS_KEY_ID=os.environ["AWS_ACCESS_KEY_ID"],
-            AWS_SECRET_ACCESS_KEY=os.environ["AWS_SECRET_ACCESS_KEY"],
+            **_seaweed_settings(seaweed),
         )
         peak = float(_python("-m", "bench.memory_child", "handler", env=environment))
     return Row(
@@ -495,9 +500,7 @@ def worst_case_memory() -> Row:
         environment = _handler_environment(
             DLF_ENDPOINT=f"http://127.0.0.1:{port}",
             SNAPSHOT_URI=f"s3://{seaweed.bucket}/bench-worst",
-            AWS_ENDPOINT_URL_S3=seaweed.endpoint,
-            AWS_ACCESS_KEY_ID=os.environ["AWS_ACCESS_KEY_ID"],
-            AWS_SECRET_ACCESS_KEY=os.environ["AWS_SECRET_ACCESS_KEY"],
+            **_seaweed_settings(seaweed),
         )
         peak = float(_python("-m", "bench.memory_child", "worst", env=environment))
     ratio = peak / FUNCTION_MEMORY_MB
@@ -556,9 +559,7 @@ def lambda_limits_rows() -> list[Row]:
         environment = _handler_environment(
             DLF_ENDPOINT=f"http://127.0.0.1:{worst_port}",
             SNAPSHOT_URI=f"s3://{seaweed.bucket}/bench-limits",
-            AWS_ENDPOINT_URL_S3=seaweed.endpoint,
-            AWS_ACCESS_KEY_ID=os.environ["AWS_ACCESS_KEY_ID"],
-            AWS_SECRET_ACCESS_KEY=os.environ["AWS_SECRET_ACCESS_KEY"],
+            **_seaweed_settings(seaweed),
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(http_memory),
         )
         _python("-m", "bench.limits_child", "nodes-all-wrong", env=environment)  # warm disk

@@ -346,16 +346,24 @@ def test_a_directory_where_latest_json_belongs_is_one_precise_error(tmp_path: Pa
         store.replace("latest/x/latest.json", b"{}", {}, None)
 
 
-def test_a_file_where_a_directory_belongs_is_one_precise_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "key",
+    [
+        "history/d/x.json",  # below the file: the open says ENOTDIR
+        "history/x.json",  # right below it: mkdir says EEXIST, "the object exists": ENOTDIR
+    ],
+)
+def test_a_file_where_a_directory_belongs_is_one_precise_error(tmp_path: Path, key: str) -> None:
     store = LocalDirectoryStore(tmp_path)
     (tmp_path / "history").write_bytes(b"not a directory")
+    line = rf"^cannot write {re.escape(key)}: ENOTDIR \("
 
-    with pytest.raises(
-        StoreFileSystemError, match=r"^cannot write history/d/x\.json: ENOTDIR \("
-    ) as raised:
-        store.create("history/d/x.json", b"{}", {})
+    with pytest.raises(StoreFileSystemError, match=line) as raised:
+        store.create(key, b"{}", {})
     assert raised.value.errno_name == "ENOTDIR"
     assert str(tmp_path) not in raised.value.detail
+    with pytest.raises(StoreFileSystemError, match=line):
+        store.replace(key, b"{}", {}, None)
 
 
 def test_a_symbolic_link_where_latest_json_belongs_is_refused_without_the_root_s_path(
@@ -569,20 +577,6 @@ def test_a_staged_file_that_cannot_be_removed_still_releases_its_descriptor(
         store.create("records/y.json", b"{}", {})
     monkeypatch.undo()
     assert len(list(Path("/proc/self/fd").iterdir())) == open_before
-
-
-def test_a_file_as_the_direct_parent_of_a_key_is_enotdir_not_eexist(tmp_path: Path) -> None:
-    """mkdir says EEXIST there, which reads as "the object exists"."""
-    store = LocalDirectoryStore(tmp_path)
-    (tmp_path / "history").write_bytes(b"not a directory")
-
-    with pytest.raises(
-        StoreFileSystemError, match=r"^cannot write history/x\.json: ENOTDIR \("
-    ) as raised:
-        store.create("history/x.json", b"{}", {})
-    assert raised.value.errno_name == "ENOTDIR"
-    with pytest.raises(StoreFileSystemError, match=r"^cannot write history/x\.json: ENOTDIR"):
-        store.replace("history/x.json", b"{}", {}, None)
 
 
 def test_a_loop_of_symbolic_links_at_a_key_is_a_store_failure_without_the_root_s_path(
